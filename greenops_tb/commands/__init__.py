@@ -1,0 +1,1 @@
+"""Sub-commands of ``greenops-tb`` (see greenops_tb.cli)."""

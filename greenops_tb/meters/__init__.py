@@ -1,0 +1,1 @@
+"""Energy sources (hardware counters first, models as labelled fallback) and the shared sampler."""

@@ -1,0 +1,198 @@
+"""The meter interface: energy sources report cumulative joules per device.
+
+A :class:`EnergySource` covers one or more devices and returns, on ``read()``,
+the cumulative joules of each since the source was created. Reads happen at
+stage boundaries, from any thread, so they must be cheap (microseconds) and
+thread-safe. Sources that only know power set ``sample_interval`` and are
+integrated by the shared background :class:`~greenops_tb.meters.sampler.Sampler`.
+
+The :class:`Meter` combines sources, keeps each device's provenance label,
+and swaps a failing source for its fallback (one warning, energy continuity
+kept, provenance saying why), so a measurement failure never reaches the
+user's training loop.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import warnings
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Sequence
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """One measured device."""
+
+    id: str  # unique within a run: "gpu:0", "cpu:0", "ram"
+    kind: str  # "gpu" | "cpu" | "ram"
+    name: str  # human label, e.g. "NVIDIA H100 80GB HBM3", "Intel(R) Xeon(R) ..."
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """Cumulative joules of every device of a meter at one instant."""
+
+    t_mono: float  # time.perf_counter()
+    t_wall: float  # time.time()
+    joules: tuple[float, ...]  # aligned with Meter.devices
+
+
+class EnergySource(ABC):
+    """Cumulative energy of some devices. Subclasses set ``devices``."""
+
+    devices: tuple[Device, ...] = ()
+    #: seconds between ``sample()`` calls wanted from the background sampler; None = never
+    sample_interval: float | None = None
+
+    @abstractmethod
+    def read(self) -> Sequence[float]:
+        """Cumulative joules per device (aligned with ``devices``), non-decreasing."""
+
+    @abstractmethod
+    def provenance(self) -> Sequence[str]:
+        """Label per device, e.g. ``nvml-energy``, ``rapl``, ``model-tdp``."""
+
+    def sample(self) -> None:
+        """Called by the background sampler every ``sample_interval`` seconds."""
+
+    def fallback(self, error: BaseException) -> "EnergySource | None":
+        """A replacement source for the same devices after ``error``, or None."""
+        return None
+
+    def close(self) -> None:
+        """Release resources (handles, files)."""
+
+
+class _Slot:
+    """A source plus the offset that keeps cumulative joules continuous across fallbacks."""
+
+    __slots__ = ("source", "offset", "last", "note", "failed")
+
+    def __init__(self, source: EnergySource) -> None:
+        self.source = source
+        self.offset = [0.0] * len(source.devices)
+        self.last = [0.0] * len(source.devices)
+        self.note = ""
+        self.failed: BaseException | None = None
+
+
+class Meter:
+    """Reads all sources at once; degrades failing sources to their fallback."""
+
+    def __init__(self, sources: Sequence[EnergySource]) -> None:
+        self._slots = [_Slot(s) for s in sources]
+        ids = [d.id for s in sources for d in s.devices]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"duplicate device ids across meters: {ids}; give each source distinct devices")
+        self.devices: tuple[Device, ...] = tuple(d for s in sources for d in s.devices)
+        self._lock = threading.Lock()
+        self._sampler = None
+        if any(s.sample_interval for s in sources):
+            from greenops_tb.meters.sampler import Sampler
+
+            self._sampler = Sampler.shared()
+            for slot in self._slots:
+                if slot.source.sample_interval:
+                    self._sampler.register(slot.source, on_error=self._make_on_error(slot))
+
+    @property
+    def sources(self) -> tuple[EnergySource, ...]:
+        return tuple(s.source for s in self._slots)
+
+    def _make_on_error(self, slot: _Slot):
+        def on_error(err: BaseException) -> None:
+            slot.failed = err
+
+        return on_error
+
+    def read(self) -> Reading:
+        t_mono = time.perf_counter()
+        t_wall = time.time()
+        joules: list[float] = []
+        for slot in self._slots:
+            if slot.failed is not None:
+                self._degrade(slot, slot.source, slot.failed)
+            src = slot.source
+            try:
+                vals = src.read()
+            except Exception as err:  # noqa: BLE001 - a meter must never crash training
+                self._degrade(slot, src, err)
+                try:
+                    vals = slot.source.read()
+                except Exception as err2:  # noqa: BLE001
+                    self._degrade(slot, slot.source, err2)
+                    vals = slot.source.read()
+            cur = [o + v for o, v in zip(slot.offset, vals)]
+            slot.last = cur
+            joules.extend(cur)
+        return Reading(t_mono, t_wall, tuple(joules))
+
+    def _degrade(self, slot: _Slot, failing: EnergySource, err: BaseException) -> None:
+        """Replace ``failing`` by its fallback, once, whichever thread sees the error first."""
+        with self._lock:
+            if slot.source is not failing:
+                return  # another thread already swapped it
+            slot.failed = None
+            repl: EnergySource | None = None
+            if not isinstance(failing, _Frozen):
+                try:
+                    repl = failing.fallback(err)
+                except Exception as e2:  # noqa: BLE001
+                    log.debug("fallback of %s failed: %s", type(failing).__name__, e2)
+            if repl is None:
+                repl = _Frozen(failing.devices)
+            old_label = ",".join(sorted(set(failing.provenance())))
+            slot.note = f" (fallback: {old_label} failed: {type(err).__name__}: {err})"
+            warnings.warn(
+                f"greenops_tb: energy source {old_label} for {[d.id for d in failing.devices]} failed "
+                f"({type(err).__name__}: {err}); continuing with {','.join(sorted(set(repl.provenance())))}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            if self._sampler is not None and failing.sample_interval:
+                self._sampler.unregister(failing)
+            try:
+                failing.close()
+            except Exception:  # noqa: BLE001
+                log.debug("closing %s failed", type(failing).__name__, exc_info=True)
+            slot.offset = list(slot.last)
+            slot.source = repl
+            if self._sampler is not None and repl.sample_interval:
+                self._sampler.register(repl, on_error=self._make_on_error(slot))
+
+    def provenance(self) -> tuple[str, ...]:
+        """Label per device, with the fallback reason where one happened."""
+        out: list[str] = []
+        for slot in self._slots:
+            out.extend(p + slot.note for p in slot.source.provenance())
+        return tuple(out)
+
+    def close(self) -> None:
+        for slot in self._slots:
+            if self._sampler is not None and slot.source.sample_interval:
+                self._sampler.unregister(slot.source)
+            try:
+                slot.source.close()
+            except Exception:  # noqa: BLE001
+                log.debug("closing %s failed", type(slot.source).__name__, exc_info=True)
+        if self._sampler is not None:
+            self._sampler.release()
+            self._sampler = None
+
+
+class _Frozen(EnergySource):
+    """Last resort after a failure with no fallback: the device stops accumulating."""
+
+    def __init__(self, devices: tuple[Device, ...]) -> None:
+        self.devices = devices
+
+    def read(self) -> Sequence[float]:
+        return [0.0] * len(self.devices)
+
+    def provenance(self) -> Sequence[str]:
+        return ["unmeasured"] * len(self.devices)

@@ -1,0 +1,1 @@
+"""Readers: records back from event files (through TensorBoard data providers) and CSV files."""

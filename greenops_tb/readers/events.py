@@ -1,0 +1,116 @@
+"""Records read back through TensorBoard's data provider API.
+
+The plugin passes ``context.data_provider`` (Rust data server or the Python
+ingester, whichever TensorBoard runs); the CLI builds a provider over a logdir
+with :func:`local_provider`. Both then call the same functions here, so the
+Green tab and ``greenops-tb export`` cannot disagree.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from greenops_tb.records import PLUGIN_NAME, RECORD_TAG_SUFFIX, RUN_METADATA_TAG, Record, RunMetadata
+
+log = logging.getLogger(__name__)
+
+#: ask the provider for every datum it kept (it caps at its own retention)
+ALL = 2**31 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class RunData:
+    """Everything green of one run: its metadata (if found) and records in emission order."""
+
+    run: str
+    metadata: RunMetadata | None
+    records: list[Record]
+
+
+def _decode(value: Any) -> str:
+    """A datum's numpy value (0-d string/bytes array) to str."""
+    v = value.item() if hasattr(value, "item") else value
+    if isinstance(v, bytes):
+        return v.decode("utf-8")
+    return str(v)
+
+
+def green_runs(provider: Any, ctx: Any, experiment_id: str) -> dict[str, list[str]]:
+    """Run name -> green tags present, for runs that have any green data."""
+    listing = provider.list_tensors(ctx, experiment_id=experiment_id, plugin_name=PLUGIN_NAME)
+    return {run: sorted(tags) for run, tags in listing.items() if tags}
+
+
+def read_runs(
+    provider: Any,
+    ctx: Any,
+    experiment_id: str,
+    runs: Iterable[str] | None = None,
+    downsample: int = ALL,
+) -> dict[str, RunData]:
+    """Read the records and metadata of ``runs`` (default: all green runs).
+
+    Undecodable data (a corrupted or foreign summary under our plugin name) is
+    skipped with a log message, never raised: one bad event must not hide a run.
+    """
+    from tensorboard.data import provider as tb_provider
+
+    wanted = green_runs(provider, ctx, experiment_id)
+    if runs is not None:
+        keep = set(runs)
+        wanted = {r: t for r, t in wanted.items() if r in keep}
+    if not wanted:
+        return {}
+    data = provider.read_tensors(
+        ctx,
+        experiment_id=experiment_id,
+        plugin_name=PLUGIN_NAME,
+        downsample=downsample,
+        run_tag_filter=tb_provider.RunTagFilter(runs=list(wanted)),
+    )
+    out: dict[str, RunData] = {}
+    for run, tags in data.items():
+        meta: RunMetadata | None = None
+        records: list[Record] = []
+        for tag, datums in tags.items():
+            for datum in datums:
+                try:
+                    text = _decode(datum.numpy)
+                    if tag == RUN_METADATA_TAG:
+                        meta = RunMetadata.from_json_str(text)
+                    elif tag.endswith(RECORD_TAG_SUFFIX):
+                        records.append(Record.from_json_str(text))
+                except (ValueError, TypeError, KeyError) as err:
+                    log.warning("skipping undecodable green datum in run %r tag %r step %s: %s", run, tag, datum.step, err)
+        records.sort(key=lambda r: r.seq)
+        out[run] = RunData(run=run, metadata=meta, records=records)
+    return out
+
+
+def local_provider(logdir: str, *, reload_multifile: bool = False) -> Any:
+    """A TensorBoard data provider over ``logdir`` that keeps every green datum.
+
+    Uses TensorBoard's own ingester (event file loading, run discovery) with
+    unlimited retention for our plugin, and loads once, synchronously.
+    """
+    import argparse
+
+    from tensorboard.backend.event_processing import data_ingester
+
+    flags = argparse.Namespace(
+        logdir=logdir,
+        logdir_spec="",
+        reload_interval=0,  # load once, on this thread
+        reload_task="blocking",
+        samples_per_plugin={PLUGIN_NAME: 0, "scalars": 0},
+        max_reload_threads=1,
+        reload_multifile=reload_multifile,
+        reload_multifile_inactive_secs=86400,
+        generic_data="true",
+        purge_orphaned_data=True,
+        detect_file_replacement=False,
+    )
+    ingester = data_ingester.LocalDataIngester(flags)
+    ingester.start()
+    return ingester.data_provider

@@ -1,0 +1,363 @@
+"""The one record schema: one closed interval of one stage.
+
+Every sink (CSV, TensorBoard events) and every reader (plugin, export, pandas)
+goes through :class:`Record` and the helpers here, so they cannot disagree.
+
+Units are in the field names: ``_kwh`` kilowatt-hours, ``_kg`` kilograms of
+CO2-equivalent, ``_s`` seconds, ``_w`` watts, ``_g_per_kwh`` grams per kWh.
+
+* ``energy_kwh*`` is IT energy, what the devices drew (before PUE).
+* ``facility_energy_kwh`` is ``energy_kwh * pue``; CO2, cost and the source
+  mix are computed from it.
+* ``cost`` is ``None`` when no electricity price is known (an empty CSV cell),
+  never an invented number.
+* ``stage_*`` are the stage's running totals up to and including this record.
+* ``run_*`` are the run's running totals where every joule is counted once,
+  even when stages overlap (the ``total`` view).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+SCHEMA_VERSION = 1
+
+#: Grid generation sources, in display order. Shares of a mix sum to 1.
+SOURCES: tuple[str, ...] = (
+    "coal",
+    "gas",
+    "oil",
+    "nuclear",
+    "hydro",
+    "wind",
+    "solar",
+    "bioenergy",
+    "other_renewable",
+)
+LOW_CARBON_SOURCES = frozenset({"nuclear", "hydro", "wind", "solar", "bioenergy", "other_renewable"})
+RENEWABLE_SOURCES = frozenset({"hydro", "wind", "solar", "bioenergy", "other_renewable"})
+
+#: Device kinds every record reports, even when a kind is not measured (0.0).
+DEVICE_KINDS: tuple[str, ...] = ("gpu", "cpu", "ram")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEnergy:
+    """Energy of one device in one interval and where the number came from."""
+
+    kind: str  # "gpu" | "cpu" | "ram"
+    energy_kwh: float
+    provenance: str  # e.g. "nvml-energy", "rapl", "model-tdp", "model-tdp (fallback: rapl unreadable)"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "energy_kwh": self.energy_kwh, "provenance": self.provenance}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "DeviceEnergy":
+        return cls(kind=str(d["kind"]), energy_kwh=float(d["energy_kwh"]), provenance=str(d["provenance"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One closed interval of one stage. Emitted by ``update()`` and ``stop()``."""
+
+    run: str
+    stage: str
+    seq: int  # order of emission within the run, from 0
+    step: int
+    epoch: int
+    start_time: float  # unix seconds (wall clock)
+    end_time: float
+    duration_s: float  # from a monotonic clock
+    energy_kwh_gpu: float
+    energy_kwh_cpu: float
+    energy_kwh_ram: float
+    energy_kwh: float  # sum of the device kinds, before PUE
+    facility_energy_kwh: float  # energy_kwh * pue
+    avg_power_w: float  # energy_kwh / duration_s, in W (0.0 for a zero-length interval)
+    co2_kg: float
+    cost: float | None
+    currency: str  # ISO 4217, "" when unknown
+    price_source: str  # e.g. "eurostat-2024-S2-non_household", "argument", "unknown"
+    carbon_intensity_g_per_kwh: float
+    intensity_source: str  # dataset and year, or live provider, e.g. "ember-2024", "electricitymaps-live"
+    location: str  # resolved zone, e.g. "DE", "US-CA", "IE"
+    location_source: str  # how it was chosen: "argument", "env:GREENOPS_COUNTRY", "timezone", "world-average", ...
+    pue: float
+    mix_kwh: dict[str, float]  # facility energy per grid source (keys: SOURCES); empty when no mix is known
+    devices: dict[str, DeviceEnergy]  # device id ("gpu:0", "cpu:0", "ram") -> energy and provenance
+    watched: dict[str, float]  # watched name -> value at record time (NaN/inf kept)
+    stage_duration_s: float
+    stage_energy_kwh: float
+    stage_co2_kg: float
+    stage_cost: float | None
+    run_duration_s: float
+    run_energy_kwh: float
+    run_co2_kg: float
+    run_cost: float | None
+    chain_hash: str = ""  # hash chain over CSV rows, "" when not enabled
+
+    @property
+    def provenance(self) -> str:
+        """``device=label;...`` for every device, sorted by device id."""
+        return ";".join(f"{k}={v.provenance}" for k, v in sorted(self.devices.items()))
+
+    def to_json(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d["devices"] = {k: v.to_json() for k, v in self.devices.items()}
+        d["schema"] = SCHEMA_VERSION
+        return d
+
+    def to_json_str(self) -> str:
+        # allow_nan keeps NaN/inf watched values round-trippable with Python's json
+        return json.dumps(self.to_json(), separators=(",", ":"), allow_nan=True)
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "Record":
+        kwargs: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name in d:
+                kwargs[f.name] = d[f.name]
+        kwargs["devices"] = {k: DeviceEnergy.from_json(v) for k, v in d.get("devices", {}).items()}
+        kwargs["mix_kwh"] = {k: float(v) for k, v in d.get("mix_kwh", {}).items()}
+        kwargs["watched"] = {k: float(v) for k, v in d.get("watched", {}).items()}
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json_str(cls, s: str | bytes) -> "Record":
+        return cls.from_json(json.loads(s))
+
+
+# --------------------------------------------------------------------------- CSV
+# The CSV has one fixed set of columns plus one column per watched value known
+# when the header was written ("watch:<name>"). Watched keys that first appear
+# after the header was written go to the "watched_extra" JSON column, so nothing
+# is lost and the header is written exactly once (crash safety).
+
+WATCH_PREFIX = "watch:"
+MIX_PREFIX = "mix_kwh_"
+
+BASE_COLUMNS: tuple[str, ...] = (
+    "run",
+    "stage",
+    "seq",
+    "step",
+    "epoch",
+    "start_time",
+    "end_time",
+    "duration_s",
+    "energy_kwh_gpu",
+    "energy_kwh_cpu",
+    "energy_kwh_ram",
+    "energy_kwh",
+    "facility_energy_kwh",
+    "avg_power_w",
+    "co2_kg",
+    "cost",
+    "currency",
+    "price_source",
+    "carbon_intensity_g_per_kwh",
+    "intensity_source",
+    "location",
+    "location_source",
+    "pue",
+    *(MIX_PREFIX + s for s in SOURCES),
+    "provenance",
+    "devices_json",
+    "stage_duration_s",
+    "stage_energy_kwh",
+    "stage_co2_kg",
+    "stage_cost",
+    "run_duration_s",
+    "run_energy_kwh",
+    "run_co2_kg",
+    "run_cost",
+    "watched_extra",
+)
+#: Appended after the watch columns when the hash chain is enabled.
+CHAIN_COLUMN = "chain_hash"
+
+#: Columns that must be present for a row to be turned back into a Record.
+REQUIRED_COLUMNS: frozenset[str] = frozenset({"run", "stage", "seq", "step", "energy_kwh"})
+
+_INT_FIELDS = frozenset({"seq", "step", "epoch"})
+_OPTIONAL_FLOAT_FIELDS = frozenset({"cost", "stage_cost", "run_cost"})
+_STR_FIELDS = frozenset(
+    {"run", "stage", "currency", "price_source", "intensity_source", "location", "location_source", "chain_hash"}
+)
+
+
+def csv_columns(watched: list[str] | tuple[str, ...] = (), *, chain: bool = False) -> list[str]:
+    """The full (widest) CSV header for a run with these watched names."""
+    cols = list(BASE_COLUMNS) + [WATCH_PREFIX + w for w in watched]
+    if chain:
+        cols.append(CHAIN_COLUMN)
+    return cols
+
+
+def format_float(x: float | None) -> str:
+    """Shortest round-tripping text for a float; '' for None; 'nan'/'inf'/'-inf' kept."""
+    if x is None:
+        return ""
+    return repr(float(x))
+
+
+def parse_float(s: str) -> float | None:
+    return None if s == "" else float(s)
+
+
+_FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_text(s: str) -> str:
+    """Prefix text a spreadsheet would execute as a formula with a single quote."""
+    return "'" + s if s.startswith(_FORMULA_LEAD) else s
+
+
+def unneutralise_text(s: str) -> str:
+    return s[1:] if s.startswith("'") and s[1:2] and s[1:].startswith(_FORMULA_LEAD) else s
+
+
+def record_to_row(rec: Record, columns: list[str]) -> list[str]:
+    """Cells for ``columns`` (a header from :func:`csv_columns`, possibly a subset)."""
+    header_watch = {c[len(WATCH_PREFIX):] for c in columns if c.startswith(WATCH_PREFIX)}
+    out: list[str] = []
+    for c in columns:
+        if c.startswith(WATCH_PREFIX):
+            v = rec.watched.get(c[len(WATCH_PREFIX):])
+            out.append(format_float(v))
+        elif c.startswith(MIX_PREFIX):
+            v = rec.mix_kwh.get(c[len(MIX_PREFIX):])
+            out.append(format_float(v))
+        elif c == "provenance":
+            out.append(neutralise_text(rec.provenance))
+        elif c == "devices_json":
+            out.append(json.dumps({k: v.to_json() for k, v in rec.devices.items()}, separators=(",", ":")))
+        elif c == "watched_extra":
+            extra = {k: v for k, v in rec.watched.items() if k not in header_watch}
+            out.append(json.dumps(extra, separators=(",", ":"), allow_nan=True) if extra else "")
+        else:
+            v = getattr(rec, c)
+            if c in _STR_FIELDS:
+                out.append(neutralise_text(v))
+            elif c in _INT_FIELDS:
+                out.append(str(v))
+            else:
+                out.append(format_float(v))
+    return out
+
+
+def row_to_record(row: Mapping[str, str]) -> Record:
+    """Inverse of :func:`record_to_row` for a full-width row (a dict from ``csv.DictReader``).
+
+    Columns missing from a narrowed CSV get neutral defaults (0.0, '' or None).
+    """
+    missing = REQUIRED_COLUMNS - row.keys()
+    if missing:
+        raise ValueError(f"CSV row lacks required columns {sorted(missing)}; was it written with csv_columns=...?")
+    kw: dict[str, Any] = {}
+    for f in dataclasses.fields(Record):
+        name = f.name
+        if name in ("mix_kwh", "devices", "watched"):
+            continue
+        s = row.get(name)
+        if name in _STR_FIELDS:
+            kw[name] = unneutralise_text(s or "")
+        elif name in _INT_FIELDS:
+            kw[name] = int(s) if s else 0
+        elif name in _OPTIONAL_FLOAT_FIELDS:
+            kw[name] = parse_float(s or "")
+        else:
+            kw[name] = float(s) if s else 0.0
+    kw["mix_kwh"] = {
+        k[len(MIX_PREFIX):]: float(v) for k, v in row.items() if k and k.startswith(MIX_PREFIX) and v not in ("", None)
+    }
+    dj = row.get("devices_json") or ""
+    kw["devices"] = {k: DeviceEnergy.from_json(v) for k, v in json.loads(dj).items()} if dj else {}
+    watched = {
+        k[len(WATCH_PREFIX):]: float(v)
+        for k, v in row.items()
+        if k and k.startswith(WATCH_PREFIX) and v not in ("", None)
+    }
+    extra = row.get("watched_extra") or ""
+    if extra:
+        watched.update({k: float(v) for k, v in json.loads(extra).items()})
+    kw["watched"] = watched
+    return Record(**kw)
+
+
+# --------------------------------------------------------------------------- events
+# TensorBoard layout (written by sinks/events.py, read by readers/events.py):
+#
+#   green/<stage>/record         plugin "green", JSON string tensor of Record.to_json_str(),
+#                                SummaryMetadata.data_class = DATA_CLASS_TENSOR; one tag per stage
+#                                so TensorBoard's reservoir always keeps each stage's latest record
+#                                (which carries the stage and run running totals).
+#   green/<stage>/<scalar>       float scalars for the Scalars tab: EVENT_SCALARS below.
+#   watch/<stage>/<name>         watched values, float scalars.
+#   green/run_metadata           plugin "green", JSON string tensor (RunMetadata), written once at start.
+#
+# All values of one record are written in ONE event (one Summary) at step = record.step.
+
+PLUGIN_NAME = "green"
+RECORD_TAG_SUFFIX = "/record"
+RUN_METADATA_TAG = "green/run_metadata"
+#: scalar tag suffix -> Record attribute. Totals are running (cumulative) values.
+EVENT_SCALARS: dict[str, str] = {
+    "energy_kwh": "stage_energy_kwh",
+    "co2_kg": "stage_co2_kg",
+    "cost": "stage_cost",
+    "duration_s": "stage_duration_s",
+    "power_w": "avg_power_w",
+}
+
+
+def record_tag(stage: str) -> str:
+    return f"green/{stage}{RECORD_TAG_SUFFIX}"
+
+
+def scalar_tag(stage: str, suffix: str) -> str:
+    return f"green/{stage}/{suffix}"
+
+
+def watch_tag(stage: str, name: str) -> str:
+    return f"watch/{stage}/{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class RunMetadata:
+    """Written once per run: what was measured and with which data."""
+
+    run: str
+    version: str
+    started_at: float
+    host: str
+    devices: dict[str, dict[str, str]]  # device id -> {"kind", "name", "provenance"}
+    location: str
+    location_name: str
+    location_source: str
+    pue: float
+    carbon_intensity_g_per_kwh: float
+    intensity_source: str
+    mix_shares: dict[str, float]  # source -> share of generation, sums to 1 (empty if unknown)
+    price_per_kwh: float | None
+    currency: str
+    price_source: str
+    dataset: dict[str, str] = field(default_factory=dict)  # provenance of the grid data used
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. distributed world size, ranks, hosts
+
+    def to_json_str(self) -> str:
+        return json.dumps(dataclasses.asdict(self), separators=(",", ":"), allow_nan=True)
+
+    @classmethod
+    def from_json_str(cls, s: str | bytes) -> "RunMetadata":
+        d = json.loads(s)
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def is_finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
