@@ -1,0 +1,41 @@
+"""greenops_tb: energy, CO2, cost and grid source mix of PyTorch training, in TensorBoard and a CSV.
+
+Imports are lazy (PEP 562): ``import greenops_tb`` is cheap; torch and
+TensorBoard load when :class:`GreenSummaryWriter` is first touched.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "GreenSummaryWriter": ("greenops_tb.writer", "GreenSummaryWriter"),
+    "Totals": ("greenops_tb.summary", "Totals"),
+    "ConstantPowerSource": ("greenops_tb.meters.constant", "ConstantPowerSource"),
+    "read_csv": ("greenops_tb.readers.csv", "read_records"),
+    "load_runs": ("greenops_tb.frames", "load_runs"),
+}
+__all__ = [*_EXPORTS, "__version__"]
+
+if TYPE_CHECKING:
+    from greenops_tb.frames import load_runs
+    from greenops_tb.meters.constant import ConstantPowerSource
+    from greenops_tb.readers.csv import read_records as read_csv
+    from greenops_tb.summary import Totals
+    from greenops_tb.writer import GreenSummaryWriter
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'greenops_tb' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
