@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from greenops_tb.records import PLUGIN_NAME, RECORD_TAG_SUFFIX, RUN_METADATA_TAG, Record, RunMetadata
+from greenops_tb.records import PLUGIN_NAME, RECORD_TAG_SUFFIX, RUN_METADATA_TAG, Record, RunMetadata, is_finite
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +80,73 @@ def read_runs(
                     if tag == RUN_METADATA_TAG:
                         meta = RunMetadata.from_json_str(text)
                     elif tag.endswith(RECORD_TAG_SUFFIX):
-                        records.append(Record.from_json_str(text))
+                        records.append(_checked(Record.from_json_str(text)))
                 except (ValueError, TypeError, KeyError) as err:
                     log.warning("skipping undecodable green datum in run %r tag %r step %s: %s", run, tag, datum.step, err)
         records.sort(key=lambda r: r.seq)
         out[run] = RunData(run=run, metadata=meta, records=records)
     return out
+
+
+#: Record fields that must hold finite numbers for the totals to mean anything.
+_NUMERIC_FIELDS = (
+    "seq", "step", "start_time", "end_time", "duration_s", "energy_kwh", "pue", "co2_kg",
+    "stage_duration_s", "stage_energy_kwh", "stage_co2_kg", "run_duration_s", "run_energy_kwh", "run_co2_kg",
+)
+
+
+def _checked(rec: Record) -> Record:
+    """``rec`` if its numbers are numbers, else ValueError (a corrupt or foreign record)."""
+    for name in _NUMERIC_FIELDS:
+        v = getattr(rec, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not is_finite(v):
+            raise ValueError(f"record field {name!r} is not a finite number: {v!r}")
+    if not isinstance(rec.stage, str) or not isinstance(rec.devices, dict):
+        raise ValueError("record stage or devices malformed")
+    return rec
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One scalar sample: step, wall time (unix s) and value (float32 as TensorBoard keeps it)."""
+
+    step: int
+    wall_time: float
+    value: float
+
+
+def read_scalar_series(
+    provider: Any,
+    ctx: Any,
+    experiment_id: str,
+    run: str,
+    prefix: str,
+    downsample: int = 1000,
+) -> dict[str, list[Point]]:
+    """Scalar series of ``run`` whose tag starts with ``prefix`` (e.g. ``green/`` or ``watch/``).
+
+    ``downsample`` caps the points per tag; the provider picks them evenly and
+    always keeps the latest.
+    """
+    from tensorboard.data import provider as tb_provider
+
+    listing = provider.list_scalars(
+        ctx, experiment_id=experiment_id, plugin_name="scalars", run_tag_filter=tb_provider.RunTagFilter(runs=[run])
+    )
+    tags = [t for t in listing.get(run, {}) if t.startswith(prefix)]
+    if not tags:
+        return {}
+    data = provider.read_scalars(
+        ctx,
+        experiment_id=experiment_id,
+        plugin_name="scalars",
+        downsample=downsample,
+        run_tag_filter=tb_provider.RunTagFilter(runs=[run], tags=tags),
+    )
+    return {
+        tag: [Point(int(d.step), float(d.wall_time), float(d.value)) for d in datums]
+        for tag, datums in data.get(run, {}).items()
+    }
 
 
 def local_provider(logdir: str, *, reload_multifile: bool = False) -> Any:

@@ -1,0 +1,202 @@
+"""Run summaries for the Green tab, computed from a run's records (:class:`RunData`).
+
+Totals come from the latest record of each stage (``stage_*``) and the run's
+latest record (``run_*``): those are running totals, and one tag per stage means
+TensorBoard's reservoir always keeps each stage's latest record.
+
+The split of a total over devices and over grid sources needs every interval.
+When TensorBoard kept them all (``--samples_per_plugin green=0``) the split is
+exact; otherwise the shares of the records it kept are applied to the exact
+total and the summary says so (``complete: false``). The same share rule makes
+the run's split count each joule once when stages overlap.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable, Mapping
+
+from greenops_tb.readers.events import RunData
+from greenops_tb.records import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record
+
+J_PER_KWH = 3.6e6
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Headline numbers of a run or a stage."""
+
+    energy_kwh: float
+    facility_energy_kwh: float
+    co2_kg: float
+    cost: float | None
+    duration_s: float
+    avg_power_w: float
+    renewable_share: float | None
+    low_carbon_share: float | None
+
+
+def power_w(energy_kwh: float, duration_s: float) -> float:
+    """Average power in W; 0.0 for a zero-length interval."""
+    return energy_kwh * J_PER_KWH / duration_s if duration_s > 0 else 0.0
+
+
+def mix_shares(mix_kwh: Mapping[str, float]) -> dict[str, float]:
+    """Energy per source -> share per source (empty when nothing is known)."""
+    total = sum(mix_kwh.values())
+    return {s: mix_kwh[s] / total for s in SOURCES if s in mix_kwh} if total > 0 else {}
+
+
+def share_of(mix_kwh: Mapping[str, float], sources: Iterable[str]) -> float | None:
+    """Fraction of the mix that comes from ``sources``; None when no mix is known."""
+    total = sum(mix_kwh.values())
+    return sum(v for k, v in mix_kwh.items() if k in sources) / total if total > 0 else None
+
+
+def _scaled(parts: Mapping[str, float], total: float) -> dict[str, float]:
+    """Scale ``parts`` so they sum to ``total`` (their shares applied to an exact total)."""
+    s = sum(parts.values())
+    return {k: v * total / s for k, v in parts.items()} if s > 0 else {k: 0.0 for k in parts}
+
+
+def _sum_mix(records: Iterable[Record]) -> dict[str, float]:
+    acc: dict[str, float] = defaultdict(float)
+    for r in records:
+        for k, v in r.mix_kwh.items():
+            acc[k] += v
+    return {s: acc[s] for s in SOURCES if s in acc}
+
+
+def is_modelled(provenance: str) -> bool:
+    """Provenance labels of modelled (not measured) energy start with ``model``."""
+    return provenance.startswith("model")
+
+
+def _totals(energy_kwh: float, pue: float, co2_kg: float, cost: float | None, duration_s: float,
+            mix_kwh: Mapping[str, float]) -> Totals:
+    return Totals(
+        energy_kwh=energy_kwh,
+        facility_energy_kwh=energy_kwh * pue,
+        co2_kg=co2_kg,
+        cost=cost,
+        duration_s=duration_s,
+        avg_power_w=power_w(energy_kwh, duration_s),
+        renewable_share=share_of(mix_kwh, RENEWABLE_SOURCES),
+        low_carbon_share=share_of(mix_kwh, LOW_CARBON_SOURCES),
+    )
+
+
+def is_complete(records: list[Record]) -> bool:
+    """True when every record the run emitted was kept (seq 0..n-1, sorted by seq)."""
+    return all(r.seq == i for i, r in enumerate(records))
+
+
+def _stage_summary(stage: str, recs: list[Record]) -> dict[str, Any]:
+    last = recs[-1]
+    mix = _scaled(_sum_mix(recs), last.stage_energy_kwh * last.pue)
+    totals = _totals(last.stage_energy_kwh, last.pue, last.stage_co2_kg, last.stage_cost, last.stage_duration_s, mix)
+    return {
+        "stage": stage,
+        **asdict(totals),
+        "last_step": last.step,
+        "epoch": last.epoch,
+        "records_kept": len(recs),
+        "mix_kwh": mix,
+    }
+
+
+def _devices(records: list[Record], run_energy_kwh: float) -> list[dict[str, Any]]:
+    energy: dict[str, float] = defaultdict(float)
+    kind: dict[str, str] = {}
+    provenance: dict[str, str] = {}
+    for r in records:
+        for dev_id, d in r.devices.items():
+            energy[dev_id] += d.energy_kwh
+            kind[dev_id] = d.kind
+            provenance[dev_id] = d.provenance
+    scaled = _scaled(energy, run_energy_kwh)
+    return [
+        {
+            "device": dev_id,
+            "kind": kind[dev_id],
+            "energy_kwh": scaled[dev_id],
+            "provenance": provenance[dev_id],
+            "measured": not is_modelled(provenance[dev_id]),
+        }
+        for dev_id in sorted(energy)
+    ]
+
+
+def summarize(data: RunData) -> dict[str, Any]:
+    """The per-run summary the dashboard shows (JSON-ready; see the module docstring)."""
+    records = data.records
+    meta = data.metadata
+    out: dict[str, Any] = {
+        "run": data.run,
+        "has_records": bool(records),
+        "metadata": _metadata_json(meta),
+    }
+    if not records:
+        return out
+    last = records[-1]
+    by_stage: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        by_stage[r.stage].append(r)
+    run_mix = _scaled(_sum_mix(records), last.run_energy_kwh * last.pue)
+    complete = is_complete(records)
+    out.update(
+        totals=asdict(_totals(last.run_energy_kwh, last.pue, last.run_co2_kg, last.run_cost, last.run_duration_s, run_mix)),
+        currency=last.currency,
+        start_time=records[0].start_time,
+        end_time=last.end_time,
+        last_step=max(r.step for r in records),
+        stages=[_stage_summary(s, rs) for s, rs in by_stage.items()],
+        devices=_devices(records, last.run_energy_kwh),
+        mix_kwh=run_mix,
+        mix_shares=mix_shares(run_mix),
+        location={"zone": last.location, "source": last.location_source,
+                  "name": meta.location_name if meta else ""},
+        pue=last.pue,
+        carbon_intensity_g_per_kwh=last.carbon_intensity_g_per_kwh,
+        intensity_source=last.intensity_source,
+        price={"source": last.price_source, "currency": last.currency,
+               "per_kwh": meta.price_per_kwh if meta else None},
+        dataset=dict(meta.dataset) if meta else {},
+        records_kept=len(records),
+        records_emitted=last.seq + 1,
+        complete=complete,
+    )
+    return out
+
+
+def _metadata_json(meta: Any) -> dict[str, Any] | None:
+    return asdict(meta) if meta is not None else None
+
+
+def headline(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """One row of the run comparison: the totals, per-stage energy and source shares."""
+    if not summary.get("has_records"):
+        return {"run": summary["run"], "has_records": False}
+    return {
+        "run": summary["run"],
+        "has_records": True,
+        **summary["totals"],
+        "currency": summary["currency"],
+        "location": summary["location"]["zone"],
+        "pue": summary["pue"],
+        "stage_energy_kwh": {s["stage"]: s["energy_kwh"] for s in summary["stages"]},
+        "mix_shares": summary["mix_shares"],
+        "complete": summary["complete"],
+    }
+
+
+def json_safe(value: Any) -> Any:
+    """Non-finite floats become None (JSON has no NaN); containers are copied recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
