@@ -12,13 +12,17 @@ from typing import Any, Mapping
 
 from greenops_tb.grid import location as loc
 from greenops_tb.grid.dataset import WORLD, Dataset, Zone, load
+from greenops_tb.grid.factors import lifecycle_factors, split_co2_by_source
 from greenops_tb.grid.lookup import LocationError, find_cloud, find_country, find_region
 from greenops_tb.grid.metadata import detect_cloud_region
 from greenops_tb.grid.price import resolve_price
 from greenops_tb.grid.static import StaticGrid
 from greenops_tb.grid.types import Grid, GridProfile, Intensity
 
-__all__ = ["Grid", "GridProfile", "Intensity", "LocationError", "GridLocationWarning", "resolve_grid", "load"]
+__all__ = [
+    "Grid", "GridProfile", "Intensity", "LocationError", "GridLocationWarning", "resolve_grid", "load",
+    "lifecycle_factors", "split_co2_by_source",
+]
 
 WORLD_WARNING = (
     "greenops_tb: no location given, using the world-average grid intensity. Set it with "

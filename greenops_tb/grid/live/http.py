@@ -1,0 +1,51 @@
+"""A small JSON-over-HTTP client for the live providers: timeouts, status codes and Retry-After as errors."""
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+from typing import Any, Mapping
+
+USER_AGENT = "greenops_tb (+https://github.com/greenops_tb)"
+
+
+class LiveError(Exception):
+    """A failed request; ``reason`` is short text for the fallback label."""
+
+    def __init__(self, reason: str, *, status: int | None = None, retry_after_s: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None  # an HTTP date; the caller's own back-off applies
+
+
+def get_json(url: str, headers: Mapping[str, str] | None = None, timeout_s: float = 5.0) -> Any:
+    """GET ``url`` and parse JSON, or raise :class:`LiveError` (timeout, HTTP status, malformed JSON, network)."""
+    req = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": USER_AGENT,
+                                               **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+            body = resp.read()
+    except urllib.error.HTTPError as e:
+        retry = _retry_after(e.headers.get("Retry-After")) if e.headers else None
+        raise LiveError(f"HTTP {e.code}", status=e.code, retry_after_s=retry) from None
+    except (TimeoutError, socket.timeout):
+        raise LiveError(f"timeout after {timeout_s:g}s") from None
+    except urllib.error.URLError as e:
+        if isinstance(e.reason, (TimeoutError, socket.timeout)):
+            raise LiveError(f"timeout after {timeout_s:g}s") from None
+        raise LiveError(f"network error: {e.reason}") from None
+    except OSError as e:
+        raise LiveError(f"network error: {e}") from None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise LiveError("malformed JSON") from None
