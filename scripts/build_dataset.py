@@ -124,7 +124,8 @@ def build(data: Path) -> dict:
             em[r["zone_key"]] = {"year": int(r["year"]), "ci": ci, "name": label or r["zone_key"]}
 
     for a2 in sorted(set(owid) | {k for k in ember if k != "WORLD"} | {k for k in em if len(k) == 2}):
-        name = iso_by2.get(a2, {}).get("name") or owid.get(a2, {}).get("name") or em.get(a2, {}).get("name", a2)
+        name = (owid.get(a2, {}).get("name") or ember.get(a2, (0, 0, ""))[2] or iso_by2.get(a2, {}).get("name")
+                or em.get(a2, {}).get("name", a2))
         o = owid.get(a2, {})
         mix = o.get("mix") or {}
         if a2 in ember:
