@@ -1,0 +1,88 @@
+"""``greenops-tb compare RUN_A RUN_B ...``: runs side by side, with ratios to the first run.
+
+Each RUN is a run directory (or a logdir holding one green run) or a live CSV.
+Rows are the run totals and each stage's energy; the ratio columns are
+``run / RUN_A`` (below 1 means less than the first run).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Mapping
+
+from greenops_tb.plugin.aggregate import headline, json_safe, summarize
+from greenops_tb.runs import LOADERS, InputError, load_run
+
+METRICS = (
+    ("duration_s", "duration_s"),
+    ("energy_kwh", "energy_kWh"),
+    ("facility_energy_kwh", "facility_kWh"),
+    ("co2_kg", "CO2_kg"),
+    ("cost", "cost"),
+    ("avg_power_w", "power_W"),
+    ("renewable_share", "renewable_share"),
+)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("compare", help="runs side by side with ratios to the first",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run directories or live CSVs (at least two)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--loader", choices=LOADERS, default="auto", help="TensorBoard loader (default: auto)")
+    p.set_defaults(func=run)
+
+
+def ratio(value: float | None, base: float | None) -> float | None:
+    """``value / base``; None when either is unknown or the base is zero."""
+    if value is None or base is None or base == 0:
+        return None
+    return value / base
+
+
+def comparison(heads: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per metric (and per stage energy): values per run and ratios to the first run."""
+    stages: list[str] = []
+    for h in heads:
+        stages += [s for s in h["stage_energy_kwh"] if s not in stages]
+    rows = [(label, [h.get(key) for h in heads]) for key, label in METRICS]
+    rows += [(f"{s}_energy_kWh", [h["stage_energy_kwh"].get(s) for h in heads]) for s in stages]
+    return [{"metric": label, "values": vals, "ratios": [ratio(v, vals[0]) for v in vals[1:]]} for label, vals in rows]
+
+
+def _cell(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4g}"
+
+
+def render(labels: list[str], rows: list[dict[str, Any]]) -> str:
+    head = ["metric"] + labels + [f"{lab} / {labels[0]}" for lab in labels[1:]]
+    table = [head] + [[r["metric"]] + [_cell(v) for v in r["values"]] + [_cell(x) for x in r["ratios"]] for r in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table)
+
+
+def run(args: argparse.Namespace) -> int:
+    if len(args.runs) < 2:
+        print("greenops-tb compare: give at least two runs (run directories or live CSVs)", file=sys.stderr)
+        return 2
+    try:
+        heads = [headline(summarize(load_run(a, args.loader))) for a in args.runs]
+    except InputError as err:
+        print(f"greenops-tb compare: {err}", file=sys.stderr)
+        return 2
+    empty = [h["run"] for h in heads if not h["has_records"]]
+    if empty:
+        print(f"greenops-tb compare: no records in {', '.join(empty)}", file=sys.stderr)
+        return 2
+    currencies = {h["currency"] for h in heads}
+    rows = comparison(heads)
+    labels = [h["run"] for h in heads]
+    if args.json:
+        json.dump(json_safe({"runs": labels, "currencies": sorted(currencies), "rows": rows}), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    print(render(labels, rows))
+    if len(currencies) > 1:
+        print(f"note: costs are in different currencies ({', '.join(sorted(currencies))}); their ratios mix units")
+    return 0

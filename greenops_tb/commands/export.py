@@ -1,0 +1,127 @@
+"""``greenops-tb export LOGDIR``: records read back from the event files, in the live CSV's schema.
+
+Records come through TensorBoard's own loading code and the plugin's reader
+(:mod:`greenops_tb.runs`), one run at a time so memory stays bounded.
+
+* ``csv``: exactly the live CSV layout (:func:`greenops_tb.records.csv_columns` and
+  :func:`~greenops_tb.records.record_to_row`). Watched names of the first exported
+  record become ``watch:`` columns, as in the live CSV whose header is written with
+  its first row; names that appear later go to ``watched_extra`` (nothing is lost).
+* ``jsonl`` / ``json``: one :meth:`Record.to_json` object per record (nested devices,
+  mix and watched values).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Iterator, TextIO
+
+from greenops_tb.records import Record, csv_columns, record_to_row
+from greenops_tb.runs import LOADERS, InputError, Logdir, Progress, open_logdir
+
+FORMATS = ("csv", "jsonl", "json")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "export",
+        help="write every green record of a logdir as CSV / JSON Lines / JSON",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("logdir", help="TensorBoard logdir written by GreenSummaryWriter")
+    p.add_argument("-o", "--output", help="output file (default: stdout); written atomically")
+    p.add_argument("--format", choices=FORMATS, help="default: from the output's extension, else csv")
+    p.add_argument("--runs", metavar="PATTERN", help="only runs whose name matches this shell pattern, e.g. 'lr-*'")
+    p.add_argument("--stages", nargs="+", metavar="STAGE", help="only these stages")
+    p.add_argument("--loader", choices=LOADERS, default="auto", help="TensorBoard loader (default: auto)")
+    p.set_defaults(func=run)
+
+
+def _format(args: argparse.Namespace) -> str:
+    if args.format:
+        return args.format
+    suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
+    return suffix if suffix in FORMATS else "csv"
+
+
+def iter_records(logdir: Logdir, runs: list[str], stages: list[str] | None, progress: Progress) -> Iterator[Record]:
+    """Records of ``runs`` (in run order, then emission order), filtered by stage."""
+    keep = set(stages) if stages else None
+    for run in runs:
+        records = logdir.read(run).records
+        progress.update(1, f"{run} ({len(records)} records)")
+        for rec in records:
+            if keep is None or rec.stage in keep:
+                yield rec
+
+
+def write_csv(records: Iterator[Record], out: TextIO) -> int:
+    writer = csv.writer(out, lineterminator="\r\n")
+    columns: list[str] | None = None
+    n = 0
+    for rec in records:
+        if columns is None:
+            columns = csv_columns(list(rec.watched), chain=bool(rec.chain_hash))
+            writer.writerow(columns)
+        writer.writerow(record_to_row(rec, columns))
+        n += 1
+    return n
+
+
+def write_json(records: Iterator[Record], out: TextIO, *, lines: bool) -> int:
+    n = 0
+    if not lines:
+        out.write("[")
+    for rec in records:
+        if not lines and n:
+            out.write(",")
+        out.write(json.dumps(rec.to_json(), separators=(",", ":"), allow_nan=True))
+        if lines:
+            out.write("\n")
+        n += 1
+    if not lines:
+        out.write("]\n")
+    return n
+
+
+def export(logdir: Logdir, out: TextIO, fmt: str, runs: list[str], stages: list[str] | None) -> int:
+    """Write the records of ``runs``; returns how many were written."""
+    progress = Progress(len(runs), "export runs")
+    records = iter_records(logdir, runs, stages, progress)
+    n = write_csv(records, out) if fmt == "csv" else write_json(records, out, lines=fmt == "jsonl")
+    progress.close(f"{n} records")
+    return n
+
+
+def run(args: argparse.Namespace) -> int:
+    fmt = _format(args)
+    try:
+        with open_logdir(args.logdir, args.loader) as logdir:
+            runs = logdir.select(args.runs)
+            if args.output is None:
+                n = export(logdir, sys.stdout, fmt, runs, args.stages)
+            else:
+                target = Path(args.output)
+                tmp = target.with_name(f".{target.name}.partial")
+                try:
+                    with open(tmp, "w", newline="", encoding="utf-8") as out:
+                        n = export(logdir, out, fmt, runs, args.stages)
+                    os.replace(tmp, target)
+                except OSError as err:
+                    raise InputError(f"cannot write {target}: {err.strerror or err}") from err
+                finally:
+                    tmp.unlink(missing_ok=True)
+    except InputError as err:
+        print(f"greenops-tb export: {err}", file=sys.stderr)
+        return 2
+    if n == 0:
+        print(f"greenops-tb export: no records matched (stages {args.stages})", file=sys.stderr)
+        return 1
+    if args.output is not None:
+        print(f"wrote {n} records from {len(runs)} run(s) to {args.output}", file=sys.stderr)
+    return 0

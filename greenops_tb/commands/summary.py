@@ -1,0 +1,113 @@
+"""``greenops-tb summary LOGDIR``: per run and stage, duration, energy, CO2, cost, source mix and provenance.
+
+The numbers are the Green tab's (:func:`greenops_tb.plugin.aggregate.summarize`
+over the same reader). ``--forecast STAGE --total-steps N`` (or ``--total-epochs``)
+adds a projection with its uncertainty band (:mod:`greenops_tb.forecast`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from typing import Any, Mapping
+
+from greenops_tb.forecast import forecast
+from greenops_tb.plugin.aggregate import json_safe, summarize
+from greenops_tb.readers.events import RunData
+from greenops_tb.runs import LOADERS, InputError, open_logdir
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("summary", help="table per run and stage: time, kWh, CO2, cost, mix, provenance",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("logdir", help="TensorBoard logdir written by GreenSummaryWriter")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument("--runs", metavar="PATTERN", help="only runs matching this shell pattern")
+    p.add_argument("--forecast", metavar="STAGE", help="project this stage to --total-steps or --total-epochs")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--total-steps", type=int, metavar="N", help="planned total steps of the forecast stage")
+    group.add_argument("--total-epochs", type=float, metavar="N", help="planned total epochs of the forecast stage")
+    p.add_argument("--loader", choices=LOADERS, default="auto", help="TensorBoard loader (default: auto)")
+    p.set_defaults(func=run)
+
+
+def _num(x: float | None, unit: str = "") -> str:
+    return "-" if x is None else f"{x:.4g}{unit}"
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+_HEAD = ["stage", "records", "duration_s", "energy_kWh", "CO2_kg", "cost", "power_W", "renewable"]
+
+
+def _row(name: str, t: Mapping[str, Any], records: int, currency: str) -> list[str]:
+    share = t["renewable_share"]
+    return [name, str(records), _num(t["duration_s"]), _num(t["energy_kwh"]), _num(t["co2_kg"]),
+            _num(t["cost"], f" {currency}".rstrip()), _num(t["avg_power_w"]), "-" if share is None else f"{share:.0%}"]
+
+
+def render(summary: Mapping[str, Any]) -> str:
+    """A run's summary as text: header line, stage table, mix and device provenance."""
+    if not summary.get("has_records"):
+        return f"run {summary['run']}: no records"
+    loc = summary["location"]
+    price = summary["price"]
+    lines = [
+        f"run {summary['run']}: location {loc['zone']} {loc['name']} ({loc['source']}), PUE {summary['pue']:g}, "
+        f"{summary['carbon_intensity_g_per_kwh']:.4g} g/kWh ({summary['intensity_source']}), "
+        f"price {_num(price['per_kwh'])} {price['currency']}/kWh ({price['source']})",
+    ]
+    cur = summary["currency"]
+    rows = [_HEAD] + [_row(s["stage"], s, s["records_kept"], cur) for s in summary["stages"]]
+    rows.append(_row("total", summary["totals"], summary["records_kept"], cur))
+    lines.append(_table(rows))
+    mix = summary["mix_shares"]
+    lines.append("mix: " + (", ".join(f"{k} {v:.1%}" for k, v in mix.items() if v > 0) or "unknown"))
+    lines.append("devices: " + ", ".join(
+        f"{d['device']} {d['provenance']} ({'measured' if d['measured'] else 'modelled'})" for d in summary["devices"]))
+    if not summary["complete"]:
+        lines.append(f"note: {summary['records_kept']} of {summary['records_emitted']} records kept; splits are scaled")
+    return "\n".join(lines)
+
+
+def summarize_run(data: RunData, args: argparse.Namespace) -> dict[str, Any]:
+    """The Green tab's summary of one run, plus the requested forecast (or why there is none)."""
+    out = summarize(data)
+    if args.forecast:
+        recs = [r for r in data.records if r.stage == args.forecast]
+        try:
+            fc = forecast(recs, total_steps=args.total_steps, total_epochs=args.total_epochs)
+            out["forecast"] = asdict(fc)
+            out["forecast_text"] = fc.describe()
+        except ValueError as err:
+            out["forecast_error"] = f"no forecast for stage {args.forecast!r}: {err}"
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.forecast and args.total_steps is None and args.total_epochs is None:
+        print("greenops-tb summary: --forecast needs --total-steps N or --total-epochs N", file=sys.stderr)
+        return 2
+    try:
+        with open_logdir(args.logdir, args.loader) as logdir:
+            summaries = [summarize_run(logdir.read(r), args) for r in logdir.select(args.runs)]
+    except InputError as err:
+        print(f"greenops-tb summary: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        json.dump(json_safe(summaries), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    for i, s in enumerate(summaries):
+        if i:
+            print()
+        print(render(s))
+        if "forecast_text" in s:
+            print(s["forecast_text"])
+        if "forecast_error" in s:
+            print(s["forecast_error"])
+    return 0
