@@ -1,0 +1,116 @@
+// Pure helpers that turn backend summaries into what the dashboard shows.
+
+import { LOW_CARBON, RENEWABLE, SOURCES, type Mix, type RunInfo, type RunSummary, type Series, type Totals } from "./types";
+
+/** Combined headline of several runs: sums, with power and shares recomputed from the sums. */
+export interface Headline extends Totals {
+  currency: string; // "" when the runs mix currencies or none is known
+  runs: number;
+}
+
+export function sumMix(mixes: Mix[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of mixes) {
+    for (const [k, v] of Object.entries(m)) {
+      if (typeof v === "number" && Number.isFinite(v)) out[k] = (out[k] ?? 0) + v;
+    }
+  }
+  return out;
+}
+
+export function shareOf(mix: Mix, sources: ReadonlySet<string>): number | null {
+  let total = 0;
+  let part = 0;
+  for (const [k, v] of Object.entries(mix)) {
+    if (typeof v !== "number") continue;
+    total += v;
+    if (sources.has(k)) part += v;
+  }
+  return total > 0 ? part / total : null;
+}
+
+export function combineTotals(summaries: RunSummary[]): Headline | null {
+  const withData = summaries.filter((s) => s.has_records && s.totals);
+  if (withData.length === 0) return null;
+  if (withData.length === 1) {
+    const s = withData[0];
+    return { ...(s.totals as Totals), currency: s.currency ?? "", runs: 1 };
+  }
+  let energy = 0, facility = 0, co2 = 0, duration = 0;
+  let cost: number | null = 0;
+  const currencies = new Set(withData.map((s) => s.currency ?? ""));
+  for (const s of withData) {
+    const t = s.totals as Totals;
+    energy += t.energy_kwh;
+    facility += t.facility_energy_kwh;
+    co2 += t.co2_kg;
+    duration += t.duration_s;
+    cost = cost === null || t.cost === null ? null : cost + t.cost;
+  }
+  const currency = currencies.size === 1 ? [...currencies][0] : "";
+  if (currencies.size !== 1) cost = null; // never add EUR to USD
+  const mix = sumMix(withData.map((s) => s.mix_kwh ?? {}));
+  return {
+    energy_kwh: energy,
+    facility_energy_kwh: facility,
+    co2_kg: co2,
+    cost,
+    duration_s: duration,
+    avg_power_w: duration > 0 ? (energy * 3.6e6) / duration : 0,
+    renewable_share: shareOf(mix, RENEWABLE),
+    low_carbon_share: shareOf(mix, LOW_CARBON),
+    currency,
+    runs: withData.length,
+  };
+}
+
+/**
+ * Everyday equivalents of an amount of CO2e, with the factor and its source.
+ * US EPA, Greenhouse Gas Equivalencies Calculator, "Calculations and References":
+ * 3.93e-4 t CO2e per mile driven by an average gasoline passenger vehicle, and
+ * 1.24e-5 t CO2 per smartphone charged.
+ */
+export const KG_CO2_PER_KM_CAR = (3.93e-4 * 1000) / 1.609344;
+export const KG_CO2_PER_PHONE_CHARGE = 1.24e-5 * 1000;
+export const EQUIVALENTS_SOURCE =
+  "US EPA Greenhouse Gas Equivalencies Calculator (calculations and references): " +
+  "3.93×10⁻⁴ t CO₂e per mile by an average gasoline passenger car; 1.24×10⁻⁵ t CO₂ per smartphone charge";
+
+export interface Equivalent { label: string; value: number }
+
+export function equivalents(co2Kg: number): Equivalent[] {
+  return [
+    { label: "km driven by an average passenger car", value: co2Kg / KG_CO2_PER_KM_CAR },
+    { label: "smartphone charges", value: co2Kg / KG_CO2_PER_PHONE_CHARGE },
+  ];
+}
+
+/** Runs whose name contains every whitespace-separated word of `query` (case-insensitive). */
+export function filterRuns(runs: RunInfo[], query: string): RunInfo[] {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  return runs.filter((r) => words.every((w) => r.run.toLowerCase().includes(w)));
+}
+
+/** Mix entries in display order, dropping sources with no energy. */
+export function mixEntries(mix: Mix): [string, number][] {
+  return SOURCES.flatMap((s) => {
+    const v = mix[s];
+    return typeof v === "number" && v > 0 ? ([[s, v]] as [string, number][]) : [];
+  });
+}
+
+export type XAxis = "step" | "wall_time";
+
+/** Chart points `[x, y]` of a series; wall time in ms for a time axis. */
+export function seriesPoints(series: Series, x: XAxis): [number, number | null][] {
+  const xs = x === "step" ? series.step : series.wall_time.map((t) => t * 1000);
+  return xs.map((xv, i) => [xv, series.value[i] ?? null]);
+}
+
+/** Ratio of each value to the smallest positive one (1 = best), null where undefined. */
+export function ratiosToBest(values: number[]): (number | null)[] {
+  const positive = values.filter((v) => v > 0);
+  if (positive.length === 0) return values.map(() => null);
+  const best = Math.min(...positive);
+  return values.map((v) => (Number.isFinite(v) ? v / best : null));
+}

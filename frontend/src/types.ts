@@ -1,0 +1,79 @@
+// Shapes of the backend's JSON (greenops_tb/plugin/plugin.py and aggregate.py).
+
+export const SOURCES = [
+  "coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "bioenergy", "other_renewable",
+] as const;
+export type Source = (typeof SOURCES)[number];
+export const RENEWABLE: ReadonlySet<string> = new Set(["hydro", "wind", "solar", "bioenergy", "other_renewable"]);
+export const LOW_CARBON: ReadonlySet<string> = new Set([...RENEWABLE, "nuclear"]);
+
+export type Mix = Partial<Record<string, number>>;
+
+export interface RunInfo {
+  run: string;
+  stages: string[];
+  max_step: number;
+  max_wall_time: number;
+}
+
+export interface Totals {
+  energy_kwh: number;
+  facility_energy_kwh: number;
+  co2_kg: number;
+  cost: number | null;
+  duration_s: number;
+  avg_power_w: number;
+  renewable_share: number | null;
+  low_carbon_share: number | null;
+}
+
+export interface StageSummary extends Totals {
+  stage: string;
+  last_step: number;
+  epoch: number;
+  records_kept: number;
+  mix_kwh: Mix;
+}
+
+export interface DeviceSummary {
+  device: string;
+  kind: string;
+  energy_kwh: number;
+  provenance: string;
+  measured: boolean;
+}
+
+export interface RunSummary {
+  run: string;
+  has_records: boolean;
+  metadata: Record<string, unknown> | null;
+  totals?: Totals;
+  currency?: string;
+  start_time?: number;
+  end_time?: number;
+  last_step?: number;
+  stages?: StageSummary[];
+  devices?: DeviceSummary[];
+  mix_kwh?: Mix;
+  mix_shares?: Mix;
+  location?: { zone: string; source: string; name: string };
+  pue?: number;
+  carbon_intensity_g_per_kwh?: number;
+  intensity_source?: string;
+  price?: { source: string; currency: string; per_kwh: number | null };
+  dataset?: Record<string, string>;
+  records_kept?: number;
+  records_emitted?: number;
+  complete?: boolean;
+}
+
+export interface Series {
+  step: number[];
+  wall_time: number[];
+  value: (number | null)[];
+}
+
+export interface SeriesResponse {
+  run: string;
+  stages: Record<string, Record<string, Series>>;
+}
