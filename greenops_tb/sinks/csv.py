@@ -1,0 +1,159 @@
+"""Crash-safe CSV sink: one RFC 4180 row per record, appended with one ``os.write``.
+
+* The header is written once, with the first row, so watched names registered
+  before the first record become ``watch:<name>`` columns; names first seen
+  later go to the ``watched_extra`` JSON column (see :mod:`greenops_tb.records`).
+* Re-opening an existing file appends under its header (its columns win) and
+  continues its ``seq`` and hash chain; a torn last line (no newline, left by a
+  crash) is cut off first.
+* Each row is encoded in full and written with one ``os.write`` on an
+  ``O_APPEND`` descriptor (no user-space buffer), so a ``kill -9`` leaves every
+  completed row intact and at most one incomplete last line. Rows never hold
+  raw line breaks (replaced by spaces), so one line is one row.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import os
+from typing import Sequence
+
+from greenops_tb import hashchain
+from greenops_tb.records import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX, Record, record_to_row
+
+_TAIL = 1 << 16
+
+
+class _Line:
+    """File-like target for csv.writer that keeps the last encoded row."""
+
+    __slots__ = ("text",)
+
+    def write(self, s: str) -> None:
+        self.text = s
+
+
+def _last_line(fd: int, size: int) -> bytes:
+    start = max(0, size - _TAIL)
+    data = os.pread(fd, size - start, start)
+    lines = data.rstrip(b"\r\n").rsplit(b"\n", 1)
+    return lines[-1]
+
+
+def _repair_tail(fd: int) -> int:
+    """Cut an incomplete last line; returns the new size."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return 0
+    start = max(0, size - _TAIL)
+    data = os.pread(fd, size - start, start)
+    if data.endswith(b"\n"):
+        return size
+    cut = data.rfind(b"\n")
+    new = start + cut + 1 if cut >= 0 else (0 if start == 0 else size)
+    os.ftruncate(fd, new)
+    return new
+
+
+def choose_columns(selected: Sequence[str] | None) -> list[str]:
+    """Base columns to write: all, or the user's subset (required columns always kept), in schema order."""
+    if selected is None:
+        return list(BASE_COLUMNS)
+    unknown = [c for c in selected if c not in BASE_COLUMNS]
+    if unknown:
+        raise ValueError(f"csv_columns: unknown column(s) {unknown}; choose from {list(BASE_COLUMNS)}")
+    keep = set(selected) | REQUIRED_COLUMNS
+    return [c for c in BASE_COLUMNS if c in keep]
+
+
+class CsvSink:
+    """Appends records to ``path``; see the module docstring for the guarantees."""
+
+    def __init__(self, path: str | os.PathLike[str], *, base_columns: list[str], chain: bool) -> None:
+        self.path = os.fspath(path)
+        self._base = base_columns
+        self._chain = chain
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as err:
+            raise OSError(
+                f"cannot write the green CSV at {self.path!r} ({err.strerror or err}); "
+                "pass csv_path= a writable file, or csv_path=False to turn the CSV off"
+            ) from err
+        self._line = _Line()
+        self._csv = csv.writer(self._line, lineterminator="\r\n")
+        self.header: list[str] | None = None
+        self._prev_hash = ""
+        self.next_seq = 0
+        self._adopt_existing()
+
+    def _adopt_existing(self) -> None:
+        size = _repair_tail(self._fd)
+        if size == 0:
+            return
+        header = self._read_header()
+        if not header:
+            return
+        if not REQUIRED_COLUMNS <= set(header):
+            os.close(self._fd)
+            raise ValueError(
+                f"{self.path!r} exists and is not a green CSV (header lacks {sorted(REQUIRED_COLUMNS - set(header))}); "
+                "pass another csv_path="
+            )
+        if self._chain and CHAIN_COLUMN not in header:
+            os.close(self._fd)
+            raise ValueError(
+                f"{self.path!r} was written without a hash chain, so hash_chain=True cannot continue it; "
+                "pass a new csv_path= or hash_chain=False"
+            )
+        self._set_header(header)
+        self._chain = CHAIN_COLUMN in header
+        last = next(csv.reader([_last_line(self._fd, size).decode("utf-8")]))
+        if last != header:
+            row = dict(zip(header, last))
+            self.next_seq = int(row["seq"]) + 1
+            self._prev_hash = row.get(CHAIN_COLUMN, "")
+
+    def _read_header(self) -> list[str]:
+        with open(self.path, encoding="utf-8", newline="") as f:
+            return next(csv.reader([f.readline()]), [])
+
+    def _start(self, rec: Record) -> None:
+        cols = self._base + [WATCH_PREFIX + w for w in rec.watched]
+        header = cols + [CHAIN_COLUMN] if self._chain else cols
+        self._write_cells(header)
+        self._set_header(header)
+
+    def _set_header(self, header: list[str]) -> None:
+        self.header = header
+        self._cols = [c for c in header if c != CHAIN_COLUMN]
+        self._chain_at = header.index(CHAIN_COLUMN) if CHAIN_COLUMN in header else -1
+
+    def _write_cells(self, cells: list[str]) -> None:
+        self._csv.writerow(cells)
+        data = self._line.text.encode("utf-8")
+        while data:
+            data = data[os.write(self._fd, data):]
+
+    def write(self, rec: Record) -> Record:
+        """Append ``rec``; returns it, with ``chain_hash`` set when the chain is on."""
+        if self.header is None:
+            self._start(rec)
+        cells = record_to_row(rec, self._cols)
+        joined = "\x1f".join(cells)
+        if "\n" in joined or "\r" in joined:
+            cells = [c.replace("\r", " ").replace("\n", " ") for c in cells]
+        if self._chain:
+            prev = self._prev_hash or hashchain.anchor(cells[self._cols.index("run")])
+            self._prev_hash = hashchain.link(prev, cells)
+            cells.insert(self._chain_at, self._prev_hash)
+            rec = dataclasses.replace(rec, chain_hash=self._prev_hash)
+        self._write_cells(cells)
+        return rec
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

@@ -1,0 +1,250 @@
+"""Stage accounting: meter readings at boundaries -> :class:`~greenops_tb.records.Record`.
+
+A stage is a named, repeatable interval (``train``, ``eval``). Semantics:
+
+* ``start(name)`` opens it, ``stop(name)`` closes it and emits a record,
+  ``update(name)`` closes the current interval, emits a record and opens the
+  next one at the same instant (loop style).
+* Steps: each stage counts its own steps; every record takes the current step,
+  the next interval gets step + 1. ``step=`` on ``update``/``stop`` labels the
+  record being closed (use the same step as your ``add_scalar`` calls); on
+  ``start`` it labels the interval being opened.
+* Epochs: each stage counts its own starts: the first ``start`` is epoch 0,
+  every later ``start`` adds 1; ``epoch=`` on ``start`` sets it (later starts
+  continue from there).
+* Overlap: every open stage sees all the energy spent while it was open (a
+  nested ``forward`` inside ``train`` is counted in both). The run ``total``
+  counts every joule once: at each boundary the energy since the previous
+  boundary is added iff at least one stage was open in between (the union of
+  open intervals). Idle time between stages is not counted.
+* Threads: all bookkeeping, meter reads and record emission happen under one
+  lock, so records leave in ``seq`` order and totals stay consistent.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from greenops_tb.grid.types import Intensity
+from greenops_tb.meters.base import Meter, Reading
+from greenops_tb.records import DEVICE_KINDS, DeviceEnergy, Record
+from greenops_tb.summary import StageTotals
+from greenops_tb.watch import Watches
+
+J_PER_KWH = 3.6e6
+_NAME = re.compile(r"[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)*\Z")
+
+
+def check_name(name: object, what: str = "stage name") -> str:
+    """``name`` if it is safe as a TensorBoard tag part, else ValueError saying what is allowed."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(
+            f"bad {what} {name!r}: use letters, digits, '_', '-', '.', and '/' between parts "
+            "(not empty, no spaces, no leading, trailing or double '/'), e.g. 'train' or 'eval/val'"
+        )
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    """Everything per-record arithmetic needs besides energy and intensity."""
+
+    run: str
+    pue: float
+    price_per_kwh: float | None
+    currency: str
+    price_source: str
+    location: str
+    location_source: str
+
+
+class _Acc:
+    """Running totals of a stage or of the run."""
+
+    __slots__ = ("records", "duration", "kwh", "by_kind", "facility", "co2", "cost", "mix")
+
+    def __init__(self, priced: bool) -> None:
+        self.records = 0
+        self.duration = 0.0
+        self.kwh = 0.0
+        self.by_kind = dict.fromkeys(DEVICE_KINDS, 0.0)
+        self.facility = 0.0
+        self.co2 = 0.0
+        self.cost: float | None = 0.0 if priced else None
+        self.mix: dict[str, float] = {}
+
+    def add(self, duration: float, kinds: Mapping[str, float], facility: float, co2: float,
+            cost: float | None, mix: Mapping[str, float]) -> None:
+        self.duration += duration
+        for k, v in kinds.items():
+            self.by_kind[k] += v
+        self.kwh += sum(kinds.values())
+        self.facility += facility
+        self.co2 += co2
+        if cost is not None and self.cost is not None:
+            self.cost += cost
+        for s, v in mix.items():
+            self.mix[s] = self.mix.get(s, 0.0) + v
+
+    def totals(self, stage: str) -> StageTotals:
+        return StageTotals(stage, self.records, self.duration, self.kwh, dict(self.by_kind), self.facility,
+                           self.co2, self.cost, dict(self.mix))
+
+
+@dataclass(slots=True)
+class _Stage:
+    acc: _Acc
+    step: int = 0
+    epoch: int = -1
+    open_at: Reading | None = None
+    open_wall: float = 0.0
+
+
+class Stages:
+    """Open/close stages, read the meter at each boundary, build and emit records."""
+
+    def __init__(
+        self,
+        meter: Meter,
+        current_intensity: Callable[[], Intensity],
+        pricing: Pricing,
+        watches: Watches,
+        emit: Callable[[Record, bool], None],
+        *,
+        seq0: int = 0,
+        before_boundary: Callable[[], None] | None = None,
+    ) -> None:
+        self._meter = meter
+        self._intensity = current_intensity
+        self._p = pricing
+        self._watches = watches
+        self._emit = emit
+        self._seq = seq0
+        self._before = before_boundary
+        self._lock = threading.RLock()
+        self._stages: dict[str, _Stage] = {}
+        self._open: dict[str, _Stage] = {}
+        self._run = _Acc(pricing.price_per_kwh is not None)
+        self._prev: Reading | None = None
+        self._intensity_now: Intensity | None = None  # set at every boundary with a stage open
+        self._kinds = [d.kind for d in meter.devices]
+        self._ids = [d.id for d in meter.devices]
+
+    # -- public API ---------------------------------------------------------------
+    def open_stages(self) -> list[str]:
+        with self._lock:
+            return list(self._open)
+
+    def start(self, name: str, *, step: int | None = None, epoch: int | None = None) -> None:
+        check_name(name)
+        if self._before is not None:
+            self._before()
+        with self._lock:
+            st = self._stages.get(name)
+            if st is not None and st.open_at is not None:
+                raise RuntimeError(
+                    f"stage {name!r} is already running (open stages: {self._open_list()}); "
+                    f"call stop({name!r}) or update({name!r}) instead of start"
+                )
+            if st is None:
+                st = self._stages[name] = _Stage(_Acc(self._p.price_per_kwh is not None))
+            reading = self._boundary()
+            st.epoch = st.epoch + 1 if epoch is None else int(epoch)
+            if step is not None:
+                st.step = int(step)
+            st.open_at = reading
+            st.open_wall = reading.t_wall
+            self._open[name] = st
+
+    def stop(self, name: str, *, step: int | None = None) -> Record:
+        return self._close(name, step, reopen=False)
+
+    def update(self, name: str, *, step: int | None = None) -> Record:
+        return self._close(name, step, reopen=True)
+
+    def stop_all(self) -> list[Record]:
+        with self._lock:
+            return [self.stop(name) for name in list(self._open)]
+
+    def totals(self) -> tuple[dict[str, StageTotals], StageTotals]:
+        with self._lock:
+            return {n: s.acc.totals(n) for n, s in self._stages.items()}, self._run.totals("total")
+
+    # -- internals ----------------------------------------------------------------
+    def _open_list(self) -> str:
+        return ", ".join(repr(n) for n in self._open) or "none"
+
+    def _boundary(self) -> Reading:
+        """Read the meter; add the energy since the previous boundary to the run if any stage was open."""
+        reading = self._meter.read()
+        prev = self._prev
+        if self._open and prev is not None:
+            self._intensity_now = self._intensity()
+            kinds, facility, co2, cost, mix = self._price(prev, reading, self._intensity_now)
+            self._run.add(reading.t_mono - prev.t_mono, kinds, facility, co2, cost, mix)
+        self._prev = reading
+        return reading
+
+    def _price(self, a: Reading, b: Reading, it: Intensity):
+        kinds = dict.fromkeys(DEVICE_KINDS, 0.0)
+        for kind, ja, jb in zip(self._kinds, a.joules, b.joules):
+            kinds[kind] += (jb - ja) / J_PER_KWH
+        facility = sum(kinds.values()) * self._p.pue
+        co2 = facility * it.carbon_intensity_g_per_kwh / 1000.0
+        cost = None if self._p.price_per_kwh is None else facility * self._p.price_per_kwh
+        mix = {s: facility * share for s, share in it.mix.items()}
+        return kinds, facility, co2, cost, mix
+
+    def _close(self, name: str, step: int | None, reopen: bool) -> Record:
+        if self._before is not None:
+            self._before()
+        with self._lock:
+            st = self._stages.get(name)
+            if st is None or st.open_at is None:
+                verb = "update" if reopen else "stop"
+                raise RuntimeError(
+                    f"cannot {verb} stage {name!r}: it is not running (open stages: {self._open_list()}); "
+                    f"call start({check_name(name)!r}) first"
+                )
+            reading = self._boundary()
+            rec = self._record(name, st, st.open_at, reading, st.step if step is None else int(step))
+            st.step = rec.step + 1
+            if reopen:
+                st.open_at = reading
+                st.open_wall = reading.t_wall
+            else:
+                st.open_at = None
+                del self._open[name]
+            self._emit(rec, not reopen)
+            return rec
+
+    def _record(self, name: str, st: _Stage, a: Reading, b: Reading, step: int) -> Record:
+        p, it, acc, run = self._p, self._intensity_now, st.acc, self._run
+        kinds, facility, co2, cost, mix = self._price(a, b, it)
+        duration = b.t_mono - a.t_mono
+        energy = sum(kinds.values())
+        acc.records += 1
+        run.records += 1
+        acc.add(duration, kinds, facility, co2, cost, mix)
+        prov = self._meter.provenance()
+        devices = {
+            i: DeviceEnergy(k, (jb - ja) / J_PER_KWH, pv)
+            for i, k, ja, jb, pv in zip(self._ids, self._kinds, a.joules, b.joules, prov)
+        }
+        seq = self._seq
+        self._seq += 1
+        return Record(
+            run=p.run, stage=name, seq=seq, step=step, epoch=st.epoch,
+            start_time=a.t_wall, end_time=b.t_wall, duration_s=duration,
+            energy_kwh_gpu=kinds["gpu"], energy_kwh_cpu=kinds["cpu"], energy_kwh_ram=kinds["ram"],
+            energy_kwh=energy, facility_energy_kwh=facility,
+            avg_power_w=energy * J_PER_KWH / duration if duration > 0 else 0.0,
+            co2_kg=co2, cost=cost, currency=p.currency, price_source=p.price_source,
+            carbon_intensity_g_per_kwh=it.carbon_intensity_g_per_kwh, intensity_source=it.source,
+            location=p.location, location_source=p.location_source, pue=p.pue,
+            mix_kwh=mix, devices=devices, watched=self._watches.read(),
+            stage_duration_s=acc.duration, stage_energy_kwh=acc.kwh, stage_co2_kg=acc.co2, stage_cost=acc.cost,
+            run_duration_s=run.duration, run_energy_kwh=run.kwh, run_co2_kg=run.co2, run_cost=run.cost,
+        )

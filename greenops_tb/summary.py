@@ -1,0 +1,89 @@
+"""The run's numbers as a value object (:class:`Totals`) and as text (``str(writer)``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from greenops_tb.records import DEVICE_KINDS, SOURCES
+
+
+@dataclass(frozen=True, slots=True)
+class StageTotals:
+    """Running totals of one stage, or of the whole run (``stage == "total"``, every joule once)."""
+
+    stage: str
+    records: int
+    duration_s: float
+    energy_kwh: float  # IT energy, before PUE
+    energy_kwh_by_kind: Mapping[str, float]  # "gpu" | "cpu" | "ram" -> kWh
+    facility_energy_kwh: float  # energy_kwh x PUE
+    co2_kg: float
+    cost: float | None  # None when no price is known
+    mix_kwh: Mapping[str, float]  # facility energy per grid source
+
+    @property
+    def avg_power_w(self) -> float:
+        return self.energy_kwh * 3.6e6 / self.duration_s if self.duration_s > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """What ``writer.totals()`` returns: per-stage and run totals plus where the factors came from."""
+
+    run: str
+    stages: Mapping[str, StageTotals]
+    total: StageTotals
+    location: str
+    location_name: str
+    location_source: str
+    carbon_intensity_g_per_kwh: float
+    intensity_source: str
+    mix_shares: Mapping[str, float]
+    mix_source: str
+    pue: float
+    currency: str
+    price_per_kwh: float | None
+    price_source: str
+    devices: Mapping[str, str] = field(default_factory=dict)  # device id -> provenance
+
+
+def _fmt_energy(kwh: float) -> str:
+    wh = kwh * 1000
+    return f"{wh * 1000:.3g} mWh" if wh < 1 else f"{wh:.4g} Wh" if wh < 1000 else f"{kwh:.4g} kWh"
+
+
+def _fmt_co2(kg: float) -> str:
+    return f"{kg * 1000:.4g} g" if kg < 1 else f"{kg:.4g} kg"
+
+
+def _fmt_cost(cost: float | None, currency: str) -> str:
+    return "unknown" if cost is None else f"{cost:.4g} {currency}".strip()
+
+
+def format_summary(t: Totals) -> str:
+    """Readable text: per-stage duration, energy, CO2, cost, then the location's mix with provenance."""
+    rows = [(s.stage, s) for s in t.stages.values()] + [("total (each joule once)", t.total)]
+    width = max(len(name) for name, _ in rows)
+    lines = [
+        f"greenops_tb run {t.run!r}: {t.location_name} ({t.location}, chosen by {t.location_source}), PUE {t.pue:g}",
+        f"  {'stage':<{width}}  {'records':>7}  {'time':>9}  {'energy':>11}  {'CO2':>10}  {'cost':>12}  by device",
+    ]
+    for name, s in rows:
+        kinds = ", ".join(f"{k} {_fmt_energy(s.energy_kwh_by_kind.get(k, 0.0))}" for k in DEVICE_KINDS)
+        lines.append(
+            f"  {name:<{width}}  {s.records:>7}  {s.duration_s:>8.3f}s  {_fmt_energy(s.energy_kwh):>11}  "
+            f"{_fmt_co2(s.co2_kg):>10}  {_fmt_cost(s.cost, t.currency):>12}  {kinds}"
+        )
+    lines.append(f"  carbon intensity {t.carbon_intensity_g_per_kwh:.4g} gCO2e/kWh ({t.intensity_source})")
+    price = "unknown" if t.price_per_kwh is None else f"{t.price_per_kwh:.4g} {t.currency}/kWh"
+    lines.append(f"  price {price} ({t.price_source})")
+    if t.mix_shares:
+        mix = ", ".join(
+            f"{s.replace('_', ' ')} {t.mix_shares[s] * 100:.1f}%" for s in SOURCES if t.mix_shares.get(s, 0.0) > 0
+        )
+        lines.append(f"  grid mix ({t.mix_source}): {mix}")
+    else:
+        lines.append("  grid mix: not known for this location")
+    if t.devices:
+        lines.append("  measured by: " + ", ".join(f"{d}={p}" for d, p in sorted(t.devices.items())))
+    return "\n".join(lines)

@@ -1,0 +1,287 @@
+"""``GreenSummaryWriter``: a ``SummaryWriter`` that also measures stages of training.
+
+Everything of :class:`torch.utils.tensorboard.SummaryWriter` works unchanged;
+the green options are keyword-only. Each closed stage interval becomes one
+:class:`~greenops_tb.records.Record`, appended to the CSV (``<log_dir>/green.csv``
+by default) and written to the event file as ONE event (structured record +
+its scalars + watched values). See :mod:`greenops_tb.stages` for the stage,
+step, epoch and overlap semantics.
+"""
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import logging
+import os
+import socket
+import threading
+import time
+import warnings
+import weakref
+from typing import Any, Mapping, Sequence
+
+import torch
+from torch.utils.tensorboard import SummaryWriter
+
+from greenops_tb import __version__
+from greenops_tb.grid import resolve_grid
+from greenops_tb.meters.base import EnergySource, Meter
+from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
+from greenops_tb.records import Record, RunMetadata
+from greenops_tb.sinks.csv import CsvSink, choose_columns
+from greenops_tb.sinks.events import metadata_summary, record_summary
+from greenops_tb.stages import Pricing, Stages, check_name
+from greenops_tb.summary import Totals, format_summary
+from greenops_tb.watch import Watches
+
+log = logging.getLogger(__name__)
+
+
+def _close_at_exit(ref: "weakref.ref[GreenSummaryWriter]") -> None:
+    writer = ref()
+    if writer is not None:
+        writer.close()
+
+
+def _sync_cuda() -> None:
+    if torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
+class _StageScope(contextlib.ContextDecorator):
+    """``with writer.stage("eval"):`` or ``@writer.stage("eval")``."""
+
+    def __init__(self, writer: "GreenSummaryWriter", name: str, step: int | None, epoch: int | None) -> None:
+        self._writer, self._name, self._step, self._epoch = writer, check_name(name), step, epoch
+
+    def __enter__(self) -> "_StageScope":
+        self._writer.start(self._name, step=self._step, epoch=self._epoch)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._writer.stop(self._name)
+
+
+class GreenSummaryWriter(SummaryWriter):
+    """SummaryWriter + energy, CO2, cost and grid mix per stage.
+
+    Green options (keyword-only):
+      country / region / cloud: where training runs (else ``GREENOPS_COUNTRY`` etc., else the
+        world average with one warning); unknown places raise ``LocationError`` with suggestions.
+      pue: data-centre power usage effectiveness, >= 1 (default 1.0).
+      price_per_kwh, currency: electricity price (default: the grid dataset's, or unknown).
+      live: live grid provider name (see :mod:`greenops_tb.grid`).
+      csv_path: None -> ``<log_dir>/green.csv``; False -> no CSV; a path -> there.
+      csv_columns: subset of :data:`greenops_tb.records.BASE_COLUMNS` (required columns always kept).
+      hash_chain: add a ``chain_hash`` column (see :mod:`greenops_tb.hashchain`).
+      watch: ``{name: value}`` to record with every record (see :mod:`greenops_tb.watch`).
+      meters: energy sources (default :func:`greenops_tb.meters.select.default_sources`).
+      gpus, sysfs_root, sample_interval: passed to the default sources.
+      emit_every: write every Nth ``update()`` record of a stage to the events (``stop()`` always);
+        the CSV always gets every record.
+      sync_cuda: synchronise CUDA at stage boundaries when CUDA is in use, so GPU work is
+        attributed to the stage that launched it.
+      run_name: the run's name in records (default: the log dir's base name).
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        country: str | None = None,
+        region: str | None = None,
+        cloud: str | None = None,
+        pue: float = 1.0,
+        price_per_kwh: float | None = None,
+        currency: str | None = None,
+        live: str | None = None,
+        csv_path: str | os.PathLike[str] | bool | None = None,
+        csv_columns: Sequence[str] | None = None,
+        hash_chain: bool = False,
+        watch: Mapping[str, Any] | None = None,
+        meters: Sequence[EnergySource] | None = None,
+        gpus: list[int] | None = None,
+        sysfs_root: str | None = None,
+        sample_interval: float = DEFAULT_INTERVAL_S,
+        emit_every: int = 1,
+        sync_cuda: bool = True,
+        run_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._closed = True  # until fully constructed: close() is a no-op
+        if isinstance(pue, bool) or not isinstance(pue, (int, float)) or not pue >= 1.0:
+            raise ValueError(
+                f"pue must be a number >= 1 (1.0 = no data-centre overhead; typical clouds 1.1-1.6), got {pue!r}"
+            )
+        if isinstance(emit_every, bool) or not isinstance(emit_every, int) or emit_every < 1:
+            raise ValueError(f"emit_every must be an int >= 1 (1 = every record), got {emit_every!r}")
+        base_columns = choose_columns(csv_columns)
+        self._watches = Watches()
+        for name, value in (watch or {}).items():
+            self._watches.add(name, value)
+        self._grid = resolve_grid(country, region, cloud, price_per_kwh=price_per_kwh, currency=currency, live=live)
+        try:
+            super().__init__(*args, **kwargs)
+        except OSError as err:
+            self._grid.close()
+            raise OSError(
+                f"cannot create the TensorBoard log dir ({err}); pass a writable log_dir= "
+                "(or fix its permissions); nothing was recorded"
+            ) from err
+        self._run = run_name or os.path.basename(os.path.normpath(self.log_dir))
+        self._csv: CsvSink | None = None
+        if csv_path is not False:
+            path = os.path.join(self.log_dir, "green.csv") if csv_path in (None, True) else csv_path
+            try:
+                self._csv = CsvSink(path, base_columns=base_columns, chain=hash_chain)
+            except (OSError, ValueError):
+                super().close()
+                self._grid.close()
+                raise
+        srcs = list(meters) if meters is not None else self._default_sources(gpus, sysfs_root, sample_interval)
+        self._meter = Meter(srcs)
+        profile = self._grid.profile
+        self._pricing = Pricing(self._run, float(pue), profile.price_per_kwh, profile.currency, profile.price_source,
+                                profile.zone, profile.location_source)
+        self._emit_every = emit_every
+        self._counts: dict[str, int] = {}
+        self._sink_failed: set[str] = set()
+        self._fw = self._get_file_writer()
+        self._stages = Stages(
+            self._meter, self._grid.current, self._pricing, self._watches, self._emit,
+            seq0=self._csv.next_seq if self._csv else 0, before_boundary=_sync_cuda if sync_cuda else None,
+        )
+        self._close_lock = threading.Lock()
+        self._closed = False
+        self._fw.add_summary(metadata_summary(self.run_metadata()), 0, time.time())
+        self._atexit = functools.partial(_close_at_exit, weakref.ref(self))
+        atexit.register(self._atexit)
+
+    @staticmethod
+    def _default_sources(gpus: list[int] | None, sysfs_root: str | None, interval: float) -> list[EnergySource]:
+        from greenops_tb.meters.select import default_sources
+
+        return default_sources(gpus=gpus, sysfs_root=sysfs_root, sample_interval=interval)
+
+    # -- stages ----------------------------------------------------------------------
+    def start(self, name: str, *, step: int | None = None, epoch: int | None = None) -> None:
+        """Open stage ``name`` (RuntimeError naming the open stages if it is already running)."""
+        self._check_open()
+        self._stages.start(name, step=step, epoch=epoch)
+
+    def stop(self, name: str, *, step: int | None = None) -> Record:
+        """Close stage ``name``, record the interval and flush the event file."""
+        self._check_open()
+        rec = self._stages.stop(name, step=step)
+        self._fw.flush()
+        return rec
+
+    def update(self, name: str, step: int | None = None) -> Record:
+        """Close the current interval of running stage ``name``, record it, open the next one."""
+        self._check_open()
+        return self._stages.update(name, step=step)
+
+    def stage(self, name: str, *, step: int | None = None, epoch: int | None = None) -> _StageScope:
+        """Context manager and decorator: start on enter, stop on exit (also on exceptions)."""
+        return _StageScope(self, name, step, epoch)
+
+    def open_stages(self) -> list[str]:
+        return self._stages.open_stages()
+
+    # -- watched values -----------------------------------------------------------
+    def watch(self, name: str, value: Any) -> None:
+        """Record ``value`` (see :mod:`greenops_tb.watch`) with every record from now on."""
+        self._watches.add(name, value)
+
+    def unwatch(self, name: str) -> None:
+        self._watches.remove(name)
+
+    # -- results --------------------------------------------------------------------
+    def totals(self) -> Totals:
+        stages, total = self._stages.totals()
+        p = self._grid.profile
+        return Totals(
+            run=self._run, stages=stages, total=total, location=p.zone, location_name=p.name,
+            location_source=p.location_source, carbon_intensity_g_per_kwh=p.carbon_intensity_g_per_kwh,
+            intensity_source=p.intensity_source, mix_shares=dict(p.mix), mix_source=p.mix_source,
+            pue=self._pricing.pue, currency=p.currency, price_per_kwh=p.price_per_kwh, price_source=p.price_source,
+            devices={d.id: pv for d, pv in zip(self._meter.devices, self._meter.provenance())},
+        )
+
+    def summary(self) -> str:
+        return format_summary(self.totals())
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def run_metadata(self) -> RunMetadata:
+        p = self._grid.profile
+        return RunMetadata(
+            run=self._run, version=__version__, started_at=time.time(), host=socket.gethostname(),
+            devices={d.id: {"kind": d.kind, "name": d.name, "provenance": pv}
+                     for d, pv in zip(self._meter.devices, self._meter.provenance())},
+            location=p.zone, location_name=p.name, location_source=p.location_source, pue=self._pricing.pue,
+            carbon_intensity_g_per_kwh=p.carbon_intensity_g_per_kwh, intensity_source=p.intensity_source,
+            mix_shares=dict(p.mix), price_per_kwh=p.price_per_kwh, currency=p.currency, price_source=p.price_source,
+            dataset={str(k): str(v) for k, v in p.dataset.items()},
+        )
+
+    @property
+    def csv_path(self) -> str | None:
+        return self._csv.path if self._csv else None
+
+    @property
+    def run_name(self) -> str:
+        return self._run
+
+    # -- sinks ------------------------------------------------------------------------
+    def _emit(self, rec: Record, closing: bool) -> None:
+        """Called by Stages under its lock, in seq order: CSV row first (it sets the chain hash), then the event."""
+        if self._csv is not None:
+            try:
+                rec = self._csv.write(rec)
+            except OSError as err:
+                self._sink_failure("csv", err)
+                self._csv.close()
+                self._csv = None
+        if self._emit_every > 1 and not closing:
+            n = self._counts[rec.stage] = self._counts.get(rec.stage, 0) + 1
+            if n % self._emit_every:
+                return
+        try:
+            self._fw.add_summary(record_summary(rec), rec.step, rec.end_time)
+        except Exception as err:  # noqa: BLE001 - a sink must never crash training
+            self._sink_failure("events", err)
+
+    def _sink_failure(self, sink: str, err: BaseException) -> None:
+        if sink not in self._sink_failed:
+            self._sink_failed.add(sink)
+            warnings.warn(
+                f"greenops_tb: writing the {sink} failed ({type(err).__name__}: {err}); "
+                "training continues and the other sink keeps recording", RuntimeWarning, stacklevel=5,
+            )
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this GreenSummaryWriter is closed; create a new one to record more stages")
+
+    # -- lifecycle ------------------------------------------------------------------
+    def flush(self) -> None:
+        super().flush()
+
+    def close(self) -> None:
+        """Stop open stages (recording them), flush and close the event file, CSV and meters."""
+        if getattr(self, "_closed", True):
+            return
+        with self._close_lock:
+            if self._closed:
+                return
+            self._stages.stop_all()
+            self._closed = True
+        atexit.unregister(self._atexit)
+        super().flush()
+        super().close()
+        if self._csv is not None:
+            self._csv.close()
+        self._meter.close()
+        self._grid.close()
