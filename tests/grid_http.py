@@ -45,7 +45,7 @@ def _handler(routes: Routes):
 def serve(routes: Routes) -> Iterator[str]:
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _handler(routes))
     srv.daemon_threads = True
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     t.start()
     try:
         yield f"http://127.0.0.1:{srv.server_address[1]}"
