@@ -1,0 +1,169 @@
+"""A stand-in for the ``pynvml`` module: NVML's API over simulated GPUs.
+
+Put it where the real import happens (``sys.modules["pynvml"]``). Each
+simulated GPU has a power profile ``P(t)`` with its exact integral ``E(t)``
+(t = seconds since the module was made, on ``time.perf_counter``), an energy
+counter refreshed every ``counter_period_s`` (or not supported), and may
+start failing (every call raising NVMLError) after ``fail_after_s``.
+"""
+from __future__ import annotations
+
+import math
+import time
+import types
+from dataclasses import dataclass, field
+from typing import Callable
+
+NVML_SUCCESS = 0
+NVML_ERROR_UNINITIALIZED = 1
+NVML_ERROR_INVALID_ARGUMENT = 2
+NVML_ERROR_NOT_SUPPORTED = 3
+NVML_ERROR_NOT_FOUND = 6
+NVML_ERROR_GPU_IS_LOST = 15
+
+
+class NVMLError(Exception):
+    def __init__(self, value: int) -> None:
+        super().__init__(f"NVML error {value}")
+        self.value = value
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Power in watts and its exact integral in joules, both of t in seconds."""
+
+    power: Callable[[float], float]
+    energy: Callable[[float], float]
+
+
+def constant(watts: float) -> Profile:
+    return Profile(lambda t: watts, lambda t: watts * t)
+
+
+def sine(mean: float, amplitude: float, period: float) -> Profile:
+    """``mean + amplitude * sin(2 pi t / period)``: a load that rises and falls."""
+    w = 2 * math.pi / period
+    return Profile(lambda t: mean + amplitude * math.sin(w * t), lambda t: mean * t + amplitude * (1 - math.cos(w * t)) / w)
+
+
+@dataclass
+class FakeGpu:
+    uuid: str
+    name: str = "NVIDIA Fake A100-SXM4-40GB"
+    profile: Profile = field(default_factory=lambda: constant(250.0))
+    energy_counter: bool = True
+    power: bool = True
+    counter_period_s: float = 0.0  # 0: the counter is exact at every read
+    power_limit_w: float = 400.0
+    fail_after_s: float | None = None
+    mig_uuids: tuple[str, ...] = ()
+    utilization: int = 87
+    memory_total: int = 40 * 2**30
+    memory_used: int = 12 * 2**30
+    calls: int = 0
+
+
+@dataclass(frozen=True)
+class _Handle:
+    gpu: int
+    mig: int | None = None
+
+
+def make_fake_nvml(gpus: list[FakeGpu], *, driver: str = "550.54.15", init_error: int | None = None) -> types.ModuleType:
+    """A module object with the parts of pynvml's API that greenops_tb uses."""
+    t0 = time.perf_counter()
+    mod = types.ModuleType("pynvml")
+    mod.NVMLError = NVMLError
+    mod.NVML_ERROR_NOT_SUPPORTED = NVML_ERROR_NOT_SUPPORTED
+    mod.NVML_ERROR_NOT_FOUND = NVML_ERROR_NOT_FOUND
+    mod.gpus = gpus
+    mod.init_count = 0
+
+    def now() -> float:
+        return time.perf_counter() - t0
+
+    def gpu_of(handle: _Handle) -> FakeGpu:
+        if mod.init_count <= 0:
+            raise NVMLError(NVML_ERROR_UNINITIALIZED)
+        g = gpus[handle.gpu]
+        g.calls += 1
+        if g.fail_after_s is not None and now() >= g.fail_after_s:
+            raise NVMLError(NVML_ERROR_GPU_IS_LOST)
+        return g
+
+    def nvmlInit() -> None:
+        if init_error is not None:
+            raise NVMLError(init_error)
+        mod.init_count += 1
+
+    def nvmlShutdown() -> None:
+        if mod.init_count <= 0:
+            raise NVMLError(NVML_ERROR_UNINITIALIZED)
+        mod.init_count -= 1
+
+    def nvmlSystemGetDriverVersion() -> str:
+        return driver
+
+    def nvmlDeviceGetCount() -> int:
+        if mod.init_count <= 0:
+            raise NVMLError(NVML_ERROR_UNINITIALIZED)
+        return len(gpus)
+
+    def nvmlDeviceGetHandleByIndex(i: int) -> _Handle:
+        if not 0 <= i < len(gpus):
+            raise NVMLError(NVML_ERROR_INVALID_ARGUMENT)
+        return _Handle(i)
+
+    def nvmlDeviceGetUUID(h: _Handle) -> str:
+        g = gpu_of(h)
+        return g.mig_uuids[h.mig] if h.mig is not None else g.uuid
+
+    def nvmlDeviceGetName(h: _Handle) -> str:
+        return gpu_of(h).name
+
+    def nvmlDeviceGetTotalEnergyConsumption(h: _Handle) -> int:
+        g = gpu_of(h)
+        if not g.energy_counter or h.mig is not None:
+            raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
+        t = now()
+        if g.counter_period_s:
+            t = math.floor(t / g.counter_period_s) * g.counter_period_s
+        return 10**9 + int(g.profile.energy(t) * 1000)  # mJ since "driver load"
+
+    def nvmlDeviceGetPowerUsage(h: _Handle) -> int:
+        g = gpu_of(h)
+        if not g.power or h.mig is not None:
+            raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
+        return int(round(g.profile.power(now()) * 1000))  # mW
+
+    def nvmlDeviceGetEnforcedPowerLimit(h: _Handle) -> int:
+        return int(gpu_of(h).power_limit_w * 1000)
+
+    def nvmlDeviceGetUtilizationRates(h: _Handle) -> types.SimpleNamespace:
+        g = gpu_of(h)
+        return types.SimpleNamespace(gpu=g.utilization, memory=g.utilization // 2)
+
+    def nvmlDeviceGetMemoryInfo(h: _Handle) -> types.SimpleNamespace:
+        g = gpu_of(h)
+        return types.SimpleNamespace(total=g.memory_total, used=g.memory_used, free=g.memory_total - g.memory_used)
+
+    def nvmlDeviceGetMaxMigDeviceCount(h: _Handle) -> int:
+        g = gpu_of(h)
+        if not g.mig_uuids:
+            raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
+        return 7
+
+    def nvmlDeviceGetMigDeviceHandleByIndex(h: _Handle, i: int) -> _Handle:
+        g = gpu_of(h)
+        if i >= len(g.mig_uuids):
+            raise NVMLError(NVML_ERROR_NOT_FOUND)
+        return _Handle(h.gpu, i)
+
+    def nvmlDeviceGetDeviceHandleFromMigDeviceHandle(h: _Handle) -> _Handle:
+        return _Handle(h.gpu)
+
+    for fn in list(locals().values()):
+        if callable(fn) and getattr(fn, "__name__", "").startswith("nvml"):
+            setattr(mod, fn.__name__, fn)
+    mod.elapsed = now
+    return mod

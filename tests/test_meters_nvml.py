@@ -1,0 +1,149 @@
+"""NVML sources against a stand-in module with NVML's API, injected where ``import pynvml`` happens."""
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from typing import Callable
+
+import pytest
+
+from fakes.fake_nvml import FakeGpu, constant, make_fake_nvml, sine
+from greenops_tb.meters.base import Meter
+from greenops_tb.meters.nvml import NvmlEnergySource, NvmlPowerSource, nvml_sources
+
+
+@pytest.fixture
+def install(monkeypatch: pytest.MonkeyPatch) -> Callable:
+    def _install(gpus: list[FakeGpu], **kw):
+        mod = make_fake_nvml(gpus, **kw)
+        monkeypatch.setitem(sys.modules, "pynvml", mod)
+        return mod
+
+    return _install
+
+
+def _truth(mod, gpu: FakeGpu, ta: float, tb: float) -> float:
+    return gpu.profile.energy(tb) - gpu.profile.energy(ta)
+
+
+def test_energy_counter_gpu_reads_counter(install) -> None:
+    gpu = FakeGpu("GPU-11111111-aaaa", profile=constant(250.0))
+    mod = install([gpu])
+    (src,) = nvml_sources(env={})
+    assert isinstance(src, NvmlEnergySource) and src.devices[0].id == "gpu:0" and src.devices[0].kind == "gpu"
+    ta0 = mod.elapsed()
+    a = src.read()[0]
+    ta1 = mod.elapsed()
+    time.sleep(0.2)
+    tb0 = mod.elapsed()
+    b = src.read()[0]
+    tb1 = mod.elapsed()
+    assert 250.0 * (tb0 - ta1) - 1e-3 <= b - a <= 250.0 * (tb1 - ta0) + 1e-3
+    assert src.provenance() == ["nvml-energy"]
+    ctx = src.context()
+    assert (ctx.utilization_pct, ctx.memory_used_bytes, ctx.power_w) == (87.0, 12 * 2**30, 250.0)
+    src.close()
+    assert mod.init_count == 0, "closing the last source shuts NVML down"
+
+
+def test_short_window_between_counter_refreshes_is_power_times_time(install) -> None:
+    gpu = FakeGpu("GPU-22222222-bbbb", profile=constant(300.0), counter_period_s=0.25)
+    mod = install([gpu])
+    (src,) = nvml_sources(env={})
+    a = src.read()[0]
+    t = time.perf_counter()
+    while time.perf_counter() - t < 0.02:
+        pass
+    b = src.read()[0]
+    assert b - a == pytest.approx(300.0 * (time.perf_counter() - t), rel=0.5), "never zero between refreshes"
+    assert b - a > 0 and src.provenance() == ["nvml-energy+power-interp"]
+    # over many boundaries the counter takes over again: error stays within one refresh period
+    ta = mod.elapsed()
+    start = src.read()[0]
+    values = [start]
+    for _ in range(14):
+        time.sleep(0.07)
+        values.append(src.read()[0])
+    tb = mod.elapsed()
+    assert values == sorted(values), "cumulative energy never decreases"
+    assert values[-1] - start == pytest.approx(300.0 * (tb - ta), abs=300.0 * 0.25)
+    src.close()
+
+
+def test_power_only_gpu_integrates_known_profile_within_one_percent(install) -> None:
+    gpu = FakeGpu("GPU-33333333-cccc", energy_counter=False, profile=sine(200.0, 100.0, 1.0))
+    mod = install([gpu])
+    sources = nvml_sources(env={})
+    assert isinstance(sources[0], NvmlPowerSource) and sources[0].provenance() == ["nvml-power-sampled"]
+    meter = Meter(sources)  # registers with the shared sampler at its default interval
+    try:
+        time.sleep(0.05)
+        ta = mod.elapsed()
+        a = meter.read().joules[0]
+        time.sleep(1.5)
+        tb = mod.elapsed()
+        b = meter.read().joules[0]
+    finally:
+        meter.close()
+    assert b - a == pytest.approx(_truth(mod, gpu, ta, tb), rel=0.01)
+    assert mod.init_count == 0
+
+
+def test_counter_gpu_failing_mid_run_degrades_once_to_average_power(install) -> None:
+    gpu = FakeGpu("GPU-44444444-dddd", profile=constant(250.0), fail_after_s=1.15)
+    install([gpu])
+    meter = Meter(nvml_sources(env={}))
+    try:
+        time.sleep(1.05)
+        before = meter.read().joules[0]
+        time.sleep(0.15)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            after = meter.read().joules[0]
+            time.sleep(0.1)
+            later = meter.read().joules[0]
+        assert len(caught) == 1 and "nvml-energy" in str(caught[0].message) and "gpu:0" in str(caught[0].message)
+        (prov,) = meter.provenance()
+        assert prov.startswith("model-gpu-avg (fallback: nvml-energy failed: NVMLError")
+        assert before == pytest.approx(250.0 * 1.05, rel=0.05)
+        assert later > after >= before
+        assert (later - after) / 0.1 == pytest.approx(250.0, rel=0.2), "the model holds the measured average"
+    finally:
+        meter.close()
+
+
+def test_power_only_gpu_failing_in_sampler_degrades_to_power_limit(install) -> None:
+    gpu = FakeGpu("GPU-55555555-eeee", energy_counter=False, profile=constant(180.0), fail_after_s=0.2)
+    install([gpu])
+    meter = Meter(nvml_sources(env={}))
+    try:
+        time.sleep(0.4)  # the sampler thread hits the failure; the training thread must not see an exception
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            meter.read()
+            meter.read()
+        assert len(caught) == 1
+        (prov,) = meter.provenance()
+        assert prov.startswith("model-gpu-tdp (fallback: nvml-power-sampled failed")
+    finally:
+        meter.close()
+
+
+def test_no_nvml_no_driver_no_gpu_measure_nothing_quietly(monkeypatch: pytest.MonkeyPatch, install) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        monkeypatch.setitem(sys.modules, "pynvml", None)  # nvidia-ml-py not installed
+        assert nvml_sources(env={}) == []
+        install([FakeGpu("GPU-66666666")], init_error=12)  # library / driver missing
+        assert nvml_sources(env={}) == []
+        mod = install([])
+        assert nvml_sources(env={}) == [] and mod.init_count == 0
+
+
+def test_gpu_with_neither_counter_nor_power_is_skipped_with_warning(install) -> None:
+    install([FakeGpu("GPU-77777777", energy_counter=False, power=False), FakeGpu("GPU-88888888")])
+    with pytest.warns(RuntimeWarning, match="cuda:0 .* neither energy"):
+        (src,) = nvml_sources(env={})
+    assert src.devices[0].id == "gpu:1" and src.provenance() == ["nvml-energy"]
+    src.close()
