@@ -1,7 +1,8 @@
 """CPU model string -> TDP, from the embedded table (see ``data/NOTICE``).
 
 The model CPU source needs one number: the package's thermal design power.
-It comes, in order, from the ``cpu_tdp_w=`` argument, the embedded table
+It comes, in order, from the ``tdp_w`` argument or the ``GREENOPS_CPU_TDP_W``
+environment variable, the embedded table
 (CodeCarbon's ``cpu_power.csv``, built by ``scripts/build_hardware_tables.py``)
 matched on the model string, or :data:`DEFAULT_W_PER_LOGICAL_CPU` x logical CPUs.
 
@@ -23,8 +24,11 @@ from importlib import resources
 
 #: Per logical CPU, used when the model is unknown. 10 W: the TDP per thread of
 #: common server parts is 2-6 W and of desktop/laptop parts 3-15 W; erring high keeps
-#: an unknown CPU from looking greener than it is. Override with ``cpu_tdp_w=``.
+#: an unknown CPU from looking greener than it is. Override with ``GREENOPS_CPU_TDP_W``.
 DEFAULT_W_PER_LOGICAL_CPU = 10.0
+
+#: Environment variable overriding the CPU TDP (watts) for the model CPU source.
+TDP_ENV = "GREENOPS_CPU_TDP_W"
 
 _DROP = re.compile(
     r"\((?:r|tm|c)\)|®|™|\bcpu\b|\bprocessor\b|@\s*[\d.]+\s*[gm]hz|\b[\d.]+\s*[gm]hz\b|"
@@ -92,9 +96,14 @@ def _lookup(key: str, table: str) -> tuple[str, float] | None:
 def resolve_cpu_tdp(tdp_w: float | None = None, model: str | None = None, cpus: int | None = None) -> CpuTdp:
     """The CPU TDP to model with: argument, table, or documented per-CPU default."""
     model = cpu_model() if model is None else model
+    if tdp_w is None and os.environ.get(TDP_ENV):
+        try:
+            tdp_w = float(os.environ[TDP_ENV])
+        except ValueError:
+            raise ValueError(f"{TDP_ENV}={os.environ[TDP_ENV]!r} is not a number of watts; fix or unset it") from None
     if tdp_w is not None:
         if not tdp_w > 0:
-            raise ValueError(f"cpu_tdp_w must be a positive number of watts, got {tdp_w!r}")
+            raise ValueError(f"the CPU TDP must be a positive number of watts, got {tdp_w!r}")
         return CpuTdp(model, float(tdp_w), "argument")
     found = lookup_tdp(model) if model else None
     if found is not None:
