@@ -1,0 +1,98 @@
+"""``greenops-tb verify FILE.csv``: check a live CSV's hash chain and report the first broken row.
+
+The chain (``hash_chain=True`` on the writer, :mod:`greenops_tb.hashchain`)
+detects an edited cell, a removed, inserted or reordered row. Rows cut from the
+end leave a valid chain, so the CSV is also checked against the event files of
+its run (every record there carries its row's hash): by default the CSV's own
+directory, or ``--events RUN_DIR``. An incomplete last line (a truncated file,
+or a run killed mid-write) fails too.
+
+Exit codes: 0 intact, 1 broken (the first bad row is named), 2 unreadable input.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from greenops_tb import hashchain
+from greenops_tb.readers.csv import read_table
+from greenops_tb.records import CHAIN_COLUMN
+from greenops_tb.runs import LOADERS, InputError, event_files, open_logdir
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("verify", help="check a live CSV's hash chain; report the first broken row",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("csv", metavar="FILE.csv", help="a CSV written with hash_chain=True")
+    p.add_argument("--events", metavar="RUN_DIR", help="the run's event files (default: the CSV's directory)")
+    p.add_argument("--loader", choices=LOADERS, default="auto", help="TensorBoard loader (default: auto)")
+    p.set_defaults(func=run)
+
+
+def _read(path: Path) -> tuple[list[str], list[list[str]], bool]:
+    """(header, complete rows, whether the last line is incomplete)."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a file; pass the run's CSV (green.csv by default)")
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - 1))
+            torn = size > 0 and f.read(1) != b"\n"
+        header, rows = read_table(path)
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read ({err})") from err
+    if not header:
+        raise InputError(f"{path}: empty file (no header)")
+    if CHAIN_COLUMN not in header:
+        raise InputError(f"{path}: no {CHAIN_COLUMN!r} column; it was written without hash_chain=True, "
+                         "so there is nothing to verify")
+    return header, rows, torn
+
+
+def _event_hashes(run_dir: Path, run_name: str, loader: str) -> list[str] | None:
+    """Chain hashes of ``run_name``'s records in the event files under ``run_dir`` (None: no events)."""
+    if not run_dir.is_dir() or not event_files(run_dir):
+        return None
+    with open_logdir(run_dir, loader) as logdir:
+        records = [r for run in logdir.runs for r in logdir.read(run).records if r.run == run_name and r.chain_hash]
+    return [r.chain_hash for r in sorted(records, key=lambda r: r.seq)] or None
+
+
+def check(path: Path, events: Path | None, loader: str) -> tuple[int, str]:
+    """(exit code, message) for the CSV at ``path``."""
+    header, rows, torn = _read(path)
+    result = hashchain.verify(header, rows)
+    if not result.ok:
+        n = result.bad_row if result.bad_row is not None else 0
+        return 1, f"BROKEN at data row {n + 1} (line {n + 2}): {result.message}"
+    if torn:
+        return 1, (f"BROKEN after data row {len(rows)} (line {len(rows) + 2}): the last line is incomplete; "
+                   "the file was truncated or the run was killed mid-write")
+    if not rows:
+        return 0, "OK: header only, no rows"
+    ci = header.index(CHAIN_COLUMN)
+    run_name = rows[0][header.index("run")] if "run" in header else ""
+    ev = _event_hashes(events or path.parent, run_name, loader)
+    if ev is None:
+        return 0, (f"OK: {len(rows)} rows, chain intact (no event files with this run's hashes found, so rows "
+                   "removed from the end cannot be detected; pass --events RUN_DIR)")
+    in_csv = {row[ci] for row in rows}
+    missing = [i for i, h in enumerate(ev) if h not in in_csv]
+    if missing:
+        return 1, (f"BROKEN after data row {len(rows)} (line {len(rows) + 2}): the event files hold {len(ev)} records "
+                   f"of this run but {len(missing)} of their rows are missing from the CSV (removed or truncated)")
+    return 0, f"OK: {len(rows)} rows, chain intact, matches the {len(ev)} records in the event files"
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        code, message = check(Path(args.csv).expanduser(), Path(args.events) if args.events else None, args.loader)
+    except InputError as err:
+        print(f"greenops-tb verify: {err}", file=sys.stderr)
+        return 2
+    print(message, file=sys.stdout if code == 0 else sys.stderr)
+    return code
