@@ -14,7 +14,6 @@ from greenops_tb.grid import location as loc
 from greenops_tb.grid.dataset import WORLD, Dataset, Zone, load
 from greenops_tb.grid.factors import lifecycle_factors, split_co2_by_source
 from greenops_tb.grid.lookup import LocationError, find_cloud, find_country, find_region
-from greenops_tb.grid.metadata import detect_cloud_region
 from greenops_tb.grid.price import resolve_price
 from greenops_tb.grid.static import StaticGrid
 from greenops_tb.grid.types import Grid, GridProfile, Intensity
@@ -45,6 +44,8 @@ def _zone_of(ds: Dataset, choice: loc.Choice) -> Zone:
 def _detected(detect_cloud: bool | str, env: Mapping[str, str]) -> loc.Choice | None:
     if not detect_cloud:
         return None
+    from greenops_tb.grid.metadata import detect_cloud_region  # opt-in: keeps urllib out of plain imports
+
     base = detect_cloud if isinstance(detect_cloud, str) else env.get("GREENOPS_METADATA_URL")
     found = detect_cloud_region(base)
     return loc.Choice("cloud", found, "cloud-metadata") if found else None

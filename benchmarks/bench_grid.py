@@ -1,0 +1,70 @@
+"""Grid data (issue 4): embedded dataset load + first lookup, and a cached lookup, side by side.
+
+    python benchmarks/bench_grid.py [--quick]    # prints rows, writes benchmarks/results/grid.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import BENCH_DIR, interleave, median, row  # noqa: E402
+
+from greenops_tb.grid import dataset, resolve_grid  # noqa: E402
+
+MS = 1e3
+_COLD = ("import time; t=time.perf_counter(); from greenops_tb.grid import resolve_grid; "
+         "resolve_grid(country='DE', env={}); print(time.perf_counter()-t)")
+
+
+def _first_lookup() -> float:
+    dataset.load.cache_clear()
+    t = time.perf_counter()
+    resolve_grid(country="DE", env={})
+    return time.perf_counter() - t
+
+
+def _cached_lookup() -> float:
+    resolve_grid(country="DE", env={})
+    t = time.perf_counter()
+    resolve_grid(country="DE", env={})
+    return time.perf_counter() - t
+
+
+def _cold_process() -> float:
+    out = subprocess.run([sys.executable, "-c", _COLD], capture_output=True, text=True, check=True).stdout
+    return float(out)
+
+
+def run(quick: bool = False) -> list[dict]:
+    rounds = 5 if quick else 30
+    s = interleave({"first": _first_lookup, "cached": _cached_lookup}, rounds)
+    first, cached = median(s["first"]), median(s["cached"])
+    cold = median([_cold_process() for _ in range(2 if quick else 5)])
+    return [
+        row("grid: dataset load + first lookup", first * MS, "ms", baseline="cached lookup",
+            ratio=first / cached, target="< 20 ms", note=f"cached lookup {cached * MS:.3f} ms; median of {rounds}"),
+        row("grid: import greenops_tb.grid + first resolve_grid (fresh process)", cold * MS, "ms",
+            target="< 20 ms for load+lookup", note="includes importing the grid package"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    rows = run(quick=ap.parse_args(argv).quick)
+    out = BENCH_DIR / "results" / "grid.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=2))
+    for r in rows:
+        print(f"{r['name']}: {r['value']:.2f} {r['unit']} (target {r['target']}; ratio {r['ratio']}; {r['note']})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
