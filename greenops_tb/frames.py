@@ -1,0 +1,93 @@
+"""pandas DataFrames of green records (pandas is an optional extra: ``pip install greenops_tb[pandas]``).
+
+One row per record, the live CSV's columns (:func:`greenops_tb.records.csv_columns`)
+with proper dtypes: integers for ``seq``/``step``/``epoch``, floats for quantities
+(nullable ``Float64`` for ``cost`` columns, empty when no price is known),
+categories for ``run``/``stage``/``location``, UTC timestamps for
+``start_time``/``end_time``, one float column per watched value (``watch:<name>``,
+names that appeared mid-run included). Units are in the column names
+(``_kwh``, ``_kg``, ``_s``, ``_w``, ``_g_per_kwh``) and in ``df.attrs["units"]``.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable
+
+from greenops_tb.records import BASE_COLUMNS, MIX_PREFIX, WATCH_PREFIX, Record, record_to_row
+
+_INTS = ("seq", "step", "epoch")
+_COSTS = ("cost", "stage_cost", "run_cost")
+_CATEGORIES = ("run", "stage", "currency", "location", "location_source", "price_source", "intensity_source")
+_TEXT = ("provenance", "devices_json")
+_TIMES = ("start_time", "end_time")
+_UNIT_SUFFIXES = (("_g_per_kwh", "g/kWh"), ("_kwh", "kWh"), ("_kg", "kg CO2e"), ("_s", "s"), ("_w", "W"))
+
+
+def _pandas() -> Any:
+    try:
+        import pandas
+    except ImportError as err:
+        raise ImportError("greenops_tb's DataFrame helpers need pandas: pip install 'greenops_tb[pandas]'") from err
+    return pandas
+
+
+def units(columns: Iterable[str]) -> dict[str, str]:
+    """Column -> unit for the columns whose name carries one (costs are in the row's ``currency``)."""
+    out = {}
+    for c in columns:
+        if c in _COSTS:
+            out[c] = "currency"
+        elif c.startswith((MIX_PREFIX, "energy_kwh_")):
+            out[c] = "kWh"
+        elif c in _TIMES:
+            out[c] = "UTC timestamp"
+        else:
+            unit = next((u for suffix, u in _UNIT_SUFFIXES if c.endswith(suffix)), None)
+            if unit:
+                out[c] = unit
+    return out
+
+
+def records_frame(records: Iterable[Record]) -> Any:
+    """A DataFrame of ``records`` (see the module docstring); every watched name becomes a column."""
+    pd = _pandas()
+    recs = list(records)
+    watched: list[str] = []
+    for r in recs:
+        watched += [w for w in r.watched if w not in watched]
+    columns = [c for c in BASE_COLUMNS if c != "watched_extra"] + [WATCH_PREFIX + w for w in watched]
+    raw = pd.DataFrame([record_to_row(r, columns) for r in recs], columns=columns, dtype="string")
+    data: dict[str, Any] = {}
+    for c in columns:
+        col = raw[c]
+        if c in _INTS:
+            data[c] = pd.to_numeric(col).astype("int64")
+        elif c in _COSTS:
+            data[c] = pd.to_numeric(col.replace("", pd.NA)).astype("Float64")
+        elif c in _CATEGORIES:
+            data[c] = col.map(lambda s: s[1:] if s.startswith("'") else s).astype("category")
+        elif c in _TEXT:
+            data[c] = col
+        elif c in _TIMES:
+            data[c] = pd.to_datetime(pd.to_numeric(col), unit="s", utc=True)
+        else:
+            data[c] = pd.to_numeric(col.replace("", "nan")).astype("float64")
+    df = pd.DataFrame(data, columns=columns)
+    df.attrs["units"] = units(columns)
+    return df
+
+
+def read_csv(path: str | os.PathLike[str]) -> Any:
+    """A live CSV as a DataFrame (a torn last line from a crash is ignored)."""
+    from greenops_tb.readers.csv import read_records
+
+    return records_frame(read_records(path))
+
+
+def load_runs(logdir: str | os.PathLike[str], *, runs: str | None = None, loader: str = "auto") -> Any:
+    """Every green record in a logdir's event files (runs matching the shell pattern ``runs``) as one DataFrame."""
+    from greenops_tb.runs import open_logdir
+
+    with open_logdir(logdir, loader) as ld:
+        records = [rec for run in ld.select(runs) for rec in ld.read(run).records]
+    return records_frame(records)
