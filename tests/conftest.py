@@ -24,5 +24,15 @@ def require(condition: bool, what: str) -> None:
 @pytest.fixture(autouse=True)
 def _no_location_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests choose their location explicitly; the developer's environment must not leak in."""
-    for var in ("GREENOPS_COUNTRY", "GREENOPS_REGION", "GREENOPS_CLOUD", "GREENOPS_CONFIG"):
+    for var in (
+        "GREENOPS_COUNTRY",
+        "GREENOPS_REGION",
+        "GREENOPS_CLOUD",
+        "GREENOPS_CONFIG",
+        "GREENOPS_PRICE_PER_KWH",
+        "GREENOPS_CURRENCY",
+        "GREENOPS_LIVE",
+        "GREENOPS_METADATA_URL",
+        "ELECTRICITYMAPS_TOKEN",
+    ):
         monkeypatch.delenv(var, raising=False)
