@@ -1,10 +1,12 @@
 """Real runs for the CLI tests: a small torch training loop through GreenSummaryWriter."""
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from greenops_tb import GreenSummaryWriter
@@ -37,6 +39,24 @@ def train_run(log_dir: Path, *, steps: int = 25, hash_chain: bool = True, **gree
     return Path(csv_path)
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cli_process(*args: str) -> subprocess.CompletedProcess[str]:
     """``python -m greenops_tb ARGS`` in a subprocess (the real console entry point)."""
     return subprocess.run([sys.executable, "-m", "greenops_tb", *args], capture_output=True, text=True, timeout=120)
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``greenops-tb ARGS`` in this process: (exit code, stdout, stderr)."""
+    from greenops_tb.cli import main
+
+    capsys.readouterr()
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:  # argparse usage errors
+        code = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def rows(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
