@@ -149,11 +149,14 @@ def read_scalar_series(
     }
 
 
-def local_provider(logdir: str, *, reload_multifile: bool = False) -> Any:
+def local_provider(
+    logdir: str, *, reload_multifile: bool = False, samples_per_plugin: dict[str, int] | None = None
+) -> Any:
     """A TensorBoard data provider over ``logdir`` that keeps every green datum.
 
     Uses TensorBoard's own ingester (event file loading, run discovery) with
     unlimited retention for our plugin, and loads once, synchronously.
+    ``samples_per_plugin`` overrides the retention (``{}``: TensorBoard's defaults).
     """
     import argparse
 
@@ -164,7 +167,7 @@ def local_provider(logdir: str, *, reload_multifile: bool = False) -> Any:
         logdir_spec="",
         reload_interval=0,  # load once, on this thread
         reload_task="blocking",
-        samples_per_plugin={PLUGIN_NAME: 0, "scalars": 0},
+        samples_per_plugin={PLUGIN_NAME: 0, "scalars": 0} if samples_per_plugin is None else samples_per_plugin,
         max_reload_threads=1,
         reload_multifile=reload_multifile,
         reload_multifile_inactive_secs=86400,

@@ -1,0 +1,118 @@
+"""Logdirs written by GreenSummaryWriter (a real torch loop) and the Green tab served over them.
+
+Shared by the plugin's route, TensorBoard-process and browser tests.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from greenops_tb import GreenSummaryWriter
+from greenops_tb.meters.constant import ConstantPowerSource
+from greenops_tb.summary import Totals
+
+XSS_RUN = "<img src=x onerror=alert(1)>"
+
+
+def write_run(logdir: Path, name: str, *, steps: int = 24, eval_every: int = 8, country: str = "DE",
+              watts: dict[str, float] | None = None, pue: float = 1.2) -> Totals:
+    """Train a tiny model through GreenSummaryWriter: ``train`` (update per step), ``eval`` every few steps.
+
+    Returns ``writer.totals()``: what the Green tab must show for this run.
+    """
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    x, y = torch.randn(256, 16), torch.randn(256, 1)
+    last = {"loss": 0.0}
+    meters = [ConstantPowerSource(watts or {"cpu:0": 45.0, "ram": 6.0}, label="model-test")]
+    with GreenSummaryWriter(str(logdir / name), country=country, pue=pue, meters=meters,
+                            watch={"loss": last}) as writer:
+        writer.start("train")
+        for step in range(steps):
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            last["loss"] = loss.item()
+            writer.add_scalar("loss", last["loss"], step)
+            if eval_every and step % eval_every == eval_every - 1:
+                with writer.stage("eval"), torch.no_grad():
+                    model(x)
+            writer.update("train", step=step)
+        writer.stop("train")
+        return writer.totals()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TensorBoardProcess:
+    """A real ``tensorboard`` serving ``logdir`` on a free loopback port; stop() ends it."""
+
+    def __init__(self, logdir: Path, *, load_fast: bool, extra: tuple[str, ...] = ()) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        exe = shutil.which("tensorboard") or sys.executable
+        cmd = [exe] if exe != sys.executable else [sys.executable, "-m", "tensorboard.main"]
+        cmd += ["--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(self.port),
+                "--load_fast", "true" if load_fast else "false", "--reload_interval", "1", *extra]
+        self.log = open(logdir.parent / f"tensorboard-{self.port}.log", "w+")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+    def get(self, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=timeout) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read()
+
+    def wait_for(self, path: str, ok: Callable[[bytes], bool], timeout: float = 60.0) -> bytes:
+        """Poll ``path`` until ``ok(body)``; fails with TensorBoard's log if it never happens."""
+        deadline = time.monotonic() + timeout
+        last = b""
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"tensorboard exited with {self.proc.returncode}:\n{self.output()}")
+            try:
+                status, last = self.get(path, timeout=5)
+                if status == 200 and ok(last):
+                    return last
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError(f"timed out waiting for {path}; last body {last[:300]!r}\n{self.output()}")
+
+    def output(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()[-4000:]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def parse_quantity(text: str) -> tuple[float, str]:
+    """``'2.107 Wh'`` -> (2.107, 'Wh'), as the dashboard formats numbers."""
+    m = re.match(r"^\s*(-?[0-9.]+(?:e-?\d+)?)\s*(\S*)", text)
+    assert m, f"not a number with a unit: {text!r}"
+    return float(m.group(1)), m.group(2)
