@@ -66,11 +66,15 @@ class Forecast:
 
 
 def _step_weights(records: Sequence[Record]) -> np.ndarray:
-    """Steps each interval covers: the step increase since the previous record (at least 1)."""
+    """Steps each interval covers: the step increase since the previous record (at least 1).
+
+    The first interval has no predecessor; it is taken to cover the median of the others.
+    """
     steps = np.array([r.step for r in records], dtype=np.float64)
     w = np.ones(len(records))
     if len(records) > 1:
         w[1:] = np.maximum(np.diff(steps), 1.0)
+        w[0] = np.median(w[1:])
     return w
 
 
