@@ -23,36 +23,34 @@ TIMEOUT_S = 3.0
 
 # --------------------------------------------------------------------------- worker side
 def _sources(rank: int):
+    """Test sources whose cumulative joules the scenario sets (known energy per device)."""
     from greenops_tb.meters.base import Device, EnergySource
 
-    class Fixed(EnergySource):
+    class Known(EnergySource):
         def __init__(self, devices: tuple[Device, ...], label: str, scope: str | None = None) -> None:
             self.devices = devices
-            self._label = label
+            self.label = label
+            self.joules = [0.0] * len(devices)
             if scope is not None:
                 self.scope = scope
 
         def read(self) -> Sequence[float]:
-            return [0.0] * len(self.devices)
+            return list(self.joules)
 
         def provenance(self) -> Sequence[str]:
-            return [self._label] * len(self.devices)
+            return [self.label] * len(self.devices)
 
     return [
-        Fixed((Device("cpu:0", "cpu", "test cpu"),), "test-host"),
-        Fixed((Device("ram", "ram", "test ram"),), "test-host"),
-        Fixed((Device("gpu:0", "gpu", f"test gpu of rank {rank}"),), "test-gpu"),
-        Fixed((Device("proc", "cpu", "per-process model"),), "test-proc", scope="process"),
+        Known((Device("cpu:0", "cpu", "test cpu"),), "test-host"),
+        Known((Device("ram", "ram", "test ram"),), "test-host"),
+        Known((Device("gpu:0", "gpu", f"test gpu of rank {rank}"),), "test-gpu"),
+        Known((Device("proc", "cpu", "per-process model"),), "test-proc", scope="process"),
     ]
 
 
-def _interval_json(iv) -> dict:
-    return {"stage": iv.stage, "payload": iv.payload, "complete": iv.complete,
-            "devices": {k: [v.kind, v.energy_kwh * 3.6e6, v.provenance] for k, v in iv.devices.items()}}
-
-
 def worker(scenario: str, out_dir: str) -> None:
-    from greenops_tb.distributed import DistributedError, JobAggregator, detect
+    from greenops_tb.distributed import DistributedError, JobAggregator, JobMeter, detect
+    from greenops_tb.meters.base import Meter
 
     init_group()
     info = detect()
@@ -63,26 +61,33 @@ def worker(scenario: str, out_dir: str) -> None:
         return
     t0 = time.perf_counter()
     try:
-        agg = JobAggregator(info, timeout_s=TIMEOUT_S, flush_every=3 if scenario == "basic" else 1)
+        agg = JobAggregator(info, timeout_s=TIMEOUT_S, flush_every=2)
         kept = agg.select_sources(_sources(rank))
-        devices = [d for s in kept for d in s.devices]
-        agg.start(devices, [p for s in kept for p in s.provenance()])
-        result["devices"] = [d.id for d in devices]
+        meter = JobMeter(Meter(kept), agg)
+        result["local"] = [d.id for s in kept for d in s.devices]
+        result["devices"] = [d.id for d in meter.devices]
         result["extra"] = agg.metadata_extra()
-        result["meta"] = agg.devices_metadata()
-        joules = [float(10 * (rank + 1) + i) for i in range(len(devices))]
-        prov = [p for s in kept for p in s.provenance()]
-        got = []
+
+        def step(kind: str, stage: str, k: int) -> list[float]:
+            for i, s in enumerate(kept):  # device i of rank r has spent k * (10 * (r + 1) + i) J
+                s.joules = [float(k * (10 * (rank + 1) + i))]
+            meter.expect(kind, stage)
+            return list(meter.read().joules)
+
+        reads = result["reads"] = []
         if scenario == "basic":
-            for step in range(4):  # flush_every=3: updates 0-2 exchange together, then stop flushes #3
-                got.append([_interval_json(i) for i in agg.submit("train", joules, prov, step, final=False)])
-            got.append([_interval_json(i) for i in agg.submit("train", joules, prov, "stop", final=True)])
-            prov = [p + " (fallback)" if rank == 1 else p for p in prov]
-            got.append([_interval_json(i) for i in agg.submit("eval", joules, prov, "eval", final=True)])
+            reads.append(step("start", "train", 1))
+            for k in (2, 3, 4):  # flush_every=2: the 2nd update exchanges, the 1st and 3rd do not
+                reads.append(step("update", "train", k))
+            if rank == 1:
+                kept[0].label = "test-gpu (fallback: x)"
+            reads.append(step("stop", "train", 5))
+            result["provenance"] = list(meter.provenance())
+            result["exchanges"] = agg.exchanges
         elif scenario == "order":
-            agg.submit("train" if rank == 0 else "eval", joules, prov, None)
+            step("start", "train" if rank == 0 else "eval", 1)
         elif scenario in ("killed", "stuck"):
-            agg.submit("train", joules, prov, "first")
+            step("start", "train", 1)
             if rank == 1:
                 Path(out_dir, "rank1-mid-stage").write_text("x")
                 if scenario == "killed":
@@ -91,18 +96,16 @@ def worker(scenario: str, out_dir: str) -> None:
                 return
             time.sleep(0.2)
             t0 = time.perf_counter()
-            agg.submit("train", joules, prov, "second")
-        result["got"] = got
-        after = agg.submit("after", joules, prov, "after") if scenario != "basic" else []
-        result["after"] = [_interval_json(i) for i in after]
-        agg.close()
+            step("stop", "train", 2)
+        meter.close()
     except DistributedError as err:
-        result["error"] = {"type": type(err).__name__, "message": str(err), "seconds": time.perf_counter() - t0,
-                           "pending": [_interval_json(i) for i in err.pending]}
-        if scenario != "no-writer-on-rank1":
-            after = agg.submit("after", joules, prov, "after")
-            result["after"] = [_interval_json(i) for i in after]
-            result["close"] = [_interval_json(i) for i in agg.close()]
+        result["error"] = {"type": type(err).__name__, "message": str(err), "seconds": time.perf_counter() - t0}
+        if scenario != "no-writer-on-rank1":  # afterwards: rank-local, no collective, no wait
+            t1 = time.perf_counter()
+            result["after"] = step("stop", "train", 7)
+            result["after_provenance"] = list(meter.provenance())
+            meter.close()
+            result["after_seconds"] = time.perf_counter() - t1
     Path(out_dir, f"rank{rank}.json").write_text(json.dumps(result))
 
 
@@ -120,26 +123,23 @@ def test_job_total_is_sum_of_ranks_and_host_level_counted_once(tmp_path: Path) -
     res, outs = _run(tmp_path, "basic")
     assert all(r.returncode == 0 for r in res), [r.stderr[-2000:] for r in res]
     r0, r1 = outs[0], outs[1]
-    # same host: rank 0 measures host-level cpu/ram; rank 1 only its GPU and its per-process model
-    assert r0["devices"] == ["cpu:0", "ram", "gpu:0", "proc"]
-    assert r1["devices"] == ["gpu:0", "proc"]
-    assert r0["extra"]["world_size"] == 2 and r0["extra"]["hosts"] == {r0["extra"]["ranks"][0]["host"]: [0, 1]}
-    assert set(r0["meta"]) == {"r0/cpu:0", "r0/ram", "r0/gpu:0", "r0/proc", "r1/gpu:0", "r1/proc"}
-    # flush_every=3: nothing after updates 0 and 1, three intervals at update 2, one at update 3 + stop
-    sizes = [len(g) for g in r0["got"]]
-    assert sizes == [0, 0, 3, 0, 2, 1]
-    flat = [iv for g in r0["got"] for iv in g]
-    assert [iv["payload"] for iv in flat] == [0, 1, 2, 3, "stop", "eval"]
-    for iv in flat:
-        assert iv["complete"]
-        joules = {k: v[1] for k, v in iv["devices"].items()}
-        assert joules == {"r0/cpu:0": 10.0, "r0/ram": 11.0, "r0/gpu:0": 12.0, "r0/proc": 13.0,
-                          "r1/gpu:0": 20.0, "r1/proc": 21.0}
-        assert sum(joules.values()) == pytest.approx(87.0, rel=1e-12)
-    # a provenance change on rank 1 reaches every rank's view
-    assert flat[-1]["devices"]["r1/gpu:0"][2] == "test-gpu (fallback)"
-    assert flat[0]["devices"]["r1/gpu:0"][2] == "test-gpu"
-    assert r1["got"] == r0["got"]  # every rank sees the same job intervals
+    # one host: rank 0 measures the host-level cpu/ram; rank 1 only its GPU and its per-process model
+    assert r0["local"] == ["cpu:0", "ram", "gpu:0", "proc"] and r1["local"] == ["gpu:0", "proc"]
+    assert r0["devices"] == ["r0/cpu:0", "r0/ram", "r0/gpu:0", "r0/proc", "r1/gpu:0", "r1/proc"]
+    assert r0["extra"]["world_size"] == 2 and list(r0["extra"]["hosts"].values()) == [[0, 1]]
+
+    def job(k0: int, k1: int) -> list[float]:  # rank 0 at its k0-th boundary, rank 1 as of its k1-th
+        return [k0 * 10.0, k0 * 11.0, k0 * 12.0, k0 * 13.0, k1 * 20.0, k1 * 21.0]
+
+    # start exchanges; update 1 does not (rank 1 as of the start); update 2 does; update 3 not; stop does
+    expected = [job(1, 1), job(2, 1), job(3, 3), job(4, 3), job(5, 5)]
+    assert r0["reads"] == expected
+    assert r1["reads"] == [job(1, 1), job(1, 2), job(3, 3), job(3, 4), job(5, 5)]  # rank 0 as of the exchanges
+    assert sum(r0["reads"][-1]) == pytest.approx(5 * 87.0, rel=1e-12)  # job total = sum over ranks
+    # collectives: start-up, start, update 2, stop, and one provenance refresh (rank 1 changed a label)
+    assert r0["exchanges"] == r1["exchanges"] == 5
+    # a provenance change on rank 1 reaches every rank's view at the next exchange
+    assert r0["provenance"][4] == "test-gpu (fallback: x)" and r0["provenance"] == r1["provenance"]
 
 
 def test_stage_order_mismatch_is_a_clear_error_on_every_rank(tmp_path: Path) -> None:
@@ -147,13 +147,13 @@ def test_stage_order_mismatch_is_a_clear_error_on_every_rank(tmp_path: Path) -> 
     for r in (0, 1):
         err = outs[r]["error"]
         assert err["type"] == "StageOrderError"
-        assert "rank 0: #0 stop('train')" in err["message"] and "rank 1: #0 stop('eval')" in err["message"]
+        assert "rank 0: #1 start('train')" in err["message"] and "rank 1: #1 start('eval')" in err["message"]
         assert "same order" in err["message"]
-        # this rank's own interval is handed back, and measuring goes on rank-locally without collectives
-        assert len(err["pending"]) == 1 and not err["pending"][0]["complete"]
-        assert outs[r]["after"][0]["complete"] is False
-        assert all("job aggregation failed" in d[2] for d in outs[r]["after"][0]["devices"].values())
-        assert all(k.startswith(f"r{r}/") for k in outs[r]["after"][0]["devices"])
+        # measuring goes on rank-locally: own devices count, the other rank's stay frozen and say so
+        own = [i for i, d in enumerate(outs[r]["after_provenance"]) if "this rank only" in d]
+        assert len(own) == (4 if r == 0 else 2)
+        assert all("no data" in p for i, p in enumerate(outs[r]["after_provenance"]) if i not in own)
+        assert outs[r]["after_seconds"] < 1.0
 
 
 @pytest.mark.parametrize("scenario", ["killed", "stuck"])
@@ -163,10 +163,10 @@ def test_dead_or_stuck_rank_gives_clear_error_within_timeout(tmp_path: Path, sce
     assert (tmp_path / "rank1-mid-stage").exists()
     err = outs[0]["error"]
     assert err["type"] == "RankTimeoutError", err
-    assert "a rank died, is stuck" in err["message"] and "stage 'train'" in err["message"]
+    assert "a rank died, is stuck" in err["message"] and "stop('train')" in err["message"]
     assert err["seconds"] < TIMEOUT_S + 2.0, err  # the configured timeout, not gloo's 30 min default
-    assert err["pending"][0]["payload"] == "second"
-    assert outs[0]["close"] == []  # close() does not wait again
+    assert outs[0]["after_seconds"] < 1.0  # later boundaries and close() do not wait again
+    assert outs[0]["after"][:4] == [70.0, 77.0, 84.0, 91.0]  # rank 0 keeps measuring its own devices
     assert res[0].returncode == 0
     assert time.perf_counter() - t0 < TIMEOUT_S * 3 + 25
 

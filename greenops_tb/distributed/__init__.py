@@ -3,21 +3,26 @@ from greenops_tb.distributed.aggregate import (
     DEFAULT_TIMEOUT_S,
     DistributedError,
     JobAggregator,
-    JobInterval,
     RankTimeoutError,
     StageOrderError,
 )
+from greenops_tb.distributed.breakdown import energy_by_host, energy_by_rank
+from greenops_tb.distributed.job import JobMeter, attach, writes_files
 from greenops_tb.distributed.ranks import RankInfo, detect, prefix_device_id, split_device_id
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "DistributedError",
     "JobAggregator",
-    "JobInterval",
+    "JobMeter",
     "RankInfo",
     "RankTimeoutError",
     "StageOrderError",
+    "attach",
     "detect",
+    "energy_by_host",
+    "energy_by_rank",
     "prefix_device_id",
     "split_device_id",
+    "writes_files",
 ]

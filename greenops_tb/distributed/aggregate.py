@@ -1,46 +1,50 @@
-"""Job-wide energy: every rank's interval joules combined at record boundaries.
+"""Job-wide energy: every rank's cumulative joules exchanged at stage boundaries.
 
 How it works
 ------------
 * :class:`JobAggregator` is created on **every** rank after
   ``torch.distributed.init_process_group`` (the writer does this). It creates
   ONE extra gloo process group with its own ``timeout`` (a collective over the
-  default group, so every rank must create its writer). Collectives then run on
-  CPU tensors whatever the training backend is: with nccl nothing has to be
-  moved to the rank's CUDA device and the training streams are not touched.
-* :meth:`select_sources` keeps the sources this rank must measure: GPUs on
-  every rank (each rank measures the GPU it uses), host-level sources (RAPL,
-  CPU, RAM) only on the lowest rank of each host, so nothing is counted twice.
-  A source may say otherwise with a ``scope`` attribute: ``"host"`` or
-  ``"process"`` (per-process models measured by every rank).
-* At each record the writer calls :meth:`submit` with this rank's interval
-  joules per device. Every ``flush_every`` records, and at every stage
-  ``stop()``, all ranks exchange their pending intervals in one ``all_gather``
-  and get back :class:`JobInterval` values whose ``devices`` are keyed
-  ``r<rank>/<device id>``: the job total is their sum, and the per-rank and
-  per-host breakdown is in the ids (see :mod:`greenops_tb.distributed.breakdown`).
+  default group, so every rank must create its writer). Exchanges then run on
+  CPU tensors whatever the training backend is: with nccl nothing is moved to
+  the rank's CUDA device and the training streams are not touched.
+* :meth:`select_sources` keeps the sources this rank measures: GPUs on every
+  rank (each rank measures the GPU it uses), host-level sources (RAPL, CPU,
+  RAM) only on the lowest rank of each host, so nothing is counted twice. A
+  source may say otherwise with a ``scope`` attribute: ``"host"`` or
+  ``"process"`` (a per-process model, measured by every rank).
+* At each stage boundary (``start``, ``update``, ``stop``) the writer calls
+  :meth:`boundary` with this rank's cumulative joules per device. When an
+  exchange is due, all ranks ``all_gather`` theirs, and :attr:`job_joules`
+  holds every device of the job, keyed ``r<rank>/<device id>``
+  (:meth:`device_ids`): a record's energy is the sum over ranks, and the
+  per-rank and per-host breakdown is in the ids
+  (:mod:`greenops_tb.distributed.breakdown`).
 
-Cost and trade-off of ``flush_every``
--------------------------------------
-One exchange is one gloo ``all_gather`` of a small float64 tensor: a few
-hundred microseconds with 2 ranks on one host (``benchmarks/bench_distributed.py``),
-more across hosts. With ``flush_every=1`` (default) every record pays it and
-rank 0 writes each row the moment it closes. With ``flush_every=N`` per-step
-``update()`` records are held until N are pending (or the stage stops) and then
-exchanged at once: the cost per record drops about N-fold, but rank 0's CSV and
-events lag by up to N-1 records, and a crash loses the held ones. The flush
-point depends only on the sequence of records, so it is the same on every rank.
+When exchanges happen, cost and trade-off of ``flush_every``
+------------------------------------------------------------
+``start`` and ``stop`` always exchange, so every stage's totals are exact
+job totals. ``update`` (per-step records) exchanges every ``flush_every``-th
+time (default 1: every time). One exchange is one gloo ``all_gather`` of a
+small float64 tensor: a few hundred microseconds with 2 ranks on one host
+(``benchmarks/bench_distributed.py``), more across hosts. With
+``flush_every=N`` the cost per step drops N-fold; in between, a record holds
+the other ranks' energy as of the last exchange, and the record at the next
+exchange catches up (stage and run totals are exact at every exchange, the
+per-step split across those N records is not). Whether a boundary exchanges
+depends only on the sequence of boundaries, so it is the same on every rank.
 
 Rules and errors
 ----------------
-* Every rank must emit the same records in the same order (same stages,
-  entered and left in the same order). A difference raises
-  :class:`StageOrderError` on every rank, naming each rank's stages.
+* Every rank must open and close the same stages in the same order (and call
+  ``update`` as often): a running checksum of the boundary sequence is
+  compared at each exchange; a difference raises :class:`StageOrderError` on
+  every rank, naming each rank's boundaries since the last good exchange.
 * A rank that died, is stuck, or skipped a boundary makes the others raise
-  :class:`RankTimeoutError` within ``timeout_s`` (gloo's own deadline), never
-  hang. Both errors carry this rank's own intervals in ``pending`` so the
-  caller can still record them; afterwards the aggregator works rank-locally
-  (provenance says so, one warning) so ``close()`` never waits again.
+  :class:`RankTimeoutError` within ``timeout_s`` (gloo's own deadline on the
+  extra group), never hang. Afterwards the aggregator works rank-locally
+  (no more collectives, so ``close()`` never waits again): this rank's devices
+  keep counting with a provenance saying so, the other ranks' stay frozen.
 """
 from __future__ import annotations
 
@@ -48,48 +52,33 @@ import datetime
 import logging
 import threading
 import time
-import warnings
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from greenops_tb.distributed.ranks import RankInfo, detect, prefix_device_id
 from greenops_tb.meters.base import Device, EnergySource
-from greenops_tb.records import DeviceEnergy
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 60.0
-J_PER_KWH = 3.6e6
 HOST_KINDS = frozenset({"cpu", "ram"})
+BOUNDARY_KINDS = ("start", "update", "stop")
 LOCAL_ONLY = " (this rank only: job aggregation failed)"
-_HEADER = 5  # stage crc, final flag, seq, provenance version, device count
+FROZEN = " (no data: job aggregation failed)"
+_HEADER = 4  # chain checksum, boundary count, provenance version, device count
 
 
 class DistributedError(RuntimeError):
-    """Aggregation across ranks failed. ``pending``: this rank's intervals that were not combined."""
-
-    def __init__(self, message: str, pending: Sequence["JobInterval"] = ()) -> None:
-        super().__init__(message)
-        self.pending: list[JobInterval] = list(pending)
+    """Aggregation across ranks failed."""
 
 
 class RankTimeoutError(DistributedError):
-    """A rank died, is stuck, or did not reach the same record boundary in time."""
+    """A rank died, is stuck, or did not reach the same stage boundary in time."""
 
 
 class StageOrderError(DistributedError):
-    """Ranks emitted different stages (or a different number of records) at the same point."""
-
-
-@dataclass(frozen=True, slots=True)
-class JobInterval:
-    """One record's interval, combined over ranks."""
-
-    stage: str
-    payload: Any  # whatever the caller passed to submit() for this record
-    devices: dict[str, DeviceEnergy]  # "r<rank>/<device id>" -> energy of the interval
-    complete: bool  # False: only this rank's devices (aggregation failed)
+    """Ranks passed different stage boundaries (or a different number of them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,33 +88,19 @@ class RankLayout:
     rank: int
     host: str
     devices: tuple[Device, ...]
-    provenance: tuple[str, ...] = field(default=())
-
-
-@dataclass(slots=True)
-class _Pending:
-    stage: str
-    final: bool
-    seq: int
-    joules: tuple[float, ...]
-    payload: Any
+    provenance: tuple[str, ...]
 
 
 def host_level(source: EnergySource) -> bool:
-    """Whether ``source`` measures something shared by the whole host (measure once per host)."""
+    """Whether ``source`` measures something shared by the whole host (measured once per host)."""
     scope = getattr(source, "scope", None)
     if scope is not None:
         return scope == "host"
     return any(d.kind in HOST_KINDS for d in source.devices)
 
 
-def stage_code(stage: str) -> float:
-    """A stage name as an exactly representable float for the order check."""
-    return float(zlib.crc32(stage.encode("utf-8")))
-
-
 class JobAggregator:
-    """Combines every rank's interval energy at record boundaries (create it on every rank)."""
+    """Exchanges every rank's cumulative joules at stage boundaries (create it on every rank)."""
 
     def __init__(
         self,
@@ -140,25 +115,29 @@ class JobAggregator:
         info = detect() if info is None else info
         if not info.initialized:
             raise ValueError(
-                "JobAggregator needs an initialised process group: call torch.distributed.init_process_group() "
-                "before creating the writer"
+                "job-wide measurement needs an initialised process group: call "
+                "torch.distributed.init_process_group() before creating the writer"
             )
-        if not (isinstance(flush_every, int) and flush_every >= 1):
-            raise ValueError(f"flush_every must be an integer >= 1 (records per exchange), got {flush_every!r}")
-        if not timeout_s > 0:
-            raise ValueError(f"timeout_s must be > 0 seconds, got {timeout_s!r}")
+        if isinstance(flush_every, bool) or not isinstance(flush_every, int) or flush_every < 1:
+            raise ValueError(f"flush_every must be an int >= 1 (update() calls per exchange), got {flush_every!r}")
+        if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
+            raise ValueError(f"timeout_s must be a number of seconds > 0, got {timeout_s!r}")
         self.info = info
         self.timeout_s = float(timeout_s)
         self.flush_every = flush_every
         self._dist = dist
-        self._lock = threading.RLock()
-        self._pending: list[_Pending] = []
-        self._seq = 0
+        self._lock = threading.Lock()
+        self._since: list[tuple[int, str, str]] = []  # boundaries since the last exchange: (count, kind, stage)
+        self._count = 0
+        self._chain = 0
+        self._updates = 0
         self._broken: DistributedError | None = None
         self._layouts: list[RankLayout] = []
         self._local_prov: tuple[str, ...] = ()
         self._prov_version = 0
         self._known_versions: list[int] = []
+        self._job: list[float] = []
+        self._slices: list[slice] = []
         self.exchanges = 0
         self.exchange_seconds = 0.0
         t0 = time.perf_counter()
@@ -171,8 +150,8 @@ class JobAggregator:
         except Exception as err:  # noqa: BLE001 - turned into a clear error
             raise RankTimeoutError(
                 f"greenops_tb rank {info.rank}: setting up job-wide measurement failed after "
-                f"{time.perf_counter() - t0:.1f}s ({type(err).__name__}: {err}). Create the writer on EVERY rank "
-                f"(it is a collective), or pass distributed=False to measure this rank alone"
+                f"{time.perf_counter() - t0:.1f}s ({type(err).__name__}: {_first_line(err)}). Create the writer on "
+                f"EVERY rank (it is a collective), or pass distributed=False to measure this rank alone"
             ) from err
         self.hosts: list[str] = [str(h) for h in hosts]
         self.host_leader: dict[str, int] = {}
@@ -182,7 +161,7 @@ class JobAggregator:
     # -- setup ---------------------------------------------------------------
     @property
     def measures_host(self) -> bool:
-        """True on the lowest rank of this host: it measures host-level sources."""
+        """True on the lowest rank of this host: it measures the host-level sources."""
         return self.host_leader[self.info.host] == self.info.rank
 
     def select_sources(self, sources: Sequence[EnergySource]) -> list[EnergySource]:
@@ -191,39 +170,49 @@ class JobAggregator:
         for src in sources:
             if self.measures_host or not host_level(src):
                 kept.append(src)
-            else:
-                try:
-                    src.close()
-                except Exception:  # noqa: BLE001
-                    log.debug("closing %s failed", type(src).__name__, exc_info=True)
+                continue
+            try:
+                src.close()
+            except Exception:  # noqa: BLE001
+                log.debug("closing %s failed", type(src).__name__, exc_info=True)
         return kept
 
     def start(self, devices: Sequence[Device], provenance: Sequence[str]) -> None:
         """Exchange every rank's device list once (a collective)."""
         mine = RankLayout(self.info.rank, self.info.host, tuple(devices), tuple(provenance))
         gathered: list[Any] = [None] * self.info.world_size
-        self._collective(lambda: self._dist.all_gather_object(gathered, mine, group=self._group), "start", [])
+        self._collective(lambda: self._dist.all_gather_object(gathered, mine, group=self._group), "start-up")
         self._layouts = list(gathered)
-        self._local_prov = tuple(provenance)
+        self._local_prov = mine.provenance
         self._known_versions = [0] * self.info.world_size
+        pos = 0
+        for lay in self._layouts:
+            self._slices.append(slice(pos, pos + len(lay.devices)))
+            pos += len(lay.devices)
+        self._job = [0.0] * pos
         self._width = _HEADER + max(len(lay.devices) for lay in self._layouts)
 
     @property
     def layouts(self) -> list[RankLayout]:
         return list(self._layouts)
 
-    def devices_metadata(self) -> dict[str, dict[str, str]]:
-        """Job-wide device id -> kind, name, provenance, host (for RunMetadata.devices)."""
-        out: dict[str, dict[str, str]] = {}
+    def devices(self) -> tuple[Device, ...]:
+        """Every device of the job, with ids ``r<rank>/<id>`` (aligned with :attr:`job_joules`)."""
+        return tuple(
+            Device(prefix_device_id(lay.rank, d.id), d.kind, d.name) for lay in self._layouts for d in lay.devices
+        )
+
+    def provenance(self) -> tuple[str, ...]:
+        """Label per job device (aligned with :meth:`devices`)."""
+        out: list[str] = []
         for lay in self._layouts:
-            for dev, prov in zip(lay.devices, lay.provenance):
-                out[prefix_device_id(lay.rank, dev.id)] = {
-                    "kind": dev.kind,
-                    "name": dev.name,
-                    "provenance": prov,
-                    "host": lay.host,
-                }
-        return out
+            if self._broken is None:
+                out.extend(lay.provenance)
+            elif lay.rank == self.info.rank:
+                out.extend(p + LOCAL_ONLY for p in self._local_prov)
+            else:
+                out.extend(p + FROZEN for p in lay.provenance)
+        return tuple(out)
 
     def metadata_extra(self) -> dict[str, Any]:
         """World size, ranks and hosts for ``RunMetadata.extra``."""
@@ -243,152 +232,106 @@ class JobAggregator:
             "aggregation": {"group": "gloo", "flush_every": self.flush_every, "timeout_s": self.timeout_s},
         }
 
-    # -- per record -------------------------------------------------------------
-    def submit(
-        self,
-        stage: str,
-        joules: Sequence[float],
-        provenance: Sequence[str],
-        payload: Any = None,
-        *,
-        final: bool = True,
-    ) -> list[JobInterval]:
-        """Queue this rank's interval; returns the combined intervals ready now (maybe none).
+    # -- per boundary ------------------------------------------------------------
+    def boundary(self, kind: str, stage: str, joules: Sequence[float], provenance: Sequence[str]) -> list[float]:
+        """Note one stage boundary of this rank; exchange if due. Returns the job's cumulative joules.
 
-        ``final``: the stage stopped (always exchanges). Collective when it exchanges.
+        This rank's own values are always current; the other ranks' are as of the last exchange.
         """
+        if kind not in BOUNDARY_KINDS:
+            raise ValueError(f"boundary kind must be one of {BOUNDARY_KINDS}, got {kind!r}")
         with self._lock:
             prov = tuple(provenance)
             if prov != self._local_prov:
                 self._local_prov = prov
                 self._prov_version += 1
-            item = _Pending(stage, final, self._seq, tuple(float(j) for j in joules), payload)
-            self._seq += 1
+            self._job[self._slices[self.info.rank]] = [float(j) for j in joules]
             if self._broken is not None:
-                return [self._local(item)]
-            self._pending.append(item)
-            if final or len(self._pending) >= self.flush_every:
-                return self._exchange()
-            return []
+                return list(self._job)
+            self._count += 1
+            self._chain = zlib.crc32(f"{kind}:{stage};".encode("utf-8"), self._chain)
+            self._since.append((self._count, kind, stage))
+            if kind == "update":
+                self._updates += 1
+                if self._updates % self.flush_every:
+                    return list(self._job)
+            self._exchange(kind, stage)
+            return list(self._job)
 
-    def flush(self) -> list[JobInterval]:
-        """Exchange whatever is pending now (a collective; call on every rank, e.g. at close)."""
-        with self._lock:
-            if not self._pending:
-                return []
-            if self._broken is not None:
-                items, self._pending = self._pending, []
-                return [self._local(i) for i in items]
-            return self._exchange()
-
-    def close(self) -> list[JobInterval]:
-        """Flush, then release the extra process group. Returns the last combined intervals."""
-        out = self.flush()
+    def close(self) -> None:
+        """Release the extra process group (no collective; safe after a failure)."""
         group, self._group = self._group, None
         if group is not None and self._broken is None and self._dist.is_initialized():
             try:
                 self._dist.destroy_process_group(group)
             except Exception:  # noqa: BLE001 - releasing is best effort
                 log.debug("destroying the aggregation group failed", exc_info=True)
-        return out
 
     # -- internals -----------------------------------------------------------------
-    def _local(self, item: _Pending) -> JobInterval:
-        devices = {
-            prefix_device_id(self.info.rank, d.id): DeviceEnergy(d.kind, j / J_PER_KWH, p + LOCAL_ONLY)
-            for d, j, p in zip(self._layouts[self.info.rank].devices, item.joules, self._local_prov)
-        }
-        return JobInterval(item.stage, item.payload, devices, complete=False)
-
-    def _collective(self, fn: Any, what: str, items: list[_Pending]) -> None:
+    def _collective(self, fn: Any, what: str) -> None:
         if self._group is None or not self._dist.is_initialized():
-            self._fail(
-                RankTimeoutError(
-                    f"greenops_tb rank {self.info.rank}: the process group was destroyed before the writer was "
-                    f"closed; close the writer before torch.distributed.destroy_process_group()"
-                ),
-                items,
-                raise_it=False,
-            )
-            return
+            self._fail(RankTimeoutError(
+                f"greenops_tb rank {self.info.rank}: the process group is gone at {what}; close the writer "
+                f"before torch.distributed.destroy_process_group(). Measuring this rank only from now on"
+            ))
         t0 = time.perf_counter()
         try:
             fn()
         except Exception as err:  # noqa: BLE001 - any transport failure becomes one clear error
-            waited = time.perf_counter() - t0
-            self._fail(
-                RankTimeoutError(
-                    f"greenops_tb rank {self.info.rank}: no answer from every rank at {what} after {waited:.1f}s "
-                    f"(timeout {self.timeout_s:g}s): a rank died, is stuck, or did not reach this record boundary. "
-                    f"Every rank must open and close the same stages in the same order. "
-                    f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})"
-                ),
-                items,
-            )
+            self._fail(RankTimeoutError(
+                f"greenops_tb rank {self.info.rank}: no answer from every rank at {what} after "
+                f"{time.perf_counter() - t0:.1f}s (timeout {self.timeout_s:g}s): a rank died, is stuck, or did not "
+                f"reach this stage boundary. Every rank must open and close the same stages in the same order. "
+                f"Measuring this rank only from now on. ({type(err).__name__}: {_first_line(err)})"
+            ))
         self.exchanges += 1
         self.exchange_seconds += time.perf_counter() - t0
 
-    def _fail(self, err: DistributedError, items: list[_Pending], *, raise_it: bool = True) -> None:
-        self._pending = []
-        err.pending = [self._local(i) for i in items]
+    def _fail(self, err: DistributedError) -> None:
         self._broken = err
-        if raise_it:
-            raise err
-        warnings.warn(str(err), RuntimeWarning, stacklevel=4)
+        self._since = []
+        raise err
 
-    def _exchange(self) -> list[JobInterval]:
+    def _exchange(self, kind: str, stage: str) -> None:
         import torch
 
-        items, self._pending = self._pending, []
-        what = f"stage {items[-1].stage!r} (record #{items[-1].seq})"
-        mine = torch.full((self.flush_every, self._width), -1.0, dtype=torch.float64)
-        for row, it in enumerate(items):
-            n = len(it.joules)
-            mine[row, :_HEADER] = torch.tensor(
-                [stage_code(it.stage), float(it.final), float(it.seq), float(self._prov_version), float(n)],
-                dtype=torch.float64,
-            )
-            mine[row, _HEADER:_HEADER + n] = torch.tensor(it.joules, dtype=torch.float64)
-        out = [torch.empty_like(mine) for _ in range(self.info.world_size)]
-        self._collective(lambda: self._dist.all_gather(out, mine, group=self._group), what, items)
-        if self._broken is not None:  # group destroyed: rank-local from here on
-            return [self._local(i) for i in items]
-        table = torch.stack(out).numpy()  # [rank, row, column]
-        if (table[:, :, :3] != table[0:1, :, :3]).any():
-            self._order_error(items, what)
-        versions = [int(table[r, 0, 3]) for r in range(self.info.world_size)]
+        what = f"{kind}({stage!r}) (boundary #{self._count})"
+        own = self._job[self._slices[self.info.rank]]
+        row = torch.zeros(self._width, dtype=torch.float64)
+        row[:_HEADER] = torch.tensor([self._chain, self._count, self._prov_version, len(own)], dtype=torch.float64)
+        row[_HEADER:_HEADER + len(own)] = torch.tensor(own, dtype=torch.float64)
+        out = [torch.empty_like(row) for _ in range(self.info.world_size)]
+        self._collective(lambda: self._dist.all_gather(out, row, group=self._group), what)
+        table = torch.stack(out).numpy()  # [rank, column]
+        if (table[:, :2] != table[0:1, :2]).any():
+            self._order_error(what)
+        versions = [int(v) for v in table[:, 2]]
         if versions != self._known_versions:
-            self._refresh_provenance(versions, items, what)
-        result: list[JobInterval] = []
-        for row, it in enumerate(items):
-            devices: dict[str, DeviceEnergy] = {}
-            for lay in self._layouts:
-                vals = table[lay.rank, row, _HEADER:_HEADER + len(lay.devices)]
-                for dev, j, prov in zip(lay.devices, vals, lay.provenance):
-                    devices[prefix_device_id(lay.rank, dev.id)] = DeviceEnergy(dev.kind, float(j) / J_PER_KWH, prov)
-            result.append(JobInterval(it.stage, it.payload, devices, complete=True))
-        return result
+            self._refresh_provenance(versions, what)
+        for lay, sl in zip(self._layouts, self._slices):
+            if lay.rank != self.info.rank:
+                self._job[sl] = [float(v) for v in table[lay.rank, _HEADER:_HEADER + len(lay.devices)]]
+        self._since = []
 
-    def _refresh_provenance(self, versions: list[int], items: list[_Pending], what: str) -> None:
+    def _refresh_provenance(self, versions: list[int], what: str) -> None:
         provs: list[Any] = [None] * self.info.world_size
-        self._collective(lambda: self._dist.all_gather_object(provs, self._local_prov, group=self._group), what, items)
-        self._layouts = [
-            RankLayout(lay.rank, lay.host, lay.devices, tuple(p)) for lay, p in zip(self._layouts, provs)
-        ]
+        self._collective(lambda: self._dist.all_gather_object(provs, self._local_prov, group=self._group), what)
+        self._layouts = [RankLayout(lay.rank, lay.host, lay.devices, tuple(p)) for lay, p in zip(self._layouts, provs)]
         self._known_versions = versions
 
-    def _order_error(self, items: list[_Pending], what: str) -> None:
-        names: list[Any] = [None] * self.info.world_size
-        mine = [(it.seq, it.stage, "stop" if it.final else "update") for it in items]
-        self._collective(lambda: self._dist.all_gather_object(names, mine, group=self._group), what, items)
+    def _order_error(self, what: str) -> None:
+        seen: list[Any] = [None] * self.info.world_size
+        self._collective(lambda: self._dist.all_gather_object(seen, self._since, group=self._group), what)
         lines = "; ".join(
-            f"rank {r}: " + ", ".join(f"#{seq} {kind}({stage!r})" for seq, stage, kind in seqs)
-            for r, seqs in enumerate(names)
+            f"rank {r}: " + ", ".join(f"#{n} {kind}({stage!r})" for n, kind, stage in b) for r, b in enumerate(seen)
         )
-        self._fail(
-            StageOrderError(
-                f"greenops_tb: ranks closed different stages at the same point ({lines}). Every rank must open and "
-                f"close the same stages in the same order (and call update() as often); measuring continues per rank"
-            ),
-            items,
-        )
+        self._fail(StageOrderError(
+            f"greenops_tb: ranks passed different stage boundaries since the last exchange ({lines}). Every rank "
+            f"must open and close the same stages in the same order (and call update() as often). "
+            f"Measuring each rank on its own from now on"
+        ))
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else ""

@@ -1,0 +1,116 @@
+"""The writer's entry point to distributed measurement.
+
+``attach(...)`` decides whether this process is part of a multi-rank job and
+sets up the :class:`~greenops_tb.distributed.aggregate.JobAggregator`;
+:class:`JobMeter` then stands in for the writer's :class:`~greenops_tb.meters.base.Meter`:
+its devices are every rank's devices (``r<rank>/<id>``) and each read returns
+the job's cumulative joules, so the stage arithmetic, records, CSV and events
+are unchanged and carry job totals with the per-rank breakdown.
+
+Only rank 0 writes (events and CSV); the other ranks measure and take part in
+the exchanges, and their ``SummaryWriter`` calls write nothing
+(:class:`NullFileWriter`), as in Lightning's and Hugging Face's rank-zero
+logging.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from greenops_tb.distributed.aggregate import DEFAULT_TIMEOUT_S, JobAggregator
+from greenops_tb.distributed.ranks import detect
+from greenops_tb.meters.base import Device, EnergySource, Meter, Reading
+
+
+def attach(
+    distributed: bool | None = None, *, timeout_s: float = DEFAULT_TIMEOUT_S, flush_every: int = 1
+) -> JobAggregator | None:
+    """A JobAggregator when this process is one rank of several, else None.
+
+    ``distributed``: None = automatic (an initialised process group with more than
+    one rank); False = measure this process alone; True = require a process group.
+    """
+    if distributed is False:
+        return None
+    if distributed not in (None, True):
+        raise ValueError(f"distributed must be None (automatic), True or False, got {distributed!r}")
+    info = detect()
+    if info.initialized and info.distributed:
+        return JobAggregator(info, timeout_s=timeout_s, flush_every=flush_every)
+    if distributed:
+        raise ValueError(
+            "distributed=True but no multi-rank process group is initialised: call "
+            "torch.distributed.init_process_group() first (world size now: "
+            f"{info.world_size}, from {info.source})"
+        )
+    if info.distributed:
+        warnings.warn(
+            f"greenops_tb: {info.source} says this is rank {info.rank} of {info.world_size}, but no "
+            "torch.distributed process group is initialised, so each rank measures and writes on its own: "
+            "create the writer after init_process_group() for job totals, or give each rank its own log_dir",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return None
+
+
+class JobMeter:
+    """This rank's meter, seen as the whole job's (same interface as Meter)."""
+
+    def __init__(self, meter: Meter, aggregator: JobAggregator) -> None:
+        self._meter = meter
+        self._agg = aggregator
+        aggregator.start(meter.devices, meter.provenance())
+        self.devices: tuple[Device, ...] = aggregator.devices()
+        self._next: tuple[str, str] = ("stop", "")
+
+    @property
+    def aggregator(self) -> JobAggregator:
+        return self._agg
+
+    @property
+    def sources(self) -> tuple[EnergySource, ...]:
+        return self._meter.sources
+
+    def expect(self, kind: str, stage: str) -> None:
+        """Name the next boundary (``start``/``update``/``stop`` of ``stage``) for the order check."""
+        self._next = (kind, stage)
+
+    def read(self) -> Reading:
+        local = self._meter.read()
+        kind, stage = self._next
+        self._next = ("stop", "")
+        joules = self._agg.boundary(kind, stage, local.joules, self._meter.provenance())
+        return Reading(local.t_mono, local.t_wall, tuple(joules))
+
+    def provenance(self) -> tuple[str, ...]:
+        return self._agg.provenance()
+
+    def close(self) -> None:
+        self._agg.close()
+        self._meter.close()
+
+
+class NullFileWriter:
+    """Stands in for TensorBoard's FileWriter on ranks other than 0: accepts everything, writes nothing."""
+
+    def __init__(self, log_dir: str) -> None:
+        self._log_dir = log_dir
+
+    def get_logdir(self) -> str:
+        return self._log_dir
+
+    def add_event(self, *args: Any, **kwargs: Any) -> None:
+        """Dropped: only rank 0 writes."""
+
+    add_summary = add_graph = add_onnx_graph = add_event
+
+    def flush(self) -> None:
+        """Nothing buffered."""
+
+    close = reopen = flush
+
+
+def writes_files(aggregator: JobAggregator | None) -> bool:
+    """True when this process writes events and CSV: a single process, or rank 0 of a job."""
+    return aggregator is None or aggregator.info.rank == 0
