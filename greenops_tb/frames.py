@@ -61,17 +61,17 @@ def records_frame(records: Iterable[Record]) -> Any:
     for c in columns:
         col = raw[c]
         if c in _INTS:
-            data[c] = pd.to_numeric(col).astype("int64")
+            data[c] = col.astype("int64")
         elif c in _COSTS:
-            data[c] = pd.to_numeric(col.replace("", pd.NA)).astype("Float64")
+            data[c] = col.replace("", pd.NA).astype("Float64")
         elif c in _CATEGORIES:
             data[c] = col.map(lambda s: s[1:] if s.startswith("'") else s).astype("category")
         elif c in _TEXT:
             data[c] = col
         elif c in _TIMES:
-            data[c] = pd.to_datetime(pd.to_numeric(col), unit="s", utc=True)
+            data[c] = pd.to_datetime(col.astype("float64"), unit="s", utc=True)
         else:
-            data[c] = pd.to_numeric(col.replace("", "nan")).astype("float64")
+            data[c] = col.replace("", "nan").astype("float64")
     df = pd.DataFrame(data, columns=columns)
     df.attrs["units"] = units(columns)
     return df
