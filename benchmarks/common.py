@@ -1,0 +1,167 @@
+"""Timing helpers for the benchmarks: interleaved A/B runs, medians, fresh
+subprocesses, CPU time of background threads, memory, and the result row.
+
+Every figure is a ratio against a baseline measured in the same run, with the
+variants interleaved (A B C, B C A, ...) so drift on a noisy shared machine
+hits all of them alike, and summarised by the median.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH_DIR = Path(__file__).resolve().parent
+
+Row = dict
+
+
+def row(
+    name: str,
+    value: float | None,
+    unit: str,
+    *,
+    baseline: str = "",
+    ratio: float | None = None,
+    target: str = "",
+    note: str = "",
+) -> Row:
+    """One result row; the shape every ``bench_*.run()`` returns."""
+    return {"name": name, "value": value, "unit": unit, "baseline": baseline, "ratio": ratio, "target": target, "note": note}
+
+
+def median(xs: Sequence[float]) -> float:
+    return statistics.median(xs)
+
+
+def per_call(fn: Callable[[], object], n: int) -> float:
+    """Seconds per call of ``fn`` over ``n`` back-to-back calls."""
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t0) / n
+
+
+def interleave(variants: Mapping[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+    """Call each variant once per round, rotating the order every round; samples per variant.
+
+    Each callable returns one sample (for example seconds per call over a short batch).
+    """
+    names = list(variants)
+    out: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(rounds):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
+            out[name].append(variants[name]())
+    return out
+
+
+def interleaved_medians(variants: Mapping[str, Callable[[], float]], rounds: int) -> dict[str, float]:
+    return {k: median(v) for k, v in interleave(variants, rounds).items()}
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """``a / b``, or None when either is unknown or ``b`` is not positive."""
+    if a is None or b is None or b <= 0:
+        return None
+    return a / b
+
+
+def python_env() -> dict[str, str]:
+    """Environment for child Pythons: repo and benchmarks importable, no GREENOPS_* leaking in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GREENOPS_")}
+    paths = [str(REPO), str(BENCH_DIR)]
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env.setdefault("PYTHONWARNINGS", "ignore")
+    return env
+
+
+def run_child(args: Sequence[str], timeout: float = 600) -> dict:
+    """Run ``python ARGS`` in a fresh process; its last stdout line is JSON; adds ``wall_s``.
+
+    Raises RuntimeError with the child's stderr tail when it fails.
+    """
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=timeout, env=python_env(), cwd=str(REPO)
+    )
+    wall = time.perf_counter() - t0
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"child {' '.join(args)} failed (rc={proc.returncode}): {proc.stderr[-2000:]}")
+    out = json.loads(lines[-1])
+    out["wall_s"] = wall
+    return out
+
+
+def start_child(args: Sequence[str]) -> subprocess.Popen:
+    """Start ``python ARGS`` without waiting (pair with :func:`finish_child`)."""
+    return subprocess.Popen(
+        [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=python_env(), cwd=str(REPO)
+    )
+
+
+def finish_child(proc: subprocess.Popen, timeout: float) -> dict:
+    out, err = proc.communicate(timeout=timeout)
+    lines = [ln for ln in out.splitlines() if ln.strip()]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"child {proc.args} failed (rc={proc.returncode}): {err[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def emit(result: Mapping) -> None:
+    """A child's result: one JSON line on stdout."""
+    sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+def process_cpu_s() -> float:
+    """CPU seconds (user+system) of this process and its waited-for children."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def background_thread_cpu_s() -> float:
+    """CPU seconds of every thread of this process except the main thread."""
+    main_id = threading.main_thread().native_id
+    return sum(t.user_time + t.system_time for t in psutil.Process().threads() if t.id != main_id)
+
+
+def rss_bytes() -> int:
+    return psutil.Process().memory_info().rss
+
+
+def machine_info() -> dict[str, str]:
+    """Machine, OS, Python and key package versions for RESULTS.md."""
+    import importlib.metadata as md
+
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    info = {
+        "cpu": f"{cpu} ({psutil.cpu_count(logical=True)} logical cores)",
+        "memory": f"{psutil.virtual_memory().total / 2**30:.1f} GiB",
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
+    for pkg in ("torch", "tensorboard", "protobuf", "greenops_tb", "codecarbon", "zeus", "carbontracker"):
+        try:
+            info[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            info[pkg] = "not installed"
+    return info
