@@ -1,0 +1,94 @@
+"""``greenops-tb summary`` and ``compare`` on real runs: numbers equal the live CSVs', ratios are value / first."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cli_runs import cli, train_run
+from greenops_tb.readers.csv import read_records
+
+
+@pytest.fixture(scope="module")
+def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("sum")
+    train_run(root / "short", steps=10)
+    train_run(root / "long", steps=30)
+    return root
+
+
+def _last(path: Path, stage: str):
+    return [r for r in read_records(path) if r.stage == stage][-1]
+
+
+def test_summary_json_equals_the_live_csv_totals(logdir, capsys):
+    code, out, err = cli(capsys, "summary", str(logdir), "--json")
+    assert code == 0, err
+    runs = {s["run"]: s for s in json.loads(out)}
+    assert set(runs) == {"short", "long"}
+    for name, s in runs.items():
+        csv_path = logdir / name / "green.csv"
+        records = read_records(csv_path)
+        assert s["totals"]["energy_kwh"] == pytest.approx(records[-1].run_energy_kwh, rel=1e-12)
+        assert s["totals"]["co2_kg"] == pytest.approx(records[-1].run_co2_kg, rel=1e-12)
+        stages = {st["stage"]: st for st in s["stages"]}
+        assert set(stages) == {"train", "eval"}
+        for stage, st in stages.items():
+            last = _last(csv_path, stage)
+            assert st["energy_kwh"] == pytest.approx(last.stage_energy_kwh, rel=1e-12)
+            assert st["duration_s"] == pytest.approx(last.stage_duration_s, rel=1e-12)
+            assert st["cost"] == pytest.approx(last.stage_cost, rel=1e-12)
+        assert s["location"]["zone"] == "DE" and s["devices"] and s["mix_shares"]
+
+
+def test_summary_table_shows_stages_mix_provenance_and_forecast(logdir, capsys):
+    code, out, err = cli(capsys, "summary", str(logdir), "--runs", "long", "--forecast", "train", "--total-steps", "300")
+    assert code == 0, err
+    assert out.startswith("run long: location DE")
+    lines = out.splitlines()
+    assert any(line.startswith("train ") for line in lines) and any(line.startswith("total ") for line in lines)
+    assert any(line.startswith("mix: ") for line in lines) and "(modelled)" in out
+    assert "forecast train: 31 of 300 steps done" in out and "energy" in out and "kWh [" in out
+
+
+def test_summary_forecast_needs_a_total(logdir, capsys):
+    code, _, err = cli(capsys, "summary", str(logdir), "--forecast", "train")
+    assert code == 2 and "--total-steps" in err
+
+
+def test_compare_ratios_are_value_over_the_first_run(logdir, capsys):
+    short, long_ = logdir / "short", logdir / "long"
+    code, out, err = cli(capsys, "compare", str(short), str(long_), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    rows = {r["metric"]: r for r in data["rows"]}
+    a, b = read_records(short / "green.csv")[-1], read_records(long_ / "green.csv")[-1]
+    assert rows["energy_kWh"]["values"] == pytest.approx([a.run_energy_kwh, b.run_energy_kwh], rel=1e-12)
+    assert rows["energy_kWh"]["ratios"][0] == pytest.approx(b.run_energy_kwh / a.run_energy_kwh, rel=1e-12)
+    assert rows["CO2_kg"]["ratios"][0] == pytest.approx(b.run_co2_kg / a.run_co2_kg, rel=1e-12)
+    assert "train_energy_kWh" in rows and "eval_energy_kWh" in rows
+
+
+def test_compare_accepts_a_live_csv_and_prints_a_table(logdir, capsys):
+    code, out, err = cli(capsys, "compare", str(logdir / "short"), str(logdir / "long" / "green.csv"))
+    assert code == 0, err
+    head = out.splitlines()[0]
+    assert "long/green.csv /" in head and "short" in head
+    assert any(line.startswith("energy_kWh ") for line in out.splitlines())
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["one"], "at least two runs"),
+        (["LOGDIR", "LOGDIR/short"], "holds 2 runs; pass one run directory"),
+        (["LOGDIR/short", "LOGDIR/missing"], "no such directory"),
+        (["LOGDIR/short", "LOGDIR/short/events"], "pass a run directory or a live CSV"),
+    ],
+)
+def test_compare_bad_arguments_exit_2(logdir, capsys, args, message):
+    events = next((logdir / "short").glob("*tfevents*"))
+    argv = [a.replace("LOGDIR/short/events", str(events)).replace("LOGDIR", str(logdir)) for a in args]
+    code, _, err = cli(capsys, "compare", *argv)
+    assert code == 2 and message in err
