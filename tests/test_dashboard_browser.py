@@ -1,0 +1,137 @@
+"""The Green tab in headless Chromium against a real TensorBoard: numbers on screen equal the
+run's totals, no console error (CSP included), names render as text, CSV download, screenshot."""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import require
+from plugin_fixtures import XSS_RUN, TensorBoardProcess, parse_quantity, write_run
+
+CHROMIUM = os.environ.get("GREENOPS_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+UNITS = {"MWh": 1e3, "kWh": 1.0, "Wh": 1e-3, "mWh": 1e-6, "t": 1e3, "kg": 1.0, "g": 1e-3, "mg": 1e-6,
+         "MW": 1e6, "kW": 1e3, "W": 1.0, "mW": 1e-3, "EUR": 1.0, "s": 1.0}
+
+
+def launch(p):  # type: ignore[no-untyped-def]
+    return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    logdir = tmp_path_factory.mktemp("browser") / "logs"
+    logdir.mkdir()
+    totals = {"base": write_run(logdir, "base"), XSS_RUN: write_run(logdir, XSS_RUN, steps=8)}
+    tb = TensorBoardProcess(logdir, load_fast=True)
+    try:
+        tb.wait_for("/data/plugin/green/runs", lambda b: b.count(b'"run"') == 2)
+        yield tb, totals
+    finally:
+        tb.stop()
+
+
+def green_frame(page):  # type: ignore[no-untyped-def]
+    page.wait_for_selector("iframe", timeout=30_000)
+    for _ in range(100):
+        for f in page.frames:
+            if "plugin_entry.html" in f.url:
+                return f
+        page.wait_for_timeout(100)
+    raise AssertionError(f"no Green tab iframe among {[f.url for f in page.frames]}")
+
+
+def wait_ready(frame, scope: str) -> None:  # type: ignore[no-untyped-def]
+    frame.wait_for_selector("body[data-state=ready]", timeout=30_000)
+    frame.wait_for_function(
+        "s => document.querySelector('[data-testid=headline] .scope')?.textContent === s", arg=scope, timeout=30_000)
+    frame.wait_for_selector("[data-chart=series][data-rendered='1']", timeout=30_000)
+    frame.wait_for_selector("[data-chart=mix-bars][data-rendered='1']", timeout=30_000)
+
+
+def card(frame, metric: str) -> tuple[float, str]:  # type: ignore[no-untyped-def]
+    el = frame.locator(f"[data-metric={metric}]")
+    return float(el.get_attribute("data-value")), el.locator(".value").inner_text()
+
+
+def assert_shown(frame, metric: str, want: float) -> None:  # type: ignore[no-untyped-def]
+    raw, text = card(frame, metric)
+    assert math.isclose(raw, want, rel_tol=1e-9), (metric, raw, want)
+    value, unit = parse_quantity(text)
+    assert math.isclose(value * UNITS[unit], want, rel_tol=6e-4), (metric, text, want)  # 4 significant digits
+
+
+def test_green_tab_in_chromium(served) -> None:  # type: ignore[no-untyped-def]
+    require(Path(CHROMIUM).is_file(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "playwright (pip install playwright)")
+    tb, totals = served
+    want = totals["base"]
+    errors: list[str] = []
+    dialogs: list[str] = []
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
+            page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(tb.url + "/#green")
+            frame = green_frame(page)
+            wait_ready(frame, "2 runs")
+            # the hostile run name is text in the run list, the tables and the headline; no <img> was created
+            names = frame.locator(".run-name").all_inner_texts()
+            assert XSS_RUN in names
+            assert frame.locator("img").count() == 0 and page.locator("img[src=x]").count() == 0
+            assert XSS_RUN in frame.locator("[data-testid=stages]").inner_text()
+            # select only the base run: the cards show its totals
+            frame.locator(f"input[data-run='{XSS_RUN}']").uncheck()
+            wait_ready(frame, "base")
+            assert_shown(frame, "energy_kwh", want.total.energy_kwh)
+            assert_shown(frame, "co2_kg", want.total.co2_kg)
+            assert_shown(frame, "cost", want.total.cost)
+            assert_shown(frame, "duration_s", want.total.duration_s)
+            assert_shown(frame, "avg_power_w", want.total.avg_power_w)
+            renewable = sum(want.total.mix_kwh[s] for s in ("hydro", "wind", "solar", "bioenergy", "other_renewable"))
+            raw, text = card(frame, "renewable_share")
+            assert math.isclose(raw, renewable / sum(want.total.mix_kwh.values()), rel_tol=1e-9)
+            assert text == f"{raw * 100:.1f} %"
+            stage_text = frame.locator("[data-testid=stages]").inner_text()
+            for name in want.stages:
+                assert name in stage_text
+            assert "model-test" in frame.locator("[data-testid=provenance]").inner_text()
+            assert "km driven" in frame.locator("[data-testid=equivalents]").inner_text()
+            page.screenshot(path=str(ARTIFACTS / "green-tab.png"), full_page=True)
+            # CSV download of what is shown
+            with page.expect_download() as dl:
+                frame.locator("[data-testid=download-csv]").click()
+            rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
+            run_row = next(r for r in rows if r["kind"] == "run")
+            assert run_row["run"] == "base"
+            assert math.isclose(float(run_row["energy_kwh"]), want.total.energy_kwh, rel_tol=1e-9)
+            assert {r["stage"] for r in rows if r["kind"] == "stage"} == set(want.stages)
+            # dark theme and wall-time axis re-render without errors
+            frame.locator("[data-testid=theme]").select_option("dark")
+            frame.locator("[data-testid=x-axis]").select_option("wall_time")
+            frame.wait_for_selector("html[data-theme=dark]")
+            frame.wait_for_selector("[data-chart=series][data-rendered='1']")
+            page.screenshot(path=str(ARTIFACTS / "green-tab-dark.png"), full_page=True)
+            # filter narrows the run list
+            frame.locator("[data-testid=run-filter]").fill("bas")
+            assert frame.locator(".run-name").all_inner_texts() == ["base"]
+        finally:
+            browser.close()
+    assert not dialogs, f"a script ran from data: {dialogs}"
+    assert not errors, "console errors (CSP violations included):\n" + "\n".join(errors)
