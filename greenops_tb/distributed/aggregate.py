@@ -190,7 +190,17 @@ class JobAggregator:
             self._slices.append(slice(pos, pos + len(lay.devices)))
             pos += len(lay.devices)
         self._job = [0.0] * pos
-        self._width = _HEADER + max(len(lay.devices) for lay in self._layouts)
+        self._alloc_buffers(_HEADER + max(len(lay.devices) for lay in self._layouts))
+
+    def _alloc_buffers(self, width: int) -> None:
+        """Reused exchange buffers: one row out, one row per rank in (CPU float64, numpy views)."""
+        import torch
+
+        self._row = torch.zeros(width, dtype=torch.float64)
+        self._row_np = self._row.numpy()
+        gathered = torch.zeros((self.info.world_size, width), dtype=torch.float64)
+        self._out = list(gathered.unbind(0))  # contiguous row views: all_gather fills ``gathered`` in place
+        self._table = gathered.numpy()
 
     @property
     def layouts(self) -> list[RankLayout]:
@@ -293,16 +303,13 @@ class JobAggregator:
         raise err
 
     def _exchange(self, kind: str, stage: str) -> None:
-        import torch
-
         what = f"{kind}({stage!r}) (boundary #{self._count})"
         own = self._job[self._slices[self.info.rank]]
-        row = torch.zeros(self._width, dtype=torch.float64)
-        row[:_HEADER] = torch.tensor([self._chain, self._count, self._prov_version, len(own)], dtype=torch.float64)
-        row[_HEADER:_HEADER + len(own)] = torch.tensor(own, dtype=torch.float64)
-        out = [torch.empty_like(row) for _ in range(self.info.world_size)]
-        self._collective(lambda: self._dist.all_gather(out, row, group=self._group), what)
-        table = torch.stack(out).numpy()  # [rank, column]
+        row = self._row_np
+        row[:_HEADER] = (self._chain, self._count, self._prov_version, len(own))
+        row[_HEADER:_HEADER + len(own)] = own
+        self._collective(lambda: self._dist.all_gather(self._out, self._row, group=self._group), what)
+        table = self._table  # [rank, column], views of the gathered buffers
         if (table[:, :2] != table[0:1, :2]).any():
             self._order_error(what)
         versions = [int(v) for v in table[:, 2]]
@@ -310,7 +317,7 @@ class JobAggregator:
             self._refresh_provenance(versions, what)
         for lay, sl in zip(self._layouts, self._slices):
             if lay.rank != self.info.rank:
-                self._job[sl] = [float(v) for v in table[lay.rank, _HEADER:_HEADER + len(lay.devices)]]
+                self._job[sl] = table[lay.rank, _HEADER:_HEADER + len(lay.devices)].tolist()
         self._since = []
 
     def _refresh_provenance(self, versions: list[int], what: str) -> None:

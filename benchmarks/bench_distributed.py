@@ -1,0 +1,112 @@
+"""Distributed (issue 7): per-boundary cost of job-wide aggregation with 2 gloo ranks on this machine.
+
+    python benchmarks/bench_distributed.py [--quick]   # prints rows, writes benchmarks/results/distributed.json
+
+Two processes join a gloo group (as torchrun would). In each, interleaved side by
+side: a plain local ``Meter.read()`` (the baseline every boundary pays anyway),
+a boundary that exchanges (``start``/``stop``, or every ``update`` with
+``flush_every=1``: one gloo ``all_gather``), and ``update`` with ``flush_every=10``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import BENCH_DIR, REPO, interleave, median, per_call, ratio, row  # noqa: E402
+
+US = 1e6
+
+
+def _worker(out: str, rounds: int, n: int) -> None:
+    import datetime
+
+    import torch
+    import torch.distributed as dist
+
+    from greenops_tb.distributed import JobAggregator, JobMeter
+    from greenops_tb.meters.base import Meter
+    from greenops_tb.meters.constant import ConstantPowerSource
+
+    dist.init_process_group("gloo", init_method="env://", timeout=datetime.timedelta(seconds=60))
+    rank = dist.get_rank()
+    local = Meter([ConstantPowerSource({"gpu:0": 100.0, "cpu:0": 30.0, "ram": 5.0})])
+    every = JobMeter(Meter([ConstantPowerSource({"gpu:0": 100.0, "cpu:0": 30.0, "ram": 5.0})]),
+                     JobAggregator(timeout_s=30))
+    batched = JobMeter(Meter([ConstantPowerSource({"gpu:0": 100.0, "cpu:0": 30.0, "ram": 5.0})]),
+                       JobAggregator(timeout_s=30, flush_every=10))
+
+    def exchange() -> None:
+        every.expect("stop", "bench")
+        every.read()
+
+    width = 4 + 3  # what one exchange sends: header + 3 devices
+    mine, got = torch.zeros(width, dtype=torch.float64), [torch.zeros(width, dtype=torch.float64) for _ in range(2)]
+
+    def bare() -> None:
+        dist.all_gather(got, mine)
+
+    def update10() -> None:
+        batched.expect("update", "bench")
+        batched.read()
+
+    # same sequence on both ranks, so the collectives pair up
+    samples = interleave({"local": lambda: per_call(local.read, n), "exchange": lambda: per_call(exchange, n),
+                          "update10": lambda: per_call(update10, n), "bare": lambda: per_call(bare, n)}, rounds)
+    if rank == 0:
+        Path(out).write_text(json.dumps({k: median(v) for k, v in samples.items()}))
+    for m in (local, every, batched):
+        m.close()
+    dist.destroy_process_group()
+
+
+def run(quick: bool = False) -> list[dict]:
+    sys.path.insert(0, str(REPO / "tests"))
+    from distributed_harness import spawn
+
+    rounds, n = (5, 50) if quick else (21, 200)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "rank0.json")
+        res = spawn(Path(__file__), ["--worker", out, str(rounds), str(n)], world=2, deadline_s=300)
+        bad = [r for r in res if r.returncode != 0]
+        if bad:
+            raise RuntimeError(f"benchmark rank failed: {bad[0].stderr[-2000:]}")
+        m = json.loads(Path(out).read_text())
+    note = f"2 gloo ranks, one host; median of {rounds} interleaved batches of {n}"
+    return [
+        row("distributed: boundary with exchange (start/stop, update with flush_every=1)", m["exchange"] * US, "us",
+            baseline="local Meter.read()", ratio=ratio(m["exchange"], m["local"]),
+            target="report (issue 7); < 1000 us on one host",
+            note=f"{note}; local read {m['local'] * US:.1f} us"),
+        row("distributed: exchange vs a bare gloo all_gather of the same tensor", m["exchange"] * US, "us",
+            baseline="bare dist.all_gather", ratio=ratio(m["exchange"], m["bare"]),
+            target="overhead of bookkeeping small (ratio near 1)", note=f"{note}; bare {m['bare'] * US:.1f} us"),
+        row("distributed: update() with flush_every=10, per boundary", m["update10"] * US, "us",
+            baseline="boundary with exchange", ratio=ratio(m["update10"], m["exchange"]),
+            target="about 1/10 of an exchange", note=note),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--worker"]:
+        _worker(argv[1], int(argv[2]), int(argv[3]))
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    rows = run(quick=ap.parse_args(argv).quick)
+    out = BENCH_DIR / "results" / "distributed.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=2))
+    for r in rows:
+        print(f"{r['name']}: {r['value']:.1f} {r['unit']} (target {r['target']}; ratio {r['ratio']:.3g}; {r['note']})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
