@@ -1,0 +1,79 @@
+"""``greenops-tb doctor``: on fake hardware (in process) and on this bare machine (real subprocess)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import require
+from fakes.fake_nvml import FakeGpu, make_fake_nvml
+from fakes.powercap import as_unprivileged_reader, intel_two_sockets
+from greenops_tb.cli import main
+
+
+def _doctor(capsys: pytest.CaptureFixture, *argv: str) -> dict:
+    assert main(["doctor", "--json", *argv]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_reports_gpus_mapping_rapl_cpu_location_and_sources(tmp_path, monkeypatch, capsys) -> None:
+    gpus = [FakeGpu("GPU-aaaa-1111", name="NVIDIA A100"), FakeGpu("GPU-bbbb-2222", name="Tesla P4", energy_counter=False)]
+    monkeypatch.setitem(sys.modules, "pynvml", make_fake_nvml(gpus, driver="550.54.15"))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1,GPU-aaaa")
+    monkeypatch.delenv("CUDA_DEVICE_ORDER", raising=False)
+    intel_two_sockets(tmp_path)
+    rep = _doctor(capsys, "--sysfs-root", str(tmp_path), "--country", "DE")
+    g = rep["gpu"]
+    assert g["status"] == "ok" and g["driver"] == "550.54.15"
+    assert [x["measured_as"] for x in g["gpus"]] == ["nvml-energy", "nvml-power-sampled"]
+    assert "NVMLError" in g["gpus"][1]["energy_counter"]
+    assert [(v["cuda"], v["nvml_index"]) for v in g["visible"]] == [("cuda:0", 1), ("cuda:1", 0)]
+    assert any("CUDA_DEVICE_ORDER=PCI_BUS_ID" in n for n in g["notes"]), "mixed models: index order may differ"
+    zones = {z["zone"]: z for z in rep["rapl"]["zones"]}
+    assert zones["intel-rapl:0"]["counts_as"] == "cpu" and zones["intel-rapl:0:2"]["counts_as"] == "ram"
+    assert zones["intel-rapl:0:0"]["counts_as"] == "-" and zones["intel-rapl:0:0"]["energy_uj"] == "readable"
+    assert rep["cpu"]["tdp_w"] > 0 and rep["cpu"]["tdp_source"]
+    assert rep["location"]["zone"] == "DE" and rep["location"]["chosen_by"].startswith("argument")
+    used = {d["device"]: d["provenance"] for d in rep["sources"]["devices"]}
+    assert used == {"gpu:0": "nvml-power-sampled", "gpu:1": "nvml-energy", "cpu:0": "rapl", "ram": "rapl"}
+
+
+def test_unreadable_rapl_says_how_to_fix(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setitem(sys.modules, "pynvml", None)
+    cap = intel_two_sockets(tmp_path)
+    for z in cap.zones:
+        (z.path / "energy_uj").chmod(0o000)
+    with as_unprivileged_reader():
+        assert main(["doctor", "--sysfs-root", str(tmp_path), "--country", "FR"]) == 0
+    out = capsys.readouterr().out
+    assert "nvidia-ml-py is not installed" in out
+    assert "PermissionError" in out and "chmod o+r" in out
+    assert "cpu:0" in out and "model-tdp" in out and "(rapl unreadable)" in out
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("GREENOPS_")}
+
+
+def test_bare_machine_subprocess_is_useful(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "greenops_tb", "doctor", "--sysfs-root", str(tmp_path / "none")],
+                          capture_output=True, text=True, timeout=120, env=_env())
+    assert proc.returncode == 0, proc.stderr
+    assert "GPU (NVML)" in proc.stdout and "A writer would measure" in proc.stdout
+    assert "cpu:0" in proc.stdout and "ram" in proc.stdout and "model" in proc.stdout
+    assert f"no RAPL zones under {tmp_path / 'none'}" in proc.stdout
+    assert "world-average" in proc.stdout, "no location given: says what it would use and why"
+
+
+def test_console_script(tmp_path: Path) -> None:
+    exe = shutil.which("greenops-tb")
+    require(exe is not None, "the greenops-tb console script (pip install -e .)")
+    proc = subprocess.run([exe, "doctor", "--json", "--country", "SE", "--sysfs-root", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120, env=_env())
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["location"]["zone"].startswith("SE")
