@@ -49,6 +49,31 @@ def _sync_cuda() -> None:
         torch.cuda.synchronize()
 
 
+def use_fast_event_crc() -> bool:
+    """Make TensorBoard's event writer use google-crc32c (C) where installed; True if in use.
+
+    TensorBoard without TensorFlow checksums every event record in pure Python
+    (~0.1 us per byte: ~175 us for one 1.7 KB green record event, 7x a whole
+    ``add_scalar``). The C library gives identical checksums ~1000x faster, for
+    every SummaryWriter in the process. Without the library nothing changes.
+    """
+    try:
+        import google_crc32c
+        from tensorboard.summary.writer import record_writer
+    except ImportError:
+        return False
+    if getattr(record_writer.masked_crc32c, "greenops_fast", False):
+        return True
+
+    def masked_crc32c(data: bytes) -> int:
+        x = google_crc32c.value(data)
+        return (((x >> 15) | (x << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+    masked_crc32c.greenops_fast = True  # type: ignore[attr-defined]
+    record_writer.masked_crc32c = masked_crc32c
+    return True
+
+
 class _StageScope(contextlib.ContextDecorator):
     """``with writer.stage("eval"):`` or ``@writer.stage("eval")``."""
 
@@ -146,6 +171,7 @@ class GreenSummaryWriter(SummaryWriter):
         self._emit_every = emit_every
         self._counts: dict[str, int] = {}
         self._sink_failed: set[str] = set()
+        use_fast_event_crc()
         self._fw = self._get_file_writer()
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._emit,
