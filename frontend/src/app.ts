@@ -58,6 +58,7 @@ export class GreenApp {
   private watched = new Map<string, SeriesResponse>();
   private charts = new Map<string, ECharts>();
   private loadedOnce = false;
+  private seriesLoaded = false;
   private timer: number | undefined;
 
   private readonly status = h("div", { class: "status", role: "status", "data-testid": "status" }, "Loading…");
@@ -159,22 +160,25 @@ export class GreenApp {
     }
   }
 
+  /** Summaries first (cards, mix, stages render at once), then the series and watched values. */
   private async loadSelected(): Promise<void> {
     const runs = this.runs.map((r) => r.run).filter((r) => this.selected.has(r));
-    const results = await Promise.all(runs.map((r) => Promise.all([
-      getJson<RunSummary>(`summary?run=${q(r)}`),
+    const summaries = await Promise.all(runs.map((r) => getJson<RunSummary>(`summary?run=${q(r)}`)));
+    this.summaries = new Map(runs.map((r, i) => [r, summaries[i]]));
+    for (const cache of [this.series, this.watched]) {
+      for (const r of [...cache.keys()]) if (!this.selected.has(r)) cache.delete(r);
+    }
+    this.seriesLoaded = false;
+    this.renderContent();
+    const series = await Promise.all(runs.map((r) => Promise.all([
       getJson<SeriesResponse>(`series?run=${q(r)}&points=${POINTS}`),
       getJson<SeriesResponse>(`watched?run=${q(r)}&points=${POINTS}`),
     ])));
-    this.summaries.clear();
-    this.series.clear();
-    this.watched.clear();
     runs.forEach((r, i) => {
-      const [s, ser, w] = results[i];
-      this.summaries.set(r, s);
-      this.series.set(r, ser);
-      this.watched.set(r, w);
+      this.series.set(r, series[i][0]);
+      this.watched.set(r, series[i][1]);
     });
+    this.seriesLoaded = true;
     this.renderContent();
   }
 
@@ -248,7 +252,7 @@ export class GreenApp {
       this.provenanceSection(summaries),
     ];
     fill(this.content, ...sections);
-    document.body.dataset.state = "ready";
+    document.body.dataset.state = this.seriesLoaded ? "ready" : "partial";
   }
 
   private headlineSection(summaries: RunSummary[]): HTMLElement {

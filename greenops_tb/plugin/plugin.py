@@ -24,6 +24,7 @@ import logging
 import mimetypes
 import os
 import threading
+import time
 from typing import Any, Callable
 
 from tensorboard import errors as tb_errors
@@ -45,6 +46,7 @@ DEFAULT_POINTS = 500
 MAX_POINTS = 5000
 MAX_COMPARE = 50
 MAX_RUN_NAME = 4096
+LISTING_TTL_S = 2.0
 
 Handler = Callable[[wrappers.Request], wrappers.Response]
 
@@ -121,17 +123,30 @@ def _split_tag(tag: str, prefix: str, stages: list[str]) -> tuple[str, str]:
 
 
 class SummaryCache:
-    """Run summaries, recomputed only when the provider reports new green data for the run."""
+    """Run summaries, recomputed only when the provider reports new green data for the run.
+
+    The provider's listing itself is reused for ``LISTING_TTL_S`` (each data call to the
+    Rust data server costs tens of ms; TensorBoard reloads every few seconds anyway).
+    """
 
     def __init__(self, provider: Any) -> None:
         self._provider = provider
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
+        self._listings: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
 
     def listing(self, ctx: RequestContext, eid: str) -> dict[str, dict[str, Any]]:
         """Run -> {tag: time series metadata} for runs with green data."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._listings.get(eid)
+        if hit is not None and now - hit[0] < LISTING_TTL_S:
+            return hit[1]
         listing = self._provider.list_tensors(ctx, experiment_id=eid, plugin_name=PLUGIN_NAME)
-        return {run: tags for run, tags in listing.items() if tags}
+        result = {run: tags for run, tags in listing.items() if tags}
+        with self._lock:
+            self._listings[eid] = (now, result)
+        return result
 
     def summary(self, ctx: RequestContext, eid: str, run: str, listing: dict[str, dict[str, Any]] | None = None
                 ) -> dict[str, Any]:
@@ -237,15 +252,19 @@ class GreenPlugin(base_plugin.TBPlugin):
         return {"runs": [headline(self._cache.summary(ctx, eid, r, listing)) for r in dict.fromkeys(runs)]}
 
     def _series(self, request: wrappers.Request, prefix: str) -> tuple[str, dict[str, dict[str, Any]]]:
+        """``prefix`` scalars of the run by stage, in one provider call; stages come from ``green/<stage>/energy_kwh``."""
         ctx, eid = self._ctx(request)
         run = _run_param(request)
         points = _points_param(request)
-        listing = self._cache.listing(ctx, eid)
-        if run not in listing:
+        scalars = read_scalar_series(self._provider, ctx, eid, run, points)
+        energy_suffix = "/energy_kwh"
+        stages = [t[len("green/"): -len(energy_suffix)] for t in scalars if t.startswith("green/") and t.endswith(energy_suffix)]
+        if not stages:
             raise HttpError(404, f"no green data for run {run!r}; /runs lists the runs that have some")
-        stages = [s for s in map(stage_of_record_tag, listing[run]) if s is not None]
         out: dict[str, dict[str, Any]] = {}
-        for tag, pts in read_scalar_series(self._provider, ctx, eid, run, prefix, points).items():
+        for tag, pts in scalars.items():
+            if not tag.startswith(prefix):
+                continue
             stage, name = _split_tag(tag, prefix, stages)
             out.setdefault(stage, {})[name] = {
                 "step": [p.step for p in pts],

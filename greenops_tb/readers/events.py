@@ -120,28 +120,21 @@ def read_scalar_series(
     ctx: Any,
     experiment_id: str,
     run: str,
-    prefix: str,
     downsample: int = 1000,
 ) -> dict[str, list[Point]]:
-    """Scalar series of ``run`` whose tag starts with ``prefix`` (e.g. ``green/`` or ``watch/``).
+    """Every scalar series of ``run`` (green, watched and the user's own), in one provider call.
 
     ``downsample`` caps the points per tag; the provider picks them evenly and
     always keeps the latest.
     """
     from tensorboard.data import provider as tb_provider
 
-    listing = provider.list_scalars(
-        ctx, experiment_id=experiment_id, plugin_name="scalars", run_tag_filter=tb_provider.RunTagFilter(runs=[run])
-    )
-    tags = [t for t in listing.get(run, {}) if t.startswith(prefix)]
-    if not tags:
-        return {}
     data = provider.read_scalars(
         ctx,
         experiment_id=experiment_id,
         plugin_name="scalars",
         downsample=downsample,
-        run_tag_filter=tb_provider.RunTagFilter(runs=[run], tags=tags),
+        run_tag_filter=tb_provider.RunTagFilter(runs=[run]),
     )
     return {
         tag: [Point(int(d.step), float(d.wall_time), float(d.value)) for d in datums]
