@@ -1,0 +1,67 @@
+"""What both framework callbacks share: a lazily created writer and forgiving stage calls.
+
+Framework hooks do not always pair up (an exception between ``*_start`` and
+``*_end``, a validation loop with no batches), so :class:`StageDriver` starts a
+stage only if it is not running and stops it only if it is, instead of raising
+in the middle of someone's training.
+
+The writer is created on EVERY process (in distributed runs it is a collective,
+see :mod:`greenops_tb.distributed`); only global rank 0 writes files, which is
+both frameworks' rank-zero logging convention.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Mapping
+
+from greenops_tb.writer import GreenSummaryWriter
+
+log = logging.getLogger(__name__)
+
+
+class StageDriver:
+    """Owns (or borrows) a GreenSummaryWriter and maps hook calls to stage calls."""
+
+    def __init__(self, writer: GreenSummaryWriter | None, writer_kwargs: Mapping[str, Any]) -> None:
+        self.writer = writer
+        self._owned = writer is None
+        self._kwargs = dict(writer_kwargs)
+        self._watch: dict[str, Callable[[], float]] = {}
+
+    def ensure_writer(self, log_dir: str) -> GreenSummaryWriter:
+        """The writer, created on first use in ``log_dir`` (ignored when the user gave a writer)."""
+        if self.writer is None:
+            self.writer = GreenSummaryWriter(log_dir=log_dir, **self._kwargs)
+            self._owned = True
+        for name, getter in self._watch.items():
+            self.writer.watch(name, getter)
+        self._watch.clear()
+        return self.writer
+
+    def watch(self, name: str, getter: Callable[[], float]) -> None:
+        """Watch ``getter`` once the writer exists."""
+        self._watch[name] = getter
+
+    def running(self, name: str) -> bool:
+        return self.writer is not None and name in self.writer.open_stages()
+
+    def start(self, name: str, *, epoch: int | None = None) -> None:
+        if self.writer is not None and not self.running(name):
+            self.writer.start(name, epoch=epoch)
+
+    def update(self, name: str, *, step: int | None = None) -> None:
+        if self.running(name):
+            self.writer.update(name, step=step)
+
+    def stop(self, name: str, *, step: int | None = None) -> None:
+        if self.running(name):
+            self.writer.stop(name, step=step)
+
+    def flush(self) -> None:
+        if self.writer is not None:
+            self.writer.flush()
+
+    def close(self) -> None:
+        """Stop open stages and close the writer if this driver created it (a borrowed one is left open)."""
+        if self.writer is not None and self._owned:
+            self.writer.close()
