@@ -80,10 +80,8 @@ def ratio(a: float | None, b: float | None) -> float | None:
 def python_env() -> dict[str, str]:
     """Environment for child Pythons: repo and benchmarks importable, no GREENOPS_* leaking in."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GREENOPS_")}
-    paths = [str(REPO), str(BENCH_DIR)]
-    if env.get("PYTHONPATH"):
-        paths.append(env["PYTHONPATH"])
-    env["PYTHONPATH"] = os.pathsep.join(paths)
+    paths = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []  # the caller's first (e.g. a patched tree)
+    env["PYTHONPATH"] = os.pathsep.join([*paths, str(REPO), str(BENCH_DIR)])
     env.setdefault("PYTHONWARNINGS", "ignore")
     return env
 
@@ -106,10 +104,11 @@ def run_child(args: Sequence[str], timeout: float = 600) -> dict:
     return out
 
 
-def start_child(args: Sequence[str]) -> subprocess.Popen:
-    """Start ``python ARGS`` without waiting (pair with :func:`finish_child`)."""
+def start_child(args: Sequence[str], stdin: bool = False) -> subprocess.Popen:
+    """Start ``python ARGS`` without waiting (pair with :func:`finish_child`); ``stdin`` gives it a pipe."""
     return subprocess.Popen(
-        [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=python_env(), cwd=str(REPO)
+        [sys.executable, *args], stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=python_env(), cwd=str(REPO),
     )
 
 

@@ -17,6 +17,12 @@ background-CPU measurements::
 
     python benchmarks/peers.py startup TOOL LOGDIR
     python benchmarks/peers.py idle TOOL LOGDIR SECONDS
+    python benchmarks/peers.py serve TOOL LOGDIR     # stdin "N" -> seconds per window_logged over N calls
+
+``serve`` keeps a tool in a process of its own so it can be timed interleaved with
+in-process variants: our writer switches TensorBoard's record checksum to a C
+implementation for every SummaryWriter in its process, so stock TensorBoard is
+only measurable in a process that never loads greenops_tb.
 """
 from __future__ import annotations
 
@@ -376,8 +382,49 @@ def _child_idle(key: str, logdir: str, seconds: float) -> dict:
     return {"cpu_s": c1 - c0, "wall_s_idle": w1 - w0}
 
 
+def _child_serve(key: str, logdir: str) -> None:
+    import torch  # noqa: F401
+
+    tool = TOOLS[key]()
+    tool.open(logdir)
+    tool.window_logged()
+    from common import emit, per_call
+
+    emit({"ready": True})
+    for line in sys.stdin:
+        emit({"per_call_s": per_call(tool.window_logged, int(line))})
+    tool.close()
+
+
+class Served:
+    """A tool in its own ``serve`` child: :meth:`per_call` times ``n`` logged windows there."""
+
+    def __init__(self, key: str, logdir: str) -> None:
+        from common import start_child
+
+        self.proc = start_child([__file__, "serve", key, logdir], stdin=True)
+        self._reply()
+
+    def _reply(self) -> dict:
+        import json
+
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"serve child failed: {self.proc.stderr.read()[-2000:]}")
+        return json.loads(line)
+
+    def per_call(self, n: int) -> float:
+        self.proc.stdin.write(f"{n}\n")
+        self.proc.stdin.flush()
+        return self._reply()["per_call_s"]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) < 3 or argv[0] not in ("startup", "idle") or argv[1] not in TOOLS:
+    if len(argv) < 3 or argv[0] not in ("startup", "idle", "serve") or argv[1] not in TOOLS:
         sys.stderr.write(__doc__ or "")
         return 2
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -385,6 +432,8 @@ def main(argv: list[str]) -> int:
 
     if argv[0] == "startup":
         emit(_child_startup(argv[1], argv[2]))
+    elif argv[0] == "serve":
+        _child_serve(argv[1], argv[2])
     else:
         emit(_child_idle(argv[1], argv[2], float(argv[3])))
     return 0
