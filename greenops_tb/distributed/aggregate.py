@@ -10,9 +10,10 @@ How it works
   the rank's CUDA device and the training streams are not touched.
 * :meth:`select_sources` keeps the sources this rank measures: GPUs on every
   rank (each rank measures the GPU it uses), host-level sources (RAPL, CPU,
-  RAM) only on the lowest rank of each host, so nothing is counted twice. A
-  source may say otherwise with a ``scope`` attribute: ``"host"`` or
-  ``"process"`` (a per-process model, measured by every rank).
+  RAM) only on the lowest rank of each host, so nothing is counted twice.
+  Per-process models (this process's CPU time and RSS) are measured by every
+  rank; any source may say which with a ``scope`` attribute (``"host"`` or
+  ``"process"``), see :func:`host_level`.
 * At each stage boundary (``start``, ``update``, ``stop``) the writer calls
   :meth:`boundary` with this rank's cumulative joules per device. When an
   exchange is due, all ranks ``all_gather`` theirs, and :attr:`job_joules`
@@ -92,10 +93,19 @@ class RankLayout:
 
 
 def host_level(source: EnergySource) -> bool:
-    """Whether ``source`` measures something shared by the whole host (measured once per host)."""
+    """Whether ``source`` measures something shared by the whole host (measured once per host).
+
+    A ``scope`` attribute decides (``"host"`` or ``"process"``); the model sources,
+    which measure this process's CPU time and resident memory, are per process;
+    otherwise CPU and RAM devices are host-level (RAPL, a wall meter) and GPUs per rank.
+    """
     scope = getattr(source, "scope", None)
     if scope is not None:
         return scope == "host"
+    from greenops_tb.meters.model import ModelCpuSource, ModelRamSource
+
+    if isinstance(source, (ModelCpuSource, ModelRamSource)):
+        return False
     return any(d.kind in HOST_KINDS for d in source.devices)
 
 
