@@ -26,8 +26,8 @@ export function mixBarsOption(rows: { label: string; mix: Mix }[]): Option {
   return {
     backgroundColor: "transparent",
     tooltip: { ...TOOLTIP, trigger: "item", valueFormatter: (v: unknown) => `${Number(v).toPrecision(4)} kWh` },
-    legend: { type: "scroll", top: 0 },
-    grid: { left: 8, right: 24, top: 32, bottom: 8, containLabel: true },
+    legend: { top: 0, itemWidth: 14, itemHeight: 10 },
+    grid: { left: 8, right: 24, top: 56, bottom: 8, containLabel: true },
     xAxis: { type: "value", name: "kWh" },
     yAxis: { type: "category", data: labels, inverse: true, axisLabel: { width: 220, overflow: "truncate" } },
     series: SOURCES.map((s) => ({

@@ -11,12 +11,17 @@ both frameworks' rank-zero logging convention.
 """
 from __future__ import annotations
 
-import logging
+import os
 from typing import Any, Callable, Mapping
 
 from greenops_tb.writer import GreenSummaryWriter
 
-log = logging.getLogger(__name__)
+
+def default_run_name(log_dir: str) -> str:
+    """The run's name: the log dir's, or its parent's for the callbacks' default ``.../green``."""
+    path = os.path.normpath(os.path.abspath(log_dir))
+    name = os.path.basename(path)
+    return os.path.basename(os.path.dirname(path)) if name == "green" else name
 
 
 class StageDriver:
@@ -28,10 +33,14 @@ class StageDriver:
         self._kwargs = dict(writer_kwargs)
         self._watch: dict[str, Callable[[], float]] = {}
 
-    def ensure_writer(self, log_dir: str) -> GreenSummaryWriter:
-        """The writer, created on first use in ``log_dir`` (ignored when the user gave a writer)."""
+    def ensure_writer(self, log_dir: str, run_name: str | None = None) -> GreenSummaryWriter:
+        """The writer, created on first use in ``log_dir`` (ignored when the user gave a writer).
+
+        ``run_name`` is the default name of the run (the user's ``run_name=`` wins).
+        """
         if self.writer is None:
-            self.writer = GreenSummaryWriter(log_dir=log_dir, **self._kwargs)
+            kwargs = {"run_name": run_name, **self._kwargs}
+            self.writer = GreenSummaryWriter(log_dir=log_dir, **kwargs)
             self._owned = True
         for name, getter in self._watch.items():
             self.writer.watch(name, getter)

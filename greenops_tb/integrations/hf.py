@@ -31,7 +31,7 @@ import math
 import os
 from typing import Any, Sequence
 
-from greenops_tb.integrations.driver import StageDriver
+from greenops_tb.integrations.driver import StageDriver, default_run_name
 from greenops_tb.writer import GreenSummaryWriter
 
 try:
@@ -70,7 +70,8 @@ class GreenTrainerCallback(TrainerCallback):
         self._driver.close()
 
     def _ensure(self, args: Any) -> None:
-        self._driver.ensure_writer(self._log_dir or os.path.join(args.output_dir, "green"))
+        log_dir = self._log_dir or os.path.join(args.output_dir, "green")
+        self._driver.ensure_writer(log_dir, default_run_name(log_dir))
 
     def _log_getter(self, name: str):
         return lambda: self._logs.get(name, math.nan)

@@ -29,7 +29,7 @@ import math
 import os
 from typing import Any, Sequence
 
-from greenops_tb.integrations.driver import StageDriver
+from greenops_tb.integrations.driver import StageDriver, default_run_name
 from greenops_tb.writer import GreenSummaryWriter
 
 try:
@@ -47,6 +47,7 @@ def default_log_dir(trainer: Any) -> str:
     """``<logger.log_dir>/green`` when the trainer has a logger with a log dir, else ``<default_root_dir>/green``."""
     logger_dir = getattr(getattr(trainer, "logger", None), "log_dir", None)
     return os.path.join(logger_dir or trainer.default_root_dir, "green")
+
 
 
 class GreenCallback(Callback):
@@ -81,7 +82,8 @@ class GreenCallback(Callback):
             self._watching = True
             for name in self._metrics:
                 self._driver.watch(name, _metric_getter(trainer, name))
-        self._driver.ensure_writer(self._log_dir or default_log_dir(trainer))
+        log_dir = self._log_dir or default_log_dir(trainer)
+        self._driver.ensure_writer(log_dir, default_run_name(log_dir))
 
     def teardown(self, trainer: Any, pl_module: Any, stage: str) -> None:
         self._driver.flush()
