@@ -2,7 +2,7 @@
 
     python benchmarks/bench_distributed.py [--quick]   # prints rows, writes benchmarks/results/distributed.json
 
-Two processes join a gloo group (as torchrun would). In each, interleaved side by
+Two processes started by torchrun join a gloo group. In each, interleaved side by
 side: a plain local ``Meter.read()`` (the baseline every boundary pays anyway),
 a boundary that exchanges (``start``/``stop``, or every ``update`` with
 ``flush_every=1``: one gloo ``all_gather``), and ``update`` with ``flush_every=10``.
@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -66,16 +68,15 @@ def _worker(out: str, rounds: int, n: int) -> None:
 
 
 def run(quick: bool = False) -> list[dict]:
-    sys.path.insert(0, str(REPO / "tests"))
-    from distributed_harness import spawn
-
     rounds, n = (5, 50) if quick else (21, 200)
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "rank0.json")
-        res = spawn(Path(__file__), ["--worker", out, str(rounds), str(n)], world=2, deadline_s=300)
-        bad = [r for r in res if r.returncode != 0]
-        if bad:
-            raise RuntimeError(f"benchmark rank failed: {bad[0].stderr[-2000:]}")
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+               str(_free_port()), str(Path(__file__)), "--worker", out, str(rounds), str(n)]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+        if done.returncode != 0:
+            raise RuntimeError(f"torchrun failed ({done.returncode}): {done.stderr[-2000:]}")
         m = json.loads(Path(out).read_text())
     note = f"2 gloo ranks, one host; median of {rounds} interleaved batches of {n}"
     return [
@@ -90,6 +91,12 @@ def run(quick: bool = False) -> list[dict]:
             baseline="boundary with exchange", ratio=ratio(m["update10"], m["exchange"]),
             target="about 1/10 of an exchange", note=note),
     ]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def main(argv: list[str] | None = None) -> int:
