@@ -102,6 +102,8 @@ class TensorBoardProcess:
         return self.log.read()[-4000:]
 
     def stop(self) -> None:
+        if self.log.closed:
+            return
         self.proc.terminate()
         try:
             self.proc.wait(timeout=10)

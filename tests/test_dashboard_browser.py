@@ -35,7 +35,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     tb = TensorBoardProcess(logdir, load_fast=True)
     try:
         tb.wait_for("/data/plugin/green/runs", lambda b: b.count(b'"run"') == 2)
-        yield tb, totals
+        yield tb, totals, logdir
     finally:
         tb.stop()
 
@@ -76,7 +76,7 @@ def test_green_tab_in_chromium(served) -> None:  # type: ignore[no-untyped-def]
         from playwright.sync_api import sync_playwright
     except ImportError:
         require(False, "playwright (pip install playwright)")
-    tb, totals = served
+    tb, totals, logdir = served
     want = totals["base"]
     errors: list[str] = []
     dialogs: list[str] = []
@@ -131,7 +131,22 @@ def test_green_tab_in_chromium(served) -> None:  # type: ignore[no-untyped-def]
             # filter narrows the run list
             frame.locator("[data-testid=run-filter]").fill("bas")
             assert frame.locator(".run-name").all_inner_texts() == ["base"]
+            frame.locator("[data-testid=run-filter]").fill("")
+            # a run that appears while the tab is open shows up on refresh (the auto-refresh's code path)
+            write_run(logdir, "late", steps=4)
+            for _ in range(60):
+                frame.get_by_role("button", name="Refresh").click()
+                page.wait_for_timeout(500)
+                if "late" in frame.locator(".run-name").all_inner_texts():
+                    break
+            assert "late" in frame.locator(".run-name").all_inner_texts()
+            assert not dialogs, f"a script ran from data: {dialogs}"
+            assert not errors, "console errors (CSP violations included):\n" + "\n".join(errors)
+            # the server goes away: an error state, the numbers already shown stay
+            tb.stop()
+            frame.get_by_role("button", name="Refresh").click()
+            frame.wait_for_selector("[data-testid=status].error", timeout=10_000)
+            assert "Could not load" in frame.locator("[data-testid=status]").inner_text()
+            assert_shown(frame, "energy_kwh", want.total.energy_kwh)
         finally:
             browser.close()
-    assert not dialogs, f"a script ran from data: {dialogs}"
-    assert not errors, "console errors (CSP violations included):\n" + "\n".join(errors)
