@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, TextIO
+from typing import Any, Iterator, TextIO
 
 from greenops_tb.readers.events import RunData, green_runs, read_runs
 from greenops_tb.records import Record
@@ -137,14 +137,6 @@ def load_run(arg: str, loader: str = "auto") -> RunData:
         run = logdir.runs[0]
         data = logdir.read(run)
         return RunData(run=arg if run == "." else f"{arg}/{run}", metadata=data.metadata, records=data.records)
-
-
-def by_stage(records: Iterable[Record]) -> dict[str, list[Record]]:
-    """Records grouped by stage, in emission order, stages in order of first appearance."""
-    out: dict[str, list[Record]] = {}
-    for rec in sorted(records, key=lambda r: r.seq):
-        out.setdefault(rec.stage, []).append(rec)
-    return out
 
 
 class Progress:
