@@ -85,10 +85,12 @@ def test_compare_accepts_a_live_csv_and_prints_a_table(logdir, capsys):
         (["LOGDIR", "LOGDIR/short"], "holds 2 runs; pass one run directory"),
         (["LOGDIR/short", "LOGDIR/missing"], "no such directory"),
         (["LOGDIR/short", "LOGDIR/short/events"], "pass a run directory or a live CSV"),
+        (["LOGDIR/short", "LOGDIR/garbage.csv"], "not a readable green CSV"),
     ],
 )
 def test_compare_bad_arguments_exit_2(logdir, capsys, args, message):
     events = next((logdir / "short").glob("*tfevents*"))
+    (logdir / "garbage.csv").write_text("run,stage\nnot,a green record\n")
     argv = [a.replace("LOGDIR/short/events", str(events)).replace("LOGDIR", str(logdir)) for a in args]
     code, _, err = cli(capsys, "compare", *argv)
     assert code == 2 and message in err
