@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -257,3 +258,10 @@ def _first_record(run_dir: Path) -> list[str]:
                 if v.tag.endswith("/record"):
                     out.append(v.tensor.string_val[0].decode())
     return out
+
+
+def test_loader_survives_a_broken_plugin_module(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A plugin module that fails to import leaves TensorBoard running without the tab."""
+    monkeypatch.setitem(sys.modules, "greenops_tb.plugin.plugin", None)  # makes the import raise
+    assert GreenLoader().load(base_plugin.TBContext(data_provider=None)) is None
+    assert "Green tab could not be loaded" in caplog.text
