@@ -161,8 +161,8 @@ def generate(logdir: str | os.PathLike[str], spec: GenSpec = GenSpec()) -> list[
 
 
 def cached(spec: GenSpec, cache_root: str | os.PathLike[str] | None = None) -> Path:
-    """A logdir for ``spec``, generated once under ``benchmarks/.cache`` and reused afterwards."""
-    root = Path(cache_root) if cache_root else Path(__file__).resolve().parent / ".cache"
+    """A logdir for ``spec``, generated once under ``benchmarks/out/cache`` (git-ignored) and reused afterwards."""
+    root = Path(cache_root) if cache_root else Path(__file__).resolve().parent / "out" / "cache"
     name = (f"{spec.run_prefix}r{spec.runs}x{spec.records}_e{spec.eval_every}_p{spec.steps_per_epoch}"
             f"_g{int(spec.gpu)}_c{int(spec.csv)}_s{spec.seed}")
     out = root / name
