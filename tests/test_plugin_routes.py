@@ -265,3 +265,16 @@ def test_loader_survives_a_broken_plugin_module(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setitem(sys.modules, "greenops_tb.plugin.plugin", None)  # makes the import raise
     assert GreenLoader().load(base_plugin.TBContext(data_provider=None)) is None
     assert "Green tab could not be loaded" in caplog.text
+
+
+def test_logdir_without_green_data(tmp_path: Path) -> None:
+    """Plain TensorBoard runs only: no green runs, the tab is disabled, run routes answer 404."""
+    w = SummaryWriter(str(tmp_path / "plain"))
+    w.add_scalar("loss", 1.0, 0)
+    w.close()
+    c = client(tmp_path)
+    assert get(c, "/runs") == {"runs": []}
+    get(c, "/summary?run=plain", 404)
+    get(c, "/series?run=plain", 404)
+    listing = json.loads(c.get("/data/plugins_listing").get_data(as_text=True))
+    assert listing["green"]["enabled"] is False

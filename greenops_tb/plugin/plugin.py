@@ -13,9 +13,10 @@ Routes (under ``/data/plugin/green``), all GET, all JSON:
 Bad parameters answer 400, unknown runs 404, both as ``{"error": ...}``.
 Everything goes through ``context.data_provider`` (Rust data server or the
 Python ingester alike). Series points are capped server-side by the provider's
-own downsampling; TensorBoard keeps 1000 scalar points per tag by default and
-10 green records per stage (start it with ``--samples_per_plugin green=0`` to
-keep every record, which makes the device and source split exact).
+own downsampling. Retention: TensorBoard keeps 1000 scalar points per tag and 10
+green records per stage by default. Totals are always exact (each stage's latest
+record is always kept); ``tensorboard --samples_per_plugin scalars=0,green=0``
+keeps everything, for full-resolution series and exact device and source splits.
 """
 from __future__ import annotations
 
