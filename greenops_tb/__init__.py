@@ -14,15 +14,16 @@ _EXPORTS = {
     "GreenSummaryWriter": ("greenops_tb.writer", "GreenSummaryWriter"),
     "Totals": ("greenops_tb.summary", "Totals"),
     "ConstantPowerSource": ("greenops_tb.meters.constant", "ConstantPowerSource"),
-    "read_csv": ("greenops_tb.readers.csv", "read_records"),
+    "read_csv": ("greenops_tb.frames", "read_csv"),
+    "read_records": ("greenops_tb.readers.csv", "read_records"),
     "load_runs": ("greenops_tb.frames", "load_runs"),
 }
 __all__ = [*_EXPORTS, "__version__"]
 
 if TYPE_CHECKING:
-    from greenops_tb.frames import load_runs
+    from greenops_tb.frames import load_runs, read_csv
     from greenops_tb.meters.constant import ConstantPowerSource
-    from greenops_tb.readers.csv import read_records as read_csv
+    from greenops_tb.readers.csv import read_records
     from greenops_tb.summary import Totals
     from greenops_tb.writer import GreenSummaryWriter
 
