@@ -147,3 +147,12 @@ def test_gpu_with_neither_counter_nor_power_is_skipped_with_warning(install) -> 
         (src,) = nvml_sources(env={})
     assert src.devices[0].id == "gpu:1" and src.provenance() == ["nvml-energy"]
     src.close()
+
+
+def test_power_mode_samples_even_where_the_counter_exists(install) -> None:
+    install([FakeGpu("GPU-99999999")])
+    (src,) = nvml_sources(env={}, mode="power")
+    assert isinstance(src, NvmlPowerSource)
+    src.close()
+    with pytest.raises(ValueError, match="mode must be"):
+        nvml_sources(env={}, mode="counter")

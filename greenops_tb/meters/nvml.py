@@ -229,12 +229,20 @@ class NvmlPowerSource(_NvmlGpu):
 
 
 def nvml_sources(
-    gpus: GpusOption = None, *, interval: float | None = None, env: Mapping[str, str] | None = None
+    gpus: GpusOption = None,
+    *,
+    interval: float | None = None,
+    env: Mapping[str, str] | None = None,
+    mode: str = "auto",
 ) -> list[EnergySource]:
     """One source per GPU this process uses; empty when NVML or GPUs are missing.
 
-    Raises ValueError only for a malformed or impossible ``gpus=`` option.
+    ``mode``: "auto" (the energy counter where supported, else sampled power) or
+    "power" (sampled power even where the counter exists, e.g. to compare the two).
+    Raises ValueError only for a malformed or impossible ``gpus=`` option or mode.
     """
+    if mode not in ("auto", "power"):
+        raise ValueError(f"mode must be 'auto' or 'power', got {mode!r}")
     if parse_gpus(gpus) == []:
         return []
     nvml = _load_pynvml()
@@ -263,7 +271,7 @@ def nvml_sources(
                 continue
             measured.add(gpu.nvml_index)
             support = probe_gpu(nvml, gpu.handle)
-            if support.energy_counter_error is None:
+            if support.energy_counter_error is None and mode == "auto":
                 sources.append(NvmlEnergySource(session, gpu, support))
             elif support.power_error is None:
                 sources.append(NvmlPowerSource(session, gpu, support, interval or DEFAULT_INTERVAL_S))

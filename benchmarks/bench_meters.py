@@ -1,0 +1,185 @@
+"""Meter overheads, measured side by side in one run (2-core noisy machine: medians, interleaved rounds).
+
+* background sampler CPU at the default interval (RAM model + a power-only GPU on the stand-in NVML):
+  target <= 0.5% of one core
+* model hooks: one forward+backward of a small MLP with hooks vs without (thread CPU time): target <= 1.03x;
+  the hooks add a fixed cost per step (4 meter reads), so the ratio is shown for a 2 ms and a ~15 ms step
+* stage enter+exit with hardware reads (fake powercap tree + stand-in NVML energy-counter GPU)
+  vs the same with the model sources
+
+    python benchmarks/bench_meters.py [--quick]      # prints a table, writes benchmarks/results/meters.json
+
+The stand-ins run at the hardware boundary only (the project's RAPL and NVML
+code runs unchanged); a real NVML call costs more than the stand-in's Python
+function (tens of us through the driver), so on a GPU machine add that per GPU.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "tests")]
+
+from common import interleave, interleaved_medians, median, row  # noqa: E402
+
+RESULTS = HERE / "results" / "meters.json"
+
+
+def _fake_gpu(energy_counter: bool) -> None:
+    from fakes.fake_nvml import FakeGpu, make_fake_nvml
+
+    sys.modules["pynvml"] = make_fake_nvml([FakeGpu("GPU-bench-0000", energy_counter=energy_counter)])
+
+
+def bench_sampler(quick: bool) -> dict:
+    from greenops_tb.meters.base import Meter
+    from greenops_tb.meters.model import ModelRamSource
+    from greenops_tb.meters.nvml import nvml_sources
+    from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
+
+    _fake_gpu(energy_counter=False)
+    meter = Meter([ModelRamSource(), *nvml_sources(env={})])
+    try:
+        tid = meter._sampler._thread.native_id
+
+        def cpu_s() -> float:  # schedstat: ns on CPU (psutil's thread times tick at 10 ms, too coarse)
+            with open(f"/proc/self/task/{tid}/schedstat", encoding="ascii") as f:
+                return int(f.read().split()[0]) / 1e9
+
+        seconds = 3.0 if quick else 15.0
+        c0, t0 = cpu_s(), time.perf_counter()
+        time.sleep(seconds)
+        pct = (cpu_s() - c0) / (time.perf_counter() - t0) * 100
+    finally:
+        meter.close()
+    return row("sampler CPU at default interval", round(pct, 3), "% of one core", baseline="0.5% target",
+               ratio=round(pct / 0.5, 3), target="<= 0.5% of one core",
+               note=f"{DEFAULT_INTERVAL_S} s interval, RAM model + 1 power-only GPU (stand-in NVML), {seconds:g} s")
+
+
+def bench_hooks(quick: bool, batch_size: int) -> dict:
+    import torch
+    from torch import nn
+
+    from greenops_tb import GreenSummaryWriter
+    from greenops_tb.model_hooks import attach
+
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    m = nn.Sequential(nn.Linear(256, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+    x, y = torch.randn(batch_size, 256), torch.randint(0, 10, (batch_size,))
+
+    def batch(n: int) -> float:
+        # CPU time of this thread (torch on 1 thread; CPU autograd runs here): immune to preemption by
+        # other processes on a shared machine, which wall time is not
+        t0 = time.thread_time()
+        for _ in range(n):
+            m.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(m(x), y).backward()
+        return (time.thread_time() - t0) / n
+
+    def hooked(n: int) -> float:
+        hooks = attach(w, m, "train", count_steps=True)  # same model, hooks on for this batch only
+        try:
+            return batch(n)
+        finally:
+            hooks.remove()
+
+    n = max(5, (2560 if quick else 10240) // batch_size)
+    rounds = 7 if quick else 31
+    with tempfile.TemporaryDirectory() as d, GreenSummaryWriter(d, country="DE", csv_path=False) as w:
+        w.start("train")
+        batch(3), hooked(3)  # warm up
+        samples = interleave({"plain": lambda: batch(n), "hooked": lambda: hooked(n)}, rounds)
+        w.stop("train")
+    med = {k: median(v) for k, v in samples.items()}
+    r = median([h / p for h, p in zip(samples["hooked"], samples["plain"])])  # paired per round: drift cancels
+    return row(f"model hooks: forward+backward, MLP 256-512-512-10 batch {batch_size}", round(med["hooked"] * 1e6, 1),
+               "us CPU", baseline=f"no hooks {med['plain'] * 1e6:.1f} us CPU", ratio=round(r, 4), target="<= 1.03x",
+               note=f"thread CPU time, median of {rounds} paired interleaved rounds x {n} steps; "
+               f"+{(med['hooked'] - med['plain']) * 1e6:.0f} us/step: 4 meter reads (model CPU+RAM) + hooks, "
+               "a fixed cost per step")
+
+
+def bench_stage_reads(quick: bool) -> list[dict]:
+    from fakes.powercap import intel_two_sockets
+
+    from greenops_tb.grid import resolve_grid
+    from greenops_tb.meters.base import Meter
+    from greenops_tb.meters.model import ModelCpuSource, ModelRamSource
+    from greenops_tb.meters.nvml import nvml_sources
+    from greenops_tb.meters.rapl import rapl_sources
+    from greenops_tb.stages import Pricing, Stages
+    from greenops_tb.watch import Watches
+
+    grid = resolve_grid("DE")
+    p = grid.profile
+    pricing = Pricing("bench", 1.0, p.price_per_kwh, p.currency, p.price_source, p.zone, p.location_source)
+    _fake_gpu(energy_counter=True)
+    with tempfile.TemporaryDirectory() as d:
+        intel_two_sockets(Path(d))  # counters not advancing: the cost of the reads is what is measured
+        hw = Meter([*nvml_sources(env={}), *rapl_sources(d)])
+        model = Meter([ModelCpuSource(), ModelRamSource()])
+        runs = {name: Stages(m, grid.current, pricing, Watches(), lambda rec, closing: None)
+                for name, m in (("hardware", hw), ("model", model))}
+
+        def one(stages: Stages) -> float:
+            k = 100 if quick else 500
+            samples = []
+            for _ in range(k):
+                t0 = time.perf_counter_ns()
+                stages.start("s")
+                stages.stop("s")
+                samples.append((time.perf_counter_ns() - t0) / 1000)
+            return median(samples)
+
+        med = interleaved_medians({k: (lambda s=s: one(s)) for k, s in runs.items()}, 5 if quick else 15)
+        rapl = next(s for s in hw.sources if s.provenance() == ["rapl"])
+        rapl_us = min(interleaved_medians({"r": lambda: _per_read_us(rapl)}, 5).values())
+        hw.close()
+        model.close()
+    grid.close()
+    return [
+        row("stage enter+exit, hardware reads", round(med["hardware"], 2), "us",
+            baseline=f"model sources {med['model']:.2f} us", ratio=round(med["hardware"] / med["model"], 3),
+            target="report", note="1 NVML energy-counter GPU (stand-in) + RAPL cpu:0 (2 packages) + ram (2 dram)"),
+        row("RAPL read (2 zones, pread)", round(rapl_us, 2), "us", target="report", note="one RaplSource.read()"),
+    ]
+
+
+def _per_read_us(source) -> float:
+    t0 = time.perf_counter()
+    for _ in range(2000):
+        source.read()
+    return (time.perf_counter() - t0) / 2000 * 1e6
+
+
+def run(quick: bool = False) -> list[dict]:
+    saved = sys.modules.get("pynvml")
+    try:
+        return [bench_sampler(quick), bench_hooks(quick, 64), bench_hooks(quick, 512), *bench_stage_reads(quick)]
+    finally:
+        if saved is not None:
+            sys.modules["pynvml"] = saved
+        else:
+            sys.modules.pop("pynvml", None)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tiny repeat counts (smoke run)")
+    rows = run(quick=ap.parse_args().quick)
+    for r in rows:
+        print(f"{r['name']}: {r['value']} {r['unit']} (baseline {r['baseline'] or '-'}, ratio {r['ratio']}, "
+              f"target {r['target']}) {r['note']}")
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
