@@ -1,6 +1,7 @@
 """RAPL through a powercap tree written by the test; the real discovery, parsing and arithmetic run."""
 from __future__ import annotations
 
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -133,3 +134,27 @@ def test_counter_failing_mid_run_degrades_with_one_warning(tmp_path: Path) -> No
         assert prov[0].startswith("model-tdp") and "fallback: rapl failed: ValueError" in prov[0]
     finally:
         meter.close()
+
+
+def test_concurrent_reads_never_fake_a_wraparound(tmp_path: Path) -> None:
+    zones = [Zone("intel-rapl:0", "package-0", 100.0)]
+    with FakePowercap(tmp_path, zones) as cap:
+        (cpu, _ram) = rapl_sources(tmp_path, ram_model=ModelRamSource)
+        with cap.held() as ta:
+            a = cpu.read()[0]
+        stop = time.perf_counter() + 0.3
+
+        def hammer() -> None:
+            while time.perf_counter() < stop:
+                cpu.read()
+                cpu.sample()
+
+        threads = [threading.Thread(target=hammer) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with cap.held() as tb:
+            b = cpu.read()[0]
+        cpu.close()
+    assert b - a == pytest.approx(100.0 * (tb - ta), rel=0.005)

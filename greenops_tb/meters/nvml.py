@@ -176,9 +176,9 @@ class NvmlEnergySource(_NvmlGpu):
         return int(self.nvml.nvmlDeviceGetTotalEnergyConsumption(self.gpu.handle))
 
     def read(self) -> Sequence[float]:
-        mj = self._counter()
-        now = time.perf_counter()
-        with self._lock:
+        with self._lock:  # counter read under the lock, so threads see its values in order
+            mj = self._counter()
+            now = time.perf_counter()
             extra = 0.0
             if mj != self._mj:
                 self._mj, self._seen_t = mj, now

@@ -139,8 +139,8 @@ class RaplSource(EnergySource):
         return [int(os.pread(fd, 32, 0)) for fd in self._fds]
 
     def _advance(self) -> int:
-        cur = self._raw()
-        with self._lock:
+        with self._lock:  # read under the lock: an older value applied after a newer one would look like a wrap
+            cur = self._raw()
             for i, (p, c) in enumerate(zip(self._prev, cur)):
                 # a smaller value means the counter wrapped at max_energy_range_uj
                 self._total_uj += c - p if c >= p else self._ranges[i] - p + c
