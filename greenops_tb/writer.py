@@ -26,6 +26,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from greenops_tb import __version__
 from greenops_tb.grid import resolve_grid
+from greenops_tb.distributed.aggregate import DEFAULT_TIMEOUT_S
 from greenops_tb.meters.base import EnergySource, Meter
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
 from greenops_tb.records import Record, RunMetadata
@@ -108,6 +109,9 @@ class GreenSummaryWriter(SummaryWriter):
       sync_cuda: synchronise CUDA at stage boundaries when CUDA is in use, so GPU work is
         attributed to the stage that launched it.
       run_name: the run's name in records (default: the log dir's base name).
+      distributed, dist_timeout_s, dist_flush_every: job-wide measurement under torch.distributed
+        (None = automatic when a multi-rank process group is initialised; create the writer on every
+        rank; only rank 0 writes files). See :mod:`greenops_tb.distributed`.
     """
 
     def __init__(
@@ -131,6 +135,9 @@ class GreenSummaryWriter(SummaryWriter):
         emit_every: int = 1,
         sync_cuda: bool = True,
         run_name: str | None = None,
+        distributed: bool | None = None,
+        dist_timeout_s: float = DEFAULT_TIMEOUT_S,
+        dist_flush_every: int = 1,
         **kwargs: Any,
     ) -> None:
         self._closed = True  # until fully constructed: close() is a no-op
@@ -144,6 +151,12 @@ class GreenSummaryWriter(SummaryWriter):
         self._watches = Watches()
         for name, value in (watch or {}).items():
             self._watches.add(name, value)
+        from greenops_tb.distributed.job import attach, writes_files
+
+        self._job = attach(distributed, timeout_s=dist_timeout_s, flush_every=dist_flush_every)
+        self._writes = writes_files(self._job)
+        if not self._writes:
+            csv_path = False  # only rank 0 writes the job's CSV and events
         self._grid = resolve_grid(country, region, cloud, price_per_kwh=price_per_kwh, currency=currency, live=live)
         try:
             super().__init__(*args, **kwargs)
@@ -164,7 +177,12 @@ class GreenSummaryWriter(SummaryWriter):
                 self._grid.close()
                 raise
         srcs = list(meters) if meters is not None else self._default_sources(gpus, sysfs_root, sample_interval)
-        self._meter = Meter(srcs)
+        if self._job is not None:
+            from greenops_tb.distributed.job import JobMeter
+
+            self._meter = JobMeter(Meter(self._job.select_sources(srcs)), self._job)
+        else:
+            self._meter = Meter(srcs)
         profile = self._grid.profile
         self._pricing = Pricing(self._run, float(pue), profile.price_per_kwh, profile.currency, profile.price_source,
                                 profile.zone, profile.location_source)
@@ -193,11 +211,13 @@ class GreenSummaryWriter(SummaryWriter):
     def start(self, name: str, *, step: int | None = None, epoch: int | None = None) -> None:
         """Open stage ``name`` (RuntimeError naming the open stages if it is already running)."""
         self._check_open()
+        self._expect("start", name)
         self._stages.start(name, step=step, epoch=epoch)
 
     def stop(self, name: str, *, step: int | None = None) -> Record:
         """Close stage ``name``, record the interval and flush the event file."""
         self._check_open()
+        self._expect("stop", name)
         rec = self._stages.stop(name, step=step)
         self._fw.flush()
         return rec
@@ -205,7 +225,13 @@ class GreenSummaryWriter(SummaryWriter):
     def update(self, name: str, step: int | None = None) -> Record:
         """Close the current interval of running stage ``name``, record it, open the next one."""
         self._check_open()
+        self._expect("update", name)
         return self._stages.update(name, step=step)
+
+    def _expect(self, kind: str, name: str) -> None:
+        """Distributed: name the next boundary, so ranks can check they pass the same ones."""
+        if self._job is not None:
+            self._meter.expect(kind, name)
 
     def stage(self, name: str, *, step: int | None = None, epoch: int | None = None) -> _StageScope:
         """Context manager and decorator: start on enter, stop on exit (also on exceptions)."""
@@ -250,6 +276,7 @@ class GreenSummaryWriter(SummaryWriter):
             carbon_intensity_g_per_kwh=p.carbon_intensity_g_per_kwh, intensity_source=p.intensity_source,
             mix_shares=dict(p.mix), price_per_kwh=p.price_per_kwh, currency=p.currency, price_source=p.price_source,
             dataset={str(k): str(v) for k, v in p.dataset.items()},
+            extra=self._job.metadata_extra() if self._job is not None else {},
         )
 
     @property
@@ -286,6 +313,17 @@ class GreenSummaryWriter(SummaryWriter):
                 f"greenops_tb: writing the {sink} failed ({type(err).__name__}: {err}); "
                 "training continues and the other sink keeps recording", RuntimeWarning, stacklevel=5,
             )
+
+    def _get_file_writer(self) -> Any:
+        """TensorBoard's FileWriter; on ranks other than 0 of a distributed job one that writes nothing."""
+        if getattr(self, "_writes", True):
+            return super()._get_file_writer()
+        if self.file_writer is None:
+            from greenops_tb.distributed.job import NullFileWriter
+
+            self.file_writer = NullFileWriter(self.log_dir)
+            self.all_writers = {self.log_dir: self.file_writer}
+        return self.file_writer
 
     def _check_open(self) -> None:
         if self._closed:
