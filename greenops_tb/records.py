@@ -18,10 +18,12 @@ CO2-equivalent, ``_s`` seconds, ``_w`` watts, ``_g_per_kwh`` grams per kWh.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
+import operator
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 SCHEMA_VERSION = 1
 
@@ -42,6 +44,10 @@ RENEWABLE_SOURCES = frozenset({"hydro", "wind", "solar", "bioenergy", "other_ren
 
 #: Device kinds every record reports, even when a kind is not measured (0.0).
 DEVICE_KINDS: tuple[str, ...] = ("gpu", "cpu", "ram")
+
+#: Compact JSON as ``json.dumps(x, separators=(",", ":"))`` gives it (NaN/inf allowed), without
+#: building a new encoder per call. Python's json round-trips NaN/inf watched values.
+_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=True, check_circular=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +112,13 @@ class Record:
         return ";".join(f"{k}={v.provenance}" for k, v in sorted(self.devices.items()))
 
     def to_json(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d = dict(zip(_RECORD_FIELDS, _record_values(self)))
         d["devices"] = {k: v.to_json() for k, v in self.devices.items()}
         d["schema"] = SCHEMA_VERSION
         return d
 
     def to_json_str(self) -> str:
-        # allow_nan keeps NaN/inf watched values round-trippable with Python's json
-        return json.dumps(self.to_json(), separators=(",", ":"), allow_nan=True)
+        return _JSON.encode(self.to_json())
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "Record":
@@ -129,6 +134,10 @@ class Record:
     @classmethod
     def from_json_str(cls, s: str | bytes) -> "Record":
         return cls.from_json(json.loads(s))
+
+
+_RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Record))
+_record_values = operator.attrgetter(*_RECORD_FIELDS)
 
 
 # --------------------------------------------------------------------------- CSV
@@ -221,33 +230,101 @@ def unneutralise_text(s: str) -> str:
     return s[1:] if s.startswith("'") and s[1:2] and s[1:].startswith(_FORMULA_LEAD) else s
 
 
-def record_to_row(rec: Record, columns: list[str]) -> list[str]:
-    """Cells for ``columns`` (a header from :func:`csv_columns`, possibly a subset)."""
-    header_watch = {c[len(WATCH_PREFIX):] for c in columns if c.startswith(WATCH_PREFIX)}
-    out: list[str] = []
-    for c in columns:
-        if c.startswith(WATCH_PREFIX):
-            v = rec.watched.get(c[len(WATCH_PREFIX):])
-            out.append(format_float(v))
-        elif c.startswith(MIX_PREFIX):
-            v = rec.mix_kwh.get(c[len(MIX_PREFIX):])
-            out.append(format_float(v))
-        elif c == "provenance":
-            out.append(neutralise_text(rec.provenance))
-        elif c == "devices_json":
-            out.append(json.dumps({k: v.to_json() for k, v in rec.devices.items()}, separators=(",", ":")))
-        elif c == "watched_extra":
-            extra = {k: v for k, v in rec.watched.items() if k not in header_watch}
-            out.append(json.dumps(extra, separators=(",", ":"), allow_nan=True) if extra else "")
-        else:
-            v = getattr(rec, c)
-            if c in _STR_FIELDS:
-                out.append(neutralise_text(v))
+def _getter(names: Sequence[str]) -> Callable[[Any], tuple]:
+    """``obj -> tuple of obj.<name>`` for any number of names (attrgetter alone unpacks one name)."""
+    if not names:
+        return lambda obj: ()
+    if len(names) == 1:
+        get1 = operator.attrgetter(names[0])
+        return lambda obj: (get1(obj),)
+    return operator.attrgetter(*names)
+
+
+class RowPlan:
+    """:func:`record_to_row` compiled for one header: every per-column decision is made once.
+
+    Cells are produced group by group with C-level ``map`` calls (floats, optional floats,
+    ints, text, mix, watched, derived columns), then put in header order by one ``itemgetter``.
+    """
+
+    __slots__ = ("_floats", "_optional", "_ints", "_texts", "_mix", "_watch", "_header_watch", "_derived",
+                 "_order")
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        floats: list[str] = []
+        optional: list[str] = []
+        ints: list[str] = []
+        texts: list[str] = []
+        self._mix: list[str] = []
+        self._watch: list[str] = []
+        self._derived: list[str] = []
+        where: list[tuple[int, int]] = []  # (group, index in group) per column
+        groups = (floats, optional, ints, texts, self._mix, self._watch, self._derived)
+        for c in columns:
+            if c.startswith(WATCH_PREFIX):
+                g, key = 5, c[len(WATCH_PREFIX):]
+            elif c.startswith(MIX_PREFIX):
+                g, key = 4, c[len(MIX_PREFIX):]
+            elif c in ("provenance", "devices_json", "watched_extra"):
+                g, key = 6, c
+            elif c in _STR_FIELDS:
+                g, key = 3, c
             elif c in _INT_FIELDS:
-                out.append(str(v))
+                g, key = 2, c
+            elif c in _OPTIONAL_FLOAT_FIELDS:
+                g, key = 1, c
             else:
-                out.append(format_float(v))
-    return out
+                g, key = 0, c
+            where.append((g, len(groups[g])))
+            groups[g].append(key)
+        self._floats, self._optional = _getter(floats), _getter(optional)
+        self._ints, self._texts = _getter(ints), _getter(texts)
+        self._header_watch = frozenset(self._watch)
+        starts = [0]
+        for grp in groups:
+            starts.append(starts[-1] + len(grp))
+        order = [starts[g] + i for g, i in where]
+        if len(order) == 1:
+            only = order[0]
+            self._order: Callable[[list[str]], Any] = lambda cells: (cells[only],)
+        elif order:
+            self._order = operator.itemgetter(*order)
+        else:
+            self._order = lambda cells: ()
+
+    def __call__(self, rec: Record) -> list[str]:
+        values = self._floats(rec)
+        try:
+            cells = list(map(repr, map(float, values)))
+        except TypeError:  # a None where a float belongs: '' as format_float gives it
+            cells = list(map(format_float, values))
+        cells += map(format_float, self._optional(rec))
+        cells += map(str, self._ints(rec))
+        cells += map(neutralise_text, self._texts(rec))
+        cells += map(format_float, map(rec.mix_kwh.get, self._mix))
+        cells += map(format_float, map(rec.watched.get, self._watch))
+        for c in self._derived:
+            if c == "provenance":
+                cells.append(neutralise_text(rec.provenance))
+            elif c == "devices_json":
+                cells.append(_JSON.encode({k: v.to_json() for k, v in rec.devices.items()}))
+            elif rec.watched.keys() <= self._header_watch:  # watched_extra, nothing extra
+                cells.append("")
+            else:
+                extra = {k: v for k, v in rec.watched.items() if k not in self._header_watch}
+                cells.append(_JSON.encode(extra))
+        return list(self._order(cells))
+
+
+@functools.lru_cache(maxsize=64)
+def row_plan(columns: tuple[str, ...]) -> RowPlan:
+    """The cached :class:`RowPlan` for a header (a tuple, so it can be a cache key)."""
+    return RowPlan(columns)
+
+
+def record_to_row(rec: Record, columns: Sequence[str]) -> list[str]:
+    """Cells for ``columns`` (a header from :func:`csv_columns`, possibly a subset)."""
+    return row_plan(tuple(columns))(rec)
 
 
 def row_to_record(row: Mapping[str, str]) -> Record:
