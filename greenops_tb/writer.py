@@ -19,9 +19,10 @@ import threading
 import time
 import warnings
 import weakref
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
+from tensorboard.compat.proto.event_pb2 import Event, SessionLog
 from torch.utils.tensorboard import SummaryWriter
 
 from greenops_tb import __version__
@@ -31,7 +32,8 @@ from greenops_tb.meters.base import EnergySource, Meter
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
 from greenops_tb.records import Record, RunMetadata
 from greenops_tb.sinks.csv import CsvSink, choose_columns
-from greenops_tb.sinks.events import metadata_summary, record_summary
+from greenops_tb.sinks.event_file import FastFileWriter
+from greenops_tb.sinks.events import RecordEvents, metadata_summary, record_summary
 from greenops_tb.stages import Pricing, Stages, check_name
 from greenops_tb.summary import Totals, format_summary
 from greenops_tb.watch import Watches
@@ -48,31 +50,6 @@ def _close_at_exit(ref: "weakref.ref[GreenSummaryWriter]") -> None:
 def _sync_cuda() -> None:
     if torch.cuda.is_initialized():
         torch.cuda.synchronize()
-
-
-def use_fast_event_crc() -> bool:
-    """Make TensorBoard's event writer use google-crc32c (C) where installed; True if in use.
-
-    TensorBoard without TensorFlow checksums every event record in pure Python
-    (~0.1 us per byte: ~175 us for one 1.7 KB green record event, 7x a whole
-    ``add_scalar``). The C library gives identical checksums ~1000x faster, for
-    every SummaryWriter in the process. Without the library nothing changes.
-    """
-    try:
-        import google_crc32c
-        from tensorboard.summary.writer import record_writer
-    except ImportError:
-        return False
-    if getattr(record_writer.masked_crc32c, "greenops_fast", False):
-        return True
-
-    def masked_crc32c(data: bytes) -> int:
-        x = google_crc32c.value(data)
-        return (((x >> 15) | (x << 17)) + 0xA282EAD8) & 0xFFFFFFFF
-
-    masked_crc32c.greenops_fast = True  # type: ignore[attr-defined]
-    record_writer.masked_crc32c = masked_crc32c
-    return True
 
 
 class _StageScope(contextlib.ContextDecorator):
@@ -176,6 +153,8 @@ class GreenSummaryWriter(SummaryWriter):
                 super().close()
                 self._grid.close()
                 raise
+        if gpus is None and self._job is not None:
+            gpus = self._job.default_gpus()  # this rank's GPU, so no GPU is counted by two ranks
         srcs = list(meters) if meters is not None else self._default_sources(gpus, sysfs_root, sample_interval)
         if self._job is not None:
             from greenops_tb.distributed.job import JobMeter
@@ -189,8 +168,8 @@ class GreenSummaryWriter(SummaryWriter):
         self._emit_every = emit_every
         self._counts: dict[str, int] = {}
         self._sink_failed: set[str] = set()
-        use_fast_event_crc()
         self._fw = self._get_file_writer()
+        self._write_event = self._record_event_writer()
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._emit,
             seq0=self._csv.next_seq if self._csv else 0, before_boundary=_sync_cuda if sync_cuda else None,
@@ -202,7 +181,7 @@ class GreenSummaryWriter(SummaryWriter):
         atexit.register(self._atexit)
 
     @staticmethod
-    def _default_sources(gpus: list[int] | None, sysfs_root: str | None, interval: float) -> list[EnergySource]:
+    def _default_sources(gpus: list[int] | str | None, sysfs_root: str | None, interval: float) -> list[EnergySource]:
         from greenops_tb.meters.select import default_sources
 
         return default_sources(gpus=gpus, sysfs_root=sysfs_root, sample_interval=interval)
@@ -219,7 +198,10 @@ class GreenSummaryWriter(SummaryWriter):
         self._check_open()
         self._expect("stop", name)
         rec = self._stages.stop(name, step=step)
-        self._fw.flush()
+        try:
+            self._fw.flush()
+        except Exception as err:  # noqa: BLE001 - a sink must never crash training
+            self._sink_failure("events", err)
         return rec
 
     def update(self, name: str, step: int | None = None) -> Record:
@@ -302,9 +284,18 @@ class GreenSummaryWriter(SummaryWriter):
             if n % self._emit_every:
                 return
         try:
-            self._fw.add_summary(record_summary(rec), rec.step, rec.end_time)
+            self._write_event(rec)
         except Exception as err:  # noqa: BLE001 - a sink must never crash training
             self._sink_failure("events", err)
+
+    def _record_event_writer(self) -> Callable[[Record], None]:
+        """How a record reaches the event file: on our own file, encoded by its flush thread (drained by
+        ``stop()``/``flush()``/``close()``); on any other file writer, as a Summary at once."""
+        fw = self._fw
+        if isinstance(fw, FastFileWriter):
+            defer, encode = fw.event_writer.defer, RecordEvents().encode
+            return lambda rec: defer(encode, rec)
+        return lambda rec: fw.add_summary(record_summary(rec), rec.step, rec.end_time)
 
     def _sink_failure(self, sink: str, err: BaseException) -> None:
         if sink not in self._sink_failed:
@@ -315,9 +306,19 @@ class GreenSummaryWriter(SummaryWriter):
             )
 
     def _get_file_writer(self) -> Any:
-        """TensorBoard's FileWriter; on ranks other than 0 of a distributed job one that writes nothing."""
+        """This writer's FileWriter: a :class:`FastFileWriter` for a local log dir (same files, less
+        cost per event, for the user's own ``add_*`` calls too), TensorBoard's own for remote ones
+        (``s3://``...); on ranks other than 0 of a distributed job one that writes nothing."""
         if getattr(self, "_writes", True):
-            return super()._get_file_writer()
+            if "://" in str(self.log_dir) or (self.file_writer is not None and self.all_writers is not None):
+                return super()._get_file_writer()
+            fw = FastFileWriter(self.log_dir, self.max_queue, self.flush_secs, self.filename_suffix)
+            self.file_writer, self.all_writers = fw, {fw.get_logdir(): fw}
+            if self.purge_step is not None:  # as SummaryWriter._get_file_writer does
+                fw.add_event(Event(step=self.purge_step, file_version="brain.Event:2"))
+                fw.add_event(Event(step=self.purge_step, session_log=SessionLog(status=SessionLog.START)))
+                self.purge_step = None
+            return fw
         if self.file_writer is None:
             from greenops_tb.distributed.job import NullFileWriter
 

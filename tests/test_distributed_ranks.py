@@ -71,3 +71,15 @@ def test_device_ids_and_breakdown() -> None:
     assert energy_by_host(devices, extra) == {"a": 7.0, "b": 8.0}
     assert energy_by_host(devices, {}) == {"rank 0": 3.0, "rank 1": 4.0, "rank 2": 8.0}
     assert energy_by_rank({"ram": DeviceEnergy("ram", 0.5, "model-rss")}) == {0: 0.5}
+
+
+@pytest.mark.parametrize("local_index, local_count, devices, current, want", [
+    (1, 2, 2, None, 1),  # torchrun convention: local rank k uses cuda:k
+    (1, 2, 4, 3, 3),  # the device the rank selected wins
+    (0, 2, 0, None, None),  # no GPUs
+    (1, 4, 2, None, None),  # more ranks than GPUs on the host: measured once, by the lowest rank
+])
+def test_rank_gpu(local_index: int, local_count: int, devices: int, current: int | None, want: int | None) -> None:
+    from greenops_tb.distributed.ranks import rank_gpu
+
+    assert rank_gpu(local_index, local_count, devices, current) == want

@@ -57,7 +57,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from greenops_tb.distributed.ranks import RankInfo, detect, prefix_device_id
+from greenops_tb.distributed.ranks import RankInfo, cuda_state, detect, prefix_device_id, rank_gpu
 from greenops_tb.meters.base import Device, EnergySource
 
 log = logging.getLogger(__name__)
@@ -173,6 +173,20 @@ class JobAggregator:
     def measures_host(self) -> bool:
         """True on the lowest rank of this host: it measures the host-level sources."""
         return self.host_leader[self.info.host] == self.info.rank
+
+    def default_gpus(self) -> list[int] | str | None:
+        """``gpus=`` for this rank's default sources: the GPU it uses; or, when GPUs cannot
+        be told apart per rank (see :func:`~greenops_tb.distributed.ranks.rank_gpu`), all
+        of them on the host's lowest rank and none on the others."""
+        host_ranks = [r for r, h in enumerate(self.hosts) if h == self.info.host]
+        if self.info.local_world_size == len(host_ranks) and 0 <= self.info.local_rank < len(host_ranks):
+            local_index = self.info.local_rank  # the launcher's numbering, which device placement follows
+        else:
+            local_index = host_ranks.index(self.info.rank)
+        index = rank_gpu(local_index, len(host_ranks), *cuda_state())
+        if index is not None:
+            return [index]
+        return None if self.measures_host else "none"
 
     def select_sources(self, sources: Sequence[EnergySource]) -> list[EnergySource]:
         """The sources this rank measures; the others are closed."""

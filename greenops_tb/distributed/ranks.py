@@ -62,6 +62,29 @@ def split_device_id(device_id: str) -> tuple[int | None, str]:
     return None, device_id
 
 
+def rank_gpu(local_index: int, local_count: int, device_count: int, current: int | None) -> int | None:
+    """The CUDA index this rank uses, or None when GPUs cannot be told apart per rank.
+
+    ``local_index`` / ``local_count``: this rank's place among the ranks on its host;
+    ``current``: ``torch.cuda.current_device()`` once CUDA is initialised, else None
+    (then torchrun's convention, one GPU per local rank, is assumed). None when the
+    host has no GPUs or more ranks than GPUs: the host's lowest rank then measures
+    every GPU, so none is counted twice.
+    """
+    if device_count == 0 or local_count > device_count:
+        return None
+    return current if current is not None else local_index
+
+
+def cuda_state() -> tuple[int, int | None]:
+    """(visible CUDA devices, current device or None when CUDA is not initialised yet)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return 0, None
+    return torch.cuda.device_count(), (torch.cuda.current_device() if torch.cuda.is_initialized() else None)
+
+
 def _int(env: Mapping[str, str], name: str) -> int | None:
     value = env.get(name, "").strip()
     if not value:
