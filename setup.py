@@ -68,6 +68,7 @@ setup(
         "psutil",
         "werkzeug",
         "numpy",
+        "google-crc32c",
     ],
     extras_require={
         "pandas": ["pandas"],

@@ -105,19 +105,3 @@ def test_watch_kinds_are_read_at_record_time():
     assert {k: v for k, v in got.items() if k != "nan"} == {
         "t": 2.0, "arr": 3.0, "np": 3.0, "opt": 0.25, "group": 0.25, "obj": 9.0, "d": 0.2, "fn": 7.0, "int": 4.0}
     assert got["nan"] != got["nan"]
-
-
-def test_fast_event_crc_is_identical_to_tensorboards():
-    import os
-
-    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
-    from tensorboard.summary.writer import record_writer
-
-    from greenops_tb.writer import use_fast_event_crc
-
-    from conftest import require
-
-    require(use_fast_event_crc(), "google-crc32c (C checksum for event files)")
-    for n in (0, 1, 8, 1761, 5000):
-        data = os.urandom(n)
-        assert record_writer.masked_crc32c(data) == masked_crc32c(data)

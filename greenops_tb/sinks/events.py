@@ -85,7 +85,7 @@ class _Layout:
 
 class RecordEvents:
     """Serialised ``Event`` bytes per record, equal to ``Event(summary=record_summary(rec), step=rec.step,
-    wall_time=rec.end_time).SerializeToString()``. Not thread-safe: the writer calls it under its stage lock."""
+    wall_time=rec.end_time).SerializeToString()``. Not thread-safe: the event file calls it under its lock."""
 
     def __init__(self) -> None:
         self._layouts: dict[tuple, _Layout] = {}

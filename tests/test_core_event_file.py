@@ -1,0 +1,147 @@
+"""GreenSummaryWriter's own event file: TensorBoard reads it (checksums verified), flush timing, deferred records."""
+from __future__ import annotations
+
+import glob
+import os
+import struct
+import time
+
+import numpy as np
+
+from tensorboard import context
+from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
+from tensorboard.compat.proto import event_pb2
+from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c as tb_masked_crc32c
+from tensorboard.summary.writer import record_writer
+from torch.utils.tensorboard import SummaryWriter
+
+from greenops_tb import ConstantPowerSource, GreenSummaryWriter
+from greenops_tb.readers.events import local_provider, read_runs
+from greenops_tb.sinks import event_file
+from greenops_tb.sinks.event_file import FLUSH_INTERVAL_S, MAX_DEFERRED, FastFileWriter
+
+
+def _writer(path, **kw) -> GreenSummaryWriter:
+    return GreenSummaryWriter(str(path), country="DE", meters=[ConstantPowerSource({"cpu:0": 10.0})], **kw)
+
+
+def _frames(path: str) -> list[bytes]:
+    """Event payloads, each checked against TensorBoard's own (pure Python) masked CRC-32C."""
+    data = open(path, "rb").read()
+    out, pos = [], 0
+    while pos < len(data):
+        header = data[pos:pos + 8]
+        (n,) = struct.unpack("<Q", header)
+        assert struct.unpack("<I", data[pos + 8:pos + 12])[0] == tb_masked_crc32c(header)
+        payload = data[pos + 12:pos + 12 + n]
+        assert struct.unpack("<I", data[pos + 12 + n:pos + 16 + n])[0] == tb_masked_crc32c(payload)
+        out.append(payload)
+        pos += 16 + n
+    return out
+
+
+def _event_file(run_dir) -> str:
+    (path,) = glob.glob(os.path.join(str(run_dir), "events.out.tfevents.*"))
+    return path
+
+
+def test_checksums_equal_tensorboards_and_other_writers_are_untouched(tmp_path):
+    for n in (0, 1, 8, 12, 1761, 5000):
+        data = os.urandom(n)
+        assert event_file.masked_crc32c(data) == tb_masked_crc32c(data)
+    w = _writer(tmp_path / "green")
+    plain = SummaryWriter(str(tmp_path / "plain"))
+    assert isinstance(w.file_writer, FastFileWriter)
+    assert not isinstance(plain.file_writer, FastFileWriter)
+    assert record_writer.masked_crc32c is tb_masked_crc32c  # no process-wide patch
+    plain.close()
+    w.close()
+
+
+def test_users_own_calls_read_back_by_tensorboard(tmp_path):
+    run = tmp_path / "logs" / "run"
+    w = _writer(run, purge_step=5)
+    w.start("train")
+    for step in range(50):
+        w.add_scalar("loss", 1.0 / (step + 1), step)
+        w.add_scalars("pair", {"a": step, "b": -step}, step)  # separate files, TensorBoard's writer
+        w.update("train", step=step)
+    w.add_text("note", "hello", 3)
+    w.add_histogram("h", np.array([1.0, 2.0, 2.0, 3.0]), 4)
+    w.stop("train")
+    w.close()
+    events = [event_pb2.Event.FromString(p) for p in _frames(_event_file(run))]
+    assert events[0].file_version == "brain.Event:2"
+    assert any(e.session_log.status == event_pb2.SessionLog.START and e.step == 5 for e in events)
+    # TensorBoard's loader (checks every CRC) reads the same number of events
+    assert len(list(RawEventFileLoader(_event_file(run)).Load())) == len(events)
+    provider = local_provider(str(tmp_path / "logs"))
+    ctx = context.RequestContext()
+    scalars = provider.read_scalars(ctx, experiment_id="", plugin_name="scalars", downsample=10**6)
+    loss = scalars["run"]["loss"]
+    assert [d.step for d in loss] == list(range(50))
+    assert [d.value for d in loss] == [float(struct.unpack("<f", struct.pack("<f", 1.0 / (s + 1)))[0])
+                                       for s in range(50)]
+    recs = read_runs(provider, ctx, "")["run"].records
+    assert [r.seq for r in recs if r.stage == "train"][-1] == 50  # the stop() record, last and complete
+    texts = provider.list_tensors(ctx, experiment_id="", plugin_name="text")
+    assert "note/text_summary" in texts["run"]
+
+
+def test_events_reach_the_file_without_an_explicit_flush(tmp_path):
+    w = _writer(tmp_path / "run")
+    path = _event_file(tmp_path / "run")
+    w.start("train")
+    w.update("train")  # deferred record
+    w.add_scalar("loss", 0.5, 1)  # written to the buffer at once
+    before = len(_frames(path))
+    deadline = time.monotonic() + FLUSH_INTERVAL_S + 5.0
+    tags: set[str] = set()
+    while time.monotonic() < deadline and not {"loss", "green/train/record"} <= tags:
+        time.sleep(0.05)
+        tags = {v.tag for p in _frames(path) for v in event_pb2.Event.FromString(p).summary.value}
+    assert {"loss", "green/train/record"} <= tags and len(_frames(path)) > before
+    w.stop("train")  # stop drains and flushes at once
+    last = event_pb2.Event.FromString(_frames(path)[-1])
+    assert last.summary.value[0].tag == "green/train/record" and last.step == 1
+    w.close()
+
+
+def test_deferred_records_stay_bounded_and_in_order(tmp_path):
+    w = _writer(tmp_path / "run", flush_secs=3600)
+    ew = w.file_writer.event_writer
+    w.start("train")
+    most = 0
+    for _ in range(MAX_DEFERRED * 2 + 10):
+        w.update("train")
+        most = max(most, len(ew._deferred))
+    w.close()
+    assert most <= MAX_DEFERRED + 1
+    steps = [event_pb2.Event.FromString(p).step for p in _frames(_event_file(tmp_path / "run"))
+             if event_pb2.Event.FromString(p).summary.value[:1]
+             and event_pb2.Event.FromString(p).summary.value[0].tag == "green/train/record"]
+    assert steps == list(range(MAX_DEFERRED * 2 + 11))
+
+
+def test_a_failing_event_file_warns_once_and_the_csv_keeps_every_record(tmp_path):
+    w = _writer(tmp_path / "run")
+    ew = w.file_writer.event_writer
+    ew._file.close()
+    ew._file = open("/dev/full", "wb", buffering=0)  # a real device where every write fails (ENOSPC)
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        w.start("train")
+        for _ in range(3):
+            w.update("train")
+        w.stop("train")
+        w.start("train")
+        w.stop("train")
+    failed = [c for c in caught if "writing the events failed" in str(c.message)]
+    assert len(failed) == 1
+    ew._file = open(os.devnull, "wb")  # let close() finish
+    w.close()
+    from greenops_tb.readers.csv import read_records
+
+    assert [r.seq for r in read_records(tmp_path / "run" / "green.csv")] == list(range(5))
