@@ -84,6 +84,18 @@ def worker(scenario: str, out_dir: str) -> None:
             reads.append(step("stop", "train", 5))
             result["provenance"] = list(meter.provenance())
             result["exchanges"] = agg.exchanges
+        elif scenario == "destroyed":  # the user destroyed the process group before closing the writer
+            step("start", "train", 1)
+            import torch.distributed as dist
+            import warnings
+
+            dist.destroy_process_group()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result["after"] = step("stop", "train", 2)
+                step("start", "eval", 3)
+            result["warnings"] = [str(w.message) for w in caught]
+            result["after_provenance"] = list(meter.provenance())
         elif scenario == "order":
             step("start", "train" if rank == 0 else "eval", 1)
         elif scenario in ("killed", "stuck"):
@@ -154,6 +166,17 @@ def test_stage_order_mismatch_is_a_clear_error_on_every_rank(tmp_path: Path) -> 
         assert len(own) == (4 if r == 0 else 2)
         assert all("no data" in p for i, p in enumerate(outs[r]["after_provenance"]) if i not in own)
         assert outs[r]["after_seconds"] < 1.0
+
+
+def test_destroyed_process_group_degrades_to_rank_local_with_one_warning(tmp_path: Path) -> None:
+    res, outs = _run(tmp_path, "destroyed")
+    assert all(r.returncode == 0 for r in res), [r.stderr[-2000:] for r in res]
+    for r in (0, 1):
+        (msg,) = outs[r]["warnings"]
+        assert "close the writer before torch.distributed.destroy_process_group()" in msg
+        own = [p for p in outs[r]["after_provenance"] if "this rank only" in p]
+        assert len(own) == (4 if r == 0 else 2)
+    assert outs[0]["after"] == [20.0, 22.0, 24.0, 26.0, 20.0, 21.0]  # own devices at step 2, rank 1 frozen at 1
 
 
 @pytest.mark.parametrize("scenario", ["killed", "stuck"])

@@ -178,5 +178,26 @@ def test_killed_rank_ends_the_others_with_a_clear_error_within_the_timeout(tmp_p
     assert "no data" in rec.devices["r1/gpu:0"].provenance
 
 
+def test_ddp_example_under_torchrun(tmp_path: Path) -> None:
+    """examples/ddp_example.py as users run it: torchrun, 2 processes, gloo, DDP."""
+    import os
+    import subprocess
+
+    from distributed_harness import REPO, free_port
+    from greenops_tb.readers.csv import read_records
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+           str(REPO / "examples" / "ddp_example.py"), "--log-dir", str(tmp_path / "ddp"), "--epochs", "1"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=str(REPO),
+                          env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "total (each joule once)" in done.stdout and done.stdout.count("greenops_tb run") == 1  # rank 0 prints
+    recs = read_records(tmp_path / "ddp" / "green.csv")
+    assert [r.stage for r in recs] == ["train"] * 9 + ["eval"]  # 8 batches per rank + the stop, then eval
+    ranks = {k.split("/")[0] for r in recs for k in r.devices}
+    assert ranks == {"r0", "r1"}
+    assert len(list((tmp_path / "ddp").glob("events.out.tfevents*"))) == 1
+
+
 if __name__ == "__main__":
     worker(sys.argv[1], sys.argv[2])

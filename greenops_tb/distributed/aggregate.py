@@ -53,6 +53,7 @@ import datetime
 import logging
 import threading
 import time
+import warnings
 import zlib
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -302,12 +303,16 @@ class JobAggregator:
                 log.debug("destroying the aggregation group failed", exc_info=True)
 
     # -- internals -----------------------------------------------------------------
-    def _collective(self, fn: Any, what: str) -> None:
+    def _collective(self, fn: Any, what: str) -> bool:
+        """Run one collective; False (one warning, rank-local from now on) when the process group is gone."""
         if self._group is None or not self._dist.is_initialized():
-            self._fail(RankTimeoutError(
+            self._broken = RankTimeoutError(
                 f"greenops_tb rank {self.info.rank}: the process group is gone at {what}; close the writer "
                 f"before torch.distributed.destroy_process_group(). Measuring this rank only from now on"
-            ))
+            )
+            self._since = []
+            warnings.warn(str(self._broken), RuntimeWarning, stacklevel=6)
+            return False
         t0 = time.perf_counter()
         try:
             fn()
@@ -320,6 +325,7 @@ class JobAggregator:
             ))
         self.exchanges += 1
         self.exchange_seconds += time.perf_counter() - t0
+        return True
 
     def _fail(self, err: DistributedError) -> None:
         self._broken = err
@@ -332,7 +338,8 @@ class JobAggregator:
         row = self._row_np
         row[:_HEADER] = (self._chain, self._count, self._prov_version, len(own))
         row[_HEADER:_HEADER + len(own)] = own
-        self._collective(lambda: self._dist.all_gather(self._out, self._row, group=self._group), what)
+        if not self._collective(lambda: self._dist.all_gather(self._out, self._row, group=self._group), what):
+            return
         table = self._table  # [rank, column], views of the gathered buffers
         if (table[:, :2] != table[0:1, :2]).any():
             self._order_error(what)
