@@ -57,9 +57,24 @@ def _worker(out: str, rounds: int, n: int) -> None:
         batched.expect("update", "bench")
         batched.read()
 
+    from greenops_tb import GreenSummaryWriter
+
+    def writer(name: str, **kw: object) -> GreenSummaryWriter:
+        w = GreenSummaryWriter(os.path.join(os.path.dirname(out), name), country="DE",
+                               meters=[ConstantPowerSource({"gpu:0": 100.0, "cpu:0": 30.0, "ram": 5.0})], **kw)
+        w.start("train")
+        return w
+
+    writers = {"w_single": writer("single", distributed=False), "w_job1": writer("job1"),
+               "w_job10": writer("job10", dist_flush_every=10)}
+
     # same sequence on both ranks, so the collectives pair up
     samples = interleave({"local": lambda: per_call(local.read, n), "exchange": lambda: per_call(exchange, n),
-                          "update10": lambda: per_call(update10, n), "bare": lambda: per_call(bare, n)}, rounds)
+                          "update10": lambda: per_call(update10, n), "bare": lambda: per_call(bare, n),
+                          **{k: (lambda w=w: per_call(lambda: w.update("train"), n)) for k, w in writers.items()}},
+                         rounds)
+    for w in writers.values():
+        w.close()
     if rank == 0:
         Path(out).write_text(json.dumps({k: median(v) for k, v in samples.items()}))
     for m in (local, every, batched):
@@ -90,6 +105,12 @@ def run(quick: bool = False) -> list[dict]:
         row("distributed: update() with flush_every=10, per boundary", m["update10"] * US, "us",
             baseline="boundary with exchange", ratio=ratio(m["update10"], m["exchange"]),
             target="about 1/10 of an exchange", note=note),
+        row("distributed: writer.update() (record, CSV row, event), flush_every=1", m["w_job1"] * US, "us",
+            baseline="single-process writer.update()", ratio=ratio(m["w_job1"], m["w_single"]),
+            target="report", note=f"{note}; single-process update {m['w_single'] * US:.1f} us"),
+        row("distributed: writer.update(), dist_flush_every=10", m["w_job10"] * US, "us",
+            baseline="single-process writer.update()", ratio=ratio(m["w_job10"], m["w_single"]),
+            target="report", note=note),
     ]
 
 
