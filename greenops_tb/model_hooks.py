@@ -89,7 +89,7 @@ class ModelHooks:
     ) -> None:
         self.module = _target(model)
         self._writer = writer
-        self._meter = writer._meter
+        self._read = writer._meter.read
         self._stage = stage
         self._count_steps = count_steps
         self._sync = sync_cuda
@@ -110,7 +110,7 @@ class ModelHooks:
     def _now(self) -> tuple[float, float]:
         if self._sync and torch.cuda.is_initialized():
             torch.cuda.synchronize()
-        r = self._meter.read()
+        r = self._read()
         return r.t_mono, sum(r.joules)
 
     def _stages(self) -> list[str]:
