@@ -341,6 +341,8 @@ class GreenSummaryWriter(SummaryWriter):
         with self._close_lock:
             if self._closed:
                 return
+            if self._job is not None:
+                self._meter.closing()  # the stops below are exchanged with the other ranks too
             self._stages.stop_all()
             self._closed = True
         atexit.unregister(self._atexit)

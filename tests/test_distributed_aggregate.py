@@ -84,6 +84,10 @@ def worker(scenario: str, out_dir: str) -> None:
             reads.append(step("stop", "train", 5))
             result["provenance"] = list(meter.provenance())
             result["exchanges"] = agg.exchanges
+            for i, s in enumerate(kept):  # an unannounced read (a model hook's): no exchange
+                s.joules = [float(6 * (10 * (rank + 1) + i))]
+            result["unannounced"] = list(meter.read().joules)
+            result["exchanges_after"] = agg.exchanges
         elif scenario == "destroyed":  # the user destroyed the process group before closing the writer
             step("start", "train", 1)
             import torch.distributed as dist
@@ -150,6 +154,8 @@ def test_job_total_is_sum_of_ranks_and_host_level_counted_once(tmp_path: Path) -
     assert sum(r0["reads"][-1]) == pytest.approx(5 * 87.0, rel=1e-12)  # job total = sum over ranks
     # collectives: start-up, start, update 2, stop, and one provenance refresh (rank 1 changed a label)
     assert r0["exchanges"] == r1["exchanges"] == 5
+    assert r0["unannounced"] == job(6, 5) and r1["unannounced"] == job(5, 6)
+    assert r0["exchanges_after"] == 5
     # a provenance change on rank 1 reaches every rank's view at the next exchange
     assert r0["provenance"][4] == "test-gpu (fallback: x)" and r0["provenance"] == r1["provenance"]
 

@@ -41,9 +41,11 @@ def worker(scenario: str, out_dir: str) -> None:
         w.stop("train")
         with w.stage("eval"):
             time.sleep(0.15)
+        w.start("tail")  # left open: close() stops it, exchanging like any stop
+        time.sleep(0.1)
+        w.close()
         t = w.totals()
         result["totals"] = {n: s.energy_kwh for n, s in t.stages.items()} | {"total": t.total.energy_kwh}
-        w.close()
         dist.destroy_process_group()
     elif scenario == "killed":
         w.start("train")
@@ -85,13 +87,14 @@ def test_job_totals_are_sums_of_ranks_and_host_energy_counted_once(job) -> None:
 
     log_dir, outs = job
     recs = read_records(log_dir / "green.csv")
-    assert [r.stage for r in recs] == ["train"] * 5 + ["eval"]
+    assert [r.stage for r in recs] == ["train"] * 5 + ["eval", "tail"]
     for r in recs:
         # rank 1's CPU/RAM source was dropped: the host is measured once, by rank 0
         assert set(r.devices) == {"r0/gpu:0", "r0/cpu:0", "r0/ram", "r1/gpu:0"}
         assert r.energy_kwh == pytest.approx(sum(d.energy_kwh for d in r.devices.values()), rel=1e-9)
     # eval starts and stops with an exchange: every rank's energy is exact for its own interval
-    ev = recs[-1]
+    ev, tail = recs[-2:]
+    assert tail.devices["r1/gpu:0"].energy_kwh * 3.6e6 == pytest.approx(200.0 * tail.duration_s, rel=0.1)
     assert ev.devices["r0/gpu:0"].energy_kwh * 3.6e6 == pytest.approx(100.0 * ev.duration_s, rel=1e-3)
     assert ev.devices["r0/cpu:0"].energy_kwh * 3.6e6 == pytest.approx(30.0 * ev.duration_s, rel=1e-3)
     assert ev.devices["r1/gpu:0"].energy_kwh * 3.6e6 == pytest.approx(200.0 * ev.duration_s, rel=0.1)
@@ -130,7 +133,7 @@ def test_only_rank_zero_writes_and_metadata_names_ranks_and_hosts(job) -> None:
     assert len([f for f in files if f.startswith("events.out.tfevents")]) == 1, files
     assert "green.csv" in files
     (run,) = read_runs(local_provider(str(log_dir)), RequestContext(), "").values()
-    assert [r.stage for r in run.records] == ["train"] * 5 + ["eval"]
+    assert [r.stage for r in run.records] == ["train"] * 5 + ["eval", "tail"]
     extra = run.metadata.extra
     assert extra["world_size"] == 2 and len(extra["hosts"]) == 1 and list(extra["hosts"].values()) == [[0, 1]]
     assert [r["devices"] for r in extra["ranks"]] == [["r0/gpu:0", "r0/cpu:0", "r0/ram"], ["r1/gpu:0"]]

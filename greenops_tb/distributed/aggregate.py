@@ -268,20 +268,23 @@ class JobAggregator:
         }
 
     # -- per boundary ------------------------------------------------------------
-    def boundary(self, kind: str, stage: str, joules: Sequence[float], provenance: Sequence[str]) -> list[float]:
+    def boundary(
+        self, kind: str | None, stage: str, joules: Sequence[float], provenance: Sequence[str]
+    ) -> list[float]:
         """Note one stage boundary of this rank; exchange if due. Returns the job's cumulative joules.
 
         This rank's own values are always current; the other ranks' are as of the last exchange.
+        ``kind=None``: not a stage boundary (e.g. a model hook's reading): no exchange, not counted.
         """
-        if kind not in BOUNDARY_KINDS:
-            raise ValueError(f"boundary kind must be one of {BOUNDARY_KINDS}, got {kind!r}")
+        if kind is not None and kind not in BOUNDARY_KINDS:
+            raise ValueError(f"boundary kind must be one of {BOUNDARY_KINDS} or None, got {kind!r}")
         with self._lock:
             prov = tuple(provenance)
             if prov != self._local_prov:
                 self._local_prov = prov
                 self._prov_version += 1
             self._job[self._slices[self.info.rank]] = [float(j) for j in joules]
-            if self._broken is not None:
+            if self._broken is not None or kind is None:
                 return list(self._job)
             self._count += 1
             self._chain = zlib.crc32(f"{kind}:{stage};".encode("utf-8"), self._chain)

@@ -62,7 +62,8 @@ class JobMeter:
         self._agg = aggregator
         aggregator.start(meter.devices, meter.provenance())
         self.devices: tuple[Device, ...] = aggregator.devices()
-        self._next: tuple[str, str] = ("stop", "")
+        self._next: tuple[str, str] | None = None
+        self._closing = False
 
     @property
     def aggregator(self) -> JobAggregator:
@@ -73,13 +74,24 @@ class JobMeter:
         return self._meter.sources
 
     def expect(self, kind: str, stage: str) -> None:
-        """Name the next boundary (``start``/``update``/``stop`` of ``stage``) for the order check."""
+        """Announce that the next read is a stage boundary (``start``/``update``/``stop`` of ``stage``)."""
         self._next = (kind, stage)
 
+    def closing(self) -> None:
+        """From now on every read is a ``stop`` boundary (the writer's close stops the open stages)."""
+        self._closing = True
+
     def read(self) -> Reading:
+        """This rank's reading in job layout; announced boundaries exchange with the other ranks.
+
+        Unannounced reads (model hooks) do not exchange: they see this rank's devices
+        current and the other ranks' as of the last exchange.
+        """
         local = self._meter.read()
-        kind, stage = self._next
-        self._next = ("stop", "")
+        hint, self._next = self._next, None
+        if hint is None and self._closing:
+            hint = ("stop", "(close)")
+        kind, stage = hint if hint is not None else (None, "")
         joules = self._agg.boundary(kind, stage, local.joules, self._meter.provenance())
         return Reading(local.t_mono, local.t_wall, tuple(joules))
 
