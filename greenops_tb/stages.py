@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable
 
 from greenops_tb.grid.types import Intensity
 from greenops_tb.meters.base import Meter, Reading
@@ -75,22 +75,35 @@ class _Acc:
         self.cost: float | None = 0.0 if priced else None
         self.mix: dict[str, float] = {}
 
-    def add(self, duration: float, kinds: Mapping[str, float], facility: float, co2: float,
-            cost: float | None, mix: Mapping[str, float]) -> None:
+    def add(self, duration: float, p: "_Priced") -> None:
         self.duration += duration
-        for k, v in kinds.items():
-            self.by_kind[k] += v
-        self.kwh += sum(kinds.values())
-        self.facility += facility
-        self.co2 += co2
-        if cost is not None and self.cost is not None:
-            self.cost += cost
-        for s, v in mix.items():
-            self.mix[s] = self.mix.get(s, 0.0) + v
+        by_kind = self.by_kind
+        for k, v in p.kinds.items():
+            by_kind[k] += v
+        self.kwh += p.energy
+        self.facility += p.facility
+        self.co2 += p.co2
+        if p.cost is not None and self.cost is not None:
+            self.cost += p.cost
+        mix = self.mix
+        for s, v in p.mix.items():
+            mix[s] = mix.get(s, 0.0) + v
 
     def totals(self, stage: str) -> StageTotals:
         return StageTotals(stage, self.records, self.duration, self.kwh, dict(self.by_kind), self.facility,
                            self.co2, self.cost, dict(self.mix))
+
+
+@dataclass(frozen=True, slots=True)
+class _Priced:
+    """Energy of one interval (IT energy per kind and in all, kWh) and what it costs."""
+
+    kinds: dict[str, float]
+    energy: float
+    facility: float
+    co2: float
+    cost: float | None
+    mix: dict[str, float]
 
 
 @dataclass(slots=True)
@@ -128,6 +141,7 @@ class Stages:
         self._open: dict[str, _Stage] = {}
         self._run = _Acc(pricing.price_per_kwh is not None)
         self._prev: Reading | None = None
+        self._last: tuple[Reading | None, _Priced | None] = (None, None)  # previous boundary's interval start, price
         self._intensity_now: Intensity | None = None  # set at every boundary with a stage open
         self._kinds = [d.kind for d in meter.devices]
         self._ids = [d.id for d in meter.devices]
@@ -182,20 +196,21 @@ class Stages:
         prev = self._prev
         if self._open and prev is not None:
             self._intensity_now = self._intensity()
-            kinds, facility, co2, cost, mix = self._price(prev, reading, self._intensity_now)
-            self._run.add(reading.t_mono - prev.t_mono, kinds, facility, co2, cost, mix)
+            priced = self._price(prev, reading, self._intensity_now)
+            self._run.add(reading.t_mono - prev.t_mono, priced)
+            self._last = (prev, priced)
         self._prev = reading
         return reading
 
-    def _price(self, a: Reading, b: Reading, it: Intensity):
+    def _price(self, a: Reading, b: Reading, it: Intensity) -> _Priced:
         kinds = dict.fromkeys(DEVICE_KINDS, 0.0)
         for kind, ja, jb in zip(self._kinds, a.joules, b.joules):
             kinds[kind] += (jb - ja) / J_PER_KWH
-        facility = sum(kinds.values()) * self._p.pue
+        energy = sum(kinds.values())
+        facility = energy * self._p.pue
         co2 = facility * it.carbon_intensity_g_per_kwh / 1000.0
         cost = None if self._p.price_per_kwh is None else facility * self._p.price_per_kwh
-        mix = {s: facility * share for s, share in it.mix.items()}
-        return kinds, facility, co2, cost, mix
+        return _Priced(kinds, energy, facility, co2, cost, {s: facility * share for s, share in it.mix.items()})
 
     def _close(self, name: str, step: int | None, reopen: bool) -> Record:
         if self._before is not None:
@@ -222,12 +237,14 @@ class Stages:
 
     def _record(self, name: str, st: _Stage, a: Reading, b: Reading, step: int) -> Record:
         p, it, acc, run = self._p, self._intensity_now, st.acc, self._run
-        kinds, facility, co2, cost, mix = self._price(a, b, it)
+        start, priced = self._last
+        if start is not a:  # the stage opened before the previous boundary: price its own interval
+            priced = self._price(a, b, it)
+        kinds, energy = priced.kinds, priced.energy
         duration = b.t_mono - a.t_mono
-        energy = sum(kinds.values())
         acc.records += 1
         run.records += 1
-        acc.add(duration, kinds, facility, co2, cost, mix)
+        acc.add(duration, priced)
         prov = self._meter.provenance()
         devices = {
             i: DeviceEnergy(k, (jb - ja) / J_PER_KWH, pv)
@@ -239,12 +256,12 @@ class Stages:
             run=p.run, stage=name, seq=seq, step=step, epoch=st.epoch,
             start_time=a.t_wall, end_time=b.t_wall, duration_s=duration,
             energy_kwh_gpu=kinds["gpu"], energy_kwh_cpu=kinds["cpu"], energy_kwh_ram=kinds["ram"],
-            energy_kwh=energy, facility_energy_kwh=facility,
+            energy_kwh=energy, facility_energy_kwh=priced.facility,
             avg_power_w=energy * J_PER_KWH / duration if duration > 0 else 0.0,
-            co2_kg=co2, cost=cost, currency=p.currency, price_source=p.price_source,
+            co2_kg=priced.co2, cost=priced.cost, currency=p.currency, price_source=p.price_source,
             carbon_intensity_g_per_kwh=it.carbon_intensity_g_per_kwh, intensity_source=it.source,
             location=p.location, location_source=p.location_source, pue=p.pue,
-            mix_kwh=mix, devices=devices, watched=self._watches.read(),
+            mix_kwh=priced.mix, devices=devices, watched=self._watches.read(),
             stage_duration_s=acc.duration, stage_energy_kwh=acc.kwh, stage_co2_kg=acc.co2, stage_cost=acc.cost,
             run_duration_s=run.duration, run_energy_kwh=run.kwh, run_co2_kg=run.co2, run_cost=run.cost,
         )
