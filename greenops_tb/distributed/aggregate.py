@@ -38,7 +38,7 @@ depends only on the sequence of boundaries, so it is the same on every rank.
 Rules and errors
 ----------------
 * Every rank must open and close the same stages in the same order (and call
-  ``update`` as often): a running checksum of the boundary sequence is
+  ``update`` as often), from one thread per rank: a running checksum of the boundary sequence is
   compared at each exchange; a difference raises :class:`StageOrderError` on
   every rank, naming each rank's boundaries since the last good exchange.
 * A rank that died, is stuck, or skipped a boundary makes the others raise
@@ -364,7 +364,8 @@ class JobAggregator:
         seen: list[Any] = [None] * self.info.world_size
         self._collective(lambda: self._dist.all_gather_object(seen, self._since, group=self._group), what)
         lines = "; ".join(
-            f"rank {r}: " + ", ".join(f"#{n} {kind}({stage!r})" for n, kind, stage in b) for r, b in enumerate(seen)
+            f"rank {r}: " + ("..., " if len(b) > 8 else "") + ", ".join(f"#{n} {k}({st!r})" for n, k, st in b[-8:])
+            for r, b in enumerate(seen)
         )
         self._fail(StageOrderError(
             f"greenops_tb: ranks passed different stage boundaries since the last exchange ({lines}). Every rank "
