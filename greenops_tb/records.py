@@ -301,7 +301,11 @@ class RowPlan:
         cells += map(format_float, self._optional(rec))
         cells += map(str, self._ints(rec))
         cells += map(neutralise_text, self._texts(rec))
-        cells += map(format_float, map(rec.mix_kwh.get, self._mix))
+        mix = list(map(rec.mix_kwh.get, self._mix))
+        try:
+            cells += list(map(repr, map(float, mix)))  # list() first: a failure must not leave half of it
+        except TypeError:  # a source the grid's mix lacks
+            cells += map(format_float, mix)
         cells += map(format_float, map(rec.watched.get, self._watch))
         for c in self._derived:
             if c == "provenance":

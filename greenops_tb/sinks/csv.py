@@ -20,7 +20,7 @@ import os
 from typing import Sequence
 
 from greenops_tb import hashchain
-from greenops_tb.records import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX, Record, record_to_row
+from greenops_tb.records import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX, Record, row_plan
 
 _TAIL = 1 << 16
 
@@ -129,6 +129,7 @@ class CsvSink:
     def _set_header(self, header: list[str]) -> None:
         self.header = header
         self._cols = [c for c in header if c != CHAIN_COLUMN]
+        self._row = row_plan(tuple(self._cols))
         self._chain_at = header.index(CHAIN_COLUMN) if CHAIN_COLUMN in header else -1
 
     def _write_cells(self, cells: list[str]) -> None:
@@ -141,7 +142,7 @@ class CsvSink:
         """Append ``rec``; returns it, with ``chain_hash`` set when the chain is on."""
         if self.header is None:
             self._start(rec)
-        cells = record_to_row(rec, self._cols)
+        cells = self._row(rec)
         joined = "\x1f".join(cells)
         if "\n" in joined or "\r" in joined:
             cells = [c.replace("\r", " ").replace("\n", " ") for c in cells]
