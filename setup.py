@@ -72,7 +72,10 @@ setup(
     ],
     extras_require={
         "pandas": ["pandas"],
-        "test": ["pytest", "pandas", "playwright"],
+        "lightning": ["lightning>=2.0"],
+        "hf": ["transformers>=4.41", "accelerate>=0.26"],
+        # the tests exercise every optional part: pandas helpers, browser (Playwright + Debian chromium), callbacks
+        "test": ["pytest", "pandas", "playwright", "lightning>=2.0", "transformers>=4.41", "accelerate>=0.26"],
     },
     cmdclass={"build_py": BuildPyWithFrontend},
     entry_points={
