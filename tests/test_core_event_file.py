@@ -125,9 +125,9 @@ def test_deferred_records_stay_bounded_and_in_order(tmp_path):
 
 def test_a_failing_event_file_warns_once_and_the_csv_keeps_every_record(tmp_path):
     w = _writer(tmp_path / "run")
-    ew = w.file_writer.event_writer
-    ew._file.close()
-    ew._file = open("/dev/full", "wb", buffering=0)  # a real device where every write fails (ENOSPC)
+    fd = w.file_writer.event_writer._fd
+    full = os.open("/dev/full", os.O_WRONLY)  # a real device where every write fails (ENOSPC)
+    os.dup2(full, fd)
     import warnings
 
     with warnings.catch_warnings(record=True) as caught:
@@ -140,7 +140,7 @@ def test_a_failing_event_file_warns_once_and_the_csv_keeps_every_record(tmp_path
         w.stop("train")
     failed = [c for c in caught if "writing the events failed" in str(c.message)]
     assert len(failed) == 1
-    ew._file = open(os.devnull, "wb")  # let close() finish
+    os.close(full)
     w.close()
     from greenops_tb.readers.csv import read_records
 

@@ -5,7 +5,9 @@ background thread that checksums it in pure Python (~0.1 us per byte) and
 opens, appends to and closes the file once per event. :class:`EventFile`
 writes the same TFRecord framing (length, masked CRC-32C of the length, data,
 masked CRC-32C of the data; checksums from google-crc32c, identical values)
-into a buffered file in the calling thread, under a lock.
+to an in-memory buffer in the calling thread, under a lock; the buffer goes
+to the file with ``os.write`` at each flush and whenever it holds
+:data:`BUFFER_BYTES`.
 
 * Flushing: a daemon thread flushes at most ``min(flush_secs, FLUSH_INTERVAL_S)``
   after the first unflushed event, so a live TensorBoard sees data about as
@@ -39,6 +41,8 @@ from torch.utils.tensorboard.writer import FileWriter
 FLUSH_INTERVAL_S = 1.0
 #: Deferred items beyond which the caller drains the queue itself (bounds memory).
 MAX_DEFERRED = 1000
+#: Buffered bytes beyond which a write goes to the file at once.
+BUFFER_BYTES = 1 << 16
 _LEN = struct.Struct("<Q")
 _CRC = struct.Struct("<I")
 
@@ -64,7 +68,9 @@ class EventFile:
         name = "events.out.tfevents.%010d.%s.%s.%s" % (time.time(), socket.gethostname(), os.getpid(),
                                                        _global_uid.get())  # TensorBoard's counter: unique names
         self.path = os.path.join(logdir, name + filename_suffix)
-        self._file = open(self.path, "wb")
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self._buf: list[bytes] = []
+        self._buffered = 0
         self._lock = threading.Lock()
         self._deferred: collections.deque[tuple[Callable[[Any], bytes], Any]] = collections.deque()
         self._pending = threading.Event()  # set while written data or deferred items await the flush thread
@@ -92,7 +98,7 @@ class EventFile:
         record = frame(data)
         with self._lock:
             self._check()
-            self._file.write(record)
+            self._append(record)
         if not self._pending.is_set():
             self._pending.set()
 
@@ -110,7 +116,7 @@ class EventFile:
         with self._lock:
             self._check()
             self._drain()
-            self._file.flush()
+            self._write_out()
 
     def close(self) -> None:
         if self._closing.is_set():
@@ -121,23 +127,41 @@ class EventFile:
         with self._lock:
             try:
                 self._drain()
-                self._file.flush()
+                self._write_out()
             finally:
-                self._file.close()
+                os.close(self._fd)
+                self._fd = -1
 
     # -- internals ------------------------------------------------------------------
     def _check(self) -> None:
         if self._error is not None:
             raise self._error
-        if self._file.closed:
+        if self._fd < 0:
             raise OSError("Writer is closed")
 
+    def _append(self, record: bytes) -> None:
+        """Buffer one framed record (caller holds the lock)."""
+        self._buf.append(record)
+        self._buffered += len(record)
+        if self._buffered >= BUFFER_BYTES:
+            self._write_out()
+
+    def _write_out(self) -> None:
+        """Write the buffer to the file (caller holds the lock)."""
+        if not self._buf:
+            return
+        data = memoryview(b"".join(self._buf))
+        self._buf.clear()
+        self._buffered = 0
+        while data:
+            data = data[os.write(self._fd, data):]
+
     def _drain(self) -> None:
-        """Encode and write the deferred items (caller holds the lock)."""
-        q, write = self._deferred, self._file.write
+        """Encode and buffer the deferred items (caller holds the lock)."""
+        q = self._deferred
         while q:
             encode, item = q.popleft()
-            write(frame(encode(item)))
+            self._append(frame(encode(item)))
 
     def _run(self) -> None:
         while True:
@@ -148,7 +172,7 @@ class EventFile:
                 self._pending.clear()
                 try:
                     self._drain()
-                    self._file.flush()
+                    self._write_out()
                 except Exception as err:  # noqa: BLE001 - raised to the writer's next call
                     self._error = err
                     return
