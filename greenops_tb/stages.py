@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from greenops_tb.grid.types import Intensity
 from greenops_tb.meters.base import Meter, Reading
@@ -94,8 +94,7 @@ class _Acc:
                            self.co2, self.cost, dict(self.mix))
 
 
-@dataclass(frozen=True, slots=True)
-class _Priced:
+class _Priced(NamedTuple):
     """Energy of one interval (IT energy per kind and in all, kWh) and what it costs."""
 
     kinds: dict[str, float]
@@ -152,7 +151,8 @@ class Stages:
             return list(self._open)
 
     def start(self, name: str, *, step: int | None = None, epoch: int | None = None) -> None:
-        check_name(name)
+        if name not in self._stages:  # names seen before were checked then
+            check_name(name)
         if self._before is not None:
             self._before()
         with self._lock:
@@ -252,16 +252,17 @@ class Stages:
         }
         seq = self._seq
         self._seq += 1
+        # positional, in Record's field order (a third cheaper than 35 keywords on this hot path)
         return Record(
-            run=p.run, stage=name, seq=seq, step=step, epoch=st.epoch,
-            start_time=a.t_wall, end_time=b.t_wall, duration_s=duration,
-            energy_kwh_gpu=kinds["gpu"], energy_kwh_cpu=kinds["cpu"], energy_kwh_ram=kinds["ram"],
-            energy_kwh=energy, facility_energy_kwh=priced.facility,
-            avg_power_w=energy * J_PER_KWH / duration if duration > 0 else 0.0,
-            co2_kg=priced.co2, cost=priced.cost, currency=p.currency, price_source=p.price_source,
-            carbon_intensity_g_per_kwh=it.carbon_intensity_g_per_kwh, intensity_source=it.source,
-            location=p.location, location_source=p.location_source, pue=p.pue,
-            mix_kwh=priced.mix, devices=devices, watched=self._watches.read(),
-            stage_duration_s=acc.duration, stage_energy_kwh=acc.kwh, stage_co2_kg=acc.co2, stage_cost=acc.cost,
-            run_duration_s=run.duration, run_energy_kwh=run.kwh, run_co2_kg=run.co2, run_cost=run.cost,
+            p.run, name, seq, step, st.epoch,  # run, stage, seq, step, epoch
+            a.t_wall, b.t_wall, duration,  # start_time, end_time, duration_s
+            kinds["gpu"], kinds["cpu"], kinds["ram"],  # energy_kwh_gpu, _cpu, _ram
+            energy, priced.facility,  # energy_kwh, facility_energy_kwh
+            energy * J_PER_KWH / duration if duration > 0 else 0.0,  # avg_power_w
+            priced.co2, priced.cost, p.currency, p.price_source,  # co2_kg, cost, currency, price_source
+            it.carbon_intensity_g_per_kwh, it.source,  # carbon_intensity_g_per_kwh, intensity_source
+            p.location, p.location_source, p.pue,  # location, location_source, pue
+            priced.mix, devices, self._watches.read(),  # mix_kwh, devices, watched
+            acc.duration, acc.kwh, acc.co2, acc.cost,  # stage_duration_s, stage_energy_kwh, stage_co2_kg, stage_cost
+            run.duration, run.kwh, run.co2, run.cost,  # run_duration_s, run_energy_kwh, run_co2_kg, run_cost
         )

@@ -6,6 +6,7 @@ import dataclasses
 import io
 import json
 import math
+import time
 
 from tensorboard.compat.proto import event_pb2
 
@@ -102,3 +103,47 @@ def test_record_events_equal_the_summary_built_per_record():
         assert got == want.SerializeToString()
         ev = event_pb2.Event.FromString(got)
         assert Record.from_json_str(ev.summary.value[0].tensor.string_val[0]).step == rec.step
+
+
+def test_stage_records_carry_each_value_in_its_own_field():
+    from greenops_tb import ConstantPowerSource
+    from greenops_tb.grid import resolve_grid
+    from greenops_tb.meters.base import Meter
+    from greenops_tb.stages import J_PER_KWH, Pricing, Stages
+    from greenops_tb.watch import Watches
+
+    grid = resolve_grid("FR", price_per_kwh=0.2, currency="EUR")
+    it = grid.current()
+    watches = Watches()
+    watches.add("loss", [0.75])
+    meter = Meter([ConstantPowerSource({"gpu:0": 300.0, "cpu:0": 40.0, "ram": 5.0}, label="const")])
+    pricing = Pricing("runA", 1.25, 0.2, "EUR", "argument", "FR", "argument")
+    emitted = []
+    stages = Stages(meter, grid.current, pricing, watches, lambda rec, closing: emitted.append(rec), seq0=4)
+    stages.start("train", step=10, epoch=2)
+    first = stages.update("train")
+    time.sleep(0.02)  # long enough that meter and clock reads microseconds apart agree to 1e-3
+    rec = stages.stop("train")
+    assert emitted == [first, rec]
+    assert (rec.run, rec.stage, rec.seq, rec.step, rec.epoch) == ("runA", "train", 5, 11, 2)
+    assert first.end_time == rec.start_time < rec.end_time and rec.duration_s > 0
+    d = rec.duration_s
+    for kind, watts in (("gpu", 300.0), ("cpu", 40.0), ("ram", 5.0)):
+        assert math.isclose(getattr(rec, f"energy_kwh_{kind}"), watts * d / J_PER_KWH, rel_tol=1e-3)
+    assert math.isclose(rec.energy_kwh, 345.0 * d / J_PER_KWH, rel_tol=1e-3)
+    assert math.isclose(rec.facility_energy_kwh, rec.energy_kwh * 1.25, rel_tol=1e-12)
+    assert math.isclose(rec.avg_power_w, 345.0, rel_tol=1e-3)
+    assert math.isclose(rec.co2_kg, rec.facility_energy_kwh * it.carbon_intensity_g_per_kwh / 1000, rel_tol=1e-12)
+    assert math.isclose(rec.cost, rec.facility_energy_kwh * 0.2, rel_tol=1e-12)
+    assert (rec.currency, rec.price_source, rec.location, rec.location_source, rec.pue) == (
+        "EUR", "argument", "FR", "argument", 1.25)
+    assert (rec.carbon_intensity_g_per_kwh, rec.intensity_source) == (it.carbon_intensity_g_per_kwh, it.source)
+    assert math.isclose(sum(rec.mix_kwh.values()), rec.facility_energy_kwh, rel_tol=1e-9)
+    assert rec.devices["gpu:0"].provenance == "const" and rec.watched == {"loss": 0.75}
+    assert math.isclose(rec.stage_duration_s, first.duration_s + d, rel_tol=1e-12)
+    assert math.isclose(rec.stage_energy_kwh, first.energy_kwh + rec.energy_kwh, rel_tol=1e-12)
+    assert math.isclose(rec.stage_cost, first.cost + rec.cost, rel_tol=1e-12)
+    assert (rec.run_duration_s, rec.run_energy_kwh, rec.run_co2_kg, rec.run_cost) == (
+        rec.stage_duration_s, rec.stage_energy_kwh, rec.stage_co2_kg, rec.stage_cost)
+    assert rec.chain_hash == ""
+    meter.close()
