@@ -245,10 +245,12 @@ class RowPlan:
 
     Cells are produced group by group with C-level ``map`` calls (floats, optional floats,
     ints, text, mix, watched, derived columns), then put in header order by one ``itemgetter``.
+    ``text_at`` lists the positions of text cells: the only ones a CSV writer may have to quote
+    (numbers, ``nan``/``inf`` and empty cells never need it).
     """
 
     __slots__ = ("_floats", "_optional", "_ints", "_texts", "_mix", "_watch", "_header_watch", "_derived",
-                 "_order")
+                 "_order", "text_at")
 
     def __init__(self, columns: Sequence[str]) -> None:
         floats: list[str] = []
@@ -280,6 +282,7 @@ class RowPlan:
         self._floats, self._optional = _getter(floats), _getter(optional)
         self._ints, self._texts = _getter(ints), _getter(texts)
         self._header_watch = frozenset(self._watch)
+        self.text_at: tuple[int, ...] = tuple(pos for pos, (g, _) in enumerate(where) if g in (3, 6))
         starts = [0]
         for grp in groups:
             starts.append(starts[-1] + len(grp))

@@ -147,3 +147,28 @@ def test_stage_records_carry_each_value_in_its_own_field():
         rec.stage_duration_s, rec.stage_energy_kwh, rec.stage_co2_kg, rec.stage_cost)
     assert rec.chain_hash == ""
     meter.close()
+
+
+def test_csv_sink_lines_equal_the_csv_modules_for_awkward_text(tmp_path):
+    from greenops_tb.sinks.csv import CsvSink, choose_columns
+
+    awkward = [
+        {}, {"run": 'a,"b" c', "location_source": " leading space", "currency": "€"},
+        {"price_source": "two\nlines\r\nhere", "intensity_source": '"'},
+        {"devices": {"cpu:0": DeviceEnergy("cpu", 1e-9, 'fallback: rapl failed: "EACCES", retry')}},
+        {"watched": {"loss": 1.0, 'odd,"name"': 2.0}}, {"run": "", "currency": ""},
+    ]
+    for chain in (False, True):
+        path = tmp_path / f"chain{chain}.csv"
+        sink = CsvSink(path, base_columns=choose_columns(None), chain=chain)
+        want = io.StringIO()
+        ref = csv.writer(want, lineterminator="\r\n")
+        for i, over in enumerate(awkward * 2):  # twice: remembered quoted forms give the same text
+            rec = sink.write(_rec(seq=i, **over))
+            if i == 0:
+                ref.writerow(sink.header)
+            cells = [c.replace("\r", " ").replace("\n", " ") for c in record_to_row(rec, sink.header)]
+            ref.writerow(cells)
+            assert (rec.chain_hash != "") == chain
+        sink.close()
+        assert path.read_bytes().decode("utf-8") == want.getvalue()

@@ -10,6 +10,9 @@
   ``O_APPEND`` descriptor (no user-space buffer), so a ``kill -9`` leaves every
   completed row intact and at most one incomplete last line. Rows never hold
   raw line breaks (replaced by spaces), so one line is one row.
+* Rows are quoted by the csv module cell by cell, and only text cells (numbers
+  never need quoting); quoted forms of repeated text (run, location,
+  provenance) are remembered, so a row costs one csv call for its devices JSON.
 """
 from __future__ import annotations
 
@@ -131,12 +134,31 @@ class CsvSink:
         self._cols = [c for c in header if c != CHAIN_COLUMN]
         self._row = row_plan(tuple(self._cols))
         self._chain_at = header.index(CHAIN_COLUMN) if CHAIN_COLUMN in header else -1
+        text_at = self._row.text_at
+        if self._chain_at >= 0:  # the chain cell is inserted at _chain_at
+            text_at = tuple(i + (i >= self._chain_at) for i in text_at) + (self._chain_at,)
+        self._text_at = text_at
+        self._quoted: dict[str, str] = {}
 
     def _write_cells(self, cells: list[str]) -> None:
         self._csv.writerow(cells)
-        data = self._line.text.encode("utf-8")
+        self._write_line(self._line.text)
+
+    def _write_line(self, line: str) -> None:
+        data = line.encode("utf-8")
         while data:
             data = data[os.write(self._fd, data):]
+
+    def _quote(self, cell: str) -> str:
+        """``cell`` as the csv writer writes it inside a row (remembered for repeated text)."""
+        q = self._quoted.get(cell)
+        if q is None:
+            self._csv.writerow((cell,))
+            q = self._line.text[:-2]  # without the line terminator
+            if len(self._quoted) >= 256:
+                self._quoted.clear()
+            self._quoted[cell] = q
+        return q
 
     def write(self, rec: Record) -> Record:
         """Append ``rec``; returns it, with ``chain_hash`` set when the chain is on."""
@@ -151,7 +173,10 @@ class CsvSink:
             self._prev_hash = hashchain.link(prev, cells)
             cells.insert(self._chain_at, self._prev_hash)
             rec = dataclasses.replace(rec, chain_hash=self._prev_hash)
-        self._write_cells(cells)
+        for i in self._text_at:
+            if cells[i]:  # an empty cell is written as nothing, as csv writes it inside a row
+                cells[i] = self._quote(cells[i])
+        self._write_line(",".join(cells) + "\r\n")
         return rec
 
     def close(self) -> None:
