@@ -20,12 +20,12 @@ background-CPU measurements::
     python benchmarks/peers.py serve TOOL LOGDIR     # stdin "N" -> seconds per window_logged over N calls
 
 ``serve`` keeps a tool in a process of its own so it can be timed interleaved with
-in-process variants: our writer switches TensorBoard's record checksum to a C
-implementation for every SummaryWriter in its process, so stock TensorBoard is
-only measurable in a process that never loads greenops_tb.
+in-process variants: stock TensorBoard measured in a process that never loads
+greenops_tb (or the peers), so nothing we load can change the baseline.
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 import sys
 import time
@@ -58,6 +58,11 @@ def has_rapl() -> bool:
     return (RAPL_ROOT / "energy_uj").exists()
 
 
+def hardware() -> str:
+    """What a tool can read here: NVML GPUs and RAPL CPU counters, or neither."""
+    return f"{'gpu: nvml' if has_gpu() else 'no GPU'}, {'cpu: rapl' if has_rapl() else 'no RAPL'}"
+
+
 def _quiet() -> None:
     """Peers log and warn a lot at INFO/WARNING; the benchmark prints its own table."""
     warnings.simplefilter("ignore")
@@ -70,6 +75,7 @@ class Tool:
 
     key = ""
     label = ""
+    module = ""  # the tool's module; its package must be installed
     measures = True  # False for the baselines
     logs_to_tensorboard = False
 
@@ -79,6 +85,9 @@ class Tool:
     # -- availability ---------------------------------------------------------------
     def unavailable(self) -> str | None:
         """Why this tool cannot run here, or None."""
+        top = self.module.split(".")[0]
+        if top and importlib.util.find_spec(top) is None:  # found, not imported: start-up is timed in children
+            return f"{top} is not installed (pip install -r benchmarks/requirements.txt)"
         return None
 
     def coverage(self) -> str:
@@ -146,7 +155,7 @@ class PlainTensorBoard(Tool):
 class GreenOps(Tool):
     """Our ``GreenSummaryWriter``; its own events and CSV are the logging."""
 
-    key, label, logs_to_tensorboard = "greenops", "greenops_tb GreenSummaryWriter", True
+    key, label, module, logs_to_tensorboard = "greenops", "greenops_tb GreenSummaryWriter", "greenops_tb.writer", True
 
     def __init__(self, **options) -> None:
         super().__init__()
@@ -154,16 +163,8 @@ class GreenOps(Tool):
         self.quiet = None  # measurement-only twin (open_quiet): no CSV, no update() events
         self.accounting = None  # its stage accounting with no sink, for window()
 
-    def unavailable(self) -> str | None:
-        try:
-            import greenops_tb.writer  # noqa: F401
-        except ImportError as err:
-            return f"greenops_tb.writer not importable ({err})"
-        return None
-
     def coverage(self) -> str:
-        parts = ["gpu: nvml" if has_gpu() else "no GPU", "cpu: rapl" if has_rapl() else "cpu/ram: model-tdp"]
-        return ", ".join(parts)
+        return hardware() + ("" if has_rapl() else " (cpu/ram: model-tdp)")
 
     def open(self, logdir: str) -> None:
         from greenops_tb import GreenSummaryWriter
@@ -215,19 +216,10 @@ QUIET_OPTIONS: dict = {"csv_path": False, "emit_every": 10**9}
 class CodeCarbon(Tool):
     """``OfflineEmissionsTracker`` with one task per window (country DEU, nothing saved)."""
 
-    key, label = "codecarbon", "CodeCarbon OfflineEmissionsTracker (tasks)"
-
-    def unavailable(self) -> str | None:
-        try:
-            import codecarbon  # noqa: F401
-        except ImportError:
-            return "not installed (pip install -r benchmarks/requirements.txt)"
-        return None
+    key, label, module = "codecarbon", "CodeCarbon OfflineEmissionsTracker (tasks)", "codecarbon"
 
     def coverage(self) -> str:
-        gpu = "gpu: nvml" if has_gpu() else "no GPU"
-        cpu = "cpu: rapl" if has_rapl() else "cpu: TDP model"
-        return f"{gpu}, {cpu}"
+        return hardware() + ("" if has_rapl() else " (cpu: TDP model)")
 
     def open(self, logdir: str) -> None:
         _quiet()
@@ -264,19 +256,10 @@ class CodeCarbon(Tool):
 class Zeus(Tool):
     """``ZeusMonitor`` windows on every GPU and CPU it finds."""
 
-    key, label = "zeus", "Zeus ZeusMonitor (windows)"
-
-    def unavailable(self) -> str | None:
-        try:
-            import zeus  # noqa: F401
-        except ImportError:
-            return "not installed (pip install -r benchmarks/requirements.txt)"
-        return None
+    key, label, module = "zeus", "Zeus ZeusMonitor (windows)", "zeus.monitor"
 
     def coverage(self) -> str:
-        if not has_gpu() and not has_rapl():
-            return "no GPU, no RAPL: measures time only, energy empty"
-        return ", ".join(p for p, ok in (("gpu: nvml", has_gpu()), ("cpu: rapl", has_rapl())) if ok)
+        return hardware() + ("" if has_gpu() or has_rapl() else ": measures time only, energy empty")
 
     def open(self, logdir: str) -> None:
         _quiet()
@@ -304,19 +287,11 @@ class Zeus(Tool):
 class CarbonTracker(Tool):
     """carbontracker epochs (it logs to its own file each epoch; no values returned)."""
 
-    key, label = "carbontracker", "carbontracker (epochs)"
-
-    def unavailable(self) -> str | None:
-        try:
-            import carbontracker  # noqa: F401
-        except ImportError:
-            return "not installed (pip install -r benchmarks/requirements.txt)"
-        return None
+    key, label, module = "carbontracker", "carbontracker (epochs)", "carbontracker.tracker"
 
     def coverage(self) -> str:
-        gpu = "gpu: nvml" if has_gpu() else "no GPU"
-        cpu = "cpu: rapl" if has_rapl() else "cpu: TDP model"
-        return f"{gpu}, {cpu}; tries an IP geolocation lookup (fails offline, world average used)"
+        return hardware() + ("" if has_rapl() else " (cpu: TDP model)") + \
+            "; tries an IP geolocation lookup (fails offline: world average)"
 
     def open(self, logdir: str) -> None:
         _quiet()
