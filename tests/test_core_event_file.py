@@ -145,3 +145,33 @@ def test_a_failing_event_file_warns_once_and_the_csv_keeps_every_record(tmp_path
     from greenops_tb.readers.csv import read_records
 
     assert [r.seq for r in read_records(tmp_path / "run" / "green.csv")] == list(range(5))
+
+
+def test_concurrent_writers_lose_nothing_and_records_keep_their_order(tmp_path):
+    import threading
+
+    w = _writer(tmp_path / "run")
+    w.start("train")
+
+    def user(k: int) -> None:
+        for i in range(300):
+            w.add_scalar(f"t{k}", float(i), i)
+            if i % 100 == 0:
+                w.flush()
+
+    threads = [threading.Thread(target=user, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for _ in range(MAX_DEFERRED + 500):
+        w.update("train")
+    for t in threads:
+        t.join()
+    w.close()
+    events = [event_pb2.Event.FromString(p) for p in _frames(_event_file(tmp_path / "run"))]
+    by_tag: dict[str, list[int]] = {}
+    for e in events:
+        for v in e.summary.value[:1]:
+            by_tag.setdefault(v.tag, []).append(e.step)
+    for k in range(4):
+        assert by_tag[f"t{k}"] == list(range(300))
+    assert by_tag["green/train/record"] == list(range(MAX_DEFERRED + 501))

@@ -15,8 +15,10 @@ to the file with ``os.write`` at each flush and whenever it holds
 * Deferred events: :meth:`EventFile.defer` queues ``(encode, item)`` for the
   same thread to encode and write at that flush (``flush()``/``close()`` drain
   it first, and more than :data:`MAX_DEFERRED` pending items are drained by the
-  caller), keeping that work off the caller's hot path. Only immutable items
-  (records) are deferred; events handed to ``add_event`` are serialised at once.
+  caller), keeping that work off the caller's hot path. Items are encoded
+  outside the buffer lock, so other writers wait for one item at most. Only
+  immutable items (records) are deferred; events handed to ``add_event`` are
+  serialised at once.
 * Errors on the flush thread are raised by the next call, as TensorBoard's writer does.
 
 Only :class:`GreenSummaryWriter`'s own file writer uses this; other
@@ -71,7 +73,8 @@ class EventFile:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         self._buf: list[bytes] = []
         self._buffered = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the buffer and the file
+        self._drain_lock = threading.Lock()  # one drainer at a time, so deferred items keep their order
         self._deferred: collections.deque[tuple[Callable[[Any], bytes], Any]] = collections.deque()
         self._pending = threading.Event()  # set while written data or deferred items await the flush thread
         self._closing = threading.Event()
@@ -107,15 +110,14 @@ class EventFile:
         self._check()
         self._deferred.append((encode, item))
         if len(self._deferred) > MAX_DEFERRED:
-            with self._lock:
-                self._drain()
+            self._drain()
         elif not self._pending.is_set():
             self._pending.set()
 
     def flush(self) -> None:
+        self._check()
+        self._drain()
         with self._lock:
-            self._check()
-            self._drain()
             self._write_out()
 
     def close(self) -> None:
@@ -124,11 +126,12 @@ class EventFile:
         self._closing.set()
         self._pending.set()
         self._thread.join()
-        with self._lock:
-            try:
-                self._drain()
+        try:
+            self._drain()
+            with self._lock:
                 self._write_out()
-            finally:
+        finally:
+            with self._lock:
                 os.close(self._fd)
                 self._fd = -1
 
@@ -157,25 +160,28 @@ class EventFile:
             data = data[os.write(self._fd, data):]
 
     def _drain(self) -> None:
-        """Encode and buffer the deferred items (caller holds the lock)."""
+        """Encode and buffer the deferred items, taking the buffer lock per item (writers never wait long)."""
         q = self._deferred
-        while q:
-            encode, item = q.popleft()
-            self._append(frame(encode(item)))
+        with self._drain_lock:
+            while q:
+                encode, item = q.popleft()
+                record = frame(encode(item))
+                with self._lock:
+                    self._append(record)
 
     def _run(self) -> None:
         while True:
             self._pending.wait()
             if self._closing.wait(self._interval):
                 return  # close() drains and flushes
-            with self._lock:
-                self._pending.clear()
-                try:
-                    self._drain()
+            self._pending.clear()  # before draining: whatever comes later sets it again
+            try:
+                self._drain()
+                with self._lock:
                     self._write_out()
-                except Exception as err:  # noqa: BLE001 - raised to the writer's next call
-                    self._error = err
-                    return
+            except Exception as err:  # noqa: BLE001 - raised to the writer's next call
+                self._error = err
+                return
 
 
 class FastFileWriter(FileWriter):
