@@ -89,7 +89,7 @@ class ModelHooks:
     ) -> None:
         self.module = _target(model)
         self._writer = writer
-        self._read = writer._meter.read
+        self._read = writer.meter.read
         self._stage = stage
         self._count_steps = count_steps
         self._sync = sync_cuda

@@ -19,7 +19,7 @@ import threading
 import time
 import warnings
 import weakref
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import torch
 from tensorboard.compat.proto.event_pb2 import Event, SessionLog
@@ -27,7 +27,6 @@ from torch.utils.tensorboard import SummaryWriter
 
 from greenops_tb import __version__
 from greenops_tb.grid import resolve_grid
-from greenops_tb.distributed.aggregate import DEFAULT_TIMEOUT_S
 from greenops_tb.meters.base import EnergySource, Meter
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
 from greenops_tb.records import Record, RunMetadata
@@ -37,6 +36,10 @@ from greenops_tb.sinks.events import RecordEvents, metadata_summary, record_summ
 from greenops_tb.stages import Pricing, Stages, check_name
 from greenops_tb.summary import Totals, format_summary
 from greenops_tb.watch import Watches
+
+if TYPE_CHECKING:
+    from greenops_tb.forecast import Forecast
+    from greenops_tb.model_hooks import ModelHooks
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +116,7 @@ class GreenSummaryWriter(SummaryWriter):
         sync_cuda: bool = True,
         run_name: str | None = None,
         distributed: bool | None = None,
-        dist_timeout_s: float = DEFAULT_TIMEOUT_S,
+        dist_timeout_s: float = 60.0,
         dist_flush_every: int = 1,
         **kwargs: Any,
     ) -> None:
@@ -166,6 +169,7 @@ class GreenSummaryWriter(SummaryWriter):
         self._pricing = Pricing(self._run, float(pue), profile.price_per_kwh, profile.currency, profile.price_source,
                                 profile.zone, profile.location_source)
         self._emit_every = emit_every
+        self._sync_cuda = sync_cuda
         self._counts: dict[str, int] = {}
         self._sink_failed: set[str] = set()
         self._fw = self._get_file_writer()
@@ -260,6 +264,40 @@ class GreenSummaryWriter(SummaryWriter):
             dataset={str(k): str(v) for k, v in p.dataset.items()},
             extra=self._job.metadata_extra() if self._job is not None else {},
         )
+
+    def forecast(
+        self, stage: str, *, total_steps: int | None = None, total_epochs: float | None = None,
+        confidence: float = 0.95,
+    ) -> "Forecast":
+        """Project ``stage``'s energy, CO2, cost and time to a planned total (see :mod:`greenops_tb.forecast`).
+
+        Uses the stage's completed intervals as recorded in this run's CSV.
+        """
+        from greenops_tb.forecast import forecast
+        from greenops_tb.readers.csv import read_records
+
+        if self._csv is None:
+            raise ValueError(
+                "forecast() reads the stage's intervals from the run's CSV, which is off (csv_path=False); "
+                "use `greenops-tb summary LOGDIR --forecast STAGE --total-steps N` on the event files instead"
+            )
+        records = [r for r in read_records(self._csv.path) if r.stage == stage]
+        return forecast(records, total_steps, total_epochs, confidence=confidence)
+
+    # -- model hooks ----------------------------------------------------------------
+    def watch_model(self, model: torch.nn.Module, stage: str | None = None, *, count_steps: bool = False) -> "ModelHooks":
+        """Attribute time and energy of ``model``'s forward and backward passes within ``stage``.
+
+        See :mod:`greenops_tb.model_hooks`; the returned handle's ``remove()`` takes every hook off.
+        """
+        from greenops_tb.model_hooks import attach
+
+        return attach(self, model, stage, count_steps=count_steps, sync_cuda=self._sync_cuda)
+
+    @property
+    def meter(self) -> Meter:
+        """The meter this writer reads at every stage boundary (devices, provenance, ``read()``)."""
+        return self._meter
 
     @property
     def csv_path(self) -> str | None:

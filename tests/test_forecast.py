@@ -109,3 +109,29 @@ def test_unknown_price_gives_no_cost_forecast():
 def test_bad_requests_raise_clear_errors(records, kwargs, message):
     with pytest.raises(ValueError, match=message):
         forecast(records, **kwargs)
+
+
+def test_writer_forecast_projects_a_real_stage(tmp_path):
+    """writer.forecast() on a real run with a known power: the projection is the per-step rate times the plan."""
+    import time
+
+    from greenops_tb import ConstantPowerSource, GreenSummaryWriter
+
+    watts = 50.0
+    with GreenSummaryWriter(str(tmp_path / "run"), country="FR", meters=[ConstantPowerSource({"cpu:0": watts})]) as w:
+        w.start("train")
+        for _ in range(12):
+            time.sleep(0.005)
+            w.update("train")
+        w.stop("train")
+        fc = w.forecast("train", total_steps=120)
+        done = w.totals().stages["train"]
+    assert fc.done_steps == 13  # 12 updates + the closing stop
+    # energy is watts x time, so the projected energy equals watts x projected time (up to clock-read skew)
+    assert fc.energy_kwh.estimate == pytest.approx(watts * fc.duration_s.estimate / 3.6e6, rel=1e-3)
+    assert fc.energy_kwh.low <= fc.energy_kwh.estimate <= fc.energy_kwh.high
+    assert fc.energy_kwh.estimate > done.energy_kwh * 5  # 120 planned steps vs 13 done
+    with GreenSummaryWriter(str(tmp_path / "nocsv"), country="FR", csv_path=False,
+                            meters=[ConstantPowerSource({"cpu:0": watts})]) as w:
+        with pytest.raises(ValueError, match="csv_path=False"):
+            w.forecast("train", total_steps=10)
