@@ -15,7 +15,6 @@ default applies and the provenance says so.
 """
 from __future__ import annotations
 
-import csv
 import functools
 import os
 import re
@@ -71,8 +70,12 @@ def logical_cpus() -> int:
 
 @functools.lru_cache(maxsize=2)
 def _table(name: str) -> dict[str, float]:
-    with resources.files("greenops_tb.meters").joinpath("data", name).open(encoding="utf-8", newline="") as f:
-        return {row["key"]: float(row["tdp_w"]) for row in csv.DictReader(f)}
+    """Normalised model key -> TDP. Keys hold no commas (normalise_model drops them)."""
+    text = resources.files("greenops_tb.meters").joinpath("data", name).read_text(encoding="utf-8")
+    lines = text.splitlines()
+    if not lines or lines[0] != "key,tdp_w":
+        raise ValueError(f"corrupt embedded table {name}: expected header 'key,tdp_w'; reinstall greenops_tb")
+    return {k: float(v) for k, v in (line.rsplit(",", 1) for line in lines[1:] if line)}
 
 
 def lookup_tdp(model: str, table: str = "cpu_tdp.csv") -> tuple[str, float] | None:
@@ -85,11 +88,16 @@ def _lookup(key: str, table: str) -> tuple[str, float] | None:
     rows = _table(table)
     if key in rows:
         return key, rows[key]
-    padded = f" {key} "
+    # the longest table key that is a contiguous run of the model's words and names a model number
+    words = key.split()
     best: str | None = None
-    for k in rows:
-        if any(c.isdigit() for c in k) and f" {k} " in padded and (best is None or len(k) > len(best)):
-            best = k
+    for i in range(len(words)):
+        for j in range(len(words), i, -1):
+            k = " ".join(words[i:j])
+            if k in rows and any(c.isdigit() for c in k):
+                if best is None or len(k) > len(best):
+                    best = k
+                break
     return (best, rows[best]) if best is not None else None
 
 
