@@ -77,7 +77,10 @@ class GreenSummaryWriter(SummaryWriter):
         world average with one warning); unknown places raise ``LocationError`` with suggestions.
       pue: data-centre power usage effectiveness, >= 1 (default 1.0).
       price_per_kwh, currency: electricity price (default: the grid dataset's, or unknown).
-      live: live grid provider name (see :mod:`greenops_tb.grid`).
+      live, live_options: opt-in live grid provider ("electricitymaps" with a token, "uk-carbon-intensity")
+        and its options (see :mod:`greenops_tb.grid.live`); any failure falls back to the embedded data.
+      detect_cloud: opt-in cloud metadata detection of the region (short timeout; off by default).
+      config_path: a TOML file with a ``[grid]`` table (default ``GREENOPS_CONFIG`` or ~/.config/greenops_tb.toml).
       csv_path: None -> ``<log_dir>/green.csv``; False -> no CSV; a path -> there.
       csv_columns: subset of :data:`greenops_tb.records.BASE_COLUMNS` (required columns always kept).
       hash_chain: add a ``chain_hash`` column (see :mod:`greenops_tb.hashchain`).
@@ -104,6 +107,9 @@ class GreenSummaryWriter(SummaryWriter):
         price_per_kwh: float | None = None,
         currency: str | None = None,
         live: str | None = None,
+        live_options: Mapping[str, Any] | None = None,
+        detect_cloud: bool = False,
+        config_path: str | os.PathLike[str] | None = None,
         csv_path: str | os.PathLike[str] | bool | None = None,
         csv_columns: Sequence[str] | None = None,
         hash_chain: bool = False,
@@ -137,7 +143,10 @@ class GreenSummaryWriter(SummaryWriter):
         self._writes = writes_files(self._job)
         if not self._writes:
             csv_path = False  # only rank 0 writes the job's CSV and events
-        self._grid = resolve_grid(country, region, cloud, price_per_kwh=price_per_kwh, currency=currency, live=live)
+        self._grid = resolve_grid(
+            country, region, cloud, price_per_kwh=price_per_kwh, currency=currency, live=live,
+            live_options=live_options, detect_cloud=detect_cloud, config_path=config_path,
+        )
         try:
             super().__init__(*args, **kwargs)
         except OSError as err:
