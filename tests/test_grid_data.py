@@ -204,3 +204,11 @@ def test_zones_command_lists_with_year_and_source(capsys):
     assert rc == 0 and "aws:eu-west-1" in out and " IE " in out
     rc, out = _zones_cli(["zones", "--search", "atlantis"], capsys)
     assert rc == 1 and "no zones match" in out
+
+
+def test_zones_search_through_the_cli_ignores_case_and_accents(capsys):
+    from greenops_tb.cli import main
+
+    assert main(["zones", "--search", "QUEBEC"]) == 0
+    out = capsys.readouterr().out
+    assert any(line.startswith("CA-QC ") and "Québec" in line for line in out.splitlines())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import unicodedata
 
 from greenops_tb.grid.dataset import Dataset, load
 
@@ -29,9 +30,14 @@ def cloud_rows(ds: Dataset, search: str | None = None) -> list[tuple[str, str, s
     return _filter(rows, search)
 
 
+def _fold(text: str) -> str:
+    """Lower case without accents, so "quebec" finds "Québec"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+
+
 def _filter(rows: list[tuple[str, ...]], search: str | None) -> list:
-    s = (search or "").lower()
-    return sorted(r for r in rows if not s or any(s in cell.lower() for cell in r))
+    s = _fold(search or "")
+    return sorted(r for r in rows if not s or any(s in _fold(cell) for cell in r))
 
 
 def _print(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
