@@ -9,7 +9,6 @@ a boundary that exchanges (``start``/``stop``, or every ``update`` with
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import socket
@@ -20,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_DIR, REPO, interleave, median, per_call, ratio, row  # noqa: E402
+from common import REPO, interleave, median, per_call, ratio, row, standalone  # noqa: E402
 
 US = 1e6
 
@@ -125,16 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--worker"]:
         _worker(argv[1], int(argv[2]), int(argv[3]))
         return 0
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    rows = run(quick=ap.parse_args(argv).quick)
-    out = BENCH_DIR / "results" / "distributed.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=2))
-    for r in rows:
-        print(f"{r['name']}: {r['value']:.1f} {r['unit']} (target {r['target']}; ratio {r['ratio']:.3g}; {r['note']})")
-    return 0
+    return standalone("distributed", run, __doc__, argv)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -11,8 +11,6 @@ starting the loader, loading, decoding and writing the CSV.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -20,14 +18,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from common import ratio, row  # noqa: E402
+from common import ratio, row, standalone  # noqa: E402
 from gen_logdir import GenSpec, cached  # noqa: E402
 
 from greenops_tb.commands.export import export  # noqa: E402
 from greenops_tb.runs import open_logdir  # noqa: E402
 
 OUT = HERE / "out"
-RESULTS = HERE / "results" / "export.json"
 
 
 def export_rate(logdir: Path, loader: str, fmt: str = "csv") -> tuple[float, int]:
@@ -62,15 +59,7 @@ def run(quick: bool = False) -> list[dict]:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="small logdirs (smoke run)")
-    rows = run(quick=p.parse_args().quick)
-    for r in rows:
-        ratio_text = f" ({r['ratio']:.1f}x baseline)" if r["ratio"] else ""
-        print(f"{r['name']}: {r['value']:,.0f} {r['unit']}{ratio_text}")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(rows, indent=1) + "\n")
-    return 0
+    return standalone("export", run, __doc__)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,6 @@
 """
 from __future__ import annotations
 
-import argparse
-import json
 import subprocess
 import sys
 import time
@@ -13,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_DIR, interleave, median, row  # noqa: E402
+from common import interleave, median, row, standalone  # noqa: E402
 
 from greenops_tb.grid import dataset, resolve_grid  # noqa: E402
 
@@ -54,17 +52,9 @@ def run(quick: bool = False) -> list[dict]:
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    rows = run(quick=ap.parse_args(argv).quick)
-    out = BENCH_DIR / "results" / "grid.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=2))
-    for r in rows:
-        print(f"{r['name']}: {r['value']:.2f} {r['unit']} (target {r['target']}; ratio {r['ratio']}; {r['note']})")
-    return 0
+def main() -> int:
+    return standalone("grid", run, __doc__)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -15,8 +15,6 @@ function (tens of us through the driver), so on a GPU machine add that per GPU.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import tempfile
 import time
@@ -25,9 +23,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "tests")]
 
-from common import interleave, interleaved_medians, median, row  # noqa: E402
+from common import interleave, interleaved_medians, median, row, standalone  # noqa: E402
 
-RESULTS = HERE / "results" / "meters.json"
 
 
 def _fake_gpu(energy_counter: bool) -> None:
@@ -170,16 +167,9 @@ def run(quick: bool = False) -> list[dict]:
             sys.modules.pop("pynvml", None)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="tiny repeat counts (smoke run)")
-    rows = run(quick=ap.parse_args().quick)
-    for r in rows:
-        print(f"{r['name']}: {r['value']} {r['unit']} (baseline {r['baseline'] or '-'}, ratio {r['ratio']}, "
-              f"target {r['target']}) {r['note']}")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(rows, indent=2) + "\n")
+def main() -> int:
+    return standalone("meters", run, __doc__)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

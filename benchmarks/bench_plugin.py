@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -19,12 +18,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
-from common import median, ratio, row  # noqa: E402
+from common import median, ratio, row, standalone  # noqa: E402
 from gen_logdir import GenSpec, cached  # noqa: E402
 from greenops_tb.plugin.plugin import LISTING_TTL_S  # noqa: E402
 from plugin_fixtures import TensorBoardProcess  # noqa: E402
 
-RESULTS = HERE / "results" / "plugin.json"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -141,15 +139,7 @@ def run(quick: bool = False) -> list[dict]:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="small logdir (smoke run)")
-    rows = run(quick=p.parse_args().quick)
-    for r in rows:
-        ratio_text = f" ({r['ratio']:.2f}x baseline)" if r["ratio"] else ""
-        print(f"{r['name']}: {r['value']:.3g} {r['unit']}{ratio_text}  [target {r['target']}]")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(rows, indent=1) + "\n")
-    return 0
+    return standalone("plugin", run, __doc__)
 
 
 if __name__ == "__main__":

@@ -164,3 +164,21 @@ def machine_info() -> dict[str, str]:
         except md.PackageNotFoundError:
             info[pkg] = "not installed"
     return info
+
+
+def standalone(name: str, run: Callable[[bool], list[dict]], doc: str | None, argv: Sequence[str] | None = None) -> int:
+    """``python benchmarks/bench_<name>.py [--quick]``: run, print the table, write ``results/<name>.json``."""
+    import argparse
+    import json
+
+    from run_all import format_table
+
+    ap = argparse.ArgumentParser(description=(doc or name).splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tiny repeat counts (smoke run)")
+    rows = run(ap.parse_args(argv).quick)
+    out = BENCH_DIR / "results" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=2) + "\n")
+    print(format_table({**r, "module": name} for r in rows))
+    print(f"written to {out}")
+    return 0
