@@ -7,36 +7,14 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
-
-from greenops_tb import GreenSummaryWriter
+from training import train
 
 
 def train_run(log_dir: Path, *, steps: int = 25, hash_chain: bool = True, **green: object) -> Path:
-    """Train a tiny model for ``steps`` steps (train + eval stages, watched loss); returns the CSV path."""
-    torch.manual_seed(0)
-    model = torch.nn.Linear(8, 1)
-    opt = torch.optim.SGD(model.parameters(), lr=0.05)
-    x, y = torch.randn(64, 8), torch.randn(64, 1)
-    last = {"loss": 0.0}
-    with GreenSummaryWriter(str(log_dir), country="DE", hash_chain=hash_chain, watch={"loss": last},
-                            **green) as writer:  # type: ignore[arg-type]
-        writer.start("train")
-        for step in range(steps):
-            loss = torch.nn.functional.mse_loss(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            last["loss"] = loss.item()
-            writer.add_scalar("loss", last["loss"], step)
-            if step % 10 == 9:
-                with writer.stage("eval"), torch.no_grad():
-                    model(x)
-            writer.update("train")
-        writer.stop("train")
-        csv_path = writer.csv_path
-    assert csv_path is not None
-    return Path(csv_path)
+    """A real run (train + eval stages, watched loss) in Germany; returns its CSV path."""
+    path = train(log_dir, steps=steps, eval_every=10, country="DE", hash_chain=hash_chain, **green).csv_path
+    assert path is not None
+    return path
 
 
 def cli_process(*args: str) -> subprocess.CompletedProcess[str]:

@@ -15,9 +15,8 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
-import torch
+from training import train
 
-from greenops_tb import GreenSummaryWriter
 from greenops_tb.meters.constant import ConstantPowerSource
 from greenops_tb.summary import Totals
 
@@ -26,32 +25,9 @@ XSS_RUN = "<img src=x onerror=alert(1)>"
 
 def write_run(logdir: Path, name: str, *, steps: int = 24, eval_every: int = 8, country: str = "DE",
               watts: dict[str, float] | None = None, pue: float = 1.2) -> Totals:
-    """Train a tiny model through GreenSummaryWriter: ``train`` (update per step), ``eval`` every few steps.
-
-    Returns ``writer.totals()``: what the Green tab must show for this run.
-    """
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 1))
-    opt = torch.optim.SGD(model.parameters(), lr=0.05)
-    x, y = torch.randn(256, 16), torch.randn(256, 1)
-    last = {"loss": 0.0}
+    """A real run with known power (``watts``); returns ``writer.totals()``: what the Green tab must show."""
     meters = [ConstantPowerSource(watts or {"cpu:0": 45.0, "ram": 6.0}, label="model-test")]
-    with GreenSummaryWriter(str(logdir / name), country=country, pue=pue, meters=meters,
-                            watch={"loss": last}) as writer:
-        writer.start("train")
-        for step in range(steps):
-            loss = torch.nn.functional.mse_loss(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            last["loss"] = loss.item()
-            writer.add_scalar("loss", last["loss"], step)
-            if eval_every and step % eval_every == eval_every - 1:
-                with writer.stage("eval"), torch.no_grad():
-                    model(x)
-            writer.update("train", step=step)
-        writer.stop("train")
-        return writer.totals()
+    return train(logdir / name, steps=steps, eval_every=eval_every, country=country, pue=pue, meters=meters).totals
 
 
 def free_port() -> int:
