@@ -68,8 +68,10 @@ def format_summary(t: Totals) -> str:
         f"greenops_tb run {t.run!r}: {t.location_name} ({t.location}, chosen by {t.location_source}), PUE {t.pue:g}",
         f"  {'stage':<{width}}  {'records':>7}  {'time':>9}  {'energy':>11}  {'CO2':>10}  {'cost':>12}  by device",
     ]
+    # device kinds this run measured (an unmeasured kind, e.g. no GPU, would only add zeros)
+    measured = [k for k in DEVICE_KINDS if t.total.energy_kwh_by_kind.get(k, 0.0) > 0] or list(DEVICE_KINDS)
     for name, s in rows:
-        kinds = ", ".join(f"{k} {_fmt_energy(s.energy_kwh_by_kind.get(k, 0.0))}" for k in DEVICE_KINDS)
+        kinds = ", ".join(f"{k} {_fmt_energy(s.energy_kwh_by_kind.get(k, 0.0))}" for k in measured)
         lines.append(
             f"  {name:<{width}}  {s.records:>7}  {s.duration_s:>8.3f}s  {_fmt_energy(s.energy_kwh):>11}  "
             f"{_fmt_co2(s.co2_kg):>10}  {_fmt_cost(s.cost, t.currency):>12}  {kinds}"

@@ -174,3 +174,7 @@ def test_summary_text_names_stages_energy_and_mix(trained):
     text = str(w)
     for part in ("train/forward", "eval", "data", "total", "Germany", "gCO2e/kWh", "EUR", "grid mix", "coal"):
         assert part in text
+    # only the device kinds this run measured are listed per stage (no GPU here: no "gpu 0 mWh" noise)
+    measured = {d.kind for d in w.meter.devices}
+    for kind in ("gpu", "cpu", "ram"):
+        assert (f"{kind} " in text.split("carbon intensity")[0].split("by device", 1)[1]) == (kind in measured)
