@@ -57,13 +57,20 @@ class DeviceEnergy:
     kind: str  # "gpu" | "cpu" | "ram"
     energy_kwh: float
     provenance: str  # e.g. "nvml-energy", "rapl", "model-tdp", "model-tdp (fallback: rapl unreadable)"
+    #: what the device was doing, where its source says: e.g. {"util_pct": mean over the interval,
+    #: "mem_used_gb": at its end}; empty for most devices (and in files written before it existed)
+    context: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "energy_kwh": self.energy_kwh, "provenance": self.provenance}
+        d = {"kind": self.kind, "energy_kwh": self.energy_kwh, "provenance": self.provenance}
+        if self.context:
+            d["context"] = self.context
+        return d
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "DeviceEnergy":
-        return cls(kind=str(d["kind"]), energy_kwh=float(d["energy_kwh"]), provenance=str(d["provenance"]))
+        return cls(kind=str(d["kind"]), energy_kwh=float(d["energy_kwh"]), provenance=str(d["provenance"]),
+                   context={str(k): float(v) for k, v in d.get("context", {}).items()})
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 from greenops_tb.grid.types import Intensity
-from greenops_tb.meters.base import Meter, Reading
+from greenops_tb.meters.base import Meter, Reading, context_between
 from greenops_tb.records import DEVICE_KINDS, DeviceEnergy, Record
 from greenops_tb.summary import StageTotals
 from greenops_tb.watch import Watches
@@ -246,9 +246,10 @@ class Stages:
         run.records += 1
         acc.add(duration, priced)
         prov = self._meter.provenance()
+        context = context_between(a, b) or [{} for _ in self._ids]
         devices = {
-            i: DeviceEnergy(k, (jb - ja) / J_PER_KWH, pv)
-            for i, k, ja, jb, pv in zip(self._ids, self._kinds, a.joules, b.joules, prov)
+            i: DeviceEnergy(k, (jb - ja) / J_PER_KWH, pv, c)
+            for i, k, ja, jb, pv, c in zip(self._ids, self._kinds, a.joules, b.joules, prov, context)
         }
         seq = self._seq
         self._seq += 1

@@ -19,9 +19,14 @@ import time
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 log = logging.getLogger(__name__)
+
+#: A context key ending in this suffix holds a running time integral (value x seconds since the
+#: source started, e.g. ``util_pct*s``): a record gets its mean over the record's interval under
+#: the key without the suffix (``util_pct``). Any other key is a gauge: the value at the interval's end.
+INTEGRAL_SUFFIX = "*s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,30 @@ class Reading:
     t_mono: float  # time.perf_counter()
     t_wall: float  # time.time()
     joules: tuple[float, ...]  # aligned with Meter.devices
+    #: per device, what its source says it was doing (see ``EnergySource.context``); None when no source says
+    context: tuple[Mapping[str, float], ...] | None = None
+
+
+def context_between(a: Reading, b: Reading) -> tuple[dict[str, float], ...] | None:
+    """Each device's context over the interval from ``a`` to ``b``: integrals become means, gauges their value at ``b``.
+
+    A mean needs the integral at both ends (a source swapped in between has none at ``a``) and a
+    positive duration; otherwise that key is left out. None when ``b`` carries no context.
+    """
+    if b.context is None:
+        return None
+    dt = b.t_mono - a.t_mono
+    before = a.context or ({},) * len(b.context)
+    out = []
+    for ca, cb in zip(before, b.context):
+        d: dict[str, float] = {}
+        for k, v in cb.items():
+            if not k.endswith(INTEGRAL_SUFFIX):
+                d[k] = v
+            elif k in ca and dt > 0 and v >= ca[k]:
+                d[k[: -len(INTEGRAL_SUFFIX)]] = (v - ca[k]) / dt
+        out.append(d)
+    return tuple(out)
 
 
 class EnergySource(ABC):
@@ -60,6 +89,15 @@ class EnergySource(ABC):
     def sample(self) -> None:
         """Called by the background sampler every ``sample_interval`` seconds."""
 
+    def context(self) -> Sequence[Mapping[str, float]]:
+        """Per device, what it is doing now beyond energy (e.g. ``{"util_pct*s": ..., "mem_used_gb": ...}``).
+
+        Optional: the default says nothing, and the :class:`Meter` calls only sources that override
+        it, at every boundary, so it must be as cheap as ``read()`` (values the sampler already read).
+        Keys ending in :data:`INTEGRAL_SUFFIX` are running time integrals (records get the mean).
+        """
+        return [{} for _ in self.devices]
+
     def fallback(self, error: BaseException) -> "EnergySource | None":
         """A replacement source for the same devices after ``error``, or None."""
         return None
@@ -71,14 +109,31 @@ class EnergySource(ABC):
 class _Slot:
     """A source plus the offset that keeps cumulative joules continuous across fallbacks."""
 
-    __slots__ = ("source", "offset", "last", "note", "failed")
+    __slots__ = ("source", "offset", "last", "note", "failed", "has_context")
 
     def __init__(self, source: EnergySource) -> None:
-        self.source = source
         self.offset = [0.0] * len(source.devices)
         self.last = [0.0] * len(source.devices)
         self.note = ""
         self.failed: BaseException | None = None
+        self.set_source(source)
+
+    def set_source(self, source: EnergySource) -> None:
+        self.source: EnergySource = source
+        self.has_context = type(source).context is not EnergySource.context
+
+    def context(self) -> Sequence[Mapping[str, float]]:
+        """The source's context, or empty ones when it has none or fails to say (never an error)."""
+        if self.has_context:
+            try:
+                ctx = self.source.context()
+                if len(ctx) == len(self.source.devices):
+                    return ctx
+                log.debug("%s.context() gave %d entries for %d devices", type(self.source).__name__, len(ctx),
+                          len(self.source.devices))
+            except Exception:  # noqa: BLE001 - context is optional; energy goes on without it
+                log.debug("context of %s failed", type(self.source).__name__, exc_info=True)
+        return ({},) * len(self.source.devices)
 
 
 class Meter:
@@ -91,6 +146,7 @@ class Meter:
             raise ValueError(f"duplicate device ids across meters: {ids}; give each source distinct devices")
         self.devices: tuple[Device, ...] = tuple(d for s in sources for d in s.devices)
         self._lock = threading.Lock()
+        self._any_context = any(slot.has_context for slot in self._slots)
         self._sampler = None
         if any(s.sample_interval for s in sources):
             from greenops_tb.meters.sampler import Sampler
@@ -130,7 +186,9 @@ class Meter:
             cur = [o + v for o, v in zip(slot.offset, vals)]
             slot.last = cur
             joules.extend(cur)
-        return Reading(t_mono, t_wall, tuple(joules))
+        if not self._any_context:
+            return Reading(t_mono, t_wall, tuple(joules))
+        return Reading(t_mono, t_wall, tuple(joules), tuple(c for slot in self._slots for c in slot.context()))
 
     def _degrade(self, slot: _Slot, failing: EnergySource, err: BaseException) -> None:
         """Replace ``failing`` by its fallback, once, whichever thread sees the error first."""
@@ -161,7 +219,8 @@ class Meter:
             except Exception:  # noqa: BLE001
                 log.debug("closing %s failed", type(failing).__name__, exc_info=True)
             slot.offset = list(slot.last)
-            slot.source = repl
+            slot.set_source(repl)
+            self._any_context = any(s.has_context for s in self._slots)
             if self._sampler is not None and repl.sample_interval:
                 self._sampler.register(repl, on_error=self._make_on_error(slot))
 

@@ -69,8 +69,8 @@ def logical_cpus() -> int:
 
 
 @functools.lru_cache(maxsize=2)
-def _table(name: str) -> dict[str, float]:
-    """Normalised model key -> TDP. Keys hold no commas (normalise_model drops them)."""
+def embedded_table(name: str) -> dict[str, float]:
+    """Normalised model key -> TDP of the embedded table ``data/<name>``. Keys hold no commas."""
     text = resources.files("greenops_tb.meters").joinpath("data", name).read_text(encoding="utf-8")
     lines = text.splitlines()
     if not lines or lines[0] != "key,tdp_w":
@@ -85,7 +85,7 @@ def lookup_tdp(model: str, table: str = "cpu_tdp.csv") -> tuple[str, float] | No
 
 @functools.lru_cache(maxsize=64)
 def _lookup(key: str, table: str) -> tuple[str, float] | None:
-    rows = _table(table)
+    rows = embedded_table(table)
     if key in rows:
         return key, rows[key]
     # the longest table key that is a contiguous run of the model's words and names a model number

@@ -1,45 +1,129 @@
-"""Fallback for a GPU whose NVML readings stopped working mid-run.
+"""GPU power when NVML cannot measure it: the TDP, and the models built on it.
 
-Once NVML fails nothing more can be read from the GPU (not even its
-utilisation), so the best estimate is a constant power: the average the GPU
-drew while it was still measured (label ``model-gpu-avg``), or, when nothing
-was measured yet, its enforced power limit (``model-gpu-tdp``, an upper bound).
+* :func:`gpu_tdp`: a GPU's TDP, from its enforced power limit (what NVML
+  reports for this very board) or else the embedded table (Epoch AI's ML
+  hardware table, see ``data/NOTICE``) matched on the NVML name by
+  :func:`lookup_gpu_tdp`.
+* :func:`gpu_model_after`: once NVML fails mid-run nothing more can be read
+  from the GPU (not even its utilisation), so the best estimate is a constant
+  power: the average the GPU drew while it was still measured
+  (``model-gpu-avg``), or, when nothing was measured yet, its TDP
+  (``model-gpu-tdp``, an upper bound).
+
+Matching NVML names to the table: NVML says "NVIDIA H100 80GB HBM3",
+"NVIDIA A100-SXM4-40GB" or "Tesla V100-SXM2-16GB" where the table says
+"nvidia h100 sxm5 80gb", "nvidia a100 sxm4 40 gb", "nvidia tesla v100 sxm2 16 gb".
+Both are cut into words (brand words "nvidia"/"tesla", HBM generations and
+"gpu" dropped, "40 gb" joined, "pcle" read as "pcie"). A table row matches when
+all its model words are in the name, its memory size (if both give one) is the
+same and its form factor (PCIe, SXMn, NVL, DGXS, OAM) agrees with the name's. A
+name without a form factor is an SXM board (NVIDIA names PCIe and NVL boards
+as such, SXM ones often not), so SXM rows score higher than PCIe/NVL rows for
+it. Laptop/Max-Q names only match rows that say so. The most specific row wins.
 """
 from __future__ import annotations
 
-import threading
-import time
-from typing import Sequence
+import functools
+import re
+from dataclasses import dataclass
 
 from greenops_tb.meters.base import Device, EnergySource
+from greenops_tb.meters.constant import ConstantPowerSource
+from greenops_tb.meters.cpu_info import embedded_table
+
+_BRAND = frozenset({"nvidia", "tesla", "hgx", "gpu", "hbm2", "hbm2e", "hbm3", "hbm3e"})
+#: words that name a product line, not a model: a row needs one more word than these
+_FAMILY = frozenset({"geforce", "gtx", "rtx", "quadro", "radeon", "instinct", "data", "center"})
+_VARIANT = frozenset({"laptop", "mobile", "maxq"})
+_FORM = re.compile(r"pcie|nvl|dgxs|oam|sxm\d?\Z")
+_MEMORY = re.compile(r"\d+gb\Z")
+_SPLIT = re.compile(r"[\s()\-_/,]+")
 
 
-class GpuModelSource(EnergySource):
-    """Constant power times elapsed time for one GPU."""
+def gpu_words(name: str) -> tuple[str, ...]:
+    """The words of a GPU name that matching compares (see the module docstring)."""
+    s = re.sub(r"max-?q", "maxq", name.lower())
+    s = re.sub(r"(\d+)\s*gb\b", r"\1gb", s)
+    words = ("pcie" if w == "pcle" else w for w in _SPLIT.split(s))
+    return tuple(w for w in words if w and w not in _BRAND)
 
-    def __init__(self, device: Device, watts: float, label: str) -> None:
-        if not watts >= 0:
-            raise ValueError(f"GPU model power must be >= 0 W, got {watts!r}")
-        self.devices = (device,)
-        self.watts = float(watts)
-        self._label = label
-        self._t0 = time.perf_counter()
-        self._lock = threading.Lock()
-        self._last = 0.0
 
-    def read(self) -> Sequence[float]:
-        with self._lock:
-            self._last = max(self._last, self.watts * (time.perf_counter() - self._t0))
-            return [self._last]
+@dataclass(frozen=True, slots=True)
+class _Row:
+    key: str
+    model: frozenset[str]  # every other word
+    memory: str | None
+    form: str | None
 
-    def provenance(self) -> Sequence[str]:
-        return [self._label]
+    @classmethod
+    def of(cls, key: str) -> "_Row":
+        words = gpu_words(key)
+        memory = next((w for w in words if _MEMORY.match(w)), None)
+        form = next((w for w in words if _FORM.match(w)), None)
+        return cls(key, frozenset(w for w in words if w not in (memory, form)), memory, form)
+
+    def score(self, words: frozenset[str], memory: str | None, form: str | None) -> float | None:
+        """How specifically this row describes a GPU with these words; None when it does not."""
+        if not self.model <= words or not self.model - _FAMILY or not (words & _VARIANT) <= self.model:
+            return None
+        score = float(len(self.model))
+        if self.memory is not None and memory is not None:
+            if self.memory != memory:
+                return None
+            score += 1
+        if self.form is not None:
+            if form is None:
+                score += 1 if self.form.startswith("sxm") else -0.5
+            elif self.form == form or (self.form.startswith("sxm") and form.startswith("sxm") and "sxm" in (self.form, form)):
+                score += 1
+            else:
+                return None
+        return score
+
+
+@functools.lru_cache(maxsize=1)
+def _rows() -> tuple[_Row, ...]:
+    return tuple(_Row.of(k) for k in embedded_table("gpu_tdp.csv"))
+
+
+@functools.lru_cache(maxsize=64)
+def lookup_gpu_tdp(name: str) -> tuple[str, float] | None:
+    """(matched table key, TDP in W) for an NVML GPU name, or None when no row describes it."""
+    words = gpu_words(name)
+    memory = next((w for w in words if _MEMORY.match(w)), None)
+    form = next((w for w in words if _FORM.match(w)), None)
+    found = frozenset(words)
+    best: tuple[float, int, str] | None = None
+    for row in _rows():
+        score = row.score(found, memory, form)
+        if score is not None and (best is None or (score, len(row.key), row.key) > best):
+            best = (score, len(row.key), row.key)
+    return (best[2], embedded_table("gpu_tdp.csv")[best[2]]) if best is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class GpuTdp:
+    """A GPU's TDP and where it came from."""
+
+    watts: float
+    source: str  # "power-limit" or "table:<matched key>"
+
+
+def gpu_tdp(name: str, power_limit_w: float | None) -> GpuTdp | None:
+    """The enforced power limit when NVML gives it, else the table's TDP for ``name``, else None."""
+    if power_limit_w:
+        return GpuTdp(float(power_limit_w), "power-limit")
+    found = lookup_gpu_tdp(name) if name else None
+    return GpuTdp(found[1], f"table:{found[0]}") if found is not None else None
 
 
 def gpu_model_after(device: Device, joules: float, seconds: float, power_limit_w: float | None) -> EnergySource | None:
     """The model source replacing a failed NVML source that measured ``joules`` over ``seconds``."""
     if seconds >= 1.0 and joules > 0:
-        return GpuModelSource(device, joules / seconds, "model-gpu-avg")
-    if power_limit_w:
-        return GpuModelSource(device, power_limit_w, "model-gpu-tdp")
-    return None
+        watts, label = joules / seconds, "model-gpu-avg"
+    else:
+        tdp = gpu_tdp(device.name, power_limit_w)
+        if tdp is None:
+            return None
+        watts, label = tdp.watts, "model-gpu-tdp"
+    return ConstantPowerSource({device.id: watts}, label=label, names={device.id: device.name})

@@ -14,9 +14,17 @@ that fails degrades alone:
   accumulate.
 * ``nvml-power-sampled``: GPUs without the counter: power (mW) sampled by the
   shared background sampler and integrated (trapezoid, monotonic clock).
+* ``model-gpu-tdp-util``: GPUs NVML sees but whose power it cannot read at
+  all: TDP (enforced power limit, else the embedded table) x utilisation
+  (``nvmlDeviceGetUtilizationRates``), sampled and integrated the same way.
 * After a mid-run failure: the counter degrades to sampled power if that
   still works, else (and sampled power degrades) to a constant-power model
   (:mod:`gpu_model`).
+
+Device context: every source carries its GPU's :class:`GpuActivity`
+(utilisation and used memory, read by the sampler thread, never at a
+boundary), so records say ``util_pct`` (mean over the interval) and
+``mem_used_gb`` (at its end) next to the GPU's energy.
 
 NVML missing, no driver or no GPU: :func:`nvml_sources` returns nothing and
 ``doctor`` says why. NVML is imported in exactly one place,
@@ -30,16 +38,22 @@ import os
 import threading
 import time
 import warnings
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from greenops_tb.meters.base import Device, EnergySource
-from greenops_tb.meters.gpu_model import gpu_model_after
+from greenops_tb.meters.base import INTEGRAL_SUFFIX, Device, EnergySource
+from greenops_tb.meters.gpu_model import GpuTdp, gpu_model_after, gpu_tdp
 from greenops_tb.meters.integrate import PowerIntegrator
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
 from greenops_tb.meters.visible_devices import GpusOption, VisibleGpu, parse_gpus, visible_gpus
 
 log = logging.getLogger(__name__)
+
+_GB = 1e9
+#: device-context keys of NVML GPUs: the mean utilisation (%) over a record's interval, used memory (GB) at its end
+UTIL_KEY = "util_pct" + INTEGRAL_SUFFIX
+MEM_KEY = "mem_used_gb"
 
 
 def _load_pynvml() -> Any | None:
@@ -52,23 +66,13 @@ def _load_pynvml() -> Any | None:
 
 
 @dataclass(frozen=True, slots=True)
-class GpuContext:
-    """What a GPU was doing at one instant (context for a record, not energy)."""
-
-    utilization_pct: float | None
-    memory_utilization_pct: float | None
-    memory_used_bytes: int | None
-    memory_total_bytes: int | None
-    power_w: float | None
-
-
-@dataclass(frozen=True, slots=True)
 class GpuSupport:
     """What NVML can measure on one GPU; a field is None when supported, else the error text."""
 
     energy_counter_error: str | None
     power_error: str | None
     power_limit_w: float | None
+    utilization_error: str | None = None
 
 
 def _call(fn: Any, *args: Any) -> tuple[Any, str | None]:
@@ -79,11 +83,24 @@ def _call(fn: Any, *args: Any) -> tuple[Any, str | None]:
 
 
 def probe_gpu(nvml: Any, handle: Any) -> GpuSupport:
-    """Try the energy counter, power and power limit of one GPU."""
+    """Try the energy counter, power, power limit and utilisation of one GPU."""
     _, energy_err = _call(nvml.nvmlDeviceGetTotalEnergyConsumption, handle)
     _, power_err = _call(nvml.nvmlDeviceGetPowerUsage, handle)
     limit_mw, _ = _call(nvml.nvmlDeviceGetEnforcedPowerLimit, handle)
-    return GpuSupport(energy_err, power_err, limit_mw / 1000.0 if limit_mw else None)
+    _, util_err = _call(nvml.nvmlDeviceGetUtilizationRates, handle)
+    return GpuSupport(energy_err, power_err, limit_mw / 1000.0 if limit_mw else None, util_err)
+
+
+def measurement(name: str, support: GpuSupport, mode: str = "auto") -> tuple[str, GpuTdp | None]:
+    """How a GPU is measured (its provenance label, or "not measured") and, for the model, its TDP."""
+    if support.energy_counter_error is None and mode == "auto":
+        return NvmlEnergySource.label, None
+    if support.power_error is None:
+        return NvmlPowerSource.label, None
+    tdp = gpu_tdp(name, support.power_limit_w)
+    if tdp is not None and support.utilization_error is None:
+        return NvmlUtilModelSource.label, tdp
+    return "not measured", tdp
 
 
 class _Session:
@@ -109,17 +126,79 @@ class _Session:
                 log.debug("nvmlShutdown failed", exc_info=True)
 
 
+class GpuActivity:
+    """Utilisation and used memory of one GPU, read by the sampler: a record's device context.
+
+    ``context(now)`` gives ``util_pct*s`` (running integral of the utilisation, so a
+    record gets its mean over the record's interval) and ``mem_used_gb`` (the last
+    sample). A reading NVML does not support, or that fails later, is left out from
+    then on (one debug log) and never fails the energy source. Shared by the sources
+    a GPU goes through on fallback, so the integral stays continuous.
+    """
+
+    def __init__(self, nvml: Any, handle: Any) -> None:
+        self._nvml = nvml
+        self._handle = handle
+        self.util_error: str | None = None
+        self._mem_error: str | None = None
+        self._util = PowerIntegrator(1)
+        self._mem_gb: float | None = None
+        self.sample(time.perf_counter())
+
+    @property
+    def readable(self) -> bool:
+        """Whether anything is still read (else the sampler need not call)."""
+        return self.util_error is None or self._mem_error is None
+
+    def sample(self, t: float) -> float | None:
+        """Read utilisation and memory at monotonic time ``t``; the utilisation in %, None when unreadable."""
+        util = None
+        if self.util_error is None:
+            rates, self.util_error = _call(self._nvml.nvmlDeviceGetUtilizationRates, self._handle)
+            if rates is not None:
+                util = float(rates.gpu)
+                self._util.add(t, [util])
+            else:
+                log.debug("GPU utilisation unreadable from now on: %s", self.util_error)
+        if self._mem_error is None:
+            mem, self._mem_error = _call(self._nvml.nvmlDeviceGetMemoryInfo, self._handle)
+            self._mem_gb = mem.used / _GB if mem is not None else None
+            if mem is None:
+                log.debug("GPU memory unreadable from now on: %s", self._mem_error)
+        return util
+
+    def context(self, now: float) -> dict[str, float]:
+        out: dict[str, float] = {}
+        if self.util_error is None:
+            out[UTIL_KEY] = self._util.joules(now)[0]
+        if self._mem_gb is not None:
+            out[MEM_KEY] = self._mem_gb
+        return out
+
+
 class _NvmlGpu(EnergySource):
-    """Common part of the NVML sources: one GPU, its session, context and fallback."""
+    """Common part of the NVML sources: one GPU, its session, activity (context) and fallback."""
 
     label = "nvml"
+    #: power comes from the sampler (else it samples only the activity, and only where NVML gives any)
+    sampled = False
 
-    def __init__(self, session: _Session, gpu: VisibleGpu, support: GpuSupport) -> None:
+    def __init__(
+        self,
+        session: _Session,
+        gpu: VisibleGpu,
+        support: GpuSupport,
+        activity: GpuActivity | None = None,
+        interval: float = DEFAULT_INTERVAL_S,
+    ) -> None:
         self.devices = (Device(f"gpu:{gpu.cuda_index}", "gpu", gpu.name),)
         self.gpu = gpu
         self.nvml = session.nvml
         self._session = session
         self._support = support
+        self.activity = activity or GpuActivity(session.nvml, gpu.handle)
+        self.interval = interval
+        self.sample_interval = interval if self.sampled or self.activity.readable else None
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
         self._last_t = self._t0
@@ -136,18 +215,11 @@ class _NvmlGpu(EnergySource):
     def power_w(self) -> float:
         return self.nvml.nvmlDeviceGetPowerUsage(self.gpu.handle) / 1000.0
 
-    def context(self) -> GpuContext:
-        """Utilisation, memory and power now; a field is None where NVML does not say."""
-        util, _ = _call(self.nvml.nvmlDeviceGetUtilizationRates, self.gpu.handle)
-        mem, _ = _call(self.nvml.nvmlDeviceGetMemoryInfo, self.gpu.handle)
-        power_mw, _ = _call(self.nvml.nvmlDeviceGetPowerUsage, self.gpu.handle)
-        return GpuContext(
-            utilization_pct=float(util.gpu) if util is not None else None,
-            memory_utilization_pct=float(util.memory) if util is not None else None,
-            memory_used_bytes=int(mem.used) if mem is not None else None,
-            memory_total_bytes=int(mem.total) if mem is not None else None,
-            power_w=power_mw / 1000.0 if power_mw is not None else None,
-        )
+    def sample(self) -> None:
+        self.activity.sample(time.perf_counter())
+
+    def context(self) -> Sequence[Mapping[str, float]]:
+        return [self.activity.context(time.perf_counter())]
 
     def fallback(self, error: BaseException) -> EnergySource | None:
         return gpu_model_after(self.devices[0], self._last_j, self._last_t - self._t0, self._support.power_limit_w)
@@ -161,12 +233,15 @@ class _NvmlGpu(EnergySource):
 
 
 class NvmlEnergySource(_NvmlGpu):
-    """Energy counter read at boundaries, with power interpolation between counter refreshes."""
+    """Energy counter read at boundaries, with power interpolation between counter refreshes.
+
+    The sampler only reads the GPU's activity (context), and only where NVML gives any.
+    """
 
     label = "nvml-energy"
 
-    def __init__(self, session: _Session, gpu: VisibleGpu, support: GpuSupport) -> None:
-        super().__init__(session, gpu, support)
+    def __init__(self, session: _Session, gpu: VisibleGpu, support: GpuSupport, **kw: Any) -> None:
+        super().__init__(session, gpu, support, **kw)
         self._mj0 = self._counter()
         self._mj = self._mj0
         self._seen_t = time.perf_counter()  # when the counter was first seen at its current value
@@ -198,26 +273,27 @@ class NvmlEnergySource(_NvmlGpu):
         try:
             self.power_w()
             support = GpuSupport(f"{type(error).__name__}: {error}", None, self._support.power_limit_w)
-            return NvmlPowerSource(self._session, self.gpu, support)
+            return NvmlPowerSource(self._session, self.gpu, support, activity=self.activity, interval=self.interval)
         except Exception:  # noqa: BLE001
             return super().fallback(error)
 
 
-class NvmlPowerSource(_NvmlGpu):
-    """Power sampled by the shared sampler and integrated (trapezoid)."""
+class _SampledPower(_NvmlGpu):
+    """Power from ``_watts(t)`` at every sample, integrated (trapezoid) by a :class:`PowerIntegrator`."""
 
-    label = "nvml-power-sampled"
+    sampled = True
 
-    def __init__(
-        self, session: _Session, gpu: VisibleGpu, support: GpuSupport, interval: float = DEFAULT_INTERVAL_S
-    ) -> None:
-        super().__init__(session, gpu, support)
-        self.sample_interval = interval
+    def __init__(self, session: _Session, gpu: VisibleGpu, support: GpuSupport, **kw: Any) -> None:
+        super().__init__(session, gpu, support, **kw)
         self._integrator = PowerIntegrator(1)
 
+    @abstractmethod
+    def _watts(self, t: float) -> float:
+        """The GPU's power now (``t``: monotonic time of the sample)."""
+
     def sample(self) -> None:
-        w = self.power_w()
-        self._integrator.add(time.perf_counter(), [w])
+        t = time.perf_counter()
+        self._integrator.add(t, [self._watts(t)])
 
     def read(self) -> Sequence[float]:
         now = time.perf_counter()
@@ -226,6 +302,38 @@ class NvmlPowerSource(_NvmlGpu):
             self._last_j = max(self._last_j, j)
             self._last_t = now
             return [self._last_j]
+
+
+class NvmlPowerSource(_SampledPower):
+    """Power (``nvmlDeviceGetPowerUsage``) sampled by the shared sampler and integrated."""
+
+    label = "nvml-power-sampled"
+
+    def _watts(self, t: float) -> float:
+        watts = self.power_w()
+        self.activity.sample(t)
+        return watts
+
+
+class NvmlUtilModelSource(_SampledPower):
+    """A GPU NVML sees but whose power it cannot read: TDP x utilisation, sampled and integrated.
+
+    TDP from the enforced power limit, else the embedded table (:func:`gpu_model.gpu_tdp`).
+    An estimate, labelled ``model-gpu-tdp-util``: an idle GPU counts as 0 W and a busy one
+    as its TDP, so it is an upper bound when busy and misses idle power.
+    """
+
+    label = "model-gpu-tdp-util"
+
+    def __init__(self, session: _Session, gpu: VisibleGpu, support: GpuSupport, tdp: GpuTdp, **kw: Any) -> None:
+        self.tdp = tdp
+        super().__init__(session, gpu, support, **kw)
+
+    def _watts(self, t: float) -> float:
+        util = self.activity.sample(t)
+        if util is None:
+            raise RuntimeError(f"GPU utilisation is no longer readable ({self.activity.util_error})")
+        return self.tdp.watts * util / 100.0
 
 
 def nvml_sources(
@@ -271,14 +379,23 @@ def nvml_sources(
                 continue
             measured.add(gpu.nvml_index)
             support = probe_gpu(nvml, gpu.handle)
-            if support.energy_counter_error is None and mode == "auto":
-                sources.append(NvmlEnergySource(session, gpu, support))
-            elif support.power_error is None:
-                sources.append(NvmlPowerSource(session, gpu, support, interval or DEFAULT_INTERVAL_S))
+            how, tdp = measurement(gpu.name, support, mode)
+            kw = {"interval": interval or DEFAULT_INTERVAL_S}
+            if how == NvmlEnergySource.label:
+                sources.append(NvmlEnergySource(session, gpu, support, **kw))
+            elif how == NvmlPowerSource.label:
+                sources.append(NvmlPowerSource(session, gpu, support, **kw))
+            elif tdp is not None and how == NvmlUtilModelSource.label:
+                log.info("GPU cuda:%s (%s) reports neither energy nor power: modelled as TDP %g W (%s) x utilisation",
+                         gpu.cuda_index, gpu.name, tdp.watts, tdp.source)
+                sources.append(NvmlUtilModelSource(session, gpu, support, tdp, **kw))
             else:
+                why = "its TDP is unknown (no power limit, no table row)" if tdp is None else \
+                    f"its utilisation is unreadable ({support.utilization_error})"
                 warnings.warn(
                     f"greenops_tb: GPU cuda:{gpu.cuda_index} ({gpu.name}) reports neither energy "
-                    f"({support.energy_counter_error}) nor power ({support.power_error}); it is not measured",
+                    f"({support.energy_counter_error}) nor power ({support.power_error}), and {why}; "
+                    "it is not measured",
                     RuntimeWarning,
                     stacklevel=2,
                 )

@@ -5,6 +5,8 @@ simulated GPU has a power profile ``P(t)`` with its exact integral ``E(t)``
 (t = seconds since the module was made, on ``time.perf_counter``), an energy
 counter refreshed every ``counter_period_s`` (or not supported), and may
 start failing (every call raising NVMLError) after ``fail_after_s``.
+Utilisation is a number or a function of t (NVML reports whole percent);
+``None`` for the power limit, utilisation or used memory: NOT_SUPPORTED.
 """
 from __future__ import annotations
 
@@ -54,12 +56,12 @@ class FakeGpu:
     energy_counter: bool = True
     power: bool = True
     counter_period_s: float = 0.0  # 0: the counter is exact at every read
-    power_limit_w: float = 400.0
+    power_limit_w: float | None = 400.0
     fail_after_s: float | None = None
     mig_uuids: tuple[str, ...] = ()
-    utilization: int = 87
+    utilization: float | Callable[[float], float] | None = 87
     memory_total: int = 40 * 2**30
-    memory_used: int = 12 * 2**30
+    memory_used: int | None = 12 * 2**30
     calls: int = 0
 
 
@@ -137,14 +139,22 @@ def make_fake_nvml(gpus: list[FakeGpu], *, driver: str = "550.54.15", init_error
         return int(round(g.profile.power(now()) * 1000))  # mW
 
     def nvmlDeviceGetEnforcedPowerLimit(h: _Handle) -> int:
-        return int(gpu_of(h).power_limit_w * 1000)
+        g = gpu_of(h)
+        if g.power_limit_w is None:
+            raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
+        return int(g.power_limit_w * 1000)
 
     def nvmlDeviceGetUtilizationRates(h: _Handle) -> types.SimpleNamespace:
         g = gpu_of(h)
-        return types.SimpleNamespace(gpu=g.utilization, memory=g.utilization // 2)
+        if g.utilization is None:
+            raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
+        util = round(g.utilization(now()) if callable(g.utilization) else g.utilization)
+        return types.SimpleNamespace(gpu=util, memory=util // 2)
 
     def nvmlDeviceGetMemoryInfo(h: _Handle) -> types.SimpleNamespace:
         g = gpu_of(h)
+        if g.memory_used is None:
+            raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
         return types.SimpleNamespace(total=g.memory_total, used=g.memory_used, free=g.memory_total - g.memory_used)
 
     def nvmlDeviceGetMaxMigDeviceCount(h: _Handle) -> int:
