@@ -210,3 +210,23 @@ def test_writer_missing_on_a_rank_is_a_clear_error(tmp_path: Path) -> None:
 
 if __name__ == "__main__":
     worker(sys.argv[1], sys.argv[2])
+
+
+def test_each_source_declares_what_it_covers():
+    """Host-level sources are measured once per host; per-process models on every rank, also when relabelled."""
+    from greenops_tb.distributed.aggregate import host_level
+    from greenops_tb.meters.constant import ConstantPowerSource
+    from greenops_tb.meters.model import ModelCpuSource, ModelRamSource
+    from greenops_tb.meters.rapl import LabelledSource
+
+    cpu_model = ModelCpuSource()
+    assert not host_level(cpu_model)
+    assert not host_level(LabelledSource(cpu_model, "rapl unreadable"))  # the RAPL fallback stays per process
+    ram = ModelRamSource()
+    try:
+        assert not host_level(ram)
+    finally:
+        ram.close()
+    assert host_level(ConstantPowerSource({"cpu:0": 10.0, "ram": 2.0}))
+    assert not host_level(ConstantPowerSource({"gpu:0": 300.0}))
+    assert not host_level(ConstantPowerSource({"cpu:0": 10.0}, scope="process"))

@@ -12,8 +12,7 @@ How it works
   rank (each rank measures the GPU it uses), host-level sources (RAPL, CPU,
   RAM) only on the lowest rank of each host, so nothing is counted twice.
   Per-process models (this process's CPU time and RSS) are measured by every
-  rank; any source may say which with a ``scope`` attribute (``"host"`` or
-  ``"process"``), see :func:`host_level`.
+  rank; every source says which with its ``scope``, see :func:`host_level`.
 * At each stage boundary (``start``, ``update``, ``stop``) the writer calls
   :meth:`boundary` with this rank's cumulative joules per device. When an
   exchange is due, all ranks ``all_gather`` theirs, and :attr:`job_joules`
@@ -64,7 +63,6 @@ from greenops_tb.meters.base import Device, EnergySource
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 60.0
-HOST_KINDS = frozenset({"cpu", "ram"})
 BOUNDARY_KINDS = ("start", "update", "stop")
 LOCAL_ONLY = " (this rank only: job aggregation failed)"
 FROZEN = " (no data: job aggregation failed)"
@@ -96,18 +94,12 @@ class RankLayout:
 def host_level(source: EnergySource) -> bool:
     """Whether ``source`` measures something shared by the whole host (measured once per host).
 
-    A ``scope`` attribute decides (``"host"`` or ``"process"``); the model sources,
-    which measure this process's CPU time and resident memory, are per process;
-    otherwise CPU and RAM devices are host-level (RAPL, a wall meter) and GPUs per rank.
+    The source's ``scope`` decides (see :attr:`EnergySource.scope`): RAPL is "host", the
+    model sources (this process's CPU time and resident memory) "process", NVML "device";
+    an undeclared source is host-level unless it only has GPUs.
     """
-    scope = getattr(source, "scope", None)
-    if scope is not None:
-        return scope == "host"
-    from greenops_tb.meters.model import ModelCpuSource, ModelRamSource
-
-    if isinstance(source, (ModelCpuSource, ModelRamSource)):
-        return False
-    return any(d.kind in HOST_KINDS for d in source.devices)
+    scope = source.scope or ("device" if all(d.kind == "gpu" for d in source.devices) else "host")
+    return scope == "host"
 
 
 class JobAggregator:

@@ -62,12 +62,12 @@ def context_between(a: Reading, b: Reading) -> tuple[dict[str, float], ...] | No
     out = []
     for ca, cb in zip(before, b.context):
         d: dict[str, float] = {}
+        out.append(d)
         for k, v in cb.items():
             if not k.endswith(INTEGRAL_SUFFIX):
                 d[k] = v
             elif k in ca and dt > 0 and v >= ca[k]:
                 d[k[: -len(INTEGRAL_SUFFIX)]] = (v - ca[k]) / dt
-        out.append(d)
     return tuple(out)
 
 
@@ -77,6 +77,10 @@ class EnergySource(ABC):
     devices: tuple[Device, ...] = ()
     #: seconds between ``sample()`` calls wanted from the background sampler; None = never
     sample_interval: float | None = None
+    #: what the numbers cover, for distributed jobs: "host" (the whole machine, e.g. RAPL: measured once per
+    #: host), "process" (this process's share, e.g. the CPU-time model: measured on every rank) or "device"
+    #: (devices this rank uses, e.g. its GPUs); None: "device" for GPU-only sources, else "host"
+    scope: str | None = None
 
     @abstractmethod
     def read(self) -> Sequence[float]:
@@ -109,7 +113,7 @@ class EnergySource(ABC):
 class _Slot:
     """A source plus the offset that keeps cumulative joules continuous across fallbacks."""
 
-    __slots__ = ("source", "offset", "last", "note", "failed", "has_context")
+    __slots__ = ("source", "offset", "last", "note", "failed", "has_context", "_no_context")
 
     def __init__(self, source: EnergySource) -> None:
         self.offset = [0.0] * len(source.devices)
@@ -121,6 +125,7 @@ class _Slot:
     def set_source(self, source: EnergySource) -> None:
         self.source: EnergySource = source
         self.has_context = type(source).context is not EnergySource.context
+        self._no_context: tuple[Mapping[str, float], ...] = ({},) * len(source.devices)  # read-only
 
     def context(self) -> Sequence[Mapping[str, float]]:
         """The source's context, or empty ones when it has none or fails to say (never an error)."""
@@ -133,7 +138,7 @@ class _Slot:
                           len(self.source.devices))
             except Exception:  # noqa: BLE001 - context is optional; energy goes on without it
                 log.debug("context of %s failed", type(self.source).__name__, exc_info=True)
-        return ({},) * len(self.source.devices)
+        return self._no_context
 
 
 class Meter:
@@ -188,7 +193,10 @@ class Meter:
             joules.extend(cur)
         if not self._any_context:
             return Reading(t_mono, t_wall, tuple(joules))
-        return Reading(t_mono, t_wall, tuple(joules), tuple(c for slot in self._slots for c in slot.context()))
+        context: list[Mapping[str, float]] = []
+        for slot in self._slots:
+            context += slot.context()
+        return Reading(t_mono, t_wall, tuple(joules), tuple(context))
 
     def _degrade(self, slot: _Slot, failing: EnergySource, err: BaseException) -> None:
         """Replace ``failing`` by its fallback, once, whichever thread sees the error first."""

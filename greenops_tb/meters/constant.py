@@ -19,7 +19,14 @@ from greenops_tb.records import DEVICE_KINDS
 class ConstantPowerSource(EnergySource):
     """Each device draws a fixed power (W) from construction on."""
 
-    def __init__(self, watts: Mapping[str, float], *, label: str = "constant", names: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        watts: Mapping[str, float],
+        *,
+        label: str = "constant",
+        names: Mapping[str, str] | None = None,
+        scope: str | None = None,
+    ):
         if not watts:
             raise ValueError("ConstantPowerSource needs at least one device, e.g. {'cpu:0': 65.0}")
         devices = []
@@ -33,6 +40,7 @@ class ConstantPowerSource(EnergySource):
         self.devices = tuple(devices)
         self.watts: tuple[float, ...] = tuple(float(w) for w in watts.values())
         self._label = label
+        self.scope = scope  # see EnergySource.scope
         self._t0 = time.perf_counter()
 
     def read(self) -> Sequence[float]:

@@ -28,6 +28,8 @@ _GB = 1e9
 class ModelCpuSource(EnergySource):
     """CPU energy modelled as TDP x this process's share of all logical CPUs."""
 
+    scope = "process"
+
     def __init__(self, tdp: CpuTdp | None = None, *, cpus: int | None = None) -> None:
         self.tdp = tdp or resolve_cpu_tdp()
         self.cpus = cpus or logical_cpus()
@@ -45,6 +47,8 @@ class ModelCpuSource(EnergySource):
 
 class ModelRamSource(EnergySource):
     """RAM energy modelled as W/GB x this process's resident set size, integrated over time."""
+
+    scope = "process"
 
     def __init__(self, w_per_gb: float = RAM_W_PER_GB, sample_interval: float = DEFAULT_INTERVAL_S) -> None:
         import psutil

@@ -179,6 +179,7 @@ class GpuActivity:
 class _NvmlGpu(EnergySource):
     """Common part of the NVML sources: one GPU, its session, activity (context) and fallback."""
 
+    scope = "device"
     label = "nvml"
     #: power comes from the sampler (else it samples only the activity, and only where NVML gives any)
     sampled = False

@@ -173,6 +173,7 @@ class LabelledSource(EnergySource):
         self.note = note
         self.devices = inner.devices
         self.sample_interval = inner.sample_interval
+        self.scope = inner.scope
 
     def read(self) -> Sequence[float]:
         return self.inner.read()
