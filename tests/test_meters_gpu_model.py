@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from fakes.fake_nvml import FakeGpu, make_fake_nvml
+from fakes.fake_nvml import FakeGpu, make_fake_nvml, window
 from greenops_tb.meters.base import Device, Meter
 from greenops_tb.meters.constant import ConstantPowerSource
 from greenops_tb.meters.gpu_model import gpu_model_after, gpu_tdp, lookup_gpu_tdp
@@ -98,32 +98,17 @@ def test_gpu_without_power_is_tdp_from_table_times_sampled_utilisation(monkeypat
         (src,) = nvml_sources(env={})
     assert isinstance(src, NvmlUtilModelSource) and src.provenance() == ["model-gpu-tdp-util"]
     assert (src.tdp.watts, src.tdp.source) == (700.0, "table:nvidia h100 sxm5 80gb")
-    meter = Meter([src])
-    try:
-        time.sleep(0.05)
-        ta = mod.elapsed()
-        a = meter.read().joules[0]
-        time.sleep(1.5)
-        tb = mod.elapsed()
-        b = meter.read().joules[0]
-    finally:
-        meter.close()
+    ta, tb, a, b = window(mod, Meter([src]), 1.5)
     util_pct_s = 50 * (tb - ta) + 40 * (math.cos(w * ta) - math.cos(w * tb)) / w
-    assert b - a == pytest.approx(700.0 * util_pct_s / 100, rel=0.02)
+    assert b.joules[0] - a.joules[0] == pytest.approx(700.0 * util_pct_s / 100, rel=0.02)
     assert mod.init_count == 0
 
 
 def test_power_limit_is_the_tdp_when_nvml_gives_it(monkeypatch: pytest.MonkeyPatch) -> None:
     gpu = FakeGpu("GPU-util-2", name="NVIDIA H100 80GB HBM3", energy_counter=False, power=False, power_limit_w=250.0,
                   utilization=60)
-    _install(monkeypatch, gpu)
-    meter = Meter(nvml_sources(env={}))
-    try:
-        a = meter.read()
-        time.sleep(0.3)
-        b = meter.read()
-    finally:
-        meter.close()
+    mod = _install(monkeypatch, gpu)
+    _, _, a, b = window(mod, Meter(nvml_sources(env={})), 0.3)
     assert (b.joules[0] - a.joules[0]) / (b.t_mono - a.t_mono) == pytest.approx(250.0 * 0.6, rel=0.01)
 
 

@@ -8,7 +8,7 @@ from typing import Callable
 
 import pytest
 
-from fakes.fake_nvml import FakeGpu, constant, make_fake_nvml, sine
+from fakes.fake_nvml import FakeGpu, constant, make_fake_nvml, sine, window
 from greenops_tb.meters.base import Meter
 from greenops_tb.meters.nvml import MEM_KEY, UTIL_KEY, NvmlEnergySource, NvmlPowerSource, nvml_sources
 
@@ -77,17 +77,9 @@ def test_power_only_gpu_integrates_known_profile_within_one_percent(install) -> 
     mod = install([gpu])
     sources = nvml_sources(env={})
     assert isinstance(sources[0], NvmlPowerSource) and sources[0].provenance() == ["nvml-power-sampled"]
-    meter = Meter(sources)  # registers with the shared sampler at its default interval
-    try:
-        time.sleep(0.05)
-        ta = mod.elapsed()
-        a = meter.read().joules[0]
-        time.sleep(1.5)
-        tb = mod.elapsed()
-        b = meter.read().joules[0]
-    finally:
-        meter.close()
-    assert b - a == pytest.approx(_truth(mod, gpu, ta, tb), rel=0.01)
+    # the meter registers the source with the shared sampler at its default interval
+    ta, tb, a, b = window(mod, Meter(sources), 1.5)
+    assert b.joules[0] - a.joules[0] == pytest.approx(_truth(mod, gpu, ta, tb), rel=0.01)
     assert mod.init_count == 0
 
 

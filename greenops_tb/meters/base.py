@@ -10,6 +10,11 @@ The :class:`Meter` combines sources, keeps each device's provenance label,
 and swaps a failing source for its fallback (one warning, energy continuity
 kept, provenance saying why), so a measurement failure never reaches the
 user's training loop.
+
+Sources may also say what each device was doing (``context()``: e.g. GPU
+utilisation and memory); the :class:`Meter` puts it into every
+:class:`Reading` and :func:`context_between` turns two readings into a
+record's per-device context.
 """
 from __future__ import annotations
 

@@ -74,11 +74,16 @@ class _Row:
         if self.form is not None:
             if form is None:
                 score += 1 if self.form.startswith("sxm") else -0.5
-            elif self.form == form or (self.form.startswith("sxm") and form.startswith("sxm") and "sxm" in (self.form, form)):
+            elif _same_form(self.form, form):
                 score += 1
             else:
                 return None
         return score
+
+
+def _same_form(a: str, b: str) -> bool:
+    """Equal, or both SXM with one of them not saying which generation."""
+    return a == b or (a.startswith("sxm") and b.startswith("sxm") and "sxm" in (a, b))
 
 
 @functools.lru_cache(maxsize=1)

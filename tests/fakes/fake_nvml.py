@@ -14,7 +14,10 @@ import math
 import time
 import types
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from greenops_tb.meters.base import Meter, Reading
 
 NVML_SUCCESS = 0
 NVML_ERROR_UNINITIALIZED = 1
@@ -177,3 +180,23 @@ def make_fake_nvml(gpus: list[FakeGpu], *, driver: str = "550.54.15", init_error
             setattr(mod, fn.__name__, fn)
     mod.elapsed = now
     return mod
+
+
+def window(
+    mod: types.ModuleType, meter: "Meter", seconds: float, settle: float = 0.05
+) -> tuple[float, float, "Reading", "Reading"]:
+    """Read ``meter`` twice ``seconds`` apart (after ``settle``), then close it.
+
+    Returns (ta, tb, a, b): the stand-in's clock just before each read (what profiles
+    are functions of) and the two readings.
+    """
+    try:
+        time.sleep(settle)
+        ta = mod.elapsed()
+        a = meter.read()
+        time.sleep(seconds)
+        tb = mod.elapsed()
+        b = meter.read()
+    finally:
+        meter.close()
+    return ta, tb, a, b
