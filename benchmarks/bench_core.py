@@ -3,6 +3,7 @@
 * stage enter+exit, measurement only (meter reads, accounting, record built; no sinks): target <= 15 us median
 * one ``update()`` with its CSV row and event vs one plain ``SummaryWriter.add_scalar``: target <= 1.2x,
   as the caller's latency AND as CPU time of all threads (events are encoded off the hot path)
+* one stage window with logging (start + stop -> record -> CSV row + event, flush thread woken), same measures
 * ``add_scalar`` through GreenSummaryWriter vs plain SummaryWriter (issue 8 stretch: faster)
 * ``import greenops_tb`` + ``GreenSummaryWriter()`` + first stage, beyond importing torch (subprocesses): <= 0.2 s
 
@@ -85,9 +86,15 @@ def bench_update(quick: bool) -> list[dict]:
         green = GreenSummaryWriter(os.path.join(d, "green"), country="DE", watch={"loss": lambda: 0.5})
         green.start("train")
         step = iter(range(10**9))
+
+        def window() -> None:
+            green.start("window")
+            green.stop("window")
+
         cases = {
             "plain": (lambda: plain.add_scalar("loss", 0.5, next(step)), plain.flush),  # noqa: E731
             "update": (lambda: green.update("train"), green.flush),  # noqa: E731
+            "window": (window, green.flush),
             "green_add_scalar": (lambda: green.add_scalar("loss", 0.5, next(step)), green.flush),  # noqa: E731
         }
         out: dict[str, list[tuple[float, float]]] = {k: [] for k in cases}
@@ -103,6 +110,7 @@ def bench_update(quick: bool) -> list[dict]:
     rows = []
     for key, label, target in (
         ("update", "update() with CSV row + event", "<= 1.2x add_scalar"),
+        ("window", "stage window (start+stop) with CSV row + event", "<= 1.2x add_scalar"),
         ("green_add_scalar", "add_scalar through GreenSummaryWriter", "< 1.0x plain add_scalar (stretch)"),
     ):
         lat, cpu = med[key]

@@ -182,7 +182,7 @@ class GreenSummaryWriter(SummaryWriter):
         self._counts: dict[str, int] = {}
         self._sink_failed: set[str] = set()
         self._fw = self._get_file_writer()
-        self._write_event = self._record_event_writer()
+        self._write_event, self._flush_soon = self._record_event_writer()
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._emit,
             seq0=self._csv.next_seq if self._csv else 0, before_boundary=_sync_cuda if sync_cuda else None,
@@ -207,12 +207,13 @@ class GreenSummaryWriter(SummaryWriter):
         self._stages.start(name, step=step, epoch=epoch)
 
     def stop(self, name: str, *, step: int | None = None) -> Record:
-        """Close stage ``name``, record the interval and flush the event file."""
+        """Close stage ``name`` and record the interval; its event reaches the file within milliseconds
+        (``flush()`` waits for that)."""
         self._check_open()
         self._expect("stop", name)
         rec = self._stages.stop(name, step=step)
         try:
-            self._fw.flush()
+            self._flush_soon()
         except Exception as err:  # noqa: BLE001 - a sink must never crash training
             self._sink_failure("events", err)
         return rec
@@ -335,14 +336,15 @@ class GreenSummaryWriter(SummaryWriter):
         except Exception as err:  # noqa: BLE001 - a sink must never crash training
             self._sink_failure("events", err)
 
-    def _record_event_writer(self) -> Callable[[Record], None]:
-        """How a record reaches the event file: on our own file, encoded by its flush thread (drained by
-        ``stop()``/``flush()``/``close()``); on any other file writer, as a Summary at once."""
+    def _record_event_writer(self) -> tuple[Callable[[Record], None], Callable[[], None]]:
+        """How a record reaches the event file, and how a stage's end gets it to disk: on our own file,
+        encoded and written by its flush thread (woken at ``stop()``; ``flush()``/``close()`` drain it in
+        the caller); on any other file writer, as a Summary at once, flushed at ``stop()``."""
         fw = self._fw
         if isinstance(fw, FastFileWriter):
             defer, encode = fw.event_writer.defer, RecordEvents().encode
-            return lambda rec: defer(encode, rec)
-        return lambda rec: fw.add_summary(record_summary(rec), rec.step, rec.end_time)
+            return (lambda rec: defer(encode, rec)), fw.event_writer.wake  # its flush thread writes at once
+        return (lambda rec: fw.add_summary(record_summary(rec), rec.step, rec.end_time)), fw.flush
 
     def _sink_failure(self, sink: str, err: BaseException) -> None:
         if sink not in self._sink_failed:
@@ -393,8 +395,12 @@ class GreenSummaryWriter(SummaryWriter):
             self._stages.stop_all()
             self._closed = True
         atexit.unregister(self._atexit)
-        super().flush()
-        super().close()
+        try:
+            super().close()  # flushes, then closes
+        except Exception as err:  # noqa: BLE001 - a failed event file must not keep the CSV and meters open
+            self._sink_failure("events", err)
+            with contextlib.suppress(Exception):  # already reported; this closes the file whatever it says
+                self._fw.close()
         if self._csv is not None:
             self._csv.close()
         self._meter.close()

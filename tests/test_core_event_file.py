@@ -101,7 +101,14 @@ def test_events_reach_the_file_without_an_explicit_flush(tmp_path):
         time.sleep(0.05)
         tags = {v.tag for p in _frames(path) for v in event_pb2.Event.FromString(p).summary.value}
     assert {"loss", "green/train/record"} <= tags and len(_frames(path)) > before
-    w.stop("train")  # stop drains and flushes at once
+    w.flush()
+    frames = len(_frames(path))
+    t0 = time.monotonic()
+    w.stop("train")  # wakes the flush thread: on the file within milliseconds, not an interval later
+    while len(_frames(path)) == frames and time.monotonic() - t0 < FLUSH_INTERVAL_S:
+        time.sleep(0.002)
+    waited = time.monotonic() - t0
+    assert waited < FLUSH_INTERVAL_S / 2, f"the stop() record took {waited:.3f} s to reach the file"
     last = event_pb2.Event.FromString(_frames(path)[-1])
     assert last.summary.value[0].tag == "green/train/record" and last.step == 1
     w.close()
@@ -138,10 +145,11 @@ def test_a_failing_event_file_warns_once_and_the_csv_keeps_every_record(tmp_path
         w.stop("train")
         w.start("train")
         w.stop("train")
+        w.close()  # the flush thread met the failure (or close() does): reported once, the CSV still closed
     failed = [c for c in caught if "writing the events failed" in str(c.message)]
     assert len(failed) == 1
+    assert w._csv._fd < 0 and w._fw.event_writer._fd < 0  # both files closed
     os.close(full)
-    w.close()
     from greenops_tb.readers.csv import read_records
 
     assert [r.seq for r in read_records(tmp_path / "run" / "green.csv")] == list(range(5))

@@ -11,7 +11,9 @@ to the file with ``os.write`` at each flush and whenever it holds
 
 * Flushing: a daemon thread flushes at most ``min(flush_secs, FLUSH_INTERVAL_S)``
   after the first unflushed event, so a live TensorBoard sees data about as
-  soon as with TensorBoard's writer; ``flush()``/``close()`` flush at once.
+  soon as with TensorBoard's writer; :meth:`EventFile.wake` has it flush at
+  once (a stage's end: on the file within milliseconds, at no cost to the
+  caller); ``flush()``/``close()`` flush in the calling thread.
 * Deferred events: :meth:`EventFile.defer` queues ``(encode, item)`` for the
   same thread to encode and write at that flush (``flush()``/``close()`` drain
   it first, and more than :data:`MAX_DEFERRED` pending items are drained by the
@@ -41,6 +43,8 @@ from torch.utils.tensorboard.writer import FileWriter
 
 #: Longest time an event waits in the buffer before it reaches the file (unless flush_secs is shorter).
 FLUSH_INTERVAL_S = 1.0
+#: After a wake-up, how long the flush thread lets more events gather before writing them in one go.
+WAKE_BATCH_S = 0.01
 #: Deferred items beyond which the caller drains the queue itself (bounds memory).
 MAX_DEFERRED = 1000
 #: Buffered bytes beyond which a write goes to the file at once.
@@ -77,6 +81,7 @@ class EventFile:
         self._drain_lock = threading.Lock()  # one drainer at a time, so deferred items keep their order
         self._deferred: collections.deque[tuple[Callable[[Any], bytes], Any]] = collections.deque()
         self._pending = threading.Event()  # set while written data or deferred items await the flush thread
+        self._soon = threading.Event()  # set by wake() and close(): cut the flush thread's wait short
         self._closing = threading.Event()
         self._error: BaseException | None = None
         self._interval = max(0.0, min(float(flush_secs), FLUSH_INTERVAL_S))
@@ -114,6 +119,13 @@ class EventFile:
         elif not self._pending.is_set():
             self._pending.set()
 
+    def wake(self) -> None:
+        """Have the flush thread write everything added so far now, not up to an interval later."""
+        self._check()
+        if not self._soon.is_set():
+            self._soon.set()
+            self._pending.set()
+
     def flush(self) -> None:
         self._check()
         self._drain()
@@ -124,6 +136,7 @@ class EventFile:
         if self._closing.is_set():
             return
         self._closing.set()
+        self._soon.set()
         self._pending.set()
         self._thread.join()
         try:
@@ -172,9 +185,11 @@ class EventFile:
     def _run(self) -> None:
         while True:
             self._pending.wait()
-            if self._closing.wait(self._interval):
+            self._soon.wait(self._interval)
+            if self._closing.wait(WAKE_BATCH_S):
                 return  # close() drains and flushes
-            self._pending.clear()  # before draining: whatever comes later sets it again
+            self._soon.clear()  # before draining: whatever comes later sets them again
+            self._pending.clear()
             try:
                 self._drain()
                 with self._lock:
