@@ -19,8 +19,10 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-UNITS = {"MWh": 1e3, "kWh": 1.0, "Wh": 1e-3, "mWh": 1e-6, "t": 1e3, "kg": 1.0, "g": 1e-3, "mg": 1e-6,
-         "MW": 1e6, "kW": 1e3, "W": 1.0, "mW": 1e-3, "EUR": 1.0, "s": 1.0}
+UNITS = {"GWh": 1e6, "MWh": 1e3, "kWh": 1.0, "Wh": 1e-3, "mWh": 1e-6, "µWh": 1e-9,
+         "t": 1e3, "kg": 1.0, "g": 1e-3, "mg": 1e-6, "µg": 1e-9, "MW": 1e6, "kW": 1e3, "W": 1.0, "mW": 1e-3,
+         "km": 1.0, "m": 1e-3, "mm": 1e-6, "µm": 1e-9, "EUR": 1.0, "s": 1.0}
+KG_CO2E_PER_KM_CAR = 3.93e-4 * 1000 / 1.609344  # US EPA equivalencies, 2024 revision: 3.93e-4 t CO2e per mile
 
 
 def launch(p):  # type: ignore[no-untyped-def]
@@ -63,11 +65,21 @@ def card(frame, metric: str) -> tuple[float, str]:  # type: ignore[no-untyped-de
     return float(el.get_attribute("data-value")), el.locator(".value").inner_text()
 
 
+def assert_quantity(text: str, want: float) -> None:
+    """``text`` (``'2.804 mWh'``, ``'1,234.50 EUR'``) equals ``want`` (base unit) to the last digit it shows."""
+    value, unit = parse_quantity(text.replace(",", ""))
+    decimals = len(text.replace(",", "").split()[0].partition(".")[2])
+    half_digit = 0.5 * 10.0 ** -decimals * UNITS[unit]
+    assert abs(value * UNITS[unit] - want) <= half_digit * (1 + 1e-9) + abs(want) * 1e-12, (text, want)
+
+
 def assert_shown(frame, metric: str, want: float) -> None:  # type: ignore[no-untyped-def]
     raw, text = card(frame, metric)
     assert math.isclose(raw, want, rel_tol=1e-9), (metric, raw, want)
-    value, unit = parse_quantity(text)
-    assert math.isclose(value * UNITS[unit], want, rel_tol=6e-4), (metric, text, want)  # 4 significant digits
+    if metric == "cost" and want < 0.01:  # under a cent: "< 0.01 EUR", the exact amount in the tooltip
+        assert text == "< 0.01 EUR", (metric, text, want)
+        text = frame.locator("[data-metric=cost] .value").get_attribute("title")
+    assert_quantity(text, want)
 
 
 def test_green_tab_in_chromium(served) -> None:  # type: ignore[no-untyped-def]
@@ -112,7 +124,10 @@ def test_green_tab_in_chromium(served) -> None:  # type: ignore[no-untyped-def]
             for name in want.stages:
                 assert name in stage_text
             assert "model-test" in frame.locator("[data-testid=provenance]").inner_text()
-            assert "km driven" in frame.locator("[data-testid=equivalents]").inner_text()
+            car = frame.locator("[data-equivalent=car_km]")  # the car distance of the run's CO2e, per EPA's factor
+            assert math.isclose(float(car.get_attribute("data-value")), want.total.co2_kg / KG_CO2E_PER_KM_CAR, rel_tol=1e-9)
+            assert_quantity(car.inner_text(), want.total.co2_kg / KG_CO2E_PER_KM_CAR)
+            assert "driving an average gasoline car" in frame.locator("[data-testid=equivalents]").inner_text()
             page.screenshot(path=str(ARTIFACTS / "green-tab.png"), full_page=True)
             # CSV download of what is shown
             with page.expect_download() as dl:

@@ -65,25 +65,51 @@ export function combineTotals(summaries: RunSummary[]): Headline | null {
 }
 
 /**
- * Everyday equivalents of an amount of CO2e, with the factor and its source.
- * US EPA, Greenhouse Gas Equivalencies Calculator, "Calculations and References":
- * 3.93e-4 t CO2e per mile driven by an average gasoline passenger vehicle, and
- * 1.24e-5 t CO2 per smartphone charged.
+ * Everyday equivalents of an amount of CO2e. Factors from the US EPA "Greenhouse Gas Equivalencies Calculator -
+ * Calculations and References" (2024 revision, eGRID2022 electricity data):
+ * 3.93 x 10^-4 metric tons CO2e per mile driven by an average gasoline-powered passenger vehicle, and
+ * 1.24 x 10^-5 metric tons CO2 per smartphone charged. EPA gives no per-km figure: 1 mile = 1.609344 km is ours.
  */
 export const KG_CO2_PER_KM_CAR = (3.93e-4 * 1000) / 1.609344;
 export const KG_CO2_PER_PHONE_CHARGE = 1.24e-5 * 1000;
 export const EQUIVALENTS_SOURCE =
-  "US EPA Greenhouse Gas Equivalencies Calculator (calculations and references): " +
-  "3.93×10⁻⁴ t CO₂e per mile by an average gasoline passenger car; 1.24×10⁻⁵ t CO₂ per smartphone charge";
+  "US EPA, Greenhouse Gas Equivalencies Calculator – Calculations and References (2024 revision, eGRID2022 data): " +
+  "3.93×10⁻⁴ t CO₂e per mile driven by an average gasoline-powered passenger vehicle; " +
+  "1.24×10⁻⁵ t CO₂ per smartphone charged";
 
-export interface Equivalent { label: string; value: number }
+export interface Equivalents { carKm: number; phoneCharges: number }
 
-export function equivalents(co2Kg: number): Equivalent[] {
-  return [
-    { label: "km driven by an average passenger car", value: co2Kg / KG_CO2_PER_KM_CAR },
-    { label: "smartphone charges", value: co2Kg / KG_CO2_PER_PHONE_CHARGE },
-  ];
+export function equivalents(co2Kg: number): Equivalents {
+  return { carKm: co2Kg / KG_CO2_PER_KM_CAR, phoneCharges: co2Kg / KG_CO2_PER_PHONE_CHARGE };
 }
+
+/**
+ * Stage names in display order: top-level stages in the order given, each followed by its nested stages
+ * (`train`, `train/forward`, `train/backward`, `eval`), so that a nested stage sits under its parent.
+ */
+export function orderStages(names: string[]): string[] {
+  const rank = new Map<string, number>(); // every path prefix, in order of first appearance
+  for (const n of names) {
+    const parts = n.split("/");
+    parts.forEach((_, i) => {
+      const prefix = parts.slice(0, i + 1).join("/");
+      if (!rank.has(prefix)) rank.set(prefix, rank.size);
+    });
+  }
+  const cmp = (a: string, b: string): number => {
+    const pa = a.split("/");
+    const pb = b.split("/");
+    for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+      const d = rank.get(pa.slice(0, i + 1).join("/"))! - rank.get(pb.slice(0, i + 1).join("/"))!;
+      if (d !== 0) return d;
+    }
+    return pa.length - pb.length;
+  };
+  return [...names].sort(cmp);
+}
+
+/** How deep a stage is nested: `train` 0, `train/forward` 1. */
+export const depth = (stage: string): number => stage.split("/").length - 1;
 
 /** Runs whose name contains every whitespace-separated word of `query` (case-insensitive). */
 export function filterRuns(runs: RunInfo[], query: string): RunInfo[] {

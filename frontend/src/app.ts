@@ -1,26 +1,33 @@
 // The Green tab: state, data loading, and rendering of every section.
 
 import type { ECharts } from "echarts/core";
-import { combineTotals, equivalents, EQUIVALENTS_SOURCE, filterRuns, ratiosToBest, sumMix, type XAxis } from "./aggregate";
-import { barsOption, linesOption, makeChart, mixBarsOption, mixPieOption, type Option } from "./charts";
+import {
+  combineTotals, depth, equivalents, EQUIVALENTS_SOURCE, filterRuns, orderStages, ratiosToBest, sumMix, type XAxis,
+} from "./aggregate";
+import { barsHeight, barsOption, linesOption, makeChart, mixBarsOption, mixPieOption, type Option } from "./charts";
 import { toCsv, type Cell } from "./csv";
 import { fill, h, table, type Child } from "./dom";
 import {
-  formatCo2, formatCost, formatDuration, formatEnergy, formatPower, formatShare, formatTime, sig,
+  formatCharges, formatCo2, formatCost, formatCostExact, formatDistance, formatDuration, formatEnergy, formatPower, formatShare,
+  formatTime, sig, type Kind,
 } from "./format";
-import { CSS } from "./styles";
-import { SOURCES, type RunInfo, type RunSummary, type SeriesResponse } from "./types";
+import { CSS, RUN_COLORS } from "./styles";
+import { SOURCES, type RunInfo, type RunSummary, type SeriesResponse, type StageSummary } from "./types";
 
 const REFRESH_MS = 30_000;
 const POINTS = 500;
 const DEFAULT_SELECTED = 5;
 
-const METRICS: Record<string, { label: string; unit: string }> = {
-  energy_kwh: { label: "Energy (running total)", unit: "kWh" },
-  power_w: { label: "Average power", unit: "W" },
-  co2_kg: { label: "CO₂e (running total)", unit: "kg" },
-  cost: { label: "Cost (running total)", unit: "" },
+const METRICS: Record<string, { label: string; kind: Kind }> = {
+  energy_kwh: { label: "Energy (running total)", kind: "energy" },
+  power_w: { label: "Average power", kind: "power" },
+  co2_kg: { label: "CO₂e (running total)", kind: "co2" },
+  cost: { label: "Cost (running total)", kind: "cost" },
 };
+
+/** A cost as shown (`< 0.01 EUR` under a cent) with its exact amount as a tooltip. */
+const cost = (value: number | null | undefined, currency: string | undefined): HTMLElement =>
+  h("span", { title: formatCostExact(value, currency) }, formatCost(value, currency));
 
 type Theme = "auto" | "light" | "dark";
 
@@ -224,6 +231,12 @@ export class GreenApp {
     return [...this.summaries.values()];
   }
 
+  /** The selected runs' one currency, or "" when they differ. */
+  private currency(): string {
+    const all = new Set(this.selectedSummaries().map((s) => s.currency ?? ""));
+    return all.size === 1 ? [...all][0] : "";
+  }
+
   private renderContent(): void {
     this.charts.forEach((c) => c.dispose());
     this.charts.clear();
@@ -258,34 +271,38 @@ export class GreenApp {
   private headlineSection(summaries: RunSummary[]): HTMLElement {
     const t = combineTotals(summaries);
     if (!t) return h("section", {}, h("p", { class: "muted" }, "The selected runs have no records yet."));
-    const card = (metric: string, label: string, text: string, raw: number | null) =>
+    const card = (metric: string, label: string, text: string, raw: number | null, title?: string) =>
       h("div", { class: "card", "data-metric": metric, "data-value": raw === null ? "" : String(raw) },
-        h("div", { class: "label" }, label), h("div", { class: "value" }, text));
+        h("div", { class: "label" }, label), h("div", { class: "value", title }, text));
+    const eq = equivalents(t.co2_kg);
     const scope = t.runs === 1 ? summaries[0].run : `${t.runs} runs`;
     return h("section", { "data-testid": "headline" },
       h("h2", {}, "Totals — ", h("span", { class: "scope" }, scope)),
       h("div", { class: "cards" },
         card("energy_kwh", "Energy (IT)", formatEnergy(t.energy_kwh), t.energy_kwh),
         card("co2_kg", "CO₂e", formatCo2(t.co2_kg), t.co2_kg),
-        card("cost", "Cost", formatCost(t.cost, t.currency), t.cost),
+        card("cost", "Cost", formatCost(t.cost, t.currency), t.cost, formatCostExact(t.cost, t.currency)),
         card("duration_s", "Duration", formatDuration(t.duration_s), t.duration_s),
         card("avg_power_w", "Average power", formatPower(t.avg_power_w), t.avg_power_w),
         card("renewable_share", "Renewable share", formatShare(t.renewable_share), t.renewable_share),
         card("low_carbon_share", "Low-carbon share", formatShare(t.low_carbon_share), t.low_carbon_share)),
       h("p", { class: "equivalents", "data-testid": "equivalents" },
-        "About ", ...equivalents(t.co2_kg).flatMap((e, i) => [i ? " or " : "", h("strong", {}, sig(e.value, 3)), ` ${e.label}`]), "."),
+        "As much CO₂e as driving an average gasoline car ",
+        h("strong", { "data-equivalent": "car_km", "data-value": String(eq.carKm) }, formatDistance(eq.carKm)),
+        ", or ",
+        h("strong", { "data-equivalent": "phone_charges", "data-value": String(eq.phoneCharges) }, formatCharges(eq.phoneCharges)),
+        "."),
       h("p", { class: "note" }, `Factors: ${EQUIVALENTS_SOURCE}. Facility energy (× PUE): ${formatEnergy(t.facility_energy_kwh)}.`));
   }
 
   private mixSection(summaries: RunSummary[]): HTMLElement {
     const rows = summaries.flatMap((s) => [
       { label: s.run, mix: s.mix_kwh ?? {} },
-      ...(s.stages ?? []).map((st) => ({ label: `${s.run} / ${st.stage}`, mix: st.mix_kwh })),
+      ...this.stagesOf(s).map((st) => ({ label: `${s.run} / ${st.stage}`, mix: st.mix_kwh })),
     ]);
     const anyMix = rows.some((r) => Object.keys(r.mix).length > 0);
-    const height = Math.max(160, 40 + rows.length * 28);
     const bars = this.chart("mix-bars", mixBarsOption(rows));
-    bars.style.height = `${height}px`;
+    bars.style.height = `${barsHeight(rows.length, 40)}px`;
     return h("section", { "data-testid": "mix" },
       h("h2", {}, "Grid source mix of the energy used"),
       anyMix
@@ -294,24 +311,35 @@ export class GreenApp {
       h("p", { class: "note" }, "Facility energy (IT energy × PUE) split by the grid's generation shares, per run and per stage."));
   }
 
+  /** A run's stages, nested ones right under their parent. */
+  private stagesOf(s: RunSummary): StageSummary[] {
+    const byName = new Map((s.stages ?? []).map((st) => [st.stage, st]));
+    return orderStages([...byName.keys()]).map((n) => byName.get(n)!);
+  }
+
   private stageSection(summaries: RunSummary[]): HTMLElement {
-    const rows = summaries.flatMap((s) => (s.stages ?? []).map((st) => ({ run: s.run, currency: s.currency, st })));
-    const labels = rows.map((r) => (summaries.length > 1 ? `${r.run} / ${r.st.stage}` : r.st.stage));
+    const rows = summaries.flatMap((s, run) => this.stagesOf(s).map((st) => ({ run, s, st })));
+    const labels = rows.map((r) => (summaries.length > 1 ? `${r.s.run} / ${r.st.stage}` : r.st.stage));
+    const bars = this.chart("stage-bars", barsOption(labels, rows.map((r) => r.st.energy_kwh), "energy", rows.map((r) => r.run)));
+    bars.style.height = `${barsHeight(rows.length)}px`;
     return h("section", { "data-testid": "stages" },
       h("h2", {}, "Stages"),
       table(["Run", "Stage", "Energy", "CO₂e", "Cost", "Duration", "Avg power", "Renewable", "Last step"],
-        rows.map(({ run, currency, st }) => [
-          run, st.stage, formatEnergy(st.energy_kwh), formatCo2(st.co2_kg), formatCost(st.cost, currency),
+        rows.map(({ run, s, st }) => [
+          h("span", { class: "run-cell" }, h("span", { class: "swatch", "data-color": String(run % RUN_COLORS.length) }), s.run),
+          h("span", { class: `stage depth-${Math.min(depth(st.stage), 3)}`, title: st.stage }, st.stage),
+          formatEnergy(st.energy_kwh), formatCo2(st.co2_kg), cost(st.cost, s.currency),
           formatDuration(st.duration_s), formatPower(st.avg_power_w), formatShare(st.renewable_share), String(st.last_step),
-        ])),
-      this.chart("stage-bars", barsOption(labels, rows.map((r) => r.st.energy_kwh), "kWh"), "chart small"));
+        ]), 2),
+      h("h3", {}, "Energy per stage"),
+      bars);
   }
 
   private seriesSection(): HTMLElement {
     const m = METRICS[this.metric];
     return h("section", { "data-testid": "series" },
       h("h2", {}, `${m.label} by ${this.x === "step" ? "step" : "wall time"}`),
-      this.chart("series", linesOption([...this.series.values()], this.metric, this.x, m.unit)),
+      this.chart("series", linesOption([...this.series.values()], this.metric, this.x, m.kind, this.currency())),
       h("p", { class: "note" }, "Per stage, as logged to the Scalars tab (float32). Up to "
         + `${POINTS} points per line, downsampled by TensorBoard.`));
   }
@@ -323,12 +351,12 @@ export class GreenApp {
     const x = (r: number | null) => (r === null ? "—" : `×${sig(r, 3)}`);
     return h("section", { "data-testid": "compare" },
       h("h2", {}, "Run comparison"),
-      table(["Run", "Energy", "vs best", "CO₂e", "vs best", "Cost", "Duration", "Avg power", "Low-carbon", "Location"],
+      table(["Run", "Location", "Energy", "vs best", "CO₂e", "vs best", "Cost", "Duration", "Avg power", "Low-carbon"],
         withData.map((s, i) => [
-          s.run, formatEnergy(s.totals!.energy_kwh), x(energy[i]), formatCo2(s.totals!.co2_kg), x(co2[i]),
-          formatCost(s.totals!.cost, s.currency), formatDuration(s.totals!.duration_s), formatPower(s.totals!.avg_power_w),
-          formatShare(s.totals!.low_carbon_share), s.location?.zone ?? "",
-        ])));
+          s.run, s.location?.zone ?? "", formatEnergy(s.totals!.energy_kwh), x(energy[i]), formatCo2(s.totals!.co2_kg), x(co2[i]),
+          cost(s.totals!.cost, s.currency), formatDuration(s.totals!.duration_s), formatPower(s.totals!.avg_power_w),
+          formatShare(s.totals!.low_carbon_share),
+        ]), 2));
   }
 
   private watchedSection(): HTMLElement | null {
@@ -337,7 +365,7 @@ export class GreenApp {
     const names = [...new Set(ws.flatMap((w) => Object.values(w.stages).flatMap((m) => Object.keys(m))))].sort();
     return h("section", { "data-testid": "watched" },
       h("h2", {}, "Watched values"),
-      ...names.map((n) => h("div", {}, h("div", { class: "muted" }, n), this.chart(`watch:${n}`, linesOption(ws, n, this.x, ""), "chart small"))));
+      ...names.map((n) => h("div", {}, h("div", { class: "muted" }, n), this.chart(`watch:${n}`, linesOption(ws, n, this.x, "plain"), "chart small"))));
   }
 
   private provenanceSection(summaries: RunSummary[]): HTMLElement {
@@ -347,12 +375,14 @@ export class GreenApp {
         const dataset = Object.entries(s.dataset ?? {}).map(([k, v]) => `${k}: ${v}`).join("; ");
         return h("div", { class: "provenance" },
           h("h3", {}, s.run),
-          table(["Device", "Kind", "Energy", "Source of the number"],
-            (s.devices ?? []).map((d) => [d.device, d.kind, formatEnergy(d.energy_kwh),
-              h("span", {}, h("span", { class: d.measured ? "badge measured" : "badge" }, d.measured ? "measured" : "modelled"), " ", d.provenance)])),
+          table(["Device", "Kind", "Source of the number", "Energy"],
+            (s.devices ?? []).map((d) => [d.device, d.kind,
+              h("span", {}, h("span", { class: d.measured ? "badge measured" : "badge" }, d.measured ? "measured" : "modelled"), " ", d.provenance),
+              formatEnergy(d.energy_kwh)]), 3),
           h("p", {}, `Location: ${s.location?.name || s.location?.zone || "?"} (${s.location?.zone ?? "?"}), chosen by ${s.location?.source ?? "?"}. `
             + `PUE ${s.pue}. Carbon intensity ${sig(s.carbon_intensity_g_per_kwh ?? NaN)} g/kWh from ${s.intensity_source}. `
-            + `Price from ${s.price?.source ?? "unknown"}.`),
+            + `Price ${s.price?.per_kwh == null ? "unknown" : `${sig(s.price.per_kwh, 3)} ${s.price.currency}/kWh`} `
+            + `from ${s.price?.source ?? "unknown"}.`),
           dataset ? h("p", { class: "note" }, `Dataset: ${dataset}`) : null,
           h("p", { class: "note" }, s.complete
             ? `All ${s.records_emitted} records kept: device and source splits are exact.`

@@ -6,7 +6,8 @@ import { BarChart, LineChart, PieChart } from "echarts/charts";
 import { GridComponent, LegendComponent, TooltipComponent, DataZoomComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
 import { mixEntries, seriesPoints, type XAxis } from "./aggregate";
-import { sourceLabel } from "./format";
+import { chartUnit, formatEnergy, sourceLabel, tick, withUnit, type Kind, type Unit } from "./format";
+import { RUN_COLORS } from "./styles";
 import { SOURCES, type Mix, type SeriesResponse } from "./types";
 
 echarts.use([BarChart, LineChart, PieChart, GridComponent, LegendComponent, TooltipComponent, DataZoomComponent, CanvasRenderer]);
@@ -20,22 +21,43 @@ export const SOURCE_COLORS: Record<string, string> = {
 
 const TOOLTIP = { renderMode: "richText", confine: true } as const;
 
-/** Stacked horizontal bars: one bar per label (a run, or a run's stage), one segment per grid source (kWh). */
+/** Height in px of a horizontal bar chart with `rows` bars (so 20 stages stay readable). */
+export const barsHeight = (rows: number, extra = 0): number => Math.max(160, 48 + extra + rows * 26);
+
+const valueAxis = (u: Unit) => ({
+  type: "value", name: u.unit, nameLocation: "end", nameGap: 6,
+  nameTextStyle: { align: "right", verticalAlign: "top", padding: [30, 0, 0, 0] },
+  axisLabel: { formatter: (v: number) => tick(v), hideOverlap: true },
+});
+const categoryAxis = (labels: string[]) => ({
+  type: "category", data: labels, inverse: true, axisTick: { show: false },
+  axisLabel: { width: 240, overflow: "truncate" },
+});
+const maxOf = (values: Iterable<number | null | undefined>): number => {
+  let m = 0;
+  for (const v of values) if (typeof v === "number" && Number.isFinite(v)) m = Math.max(m, Math.abs(v));
+  return m;
+};
+const scaleBy = (v: number | null | undefined, u: Unit): number | null =>
+  typeof v === "number" && Number.isFinite(v) ? v / u.factor : null;
+
+/** Stacked horizontal bars: one bar per label (a run, or a run's stage), one segment per grid source, in one energy unit. */
 export function mixBarsOption(rows: { label: string; mix: Mix }[]): Option {
-  const labels = rows.map((r) => r.label);
+  const u = chartUnit("energy", maxOf(rows.map((r) => SOURCES.reduce((t, s) => t + (r.mix[s] ?? 0), 0))));
   return {
     backgroundColor: "transparent",
-    tooltip: { ...TOOLTIP, trigger: "item", valueFormatter: (v: unknown) => `${Number(v).toPrecision(4)} kWh` },
+    tooltip: { ...TOOLTIP, trigger: "item", valueFormatter: (v: unknown) => withUnit(Number(v), u.unit) },
     legend: { top: 0, itemWidth: 14, itemHeight: 10 },
-    grid: { left: 8, right: 24, top: 56, bottom: 8, containLabel: true },
-    xAxis: { type: "value", name: "kWh" },
-    yAxis: { type: "category", data: labels, inverse: true, axisLabel: { width: 220, overflow: "truncate" } },
+    grid: { left: 8, right: 24, top: 56, bottom: 24, containLabel: true },
+    xAxis: valueAxis(u),
+    yAxis: categoryAxis(rows.map((r) => r.label)),
     series: SOURCES.map((s) => ({
       name: sourceLabel(s),
       type: "bar",
       stack: "mix",
+      barMaxWidth: 18,
       itemStyle: { color: SOURCE_COLORS[s] },
-      data: rows.map((r) => r.mix[s] ?? 0),
+      data: rows.map((r) => scaleBy(r.mix[s] ?? 0, u)),
     })),
   };
 }
@@ -43,44 +65,54 @@ export function mixBarsOption(rows: { label: string; mix: Mix }[]): Option {
 export function mixPieOption(mix: Mix): Option {
   return {
     backgroundColor: "transparent",
-    tooltip: { ...TOOLTIP, trigger: "item", valueFormatter: (v: unknown) => `${Number(v).toPrecision(4)} kWh` },
+    tooltip: { ...TOOLTIP, trigger: "item", formatter: (p: { name: string; value: number; percent: number }) =>
+      `${p.name}: ${formatEnergy(p.value)} (${p.percent.toFixed(1)} %)` },
     series: [{
       type: "pie",
-      radius: ["40%", "70%"],
-      label: { formatter: "{b}: {d}%" },
+      radius: ["42%", "68%"],
+      minShowLabelAngle: 4, // tiny slices: in the tooltip and the bars' legend, not as overlapping labels
+      label: { formatter: (p: { name: string; percent: number }) => `${p.name} ${p.percent.toFixed(1)} %` },
+      labelLayout: { hideOverlap: true },
       data: mixEntries(mix).map(([s, v]) => ({ name: sourceLabel(s), value: v, itemStyle: { color: SOURCE_COLORS[s] } })),
     }],
   };
 }
 
-export function barsOption(labels: string[], values: number[], unit: string): Option {
+/** Horizontal bars of one quantity (`kind`, in its base unit), one colour per run (`runOf[i]` indexes `RUN_COLORS`). */
+export function barsOption(labels: string[], values: number[], kind: Kind, runOf: number[] = []): Option {
+  const u = chartUnit(kind, maxOf(values));
   return {
     backgroundColor: "transparent",
-    tooltip: { ...TOOLTIP, trigger: "item", valueFormatter: (v: unknown) => `${Number(v).toPrecision(4)} ${unit}` },
-    grid: { left: 8, right: 24, top: 16, bottom: 8, containLabel: true },
-    xAxis: { type: "value", name: unit },
-    yAxis: { type: "category", data: labels, inverse: true, axisLabel: { width: 220, overflow: "truncate" } },
-    series: [{ type: "bar", data: values, itemStyle: { color: "#43a047" } }],
+    tooltip: { ...TOOLTIP, trigger: "item", valueFormatter: (v: unknown) => withUnit(Number(v), u.unit) },
+    grid: { left: 8, right: 24, top: 8, bottom: 24, containLabel: true },
+    xAxis: valueAxis(u),
+    yAxis: categoryAxis(labels),
+    series: [{
+      type: "bar",
+      barMaxWidth: 18,
+      data: values.map((v, i) => ({ value: scaleBy(v, u), itemStyle: { color: RUN_COLORS[(runOf[i] ?? 0) % RUN_COLORS.length] } })),
+    }],
   };
 }
 
-/** One line per (run, stage) of `metric`, over step or wall time. */
-export function linesOption(series: SeriesResponse[], metric: string, x: XAxis, unit: string): Option {
-  const lines = series.flatMap((r) =>
-    Object.entries(r.stages).flatMap(([stage, metrics]) => {
-      const s = metrics[metric];
-      return s ? [{ name: `${r.run} / ${stage}`, type: "line", showSymbol: false, data: seriesPoints(s, x) }] : [];
-    }),
-  );
+/** One line per (run, stage) of `metric` over step or wall time, in one unit picked from the largest value. */
+export function linesOption(series: SeriesResponse[], metric: string, x: XAxis, kind: Kind, currency = ""): Option {
+  const picked = series.flatMap((r) =>
+    Object.entries(r.stages).flatMap(([stage, metrics]) => (metrics[metric] ? [{ name: `${r.run} / ${stage}`, s: metrics[metric] }] : [])));
+  const u = chartUnit(kind, maxOf(picked.flatMap((p) => p.s.value)), currency);
   return {
     backgroundColor: "transparent",
-    tooltip: { ...TOOLTIP, trigger: "axis" },
+    tooltip: { ...TOOLTIP, trigger: "axis", valueFormatter: (v: unknown) => withUnit(Number(v), u.unit) },
     legend: { type: "scroll", top: 0 },
-    grid: { left: 8, right: 24, top: 32, bottom: 40, containLabel: true },
-    xAxis: { type: x === "step" ? "value" : "time", name: x === "step" ? "step" : "" },
-    yAxis: { type: "value", scale: true, axisLabel: { formatter: (v: number) => (unit ? `${v} ${unit}` : String(v)) } },
+    grid: { left: 8, right: 24, top: 40, bottom: 44, containLabel: true },
+    xAxis: { type: x === "step" ? "value" : "time", name: x === "step" ? "step" : "", nameGap: 6 },
+    yAxis: { type: "value", scale: kind === "plain", name: u.unit, nameTextStyle: { align: "left" },
+      axisLabel: { formatter: (v: number) => tick(v), hideOverlap: true } },
     dataZoom: [{ type: "inside" }, { type: "slider", height: 16, bottom: 8 }],
-    series: lines,
+    series: picked.map((p) => ({
+      name: p.name, type: "line", showSymbol: false,
+      data: seriesPoints(p.s, x).map(([xv, yv]) => [xv, scaleBy(yv, u)]),
+    })),
   };
 }
 

@@ -29,10 +29,12 @@ export function fill(el: Element, ...children: Child[]): void {
   append(el, children);
 }
 
-export function table(headers: string[], rows: Child[][], cls = "data"): HTMLTableElement {
+/** A data table; the first `textColumns` columns hold text (left-aligned), the rest numbers (right-aligned). */
+export function table(headers: string[], rows: Child[][], textColumns = 1): HTMLTableElement {
+  const cls = (i: number) => (i < textColumns ? "text" : "num");
   return h(
-    "table", { class: cls },
-    h("thead", {}, h("tr", {}, ...headers.map((x) => h("th", { scope: "col" }, x)))),
-    h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map((c) => h("td", {}, c))))),
+    "table", { class: "data" },
+    h("thead", {}, h("tr", {}, ...headers.map((x, i) => h("th", { scope: "col", class: cls(i) }, x)))),
+    h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map((c, i) => h("td", { class: cls(i) }, c))))),
   );
 }

@@ -1,8 +1,9 @@
-// Number formatting for the dashboard: SI-scaled units, 4 significant digits.
+// Number formatting for the dashboard: every quantity in an SI-prefixed unit picked from its magnitude,
+// 4 significant digits in cards and tables, one unit per chart (picked from the chart's largest value).
 
 const SIG = 4;
 
-/** `x` to `SIG` significant digits, without exponent notation for everyday magnitudes. */
+/** `x` to `digits` significant digits, without exponent notation for everyday magnitudes. */
 export function sig(x: number, digits: number = SIG): string {
   if (!Number.isFinite(x)) return "—";
   if (x === 0) return "0";
@@ -15,36 +16,118 @@ export function sig(x: number, digits: number = SIG): string {
   return s.toExponential(digits - 1);
 }
 
-interface Scale { factor: number; unit: string }
+/** A display unit: a value in the base unit divided by `factor` reads in `unit`. */
+export interface Unit { factor: number; unit: string }
 
-function scaled(x: number, scales: Scale[]): string {
-  if (!Number.isFinite(x)) return "—";
-  const abs = Math.abs(x);
-  const pick = scales.find((s) => abs >= s.factor) ?? scales[scales.length - 1];
-  return `${sig(x / pick.factor)} ${pick.unit}`;
-}
-
-const ENERGY: Scale[] = [
-  { factor: 1e3, unit: "MWh" }, { factor: 1, unit: "kWh" }, { factor: 1e-3, unit: "Wh" }, { factor: 1e-6, unit: "mWh" },
+/** Base units: kWh, kg CO₂e, W, km; largest first. */
+const ENERGY: Unit[] = [
+  { factor: 1e6, unit: "GWh" }, { factor: 1e3, unit: "MWh" }, { factor: 1, unit: "kWh" }, { factor: 1e-3, unit: "Wh" },
+  { factor: 1e-6, unit: "mWh" }, { factor: 1e-9, unit: "µWh" },
 ];
-const MASS: Scale[] = [
+const MASS: Unit[] = [
   { factor: 1e3, unit: "t" }, { factor: 1, unit: "kg" }, { factor: 1e-3, unit: "g" }, { factor: 1e-6, unit: "mg" },
+  { factor: 1e-9, unit: "µg" },
 ];
-const POWER: Scale[] = [
+const POWER: Unit[] = [
   { factor: 1e6, unit: "MW" }, { factor: 1e3, unit: "kW" }, { factor: 1, unit: "W" }, { factor: 1e-3, unit: "mW" },
 ];
+const DISTANCE: Unit[] = [
+  { factor: 1, unit: "km" }, { factor: 1e-3, unit: "m" }, { factor: 1e-6, unit: "mm" }, { factor: 1e-9, unit: "µm" },
+];
 
-/** Energy given in kWh, e.g. `12.35 Wh`. */
+/** The largest unit in which `x` reads at least 1 (the smallest unit for tinier values and for 0). */
+function pick(x: number, units: Unit[]): Unit {
+  const abs = Math.abs(x);
+  return units.find((u) => abs >= u.factor * (1 - 5e-5)) ?? units[units.length - 1];
+}
+
+function scaled(x: number, units: Unit[], digits: number = SIG): string {
+  if (!Number.isFinite(x)) return "—";
+  const u = pick(x, units);
+  return `${sig(x / u.factor, digits)} ${u.unit}`;
+}
+
+/** Energy given in kWh, e.g. `12.35 Wh`, `2.804 mWh`. */
 export const formatEnergy = (kwh: number): string => scaled(kwh, ENERGY);
-/** CO2-equivalent mass given in kg, e.g. `4.700 g CO₂e`. */
+/** CO2-equivalent mass given in kg, e.g. `4.700 g CO₂e`, `836.9 µg CO₂e`. */
 export const formatCo2 = (kg: number): string => `${scaled(kg, MASS)} CO₂e`;
 /** Power given in W. */
 export const formatPower = (w: number): string => scaled(w, POWER);
+/** A distance given in km, 3 significant digits: `3.43 mm`, `12.5 km`. */
+export const formatDistance = (km: number): string => scaled(km, DISTANCE, 3);
 
-/** Cost with its ISO 4217 currency; "unknown" when no price was known. */
+const SUPERSCRIPT: Record<string, string> = {
+  "-": "⁻", 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹",
+};
+const superscript = (n: number): string => [...String(n)].map((c) => SUPERSCRIPT[c] ?? c).join("");
+
+/** Money below one cent (or one hundredth of any currency unit) is shown as `< 0.01`. */
+export const MONEY_MIN = 0.01;
+
+/**
+ * Cost in its ISO 4217 currency, as a finance reader expects it: at least 2 decimals, up to 3 significant digits
+ * (`0.253 EUR`, `12.35 EUR`, `1,234.50 EUR`); amounts under a cent read `< 0.01 EUR` (see `formatCostExact`);
+ * "unknown" when no price was known.
+ */
 export function formatCost(cost: number | null | undefined, currency: string | undefined): string {
   if (cost === null || cost === undefined || !Number.isFinite(cost)) return "unknown";
+  const cur = currency || "(currency unknown)";
+  const abs = Math.abs(cost);
+  if (abs > 0 && abs < MONEY_MIN) return `< ${MONEY_MIN} ${cur}`;
+  const decimals = abs === 0 ? 2 : Math.min(20, Math.max(2, 2 - Math.floor(Math.log10(abs))));
+  const text = cost.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: decimals });
+  return `${text} ${cur}`;
+}
+
+/** The cost to 4 significant digits whatever its size (a tooltip under `formatCost`): `6.370e-7 EUR`. */
+export function formatCostExact(cost: number | null | undefined, currency: string | undefined): string {
+  if (cost === null || cost === undefined || !Number.isFinite(cost)) return "unknown";
   return `${sig(cost)} ${currency || "(currency unknown)"}`;
+}
+
+/** What a quantity of a chart measures; it decides the chart's unit. */
+export type Kind = "energy" | "co2" | "power" | "cost" | "plain";
+
+/**
+ * The one unit of a chart whose largest absolute value is `max` (in the base unit of `kind`).
+ * Cost keeps its currency, scaled by a power of ten below a cent: `×10⁻⁷ EUR`.
+ */
+export function chartUnit(kind: Kind, max: number, currency = ""): Unit {
+  const m = Number.isFinite(max) ? Math.abs(max) : 0;
+  switch (kind) {
+    case "energy": return pick(m, ENERGY);
+    case "co2": { const u = pick(m, MASS); return { factor: u.factor, unit: `${u.unit} CO₂e` }; }
+    case "power": return pick(m, POWER);
+    case "cost": {
+      const cur = currency || "(currency unknown)";
+      if (m === 0 || m >= MONEY_MIN) return { factor: 1, unit: cur };
+      const e = Math.floor(Math.log10(m));
+      return { factor: 10 ** e, unit: `×10${superscript(e)} ${cur}` };
+    }
+    default: return { factor: 1, unit: "" };
+  }
+}
+
+/** An axis tick already in the chart's unit: float noise removed, no exponent for ticks ECharts picks. */
+export function tick(v: number): string {
+  if (!Number.isFinite(v)) return "";
+  return String(Number(v.toPrecision(6)));
+}
+
+/** A chart value (already in `unit`) for a tooltip. */
+export const withUnit = (v: number, unit: string): string => (unit ? `${sig(v)} ${unit}` : sig(v));
+
+/**
+ * A number of smartphone charges: `67.5 smartphone charges`, `12 % of a smartphone charge`,
+ * `1/14,800 of a smartphone charge` (2-3 significant digits).
+ */
+export function formatCharges(n: number): string {
+  if (!Number.isFinite(n)) return "—";
+  if (n >= 1) return `${sig(n, 3)} smartphone charge${Number(sig(n, 3)) === 1 ? "" : "s"}`;
+  if (n >= 0.01) return `${sig(n * 100, 2)} % of a smartphone charge`;
+  if (n <= 0) return "0 smartphone charges";
+  const inv = Number((1 / n).toPrecision(3));
+  return `1/${inv.toLocaleString("en-US", { maximumFractionDigits: 0 })} of a smartphone charge`;
 }
 
 /** Seconds as `1h 02m 03s`, `2m 05s` or `12.35 s`. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
-  combineTotals, equivalents, filterRuns, KG_CO2_PER_KM_CAR, mixEntries, ratiosToBest, seriesPoints, shareOf, sumMix,
+  combineTotals, depth, equivalents, filterRuns, KG_CO2_PER_KM_CAR, KG_CO2_PER_PHONE_CHARGE, mixEntries, orderStages,
+  ratiosToBest, seriesPoints, shareOf, sumMix,
 } from "../src/aggregate";
 import { csvCell, toCsv } from "../src/csv";
 import { LOW_CARBON, RENEWABLE, type RunSummary } from "../src/types";
@@ -56,11 +57,28 @@ describe("mix helpers", () => {
 });
 
 describe("equivalents", () => {
-  it("uses the EPA factors", () => {
-    expect(KG_CO2_PER_KM_CAR).toBeCloseTo(0.2442, 4);
-    const [km, phones] = equivalents(1);
-    expect(km.value).toBeCloseTo(4.095, 3);
-    expect(phones.value).toBeCloseTo(80.65, 2);
+  it("uses the EPA factors (2024 revision)", () => {
+    expect(KG_CO2_PER_KM_CAR).toBeCloseTo(0.3930 / 1.609344, 10);
+    expect(KG_CO2_PER_PHONE_CHARGE).toBeCloseTo(0.0124, 12);
+    const e = equivalents(1);
+    expect(e.carKm).toBeCloseTo(4.095, 3);
+    expect(e.phoneCharges).toBeCloseTo(80.65, 2);
+    expect(equivalents(0.393e-3).carKm).toBeCloseTo(1.609344e-3, 9); // one mile's CO2e / 1000
+  });
+});
+
+describe("orderStages", () => {
+  it("puts nested stages under their parent, keeping first-seen order", () => {
+    expect(orderStages(["train/forward", "train", "eval", "train/backward", "eval/metrics", "train/forward/attn"]))
+      .toEqual(["train", "train/forward", "train/forward/attn", "train/backward", "eval", "eval/metrics"]);
+    expect(orderStages(["b", "a"])).toEqual(["b", "a"]);
+    expect(orderStages([])).toEqual([]);
+  });
+  it("orders 12 flat stages as given and measures depth", () => {
+    const many = Array.from({ length: 12 }, (_, i) => `stage${11 - i}`);
+    expect(orderStages(many)).toEqual(many);
+    expect(depth("train")).toBe(0);
+    expect(depth("train/forward/attn")).toBe(2);
   });
 });
 

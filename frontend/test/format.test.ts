@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { formatCo2, formatCost, formatDuration, formatEnergy, formatPower, formatShare, sig, sourceLabel } from "../src/format";
+import {
+  chartUnit, formatCharges, formatCo2, formatCost, formatCostExact, formatDistance, formatDuration, formatEnergy, formatPower,
+  formatShare, sig, sourceLabel, tick, withUnit,
+} from "../src/format";
 
 describe("sig", () => {
   it("keeps four significant digits without exponent for everyday magnitudes", () => {
@@ -17,22 +20,92 @@ describe("sig", () => {
 });
 
 describe("units", () => {
-  it("scales energy from kWh to the readable unit", () => {
+  it("scales energy from kWh to the readable SI unit", () => {
     expect(formatEnergy(0.0021071)).toBe("2.107 Wh");
     expect(formatEnergy(3.5)).toBe("3.500 kWh");
     expect(formatEnergy(1500)).toBe("1.500 MWh");
-    expect(formatEnergy(2e-7)).toBe("0.2000 mWh");
+    expect(formatEnergy(2.5e6)).toBe("2.500 GWh");
+    expect(formatEnergy(2.804e-6)).toBe("2.804 mWh");
+    expect(formatEnergy(2e-7)).toBe("200.0 µWh");
+    expect(formatEnergy(3.211e-9)).toBe("3.211 µWh");
+    expect(formatEnergy(0)).toBe("0 µWh");
+    expect(formatEnergy(NaN)).toBe("—");
   });
-  it("scales CO2 mass and power", () => {
+  it("moves to the larger unit when rounding reaches it", () => {
+    expect(formatEnergy(0.99996)).toBe("1.000 kWh");
+    expect(formatEnergy(0.9999)).toBe("999.9 Wh");
+  });
+  it("scales CO2 mass, power and distance", () => {
     expect(formatCo2(0.000883)).toBe("883.0 mg CO₂e");
+    expect(formatCo2(8.369e-7)).toBe("836.9 µg CO₂e");
     expect(formatCo2(2.5)).toBe("2.500 kg CO₂e");
+    expect(formatCo2(1234)).toBe("1.234 t CO₂e");
     expect(formatPower(46.74)).toBe("46.74 W");
     expect(formatPower(1250)).toBe("1.250 kW");
+    expect(formatPower(0.5)).toBe("500.0 mW");
+    expect(formatDistance(3.43e-6)).toBe("3.43 mm");
+    expect(formatDistance(0.25)).toBe("250 m");
+    expect(formatDistance(12.54)).toBe("12.5 km");
   });
+});
+
+describe("cost", () => {
   it("never invents a cost", () => {
     expect(formatCost(null, "EUR")).toBe("unknown");
-    expect(formatCost(0.25, "EUR")).toBe("0.2500 EUR");
-    expect(formatCost(0.25, "")).toBe("0.2500 (currency unknown)");
+    expect(formatCost(undefined, "EUR")).toBe("unknown");
+    expect(formatCost(0.25, "")).toBe("0.25 (currency unknown)");
+  });
+  it("shows at least 2 decimals and 3 significant digits, with thousands separators", () => {
+    expect(formatCost(0.25, "EUR")).toBe("0.25 EUR");
+    expect(formatCost(0.2534, "EUR")).toBe("0.253 EUR");
+    expect(formatCost(0.0534, "USD")).toBe("0.0534 USD");
+    expect(formatCost(12.3456, "EUR")).toBe("12.35 EUR");
+    expect(formatCost(1234.5, "EUR")).toBe("1,234.50 EUR");
+    expect(formatCost(0, "EUR")).toBe("0.00 EUR");
+  });
+  it("says '< 0.01' under a cent, with the exact amount for a tooltip", () => {
+    expect(formatCost(6.37e-7, "EUR")).toBe("< 0.01 EUR");
+    expect(formatCost(0.00999, "EUR")).toBe("< 0.01 EUR");
+    expect(formatCost(0.01, "EUR")).toBe("0.01 EUR");
+    expect(formatCostExact(6.37e-7, "EUR")).toBe("6.370e-7 EUR");
+    expect(formatCostExact(0.25, "EUR")).toBe("0.2500 EUR");
+    expect(formatCostExact(null, "EUR")).toBe("unknown");
+  });
+});
+
+describe("chart units", () => {
+  it("picks one SI unit from the chart's largest value", () => {
+    expect(chartUnit("energy", 2.4e-6)).toEqual({ factor: 1e-6, unit: "mWh" });
+    expect(chartUnit("energy", 2.4e-7)).toEqual({ factor: 1e-9, unit: "µWh" });
+    expect(chartUnit("energy", 12)).toEqual({ factor: 1, unit: "kWh" });
+    expect(chartUnit("co2", 8.4e-7)).toEqual({ factor: 1e-9, unit: "µg CO₂e" });
+    expect(chartUnit("power", 11.3)).toEqual({ factor: 1, unit: "W" });
+    expect(chartUnit("energy", 0)).toEqual({ factor: 1e-9, unit: "µWh" });
+  });
+  it("keeps the currency for cost, scaled by a power of ten below a cent", () => {
+    expect(chartUnit("cost", 6.37e-7, "EUR")).toEqual({ factor: 1e-7, unit: "×10⁻⁷ EUR" });
+    expect(chartUnit("cost", 0.0042, "USD")).toEqual({ factor: 1e-3, unit: "×10⁻³ USD" });
+    expect(chartUnit("cost", 3.5, "EUR")).toEqual({ factor: 1, unit: "EUR" });
+    expect(chartUnit("cost", 0, "")).toEqual({ factor: 1, unit: "(currency unknown)" });
+    expect(chartUnit("plain", 1e-9)).toEqual({ factor: 1, unit: "" });
+  });
+  it("formats ticks without float noise and tooltip values with the unit", () => {
+    expect(tick(0.30000000000000004)).toBe("0.3");
+    expect(tick(2500)).toBe("2500");
+    expect(tick(NaN)).toBe("");
+    expect(withUnit(2.3456, "mWh")).toBe("2.346 mWh");
+    expect(withUnit(0.5, "")).toBe("0.5000");
+  });
+});
+
+describe("everyday quantities", () => {
+  it("counts smartphone charges with 2-3 significant digits", () => {
+    expect(formatCharges(67.54)).toBe("67.5 smartphone charges");
+    expect(formatCharges(1)).toBe("1.00 smartphone charge");
+    expect(formatCharges(0.123)).toBe("12 % of a smartphone charge");
+    expect(formatCharges(0.0456)).toBe("4.6 % of a smartphone charge");
+    expect(formatCharges(6.75e-5)).toBe("1/14,800 of a smartphone charge");
+    expect(formatCharges(0)).toBe("0 smartphone charges");
   });
   it("formats durations and shares", () => {
     expect(formatDuration(12.345)).toBe("12.35 s");
