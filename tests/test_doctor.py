@@ -22,7 +22,8 @@ def _doctor(capsys: pytest.CaptureFixture, *argv: str) -> dict:
 
 
 def test_reports_gpus_mapping_rapl_cpu_location_and_sources(tmp_path, monkeypatch, capsys) -> None:
-    gpus = [FakeGpu("GPU-aaaa-1111", name="NVIDIA A100"), FakeGpu("GPU-bbbb-2222", name="Tesla P4", energy_counter=False)]
+    gpus = [FakeGpu("GPU-aaaa-1111", name="NVIDIA A100"), FakeGpu("GPU-bbbb-2222", name="Tesla P4", energy_counter=False),
+            FakeGpu("GPU-cccc-3333", name="Tesla V100-SXM2-16GB", energy_counter=False, power=False, power_limit_w=None)]
     monkeypatch.setitem(sys.modules, "pynvml", make_fake_nvml(gpus, driver="550.54.15"))
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1,GPU-aaaa")
     monkeypatch.delenv("CUDA_DEVICE_ORDER", raising=False)
@@ -30,7 +31,8 @@ def test_reports_gpus_mapping_rapl_cpu_location_and_sources(tmp_path, monkeypatc
     rep = _doctor(capsys, "--sysfs-root", str(tmp_path), "--country", "DE")
     g = rep["gpu"]
     assert g["status"] == "ok" and g["driver"] == "550.54.15"
-    assert [x["measured_as"] for x in g["gpus"]] == ["nvml-energy", "nvml-power-sampled"]
+    assert [x["measured_as"] for x in g["gpus"]] == ["nvml-energy", "nvml-power-sampled", "model-gpu-tdp-util"]
+    assert g["gpus"][2]["model_tdp_w"] == 300 and g["gpus"][2]["model_tdp_source"].startswith("table:")
     assert "NVMLError" in g["gpus"][1]["energy_counter"]
     assert [(v["cuda"], v["nvml_index"]) for v in g["visible"]] == [("cuda:0", 1), ("cuda:1", 0)]
     assert any("CUDA_DEVICE_ORDER=PCI_BUS_ID" in n for n in g["notes"]), "mixed models: index order may differ"

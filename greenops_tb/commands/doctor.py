@@ -52,15 +52,19 @@ def _gpu_section(env: Mapping[str, str]) -> dict[str, Any]:
         for i in range(nvml.nvmlDeviceGetCount()):
             h = nvml.nvmlDeviceGetHandleByIndex(i)
             sup = nvml_mod.probe_gpu(nvml, h)
+            name = _text(nvml.nvmlDeviceGetName(h))
+            measured_as, tdp = nvml_mod.measurement(name, sup)
             out["gpus"].append({
                 "nvml_index": i,
-                "name": _text(nvml.nvmlDeviceGetName(h)),
+                "name": name,
                 "uuid": _text(nvml.nvmlDeviceGetUUID(h)),
                 "energy_counter": sup.energy_counter_error or "supported",
                 "power": sup.power_error or "supported",
+                "utilization": sup.utilization_error or "supported",
                 "power_limit_w": sup.power_limit_w,
-                "measured_as": "nvml-energy" if sup.energy_counter_error is None
-                else "nvml-power-sampled" if sup.power_error is None else "not measured",
+                "measured_as": measured_as,
+                "model_tdp_w": tdp.watts if tdp else None,
+                "model_tdp_source": tdp.source if tdp else None,
             })
         try:
             for g in visible_gpus(nvml, env):
@@ -155,8 +159,11 @@ def _print_text(rep: dict[str, Any]) -> None:
     print("GPU (NVML)")
     print(f"  status: {g['status']}" + (f"; driver {g['driver']}" if g.get("driver") else ""))
     for gpu in g["gpus"]:
+        model = (f"; model TDP {gpu['model_tdp_w']:g} W from {gpu['model_tdp_source']}"
+                 if gpu["model_tdp_w"] is not None else "")
         print(f"  nvml {gpu['nvml_index']}: {gpu['name']} {gpu['uuid']} -> {gpu['measured_as']} "
-              f"(energy counter: {gpu['energy_counter']}; power: {gpu['power']}; limit: {gpu['power_limit_w']} W)")
+              f"(energy counter: {gpu['energy_counter']}; power: {gpu['power']}; "
+              f"utilisation: {gpu['utilization']}; limit: {gpu['power_limit_w']} W{model})")
     print(f"  CUDA_VISIBLE_DEVICES={g['cuda_visible_devices'] if g['cuda_visible_devices'] is not None else '(unset)'}"
           f"  CUDA_DEVICE_ORDER={g['cuda_device_order']}")
     for v in g["visible"]:
