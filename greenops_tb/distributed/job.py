@@ -15,10 +15,10 @@ logging.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Mapping
 
 from greenops_tb.distributed.aggregate import DEFAULT_TIMEOUT_S, JobAggregator
-from greenops_tb.distributed.ranks import detect
+from greenops_tb.distributed.ranks import detect, prefix_device_id
 from greenops_tb.meters.base import Device, EnergySource, Meter, Reading
 
 
@@ -93,7 +93,15 @@ class JobMeter:
             hint = ("stop", "(close)")
         kind, stage = hint if hint is not None else (None, "")
         joules = self._agg.boundary(kind, stage, local.joules, self._meter.provenance())
-        return Reading(local.t_mono, local.t_wall, tuple(joules))
+        return Reading(local.t_mono, local.t_wall, tuple(joules), self._job_context(local))
+
+    def _job_context(self, local: Reading) -> tuple[Mapping[str, float], ...] | None:
+        """This rank's device context in job layout (other ranks' devices carry none: it is not exchanged)."""
+        if local.context is None:
+            return None
+        rank = self._agg.info.rank
+        mine = {prefix_device_id(rank, d.id): c for d, c in zip(self._meter.devices, local.context)}
+        return tuple(mine.get(d.id, {}) for d in self.devices)
 
     def provenance(self) -> tuple[str, ...]:
         return self._agg.provenance()
