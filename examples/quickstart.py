@@ -58,8 +58,8 @@ def main() -> None:
     val = DataLoader(synthetic_images(1024, gen), batch_size=256)
     test = DataLoader(synthetic_images(2048, gen), batch_size=256)
     model = small_cnn()
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=args.epochs * len(train))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=args.epochs * len(train))
     loss_fn = nn.CrossEntropyLoss()
     last = {"loss": float("nan"), "accuracy": float("nan")}  # watched: read at every record
 

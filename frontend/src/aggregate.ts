@@ -1,6 +1,8 @@
 // Pure helpers that turn backend summaries into what the dashboard shows.
 
-import { LOW_CARBON, RENEWABLE, SOURCES, type Mix, type RunInfo, type RunSummary, type Series, type Totals } from "./types";
+import {
+  LOW_CARBON, RENEWABLE, SOURCES, type Mix, type RunInfo, type RunSummary, type Series, type SeriesResponse, type Totals,
+} from "./types";
 
 /** Combined headline of several runs: sums, with power and shares recomputed from the sums. */
 export interface Headline extends Totals {
@@ -126,6 +128,21 @@ export function mixEntries(mix: Mix): [string, number][] {
 }
 
 export type XAxis = "step" | "wall_time";
+
+/**
+ * One history of `metric` from every stage of a run (a watched value is read at the records of each stage):
+ * points in wall-time order, one per (step, wall time); null when no stage has it.
+ */
+export function mergeStages(r: SeriesResponse, metric: string): Series | null {
+  const points = Object.values(r.stages).flatMap((m) => {
+    const s = m[metric];
+    return s ? s.step.map((step, i) => ({ step, t: s.wall_time[i], v: s.value[i] ?? null })) : [];
+  });
+  if (points.length === 0) return null;
+  points.sort((a, b) => a.t - b.t || a.step - b.step);
+  const kept = points.filter((p, i) => i === 0 || p.t !== points[i - 1].t || p.step !== points[i - 1].step);
+  return { step: kept.map((p) => p.step), wall_time: kept.map((p) => p.t), value: kept.map((p) => p.v) };
+}
 
 /** Chart points `[x, y]` of a series; wall time in ms for a time axis. */
 export function seriesPoints(series: Series, x: XAxis): [number, number | null][] {

@@ -4,7 +4,9 @@ import type { ECharts } from "echarts/core";
 import {
   combineTotals, depth, equivalents, EQUIVALENTS_SOURCE, filterRuns, orderStages, ratiosToBest, sumMix, type XAxis,
 } from "./aggregate";
-import { barsHeight, barsOption, linesOption, makeChart, mixBarsOption, mixPieOption, type Option } from "./charts";
+import {
+  barsHeight, barsOption, linesOption, makeChart, mixBarsOption, mixPieOption, runLines, stageLines, type Option,
+} from "./charts";
 import { toCsv, type Cell } from "./csv";
 import { fill, h, table, type Child } from "./dom";
 import {
@@ -24,6 +26,12 @@ const METRICS: Record<string, { label: string; kind: Kind }> = {
   co2_kg: { label: "CO₂e (running total)", kind: "co2" },
   cost: { label: "Cost (running total)", kind: "cost" },
 };
+
+/** `80.15 mg CO₂e` -> the number and its unit (shown smaller); text without a unit stays whole. */
+function splitUnit(text: string): Child[] {
+  const m = /^(.*?\d)( \D.*)$/.exec(text);
+  return m ? [m[1], h("span", { class: "unit" }, m[2])] : [text];
+}
 
 /** A cost as shown (`< 0.01 EUR` under a cent) with its exact amount as a tooltip. */
 const cost = (value: number | null | undefined, currency: string | undefined): HTMLElement =>
@@ -162,7 +170,9 @@ export class GreenApp {
       await this.loadSelected();
       if (window.__green) window.__green.refreshes += 1;
     } catch (err) {
-      this.setStatus(`Could not load the green data: ${(err as Error).message}. Retrying on the next refresh.`, "error");
+      const why = err instanceof TypeError ? "TensorBoard did not answer (is it still running?)" : (err as Error).message;
+      this.setStatus(`Could not load the green data: ${why}. The numbers below are from the last refresh; `
+        + "retrying on the next one.", "error");
       document.body.dataset.state = "error";
     }
   }
@@ -231,6 +241,16 @@ export class GreenApp {
     return [...this.summaries.values()];
   }
 
+  /** Every stage name of the selected runs, nested ones under their parent (the stage table's order). */
+  private stageOrder(): string[] {
+    return orderStages([...new Set(this.selectedSummaries().flatMap((s) => (s.stages ?? []).map((st) => st.stage)))]);
+  }
+
+  /** The loaded series of the selected runs, in the order of the run list (the order of their colours). */
+  private inRunOrder(cache: Map<string, SeriesResponse>): SeriesResponse[] {
+    return this.selectedSummaries().flatMap((s) => cache.get(s.run) ?? []);
+  }
+
   /** The selected runs' one currency, or "" when they differ. */
   private currency(): string {
     const all = new Set(this.selectedSummaries().map((s) => s.currency ?? ""));
@@ -273,7 +293,7 @@ export class GreenApp {
     if (!t) return h("section", {}, h("p", { class: "muted" }, "The selected runs have no records yet."));
     const card = (metric: string, label: string, text: string, raw: number | null, title?: string) =>
       h("div", { class: "card", "data-metric": metric, "data-value": raw === null ? "" : String(raw) },
-        h("div", { class: "label" }, label), h("div", { class: "value", title }, text));
+        h("div", { class: "label" }, label), h("div", { class: "value", title }, ...splitUnit(text)));
     const eq = equivalents(t.co2_kg);
     const scope = t.runs === 1 ? summaries[0].run : `${t.runs} runs`;
     return h("section", { "data-testid": "headline" },
@@ -298,7 +318,7 @@ export class GreenApp {
   private mixSection(summaries: RunSummary[]): HTMLElement {
     const rows = summaries.flatMap((s) => [
       { label: s.run, mix: s.mix_kwh ?? {} },
-      ...this.stagesOf(s).map((st) => ({ label: `${s.run} / ${st.stage}`, mix: st.mix_kwh })),
+      ...this.stagesOf(s).map((st) => ({ label: summaries.length > 1 ? `${s.run} / ${st.stage}` : st.stage, mix: st.mix_kwh })),
     ]);
     const anyMix = rows.some((r) => Object.keys(r.mix).length > 0);
     const bars = this.chart("mix-bars", mixBarsOption(rows));
@@ -339,7 +359,8 @@ export class GreenApp {
     const m = METRICS[this.metric];
     return h("section", { "data-testid": "series" },
       h("h2", {}, `${m.label} by ${this.x === "step" ? "step" : "wall time"}`),
-      this.chart("series", linesOption([...this.series.values()], this.metric, this.x, m.kind, this.currency())),
+      this.chart("series", linesOption(stageLines(this.inRunOrder(this.series), this.metric, this.stageOrder()), this.x, m.kind,
+        this.currency())),
       h("p", { class: "note" }, "Per stage, as logged to the Scalars tab (float32). Up to "
         + `${POINTS} points per line, downsampled by TensorBoard.`));
   }
@@ -360,12 +381,14 @@ export class GreenApp {
   }
 
   private watchedSection(): HTMLElement | null {
-    const ws = [...this.watched.values()].filter((w) => Object.keys(w.stages).length > 0);
+    const ws = this.inRunOrder(this.watched).filter((w) => Object.keys(w.stages).length > 0);
     if (ws.length === 0) return null;
     const names = [...new Set(ws.flatMap((w) => Object.values(w.stages).flatMap((m) => Object.keys(m))))].sort();
     return h("section", { "data-testid": "watched" },
       h("h2", {}, "Watched values"),
-      ...names.map((n) => h("div", {}, h("div", { class: "muted" }, n), this.chart(`watch:${n}`, linesOption(ws, n, this.x, "plain"), "chart small"))));
+      h("div", { class: "grid2 even" }, ...names.map((n) => h("div", {},
+        h("h3", {}, n),
+        this.chart(`watch:${n}`, linesOption(runLines(ws, n), this.x, n.endsWith("_kwh") ? "energy" : "plain"), "chart small")))));
   }
 
   private provenanceSection(summaries: RunSummary[]): HTMLElement {

@@ -5,10 +5,10 @@ import * as echarts from "echarts/core";
 import { BarChart, LineChart, PieChart } from "echarts/charts";
 import { GridComponent, LegendComponent, TooltipComponent, DataZoomComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
-import { mixEntries, seriesPoints, type XAxis } from "./aggregate";
+import { mergeStages, mixEntries, orderStages, seriesPoints, type XAxis } from "./aggregate";
 import { chartUnit, formatEnergy, sourceLabel, tick, withUnit, type Kind, type Unit } from "./format";
 import { RUN_COLORS } from "./styles";
-import { SOURCES, type Mix, type SeriesResponse } from "./types";
+import { SOURCES, type Mix, type Series, type SeriesResponse } from "./types";
 
 echarts.use([BarChart, LineChart, PieChart, GridComponent, LegendComponent, TooltipComponent, DataZoomComponent, CanvasRenderer]);
 
@@ -70,9 +70,8 @@ export function mixPieOption(mix: Mix): Option {
     series: [{
       type: "pie",
       radius: ["42%", "68%"],
-      minShowLabelAngle: 4, // tiny slices: in the tooltip and the bars' legend, not as overlapping labels
+      minShowLabelAngle: 18, // slices under 5 %: in the tooltip and the bars, not as crowded labels
       label: { formatter: (p: { name: string; percent: number }) => `${p.name} ${p.percent.toFixed(1)} %` },
-      labelLayout: { hideOverlap: true },
       data: mixEntries(mix).map(([s, v]) => ({ name: sourceLabel(s), value: v, itemStyle: { color: SOURCE_COLORS[s] } })),
     }],
   };
@@ -95,24 +94,58 @@ export function barsOption(labels: string[], values: number[], kind: Kind, runOf
   };
 }
 
-/** One line per (run, stage) of `metric` over step or wall time, in one unit picked from the largest value. */
-export function linesOption(series: SeriesResponse[], metric: string, x: XAxis, kind: Kind, currency = ""): Option {
-  const picked = series.flatMap((r) =>
-    Object.entries(r.stages).flatMap(([stage, metrics]) => (metrics[metric] ? [{ name: `${r.run} / ${stage}`, s: metrics[metric] }] : [])));
-  const u = chartUnit(kind, maxOf(picked.flatMap((p) => p.s.value)), currency);
+const DASHES = ["solid", "dashed", "dotted"];
+
+/** A chart line: a series, its run's index (its colour when several runs are shown) and its dash. */
+export interface Line { name: string; s: Series; run: number; dash: number }
+
+/**
+ * The lines of `metric`, one per (run, stage); stages in `stageOrder` (the stage table's order), so that a stage
+ * has the same dash in every run.
+ */
+export function stageLines(series: SeriesResponse[], metric: string, stageOrder: string[]): Line[] {
+  return series.flatMap((r, run) => orderStages(Object.keys(r.stages))
+    .sort((a, b) => rankIn(stageOrder, a) - rankIn(stageOrder, b))
+    .flatMap((stage) => {
+      const s = r.stages[stage][metric];
+      const name = series.length > 1 ? `${r.run} / ${stage}` : stage;
+      return s ? [{ name, s, run, dash: rankIn(stageOrder, stage) }] : [];
+    }));
+}
+const rankIn = (order: string[], x: string): number => (order.includes(x) ? order.indexOf(x) : order.length);
+
+/** The lines of watched value `name`, one per run (its records from every stage, in one history). */
+export function runLines(series: SeriesResponse[], name: string): Line[] {
+  return series.flatMap((r, run) => {
+    const s = mergeStages(r, name);
+    return s ? [{ name: r.run, s, run, dash: 0 }] : [];
+  });
+}
+
+/**
+ * Lines over step or wall time in one unit picked from the largest value. Several runs: a run's lines share
+ * its colour (as in the stage bars and table), its stages differ by dash; one run: a colour per line.
+ */
+export function linesOption(lines: Line[], x: XAxis, kind: Kind, currency = ""): Option {
+  const u = chartUnit(kind, maxOf(lines.flatMap((l) => l.s.value)), currency);
+  const runs = new Set(lines.map((l) => l.run)).size;
   return {
     backgroundColor: "transparent",
     tooltip: { ...TOOLTIP, trigger: "axis", valueFormatter: (v: unknown) => withUnit(Number(v), u.unit) },
     legend: { type: "scroll", top: 0 },
-    grid: { left: 8, right: 24, top: 40, bottom: 44, containLabel: true },
-    xAxis: { type: x === "step" ? "value" : "time", name: x === "step" ? "step" : "", nameGap: 6 },
+    grid: { left: 8, right: 40, top: 60, bottom: 44, containLabel: true },
+    xAxis: { type: x === "step" ? "value" : "time", name: x === "step" ? "step" : "", nameGap: 6, max: "dataMax" },
     yAxis: { type: "value", scale: kind === "plain", name: u.unit, nameTextStyle: { align: "left" },
       axisLabel: { formatter: (v: number) => tick(v), hideOverlap: true } },
     dataZoom: [{ type: "inside" }, { type: "slider", height: 16, bottom: 8 }],
-    series: picked.map((p) => ({
-      name: p.name, type: "line", showSymbol: false,
-      data: seriesPoints(p.s, x).map(([xv, yv]) => [xv, scaleBy(yv, u)]),
-    })),
+    series: lines.map((l) => {
+      const color = runs > 1 ? RUN_COLORS[l.run % RUN_COLORS.length] : undefined;
+      return {
+        name: l.name, type: "line", showSymbol: false,
+        lineStyle: { color, type: runs > 1 ? DASHES[l.dash % DASHES.length] : "solid" }, itemStyle: { color },
+        data: seriesPoints(l.s, x).map(([xv, yv]) => [xv, scaleBy(yv, u)]),
+      };
+    }),
   };
 }
 

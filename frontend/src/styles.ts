@@ -31,10 +31,11 @@ button:hover, select:hover { border-color: var(--accent); }
 .runlist li label { display: flex; gap: 6px; align-items: flex-start; padding: 3px 0; word-break: break-all; }
 .status { padding: 10px 14px; border-radius: 4px; margin: 8px 0; background: var(--card); border: 1px solid var(--border); }
 .status.error { background: var(--error-bg); color: var(--error-fg); border-color: transparent; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(165px, 1fr)); gap: 10px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr)); gap: 10px; }
 .card { background: var(--card); border: 1px solid var(--border); border-radius: 6px; padding: 10px 12px; }
 .card .label { color: var(--muted); font-size: 12px; }
-.card .value { font-size: 20px; font-weight: 500; margin-top: 2px; font-variant-numeric: tabular-nums; }
+.card .value { font-size: 22px; font-weight: 500; margin-top: 2px; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.card .value .unit { font-size: 14px; font-weight: 400; color: var(--muted); }
 .equivalents { margin: 12px 0 2px; }
 .muted, .note { color: var(--muted); font-size: 12px; }
 .chart { width: 100%; height: 320px; }
@@ -53,5 +54,6 @@ ${swatches}
 .badge.measured { color: var(--accent); border-color: var(--accent); }
 .provenance h3 { color: var(--fg); font-size: 14px; }
 .grid2 { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 3fr); gap: 16px; align-items: start; }
+.grid2.even { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px 24px; }
 @media (max-width: 900px) { .layout { grid-template-columns: 1fr; } .grid2 { grid-template-columns: 1fr; } }
 `;
