@@ -25,6 +25,16 @@ UNITS = {"GWh": 1e6, "MWh": 1e3, "kWh": 1.0, "Wh": 1e-3, "mWh": 1e-6, "µWh": 1e
 KG_CO2E_PER_KM_CAR = 3.93e-4 * 1000 / 1.609344  # US EPA equivalencies, 2024 revision: 3.93e-4 t CO2e per mile
 
 
+def playwright():  # type: ignore[no-untyped-def]
+    """Playwright's sync_playwright, after checking that it and Chromium are installed (a CI failure otherwise)."""
+    require(Path(CHROMIUM).is_file(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "playwright (pip install playwright)")
+    return sync_playwright
+
+
 def launch(p):  # type: ignore[no-untyped-def]
     return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
@@ -83,11 +93,7 @@ def assert_shown(frame, metric: str, want: float) -> None:  # type: ignore[no-un
 
 
 def test_green_tab_in_chromium(served) -> None:  # type: ignore[no-untyped-def]
-    require(Path(CHROMIUM).is_file(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "playwright (pip install playwright)")
+    sync_playwright = playwright()
     tb, totals, logdir = served
     want = totals["base"]
     errors: list[str] = []
@@ -165,3 +171,34 @@ def test_green_tab_in_chromium(served) -> None:  # type: ignore[no-untyped-def]
             assert_shown(frame, "energy_kwh", want.total.energy_kwh)
         finally:
             browser.close()
+
+
+def test_empty_logdir_says_what_to_do(tmp_path: Path) -> None:
+    """A logdir with scalars but no green data: the tab explains how to get some, without errors."""
+    sync_playwright = playwright()
+    from torch.utils.tensorboard import SummaryWriter
+
+    logdir = tmp_path / "logs"
+    with SummaryWriter(str(logdir / "plain")) as w:
+        w.add_scalar("loss", 1.0, 0)
+    tb = TensorBoardProcess(logdir, load_fast=True)
+    errors: list[str] = []
+    try:
+        tb.wait_for("/data/plugin/green/runs", lambda b: b.strip() != b"")
+        with sync_playwright() as p:
+            browser = launch(p)
+            try:
+                page = browser.new_page()
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.goto(tb.url + "/#green")  # TensorBoard lists the tab as inactive; the URL still opens it
+                frame = green_frame(page)
+                frame.wait_for_selector("body[data-state=empty]", timeout=30_000)
+                status = frame.locator("[data-testid=status]").inner_text()
+                assert "No green data yet" in status and "GreenSummaryWriter" in status
+                assert frame.locator("[data-testid=headline]").count() == 0
+            finally:
+                browser.close()
+    finally:
+        tb.stop()
+    assert not errors, errors
