@@ -21,9 +21,11 @@ import dataclasses
 import functools
 import json
 import math
+from itertools import repeat
+from json.encoder import encode_basestring_ascii as _json_str  # how _JSON writes text (ensure_ascii)
 import operator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 SCHEMA_VERSION = 1
 
@@ -125,7 +127,8 @@ class Record:
         return d
 
     def to_json_str(self) -> str:
-        return _JSON.encode(self.to_json())
+        """``json.dumps(self.to_json(), separators=(",", ":"))``, built from :class:`RecordText`."""
+        return RecordText(self).json()
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "Record":
@@ -237,31 +240,151 @@ def unneutralise_text(s: str) -> str:
     return s[1:] if s.startswith("'") and s[1:2] and s[1:].startswith(_FORMULA_LEAD) else s
 
 
-def _getter(names: Sequence[str]) -> Callable[[Any], tuple]:
-    """``obj -> tuple of obj.<name>`` for any number of names (attrgetter alone unpacks one name)."""
+def _getter(names: Sequence[Any], get: Callable[..., Callable[[Any], Any]] = operator.attrgetter,
+            ) -> Callable[[Any], tuple]:
+    """``obj -> tuple of obj.<name>`` (or of ``obj[i]`` with ``get=itemgetter``) for any number of names
+    (attrgetter and itemgetter alone unpack one name)."""
     if not names:
         return lambda obj: ()
     if len(names) == 1:
-        get1 = operator.attrgetter(names[0])
+        get1 = get(names[0])
         return lambda obj: (get1(obj),)
-    return operator.attrgetter(*names)
+    return get(*names)
+
+
+# --------------------------------------------------------------------------- record text
+# A 17-digit float costs ~0.4 us to format and a record holds ~35 of them, so the CSV row and
+# the record JSON share one RecordText: every number is formatted once per record.
+
+#: Record fields that always hold a float, in field order (the CSV's number columns and the JSON's).
+FLOAT_FIELDS: tuple[str, ...] = tuple(
+    f for f in _RECORD_FIELDS
+    if f not in _STR_FIELDS | _INT_FIELDS | _OPTIONAL_FLOAT_FIELDS and f not in ("mix_kwh", "devices", "watched")
+)
+_OPTIONAL_FIELDS: tuple[str, ...] = tuple(f for f in _RECORD_FIELDS if f in _OPTIONAL_FLOAT_FIELDS)
+_INT_FIELD_ORDER: tuple[str, ...] = tuple(f for f in _RECORD_FIELDS if f in _INT_FIELDS)
+_STR_FIELD_ORDER: tuple[str, ...] = tuple(f for f in _RECORD_FIELDS if f in _STR_FIELDS)
+_float_values, _optional_values = _getter(FLOAT_FIELDS), _getter(_OPTIONAL_FIELDS)
+_int_values, _str_values = _getter(_INT_FIELD_ORDER), _getter(_STR_FIELD_ORDER)
+#: CSV number text -> JSON's (what json.dumps writes for None, NaN and infinities)
+_JSON_NUMBER = {"": "null", "nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _number_texts(values: Sequence[Any]) -> list[str]:
+    """:func:`format_float` of each value, at C speed unless one is None."""
+    try:
+        return list(map(repr, map(float, values)))
+    except TypeError:
+        return list(map(format_float, values))
+
+
+def _json_numbers(texts: list[str]) -> list[str]:
+    """Number texts as JSON writes them ('' -> null, nan -> NaN, inf -> Infinity)."""
+    if all(texts) and "n" not in "".join(texts):  # the usual case: finite numbers only
+        return texts
+    return [_JSON_NUMBER.get(t, t) for t in texts]
+
+
+@functools.lru_cache(maxsize=256)
+def _object_template(keys: tuple[str, ...]) -> str:
+    """``{"k1":%s,"k2":%s}`` with the keys as compact JSON writes them."""
+    return "{" + ",".join(_json_str(k).replace("%", "%%") + ":%s" for k in keys) + "}"
+
+
+@functools.lru_cache(maxsize=256)
+def _device_parts(device_id: str, kind: str, provenance: str) -> tuple[str, str]:
+    """The JSON of one device around its energy: ``"id":{"kind":..,"energy_kwh":`` and ``,"provenance":..}``."""
+    return (f'{_json_str(device_id)}:{{"kind":{_json_str(kind)},"energy_kwh":',
+            f',"provenance":{_json_str(provenance)}}}')
+
+
+def _numbers_object(d: Mapping[str, float], texts: list[str]) -> str:
+    return _object_template(tuple(d)) % tuple(_json_numbers(texts)) if d else "{}"
+
+
+class Numbers(NamedTuple):
+    """A record's numbers as text (``repr``, '' for None): ``floats`` follows :data:`FLOAT_FIELDS`,
+    ``optional`` the cost fields, ``mix`` and ``watched`` the record's dicts."""
+
+    floats: list[str]
+    optional: list[str]
+    mix: list[str]
+    watched: list[str]
+
+
+class RecordText:
+    """A record's text forms, each built once (on first use) for every sink that needs it.
+
+    ``numbers()`` feeds the CSV row and the record JSON; ``devices_json`` is both the ``devices_json``
+    CSV cell and the JSON's ``devices``. ``rec`` may be swapped for a copy that differs in text
+    fields only (the CSV sets ``chain_hash``).
+    """
+
+    __slots__ = ("rec", "_numbers", "_devices")
+
+    def __init__(self, rec: Record) -> None:
+        self.rec = rec
+        self._numbers: Numbers | None = None
+        self._devices: str | None = None
+
+    def numbers(self) -> Numbers:
+        if self._numbers is None:
+            rec = self.rec
+            self._numbers = Numbers(_number_texts(_float_values(rec)), _number_texts(_optional_values(rec)),
+                                    _number_texts(tuple(rec.mix_kwh.values())),
+                                    _number_texts(tuple(rec.watched.values())))
+        return self._numbers
+
+    @property
+    def devices_json(self) -> str:
+        """``json.dumps({id: device.to_json()}, separators=(",", ":"))``."""
+        if self._devices is None:
+            parts = []
+            for i, d in self.rec.devices.items():
+                head, tail = _device_parts(i, d.kind, d.provenance)
+                (energy,) = _json_numbers(_number_texts((d.energy_kwh,)))
+                if d.context:
+                    tail = tail[:-1] + ',"context":' + _JSON.encode(d.context) + "}"
+                parts.append(head + energy + tail)
+            self._devices = "{" + ",".join(parts) + "}"
+        return self._devices
+
+    def json(self) -> str:
+        """The record's JSON, equal to ``json.dumps(rec.to_json(), separators=(",", ":"))``."""
+        rec, n = self.rec, self.numbers()
+        parts = _json_numbers(n.floats) + _json_numbers(n.optional)  # a new list
+        parts += map(int.__repr__, _int_values(rec))
+        parts += map(_json_str, _str_values(rec))
+        parts += (_numbers_object(rec.mix_kwh, n.mix), self.devices_json, _numbers_object(rec.watched, n.watched))
+        return _RECORD_TEMPLATE % _JSON_ORDER(parts)
+
+
+def _json_layout() -> tuple[str, Callable[[list[str]], tuple]]:
+    """The record JSON as a %-template in field order, and how to put RecordText.json's parts in that order."""
+    groups = [*FLOAT_FIELDS, *_OPTIONAL_FIELDS, *_INT_FIELD_ORDER, *_STR_FIELD_ORDER, "mix_kwh", "devices", "watched"]
+    template = "{" + ",".join(f'"{f}":%s' for f in _RECORD_FIELDS) + f',"schema":{SCHEMA_VERSION}}}'
+    return template, operator.itemgetter(*(groups.index(f) for f in _RECORD_FIELDS))
+
+
+_RECORD_TEMPLATE, _JSON_ORDER = _json_layout()
 
 
 class RowPlan:
     """:func:`record_to_row` compiled for one header: every per-column decision is made once.
 
-    Cells are produced group by group with C-level ``map`` calls (floats, optional floats,
-    ints, text, mix, watched, derived columns), then put in header order by one ``itemgetter``.
-    ``text_at`` lists the positions of text cells: the only ones a CSV writer may have to quote
-    (numbers, ``nan``/``inf`` and empty cells never need it).
+    Cells are produced group by group with C-level ``map`` calls from the record's
+    :class:`RecordText` (numbers, optional numbers, ints, text, mix, watched, derived columns),
+    then put in header order by one ``itemgetter``. ``text_at`` lists the positions of text
+    cells: the only ones a CSV writer may have to quote (numbers, ``nan``/``inf`` and empty
+    cells never need it).
     """
 
     __slots__ = ("_floats", "_optional", "_ints", "_texts", "_mix", "_watch", "_header_watch", "_derived",
                  "_order", "text_at")
 
     def __init__(self, columns: Sequence[str]) -> None:
-        floats: list[str] = []
-        optional: list[str] = []
+        floats: list[int] = []
+        optional: list[int] = []
         ints: list[str] = []
         texts: list[str] = []
         self._mix: list[str] = []
@@ -270,6 +393,7 @@ class RowPlan:
         where: list[tuple[int, int]] = []  # (group, index in group) per column
         groups = (floats, optional, ints, texts, self._mix, self._watch, self._derived)
         for c in columns:
+            key: str | int
             if c.startswith(WATCH_PREFIX):
                 g, key = 5, c[len(WATCH_PREFIX):]
             elif c.startswith(MIX_PREFIX):
@@ -281,12 +405,13 @@ class RowPlan:
             elif c in _INT_FIELDS:
                 g, key = 2, c
             elif c in _OPTIONAL_FLOAT_FIELDS:
-                g, key = 1, c
+                g, key = 1, _OPTIONAL_FIELDS.index(c)
             else:
-                g, key = 0, c
+                g, key = 0, FLOAT_FIELDS.index(c)
             where.append((g, len(groups[g])))
             groups[g].append(key)
-        self._floats, self._optional = _getter(floats), _getter(optional)
+        self._floats = _getter(floats, operator.itemgetter)
+        self._optional = _getter(optional, operator.itemgetter)
         self._ints, self._texts = _getter(ints), _getter(texts)
         self._header_watch = frozenset(self._watch)
         self.text_at: tuple[int, ...] = tuple(pos for pos, (g, _) in enumerate(where) if g in (3, 6))
@@ -302,26 +427,24 @@ class RowPlan:
         else:
             self._order = lambda cells: ()
 
-    def __call__(self, rec: Record) -> list[str]:
-        values = self._floats(rec)
-        try:
-            cells = list(map(repr, map(float, values)))
-        except TypeError:  # a None where a float belongs: '' as format_float gives it
-            cells = list(map(format_float, values))
-        cells += map(format_float, self._optional(rec))
+    def __call__(self, rec: Record, text: RecordText | None = None) -> list[str]:
+        """Cells of ``rec``; ``text`` (its :class:`RecordText`) when the caller has it already."""
+        if text is None:
+            text = RecordText(rec)
+        n = text.numbers()
+        cells = list(self._floats(n.floats))
+        cells += self._optional(n.optional)
         cells += map(str, self._ints(rec))
         cells += map(neutralise_text, self._texts(rec))
-        mix = list(map(rec.mix_kwh.get, self._mix))
-        try:
-            cells += list(map(repr, map(float, mix)))  # list() first: a failure must not leave half of it
-        except TypeError:  # a source the grid's mix lacks
-            cells += map(format_float, mix)
-        cells += map(format_float, map(rec.watched.get, self._watch))
+        if self._mix:
+            cells += map(dict(zip(rec.mix_kwh, n.mix)).get, self._mix, repeat(""))
+        if self._watch:
+            cells += map(dict(zip(rec.watched, n.watched)).get, self._watch, repeat(""))
         for c in self._derived:
             if c == "provenance":
                 cells.append(neutralise_text(rec.provenance))
             elif c == "devices_json":
-                cells.append(_JSON.encode({k: v.to_json() for k, v in rec.devices.items()}))
+                cells.append(text.devices_json)
             elif rec.watched.keys() <= self._header_watch:  # watched_extra, nothing extra
                 cells.append("")
             else:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import Callable, Mapping, NamedTuple
 
 from greenops_tb.grid.types import Intensity
 from greenops_tb.meters.base import Meter, Reading, context_between
@@ -61,9 +61,14 @@ class Pricing:
 
 
 class _Acc:
-    """Running totals of a stage or of the run."""
+    """Running totals of a stage or of the run.
 
-    __slots__ = ("records", "duration", "kwh", "by_kind", "facility", "co2", "cost", "mix")
+    The source mix is kept as facility energy per run of intervals with the same grid shares
+    (one addition per interval), spread over the sources only when the shares change or totals are read.
+    """
+
+    __slots__ = ("records", "duration", "kwh", "by_kind", "facility", "co2", "cost", "mix", "_shares",
+                 "_facility_at")
 
     def __init__(self, priced: bool) -> None:
         self.records = 0
@@ -73,7 +78,9 @@ class _Acc:
         self.facility = 0.0
         self.co2 = 0.0
         self.cost: float | None = 0.0 if priced else None
-        self.mix: dict[str, float] = {}
+        self.mix: dict[str, float] = {}  # settled part
+        self._shares: Mapping[str, float] = {}
+        self._facility_at = 0.0  # facility energy at self._shares, not yet in self.mix
 
     def add(self, duration: float, p: "_Priced") -> None:
         self.duration += duration
@@ -85,24 +92,32 @@ class _Acc:
         self.co2 += p.co2
         if p.cost is not None and self.cost is not None:
             self.cost += p.cost
-        mix = self.mix
-        for s, v in p.mix.items():
-            mix[s] = mix.get(s, 0.0) + v
+        if p.shares is not self._shares:
+            self.mix = self._mix()
+            self._shares, self._facility_at = p.shares, 0.0
+        self._facility_at += p.facility
+
+    def _mix(self) -> dict[str, float]:
+        """Facility energy per grid source so far."""
+        mix, at = dict(self.mix), self._facility_at
+        for s, share in self._shares.items():
+            mix[s] = mix.get(s, 0.0) + at * share
+        return mix
 
     def totals(self, stage: str) -> StageTotals:
         return StageTotals(stage, self.records, self.duration, self.kwh, dict(self.by_kind), self.facility,
-                           self.co2, self.cost, dict(self.mix))
+                           self.co2, self.cost, self._mix())
 
 
 class _Priced(NamedTuple):
-    """Energy of one interval (IT energy per kind and in all, kWh) and what it costs."""
+    """Energy of one interval (IT energy per kind and in all, kWh), what it costs, and the grid's shares."""
 
     kinds: dict[str, float]
     energy: float
     facility: float
     co2: float
     cost: float | None
-    mix: dict[str, float]
+    shares: Mapping[str, float]
 
 
 @dataclass(slots=True)
@@ -210,7 +225,7 @@ class Stages:
         facility = energy * self._p.pue
         co2 = facility * it.carbon_intensity_g_per_kwh / 1000.0
         cost = None if self._p.price_per_kwh is None else facility * self._p.price_per_kwh
-        return _Priced(kinds, energy, facility, co2, cost, {s: facility * share for s, share in it.mix.items()})
+        return _Priced(kinds, energy, facility, co2, cost, it.mix)
 
     def _close(self, name: str, step: int | None, reopen: bool) -> Record:
         if self._before is not None:
@@ -263,7 +278,8 @@ class Stages:
             priced.co2, priced.cost, p.currency, p.price_source,  # co2_kg, cost, currency, price_source
             it.carbon_intensity_g_per_kwh, it.source,  # carbon_intensity_g_per_kwh, intensity_source
             p.location, p.location_source, p.pue,  # location, location_source, pue
-            priced.mix, devices, self._watches.read(),  # mix_kwh, devices, watched
+            {s: priced.facility * share for s, share in priced.shares.items()},  # mix_kwh
+            devices, self._watches.read(),  # devices, watched
             acc.duration, acc.kwh, acc.co2, acc.cost,  # stage_duration_s, stage_energy_kwh, stage_co2_kg, stage_cost
             run.duration, run.kwh, run.co2, run.cost,  # run_duration_s, run_energy_kwh, run_co2_kg, run_cost
         )

@@ -29,7 +29,7 @@ from greenops_tb import __version__
 from greenops_tb.grid import resolve_grid
 from greenops_tb.meters.base import EnergySource, Meter
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
-from greenops_tb.records import Record, RunMetadata
+from greenops_tb.records import Record, RecordText, RunMetadata
 from greenops_tb.sinks.csv import CsvSink, choose_columns
 from greenops_tb.sinks.event_file import FastFileWriter
 from greenops_tb.sinks.events import RecordEvents, metadata_summary, record_summary
@@ -319,10 +319,12 @@ class GreenSummaryWriter(SummaryWriter):
 
     # -- sinks ------------------------------------------------------------------------
     def _emit(self, rec: Record, closing: bool) -> None:
-        """Called by Stages under its lock, in seq order: CSV row first (it sets the chain hash), then the event."""
+        """Called by Stages under its lock, in seq order: CSV row first (it sets the chain hash), then the event;
+        both from one :class:`RecordText`, so each number is formatted once."""
+        text = RecordText(rec)
         if self._csv is not None:
             try:
-                rec = self._csv.write(rec)
+                text.rec = self._csv.write(rec, text)
             except OSError as err:
                 self._sink_failure("csv", err)
                 self._csv.close()
@@ -332,19 +334,23 @@ class GreenSummaryWriter(SummaryWriter):
             if n % self._emit_every:
                 return
         try:
-            self._write_event(rec)
+            self._write_event(text)
         except Exception as err:  # noqa: BLE001 - a sink must never crash training
             self._sink_failure("events", err)
 
-    def _record_event_writer(self) -> tuple[Callable[[Record], None], Callable[[], None]]:
+    def _record_event_writer(self) -> tuple[Callable[[RecordText], None], Callable[[], None]]:
         """How a record reaches the event file, and how a stage's end gets it to disk: on our own file,
-        encoded and written by its flush thread (woken at ``stop()``; ``flush()``/``close()`` drain it in
-        the caller); on any other file writer, as a Summary at once, flushed at ``stop()``."""
+        serialised into its buffer, which its flush thread writes when ``stop()`` wakes it; on any other
+        file writer, as a Summary, flushed at ``stop()``."""
         fw = self._fw
         if isinstance(fw, FastFileWriter):
-            defer, encode = fw.event_writer.defer, RecordEvents().encode
-            return (lambda rec: defer(encode, rec)), fw.event_writer.wake  # its flush thread writes at once
-        return (lambda rec: fw.add_summary(record_summary(rec), rec.step, rec.end_time)), fw.flush
+            write, encode = fw.event_writer.write, RecordEvents().encode
+            return (lambda text: write(encode(text))), fw.event_writer.wake
+
+        def add(text: RecordText) -> None:
+            fw.add_summary(record_summary(text.rec), text.rec.step, text.rec.end_time)
+
+        return add, fw.flush
 
     def _sink_failure(self, sink: str, err: BaseException) -> None:
         if sink not in self._sink_failed:

@@ -94,6 +94,24 @@ def test_json_round_trips_and_keeps_nan():
         assert json.loads(s)["schema"] == 1
 
 
+def test_record_json_and_devices_cell_are_byte_identical_to_the_json_module():
+    ref = json.JSONEncoder(separators=(",", ":"))  # ensure_ascii and allow_nan as json.dumps
+    cols = csv_columns(["loss"])
+    odd = [
+        {"currency": "€", "run": 'a"b\\c%s', "location": "Zürich\n"},
+        {"devices": {"gpu:0": DeviceEnergy("gpu", 1e-9, "nvml", {"util_pct": 50.0, "mem_used_gb": 1.5}),
+                     "ram": DeviceEnergy("ram", math.nan, "model-rss %d")}},
+        {"avg_power_w": math.nan, "co2_kg": math.inf, "duration_s": -math.inf, "start_time": -0.0},
+        {"watched": {"100%": 1.0, "ü": 2.0, "x": -math.inf}}, {"run_cost": math.nan, "cost": -0.0},
+        {"mix_kwh": {"coal": 1.0, "hydro": math.nan}}, {"devices": {"gpu:0": DeviceEnergy("gpu", 0.0, "a")}},
+    ]
+    for over in VARIANTS + odd:
+        rec = _rec(**over)
+        assert rec.to_json_str() == ref.encode(rec.to_json()), over
+        row = dict(zip(cols, record_to_row(rec, cols)))
+        assert row["devices_json"] == ref.encode({k: v.to_json() for k, v in rec.devices.items()}), over
+
+
 def test_record_events_equal_the_summary_built_per_record():
     enc = RecordEvents()
     recs = [_rec(**over) for over in VARIANTS] + [_rec(avg_power_w=float(i), step=i) for i in range(3)]
@@ -172,3 +190,36 @@ def test_csv_sink_lines_equal_the_csv_modules_for_awkward_text(tmp_path):
             assert (rec.chain_hash != "") == chain
         sink.close()
         assert path.read_bytes().decode("utf-8") == want.getvalue()
+
+
+def test_stage_mix_totals_follow_grid_shares_that_change_mid_run():
+    from greenops_tb import ConstantPowerSource
+    from greenops_tb.grid.types import Intensity
+    from greenops_tb.meters.base import Meter
+    from greenops_tb.stages import Pricing, Stages
+    from greenops_tb.watch import Watches
+
+    mixes = [{"coal": 0.5, "wind": 0.5}, {"coal": 0.1, "solar": 0.9}]
+    now = [Intensity(400.0, mixes[0], "a")]
+    meter = Meter([ConstantPowerSource({"cpu:0": 50.0})])
+    records = []
+    stages = Stages(meter, lambda: now[0], Pricing("r", 1.5, None, "", "unknown", "DE", "argument"), Watches(),
+                    lambda rec, closing: records.append(rec))
+    stages.start("train")
+    for i in range(12):
+        if i % 4 == 3:  # a live grid's refresh: new shares from now on
+            now[0] = Intensity(300.0, mixes[(i // 4 + 1) % 2], "b")
+        stages.update("train")
+    stages.stop("train")
+    per_stage, total = stages.totals()
+    want: dict[str, float] = {}
+    for rec in records:
+        assert math.isclose(sum(rec.mix_kwh.values()), rec.facility_energy_kwh, rel_tol=1e-12)
+        for s, v in rec.mix_kwh.items():
+            want[s] = want.get(s, 0.0) + v
+    assert set(want) == {"coal", "wind", "solar"}
+    for got in (per_stage["train"].mix_kwh, total.mix_kwh):
+        assert got.keys() == want.keys()
+        for s, v in want.items():
+            assert math.isclose(got[s], v, rel_tol=1e-12), s
+    meter.close()

@@ -1,4 +1,4 @@
-"""GreenSummaryWriter's own event file: TensorBoard reads it (checksums verified), flush timing, deferred records."""
+"""GreenSummaryWriter's own event file: TensorBoard reads it (checksums verified), flush timing, record order."""
 from __future__ import annotations
 
 import glob
@@ -18,7 +18,7 @@ from torch.utils.tensorboard import SummaryWriter
 from greenops_tb import ConstantPowerSource, GreenSummaryWriter
 from greenops_tb.readers.events import local_provider, read_runs
 from greenops_tb.sinks import event_file
-from greenops_tb.sinks.event_file import FLUSH_INTERVAL_S, MAX_DEFERRED, FastFileWriter
+from greenops_tb.sinks.event_file import BUFFER_BYTES, FLUSH_INTERVAL_S, FastFileWriter
 
 
 def _writer(path, **kw) -> GreenSummaryWriter:
@@ -92,7 +92,7 @@ def test_events_reach_the_file_without_an_explicit_flush(tmp_path):
     w = _writer(tmp_path / "run")
     path = _event_file(tmp_path / "run")
     w.start("train")
-    w.update("train")  # deferred record
+    w.update("train")  # buffered, written by the flush thread
     w.add_scalar("loss", 0.5, 1)  # written to the buffer at once
     before = len(_frames(path))
     deadline = time.monotonic() + FLUSH_INTERVAL_S + 5.0
@@ -114,20 +114,22 @@ def test_events_reach_the_file_without_an_explicit_flush(tmp_path):
     w.close()
 
 
-def test_deferred_records_stay_bounded_and_in_order(tmp_path):
+def test_buffered_records_stay_bounded_and_in_order(tmp_path):
     w = _writer(tmp_path / "run", flush_secs=3600)
     ew = w.file_writer.event_writer
     w.start("train")
+    n = 2000  # about 3 buffers' worth: written as the buffer fills, not only at close
     most = 0
-    for _ in range(MAX_DEFERRED * 2 + 10):
+    for _ in range(n):
         w.update("train")
-        most = max(most, len(ew._deferred))
+        most = max(most, ew._buffered)
+    on_disk = os.path.getsize(_event_file(tmp_path / "run"))
     w.close()
-    assert most <= MAX_DEFERRED + 1
+    assert most < BUFFER_BYTES and on_disk > BUFFER_BYTES
     steps = [event_pb2.Event.FromString(p).step for p in _frames(_event_file(tmp_path / "run"))
              if event_pb2.Event.FromString(p).summary.value[:1]
              and event_pb2.Event.FromString(p).summary.value[0].tag == "green/train/record"]
-    assert steps == list(range(MAX_DEFERRED * 2 + 11))
+    assert steps == list(range(n + 1))
 
 
 def test_a_failing_event_file_warns_once_and_the_csv_keeps_every_record(tmp_path):
@@ -170,7 +172,7 @@ def test_concurrent_writers_lose_nothing_and_records_keep_their_order(tmp_path):
     threads = [threading.Thread(target=user, args=(k,)) for k in range(4)]
     for t in threads:
         t.start()
-    for _ in range(MAX_DEFERRED + 500):
+    for _ in range(1500):
         w.update("train")
     for t in threads:
         t.join()
@@ -182,4 +184,4 @@ def test_concurrent_writers_lose_nothing_and_records_keep_their_order(tmp_path):
             by_tag.setdefault(v.tag, []).append(e.step)
     for k in range(4):
         assert by_tag[f"t{k}"] == list(range(300))
-    assert by_tag["green/train/record"] == list(range(MAX_DEFERRED + 501))
+    assert by_tag["green/train/record"] == list(range(1501))

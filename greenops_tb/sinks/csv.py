@@ -23,7 +23,15 @@ import os
 from typing import Sequence
 
 from greenops_tb import hashchain
-from greenops_tb.records import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX, Record, row_plan
+from greenops_tb.records import (
+    BASE_COLUMNS,
+    CHAIN_COLUMN,
+    REQUIRED_COLUMNS,
+    WATCH_PREFIX,
+    Record,
+    RecordText,
+    row_plan,
+)
 
 _TAIL = 1 << 16
 
@@ -160,11 +168,12 @@ class CsvSink:
             self._quoted[cell] = q
         return q
 
-    def write(self, rec: Record) -> Record:
-        """Append ``rec``; returns it, with ``chain_hash`` set when the chain is on."""
+    def write(self, rec: Record, text: RecordText | None = None) -> Record:
+        """Append ``rec`` (``text``: its numbers formatted already); returns it, with ``chain_hash`` set
+        when the chain is on."""
         if self.header is None:
             self._start(rec)
-        cells = self._row(rec)
+        cells = self._row(rec, text)
         joined = "\x1f".join(cells)
         if "\n" in joined or "\r" in joined:
             cells = [c.replace("\r", " ").replace("\n", " ") for c in cells]

@@ -14,13 +14,11 @@ to the file with ``os.write`` at each flush and whenever it holds
   soon as with TensorBoard's writer; :meth:`EventFile.wake` has it flush at
   once (a stage's end: on the file within milliseconds, at no cost to the
   caller); ``flush()``/``close()`` flush in the calling thread.
-* Deferred events: :meth:`EventFile.defer` queues ``(encode, item)`` for the
-  same thread to encode and write at that flush (``flush()``/``close()`` drain
-  it first, and more than :data:`MAX_DEFERRED` pending items are drained by the
-  caller), keeping that work off the caller's hot path. Items are encoded
-  outside the buffer lock, so other writers wait for one item at most. Only
-  immutable items (records) are deferred; events handed to ``add_event`` are
-  serialised at once.
+* Records are serialised by the caller (about 8 us with :class:`~greenops_tb.sinks.events.RecordEvents`);
+  only the ``os.write``, which releases the GIL, happens on the flush thread.
+  (Queueing records for that thread to encode cost more than it saved: the
+  queued objects were traversed by the garbage collector and the two threads
+  took turns at the GIL.)
 * Errors on the flush thread are raised by the next call, as TensorBoard's writer does.
 
 Only :class:`GreenSummaryWriter`'s own file writer uses this; other
@@ -28,13 +26,11 @@ Only :class:`GreenSummaryWriter`'s own file writer uses this; other
 """
 from __future__ import annotations
 
-import collections
 import os
 import socket
 import struct
 import threading
 import time
-from typing import Any, Callable
 
 import google_crc32c
 from tensorboard.compat.proto import event_pb2
@@ -45,8 +41,6 @@ from torch.utils.tensorboard.writer import FileWriter
 FLUSH_INTERVAL_S = 1.0
 #: After a wake-up, how long the flush thread lets more events gather before writing them in one go.
 WAKE_BATCH_S = 0.01
-#: Deferred items beyond which the caller drains the queue itself (bounds memory).
-MAX_DEFERRED = 1000
 #: Buffered bytes beyond which a write goes to the file at once.
 BUFFER_BYTES = 1 << 16
 _LEN = struct.Struct("<Q")
@@ -78,9 +72,7 @@ class EventFile:
         self._buf: list[bytes] = []
         self._buffered = 0
         self._lock = threading.Lock()  # the buffer and the file
-        self._drain_lock = threading.Lock()  # one drainer at a time, so deferred items keep their order
-        self._deferred: collections.deque[tuple[Callable[[Any], bytes], Any]] = collections.deque()
-        self._pending = threading.Event()  # set while written data or deferred items await the flush thread
+        self._pending = threading.Event()  # set while buffered data awaits the flush thread
         self._soon = threading.Event()  # set by wake() and close(): cut the flush thread's wait short
         self._closing = threading.Event()
         self._error: BaseException | None = None
@@ -110,15 +102,6 @@ class EventFile:
         if not self._pending.is_set():
             self._pending.set()
 
-    def defer(self, encode: Callable[[Any], bytes], item: Any) -> None:
-        """Write ``encode(item)`` (serialised ``Event`` bytes) at the next flush, in ``defer`` order."""
-        self._check()
-        self._deferred.append((encode, item))
-        if len(self._deferred) > MAX_DEFERRED:
-            self._drain()
-        elif not self._pending.is_set():
-            self._pending.set()
-
     def wake(self) -> None:
         """Have the flush thread write everything added so far now, not up to an interval later."""
         self._check()
@@ -128,7 +111,6 @@ class EventFile:
 
     def flush(self) -> None:
         self._check()
-        self._drain()
         with self._lock:
             self._write_out()
 
@@ -139,12 +121,10 @@ class EventFile:
         self._soon.set()
         self._pending.set()
         self._thread.join()
-        try:
-            self._drain()
-            with self._lock:
+        with self._lock:
+            try:
                 self._write_out()
-        finally:
-            with self._lock:
+            finally:
                 os.close(self._fd)
                 self._fd = -1
 
@@ -172,26 +152,15 @@ class EventFile:
         while data:
             data = data[os.write(self._fd, data):]
 
-    def _drain(self) -> None:
-        """Encode and buffer the deferred items, taking the buffer lock per item (writers never wait long)."""
-        q = self._deferred
-        with self._drain_lock:
-            while q:
-                encode, item = q.popleft()
-                record = frame(encode(item))
-                with self._lock:
-                    self._append(record)
-
     def _run(self) -> None:
         while True:
             self._pending.wait()
             self._soon.wait(self._interval)
             if self._closing.wait(WAKE_BATCH_S):
-                return  # close() drains and flushes
-            self._soon.clear()  # before draining: whatever comes later sets them again
+                return  # close() writes what is left
+            self._soon.clear()  # before writing: whatever comes later sets them again
             self._pending.clear()
             try:
-                self._drain()
                 with self._lock:
                     self._write_out()
             except Exception as err:  # noqa: BLE001 - raised to the writer's next call

@@ -15,6 +15,7 @@ from greenops_tb.records import (
     PLUGIN_NAME,
     RUN_METADATA_TAG,
     Record,
+    RecordText,
     RunMetadata,
     record_tag,
     scalar_tag,
@@ -71,11 +72,11 @@ class _Layout:
         self._attrs = attrs
         self._watched = tuple(rec.watched)
 
-    def fill(self, rec: Record) -> bytes:
-        event = self._event
+    def fill(self, text: RecordText) -> bytes:
+        rec, event = text.rec, self._event
         event.wall_time = rec.end_time
         event.step = rec.step
-        self._record[0] = rec.to_json_str().encode()
+        self._record[0] = text.json().encode()
         values = [getattr(rec, a) for a in self._attrs]
         values += rec.watched.values()
         for box, v in zip(self._scalars, values):
@@ -85,18 +86,21 @@ class _Layout:
 
 class RecordEvents:
     """Serialised ``Event`` bytes per record, equal to ``Event(summary=record_summary(rec), step=rec.step,
-    wall_time=rec.end_time).SerializeToString()``. Not thread-safe: the event file calls it under its lock."""
+    wall_time=rec.end_time).SerializeToString()``. Not thread-safe: the writer calls it under the stages' lock."""
 
     def __init__(self) -> None:
         self._layouts: dict[tuple, _Layout] = {}
 
-    def encode(self, rec: Record) -> bytes:
+    def encode(self, item: Record | RecordText) -> bytes:
+        """The event of a record, or of a record whose numbers are formatted already (its RecordText)."""
+        text = item if isinstance(item, RecordText) else RecordText(item)
+        rec = text.rec
         attrs = tuple(a for a in EVENT_SCALARS.values() if getattr(rec, a) is not None)
         key = (rec.stage, attrs, *rec.watched)
         layout = self._layouts.get(key)
         if layout is None:
             layout = self._layouts[key] = _Layout(rec, attrs)
-        return layout.fill(rec)
+        return layout.fill(text)
 
 
 def metadata_summary(meta: RunMetadata) -> summary_pb2.Summary:
