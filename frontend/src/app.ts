@@ -307,9 +307,9 @@ export class GreenApp {
         card("renewable_share", "Renewable share", formatShare(t.renewable_share), t.renewable_share),
         card("low_carbon_share", "Low-carbon share", formatShare(t.low_carbon_share), t.low_carbon_share)),
       h("p", { class: "equivalents", "data-testid": "equivalents" },
-        "As much CO₂e as driving an average gasoline car ",
+        "The CO₂e of driving an average gasoline car ",
         h("strong", { "data-equivalent": "car_km", "data-value": String(eq.carKm) }, formatDistance(eq.carKm)),
-        ", or ",
+        ", or of ",
         h("strong", { "data-equivalent": "phone_charges", "data-value": String(eq.phoneCharges) }, formatCharges(eq.phoneCharges)),
         "."),
       h("p", { class: "note" }, `Factors: ${EQUIVALENTS_SOURCE}. Facility energy (× PUE): ${formatEnergy(t.facility_energy_kwh)}.`));
