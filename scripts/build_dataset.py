@@ -23,7 +23,6 @@ import csv
 import gzip
 import json
 import math
-from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent

@@ -142,7 +142,6 @@ class JobAggregator:
         self._job: list[float] = []
         self._slices: list[slice] = []
         self.exchanges = 0
-        self.exchange_seconds = 0.0
         t0 = time.perf_counter()
         try:
             self._group = group if group is not None else dist.new_group(
@@ -218,10 +217,6 @@ class JobAggregator:
         gathered = torch.zeros((self.info.world_size, width), dtype=torch.float64)
         self._out = list(gathered.unbind(0))  # contiguous row views: all_gather fills ``gathered`` in place
         self._table = gathered.numpy()
-
-    @property
-    def layouts(self) -> list[RankLayout]:
-        return list(self._layouts)
 
     def devices(self) -> tuple[Device, ...]:
         """Every device of the job, with ids ``r<rank>/<id>`` (aligned with :attr:`job_joules`)."""
@@ -319,7 +314,6 @@ class JobAggregator:
                 f"Measuring this rank only from now on. ({type(err).__name__}: {_first_line(err)})"
             ))
         self.exchanges += 1
-        self.exchange_seconds += time.perf_counter() - t0
         return True
 
     def _fail(self, err: DistributedError) -> None:

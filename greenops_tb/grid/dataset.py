@@ -74,6 +74,7 @@ class Dataset:
         if zone.mix:
             out["mix"] = zone.mix_source
             out["mix_licence"] = licence_of(zone.mix_source)
+            out["co2_by_source_factors"] = self.factors_source
         out["notice"] = "greenops_tb/grid/data/PROVENANCE.md"
         return out
 
