@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from cli_runs import cli, train_run
+from fakes.fake_nvml import FakeGpu, make_fake_nvml
 from greenops_tb.readers.csv import read_records
 
 
@@ -94,3 +96,21 @@ def test_compare_bad_arguments_exit_2(logdir, capsys, args, message):
     argv = [a.replace("LOGDIR/short/events", str(events)).replace("LOGDIR", str(logdir)) for a in args]
     code, _, err = cli(capsys, "compare", *argv)
     assert code == 2 and message in err
+
+
+def test_summary_shows_gpu_context_from_nvml(tmp_path, monkeypatch, capsys):
+    """A GPU run through the stand-in NVML module: the table and JSON show its utilisation and memory."""
+    monkeypatch.setitem(sys.modules, "pynvml", make_fake_nvml([FakeGpu("GPU-cli-ctx", utilization=87)]))
+    csv_path = train_run(tmp_path / "gpu", steps=6, sysfs_root=str(tmp_path / "no-powercap"))
+    code, out, err = cli(capsys, "summary", str(tmp_path))
+    assert code == 0, err
+    devices = next(line for line in out.splitlines() if line.startswith("devices: "))
+    assert "gpu:0 nvml-energy (measured; util 87 %, mem 12.9 GB)" in devices, devices
+    assert devices.count("util") == 1 and "cpu:0 model-tdp-default (modelled)," in devices
+    code, out, err = cli(capsys, "summary", str(tmp_path), "--json")
+    (s,) = json.loads(out)
+    ctx = {d["device"]: d["context"] for d in s["devices"]}
+    mems = [r.devices["gpu:0"].context["mem_used_gb"] for r in read_records(csv_path)]
+    assert ctx["gpu:0"]["mem_used_gb"] == {"mean": mems[-1], "max": mems[-1], "last": mems[-1]} == {
+        "mean": 12 * 2**30 / 1e9, "max": 12 * 2**30 / 1e9, "last": 12 * 2**30 / 1e9}
+    assert ctx["gpu:0"]["util_pct"]["mean"] == pytest.approx(87.0, abs=0.5) and ctx["cpu:0"] == {}

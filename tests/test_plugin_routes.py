@@ -16,6 +16,7 @@ from tensorboard.plugins import base_plugin
 from torch.utils.tensorboard import SummaryWriter
 from werkzeug.test import Client
 
+from greenops_tb.meters.constant import ConstantPowerSource
 from greenops_tb.plugin import plugin as green_plugin
 from greenops_tb.plugin.loader import GreenLoader
 from greenops_tb.readers.csv import read_records
@@ -23,6 +24,7 @@ from greenops_tb.readers.events import local_provider
 from greenops_tb.records import record_tag
 from greenops_tb.sinks.events import _GREEN_META, _string_tensor
 from plugin_fixtures import XSS_RUN, write_run
+from training import train
 
 REL = 1e-9
 F32 = 1e-6
@@ -278,3 +280,39 @@ def test_logdir_without_green_data(tmp_path: Path) -> None:
     get(c, "/series?run=plain", 404)
     listing = json.loads(c.get("/data/plugins_listing").get_data(as_text=True))
     assert listing["green"]["enabled"] is False
+
+
+class ContextSource(ConstantPowerSource):
+    """Two GPUs and a CPU at constant power; the GPUs report known, varying context at each boundary."""
+
+    MEM_GB = (11.5, 12.5, 12.0)
+
+    def __init__(self) -> None:
+        super().__init__({"gpu:0": 200.0, "gpu:1": 150.0, "cpu:0": 40.0}, label="model-test")
+        self.calls = 0
+
+    def context(self) -> list[dict[str, float]]:
+        self.calls += 1
+        return [{"util_pct": 87.0, "mem_used_gb": self.MEM_GB[self.calls % 3]},
+                {"util_pct": float(10 * (self.calls % 9))}, {}]
+
+
+def test_summary_devices_carry_context_means_peaks_and_last(tmp_path: Path) -> None:
+    """util_pct: duration-weighted mean; every key: max and last; devices without context: {}."""
+    train(tmp_path / "ctx", steps=12, eval_every=4, country="DE", meters=[ContextSource()])
+    records = read_records(tmp_path / "ctx" / "green.csv")
+    s = get(client(tmp_path), "/summary?run=ctx")
+    devices = {d["device"]: d for d in s["devices"]}
+    assert s["complete"] is True and devices["cpu:0"]["context"] == {}
+    assert set(devices["gpu:1"]["context"]) == {"util_pct"}, "keys no record reports stay absent"
+    util0 = devices["gpu:0"]["context"]["util_pct"]
+    assert close(util0["mean"], 87.0, 1e-12) and util0["max"] == util0["last"] == 87.0
+    mem = devices["gpu:0"]["context"]["mem_used_gb"]
+    mems = [r.devices["gpu:0"].context["mem_used_gb"] for r in records]
+    assert mem["max"] == 12.5 == max(mems) and mem["last"] == mems[-1]
+    assert len(set(mems)) > 1, "the run saw memory change, so max and last can differ"
+    util1 = [(r.devices["gpu:1"].context["util_pct"], r.duration_s) for r in records]
+    want = sum(u * d for u, d in util1) / sum(d for _, d in util1)
+    got = devices["gpu:1"]["context"]["util_pct"]
+    assert close(got["mean"], want, 1e-12) and got["last"] == util1[-1][0] and got["max"] == max(u for u, _ in util1)
+    assert not close(got["mean"], sum(u for u, _ in util1) / len(util1), 1e-6), "weighted by duration, not per record"

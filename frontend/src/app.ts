@@ -10,11 +10,13 @@ import {
 import { toCsv, type Cell } from "./csv";
 import { fill, h, table, type Child } from "./dom";
 import {
-  formatCharges, formatCo2, formatCost, formatCostExact, formatDistance, formatDuration, formatEnergy, formatPower, formatShare,
-  formatTime, sig, type Kind,
+  formatCharges, formatCo2, formatCost, formatCostExact, formatDeviceContext, formatDistance, formatDuration, formatEnergy,
+  formatPower, formatShare, formatTime, sig, type Kind,
 } from "./format";
 import { CSS, RUN_COLORS } from "./styles";
-import { SOURCES, type RunInfo, type RunSummary, type SeriesResponse, type StageSummary } from "./types";
+import {
+  SOURCES, type DeviceSummary, type RunInfo, type RunSummary, type SeriesResponse, type StageSummary,
+} from "./types";
 
 const REFRESH_MS = 30_000;
 const POINTS = 500;
@@ -398,10 +400,7 @@ export class GreenApp {
         const dataset = Object.entries(s.dataset ?? {}).map(([k, v]) => `${k}: ${v}`).join("; ");
         return h("div", { class: "provenance" },
           h("h3", {}, s.run),
-          table(["Device", "Kind", "Source of the number", "Energy"],
-            (s.devices ?? []).map((d) => [d.device, d.kind,
-              h("span", {}, h("span", { class: d.measured ? "badge measured" : "badge" }, d.measured ? "measured" : "modelled"), " ", d.provenance),
-              formatEnergy(d.energy_kwh)]), 3),
+          this.devicesTable(s.devices ?? []),
           h("p", {}, `Location: ${s.location?.name || s.location?.zone || "?"} (${s.location?.zone ?? "?"}), chosen by ${s.location?.source ?? "?"}. `
             + `PUE ${s.pue}. Carbon intensity ${sig(s.carbon_intensity_g_per_kwh ?? NaN)} g/kWh from ${s.intensity_source}. `
             + `Price ${s.price?.per_kwh == null ? "unknown" : `${sig(s.price.per_kwh, 3)} ${s.price.currency}/kWh`} `
@@ -413,6 +412,17 @@ export class GreenApp {
               + "use the kept records' shares (start tensorboard with --samples_per_plugin green=0 for exact splits)."),
           h("p", { class: "note" }, `From ${formatTime(s.start_time ?? NaN)} to ${formatTime(s.end_time ?? NaN)}, last step ${s.last_step}.`));
       }));
+  }
+
+  /** Devices with the source of their number; a column of what they were doing when any source says. */
+  private devicesTable(devices: DeviceSummary[]): HTMLTableElement {
+    const contexts = devices.map((d) => formatDeviceContext(d.context));
+    const withContext = contexts.some((c) => c !== "");
+    const head = ["Device", "Kind", "Source of the number", ...(withContext ? ["Utilisation and memory"] : []), "Energy"];
+    return table(head, devices.map((d, i) => [d.device, d.kind,
+      h("span", {}, h("span", { class: d.measured ? "badge measured" : "badge" }, d.measured ? "measured" : "modelled"), " ", d.provenance),
+      ...(withContext ? [contexts[i] || "—"] : []),
+      formatEnergy(d.energy_kwh)]), head.length - 1);
   }
 
   /** What is shown, as one CSV: a row per selected run and per stage, with the source mix in kWh. */

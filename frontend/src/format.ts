@@ -1,6 +1,8 @@
 // Number formatting for the dashboard: every quantity in an SI-prefixed unit picked from its magnitude,
 // 4 significant digits in cards and tables, one unit per chart (picked from the chart's largest value).
 
+import type { ContextStats } from "./types";
+
 const SIG = 4;
 
 /** `x` to `digits` significant digits, without exponent notation for everyday magnitudes. */
@@ -161,4 +163,25 @@ export function formatTime(unixS: number): string {
   const d = new Date(unixS * 1000);
   const p = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+const finite = (x: number | null | undefined): x is number => typeof x === "number" && Number.isFinite(x);
+
+/**
+ * A device's context as text: `util 87 %, mem 12.0 GB (peak 12.5 GB)`: mean utilisation, memory in use at the end
+ * (its peak when higher), then any other key as `name mean`. Keys the device does not report are left out;
+ * "" when it reports none.
+ */
+export function formatDeviceContext(context: Record<string, ContextStats> | undefined): string {
+  const parts: string[] = [];
+  const { util_pct: util, mem_used_gb: mem, ...rest } = context ?? {};
+  if (util && finite(util.mean)) parts.push(`util ${Math.round(util.mean)} %`);
+  if (mem && finite(mem.last)) {
+    const peak = finite(mem.max) && mem.max.toFixed(1) !== mem.last.toFixed(1) ? ` (peak ${mem.max.toFixed(1)} GB)` : "";
+    parts.push(`mem ${mem.last.toFixed(1)} GB${peak}`);
+  }
+  for (const key of Object.keys(rest).sort()) {
+    if (finite(rest[key].mean)) parts.push(`${key} ${sig(rest[key].mean, 3)}`);
+  }
+  return parts.join(", ");
 }

@@ -35,12 +35,21 @@ export interface StageSummary extends Totals {
   mix_kwh: Mix;
 }
 
+/** One context key of a device over the kept records (aggregate.py's ContextStats). */
+export interface ContextStats {
+  mean: number | null; // weighted by record duration
+  max: number | null;
+  last: number | null;
+}
+
 export interface DeviceSummary {
   device: string;
   kind: string;
   energy_kwh: number;
   provenance: string;
   measured: boolean;
+  /** What the device was doing, by key (e.g. util_pct, mem_used_gb); empty when its source says nothing. */
+  context?: Record<string, ContextStats>;
 }
 
 export interface RunSummary {

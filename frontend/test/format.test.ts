@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
-  chartUnit, formatCharges, formatCo2, formatCost, formatCostExact, formatDistance, formatDuration, formatEnergy, formatPower,
-  formatShare, sig, sourceLabel, tick, withUnit,
+  chartUnit, formatCharges, formatCo2, formatCost, formatCostExact, formatDeviceContext, formatDistance, formatDuration,
+  formatEnergy, formatPower, formatShare, sig, sourceLabel, tick, withUnit,
 } from "../src/format";
 
 describe("sig", () => {
@@ -114,5 +114,26 @@ describe("everyday quantities", () => {
     expect(formatShare(0.58)).toBe("58.0 %");
     expect(formatShare(null)).toBe("unknown");
     expect(sourceLabel("other_renewable")).toBe("Other renewable");
+  });
+});
+
+describe("formatDeviceContext", () => {
+  const stats = (mean: number | null, max: number | null, last: number | null) => ({ mean, max, last });
+  it("shows mean utilisation, memory at the end and its peak when higher", () => {
+    expect(formatDeviceContext({ util_pct: stats(86.6, 99, 80), mem_used_gb: stats(12.2, 12.5, 12.0) }))
+      .toBe("util 87 %, mem 12.0 GB (peak 12.5 GB)");
+  });
+  it("leaves the peak out when it reads as the last value", () => {
+    expect(formatDeviceContext({ mem_used_gb: stats(12.0, 12.04, 12.01) })).toBe("mem 12.0 GB");
+  });
+  it("leaves out keys the device does not report and non-finite values", () => {
+    expect(formatDeviceContext({ util_pct: stats(42.4, 60, 40) })).toBe("util 42 %");
+    expect(formatDeviceContext({ util_pct: stats(null, null, null), mem_used_gb: stats(3, 3, 3) })).toBe("mem 3.0 GB");
+    expect(formatDeviceContext({})).toBe("");
+    expect(formatDeviceContext(undefined)).toBe("");
+  });
+  it("shows other keys by name after utilisation and memory, sorted", () => {
+    expect(formatDeviceContext({ temp_c: stats(61.25, 70, 65), util_pct: stats(5, 9, 1), clock_mhz: stats(1410, 1410, 1410) }))
+      .toBe("util 5 %, clock_mhz 1410, temp_c 61.3");
   });
 });

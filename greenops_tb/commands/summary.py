@@ -1,4 +1,4 @@
-"""``greenops-tb summary LOGDIR``: per run and stage, duration, energy, CO2, cost, source mix and provenance.
+"""``greenops-tb summary LOGDIR``: per run and stage, duration, energy, CO2, cost, source mix, provenance and GPU context.
 
 The numbers are the Green tab's (:func:`greenops_tb.plugin.aggregate.summarize`
 over the same reader). ``--forecast STAGE --total-steps N`` (or ``--total-epochs``)
@@ -50,6 +50,26 @@ def _row(name: str, t: Mapping[str, Any], records: int, currency: str) -> list[s
             _num(t["cost"], f" {currency}".rstrip()), _num(t["avg_power_w"]), "-" if share is None else f"{share:.0%}"]
 
 
+def context_text(context: Mapping[str, Mapping[str, float | None]]) -> str:
+    """A device's context as the Green tab shows it: ``util 87 %, mem 12.0 GB (peak 12.5 GB)``, other keys by mean."""
+    parts = []
+    util, mem = context.get("util_pct"), context.get("mem_used_gb")
+    if util and util["mean"] is not None:
+        parts.append(f"util {util['mean']:.0f} %")
+    if mem and mem["last"] is not None:
+        peak = f" (peak {mem['max']:.1f} GB)" if mem["max"] is not None and f"{mem['max']:.1f}" != f"{mem['last']:.1f}" else ""
+        parts.append(f"mem {mem['last']:.1f} GB{peak}")
+    parts += [f"{k} {v['mean']:.3g}" for k, v in sorted(context.items())
+              if k not in ("util_pct", "mem_used_gb") and v["mean"] is not None]
+    return ", ".join(parts)
+
+
+def _device(d: Mapping[str, Any]) -> str:
+    how = "measured" if d["measured"] else "modelled"
+    ctx = context_text(d.get("context", {}))
+    return f"{d['device']} {d['provenance']} ({how}{'; ' + ctx if ctx else ''})"
+
+
 def render(summary: Mapping[str, Any]) -> str:
     """A run's summary as text: header line, stage table, mix and device provenance."""
     if not summary.get("has_records"):
@@ -67,8 +87,7 @@ def render(summary: Mapping[str, Any]) -> str:
     lines.append(_table(rows))
     mix = summary["mix_shares"]
     lines.append("mix: " + (", ".join(f"{k} {v:.1%}" for k, v in mix.items() if v > 0) or "unknown"))
-    lines.append("devices: " + ", ".join(
-        f"{d['device']} {d['provenance']} ({'measured' if d['measured'] else 'modelled'})" for d in summary["devices"]))
+    lines.append("devices: " + ", ".join(_device(d) for d in summary["devices"]))
     if not summary["complete"]:
         lines.append(f"note: {summary['records_kept']} of {summary['records_emitted']} records kept; splits are scaled")
     return "\n".join(lines)

@@ -9,6 +9,14 @@ When TensorBoard kept them all (``--samples_per_plugin green=0``) the split is
 exact; otherwise the shares of the records it kept are applied to the exact
 total and the summary says so (``complete: false``). The same share rule makes
 the run's split count each joule once when stages overlap.
+
+A device's context (what its source says it was doing, e.g. ``util_pct`` and
+``mem_used_gb``; see :class:`~greenops_tb.records.DeviceEnergy`) is summarised
+per key over the kept records as :class:`ContextStats`: ``mean`` weighted by each
+record's duration (a plain mean when every record is zero-length), ``max`` and
+``last`` (the latest record's value). Overlapping stages count their shared time
+once per stage. Keys no record reports are left out; a device without context
+gets ``{}``.
 """
 from __future__ import annotations
 
@@ -106,15 +114,51 @@ def _stage_summary(stage: str, recs: list[Record]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class ContextStats:
+    """One context key of one device over the kept records (see the module docstring)."""
+
+    mean: float  # weighted by record duration
+    max: float
+    last: float
+
+
+class _ContextAccumulator:
+    """Running duration-weighted sum, plain sum, max and last value of one context key."""
+
+    __slots__ = ("weighted", "weight", "total", "count", "max", "last")
+
+    def __init__(self) -> None:
+        self.weighted = self.weight = self.total = 0.0
+        self.count = 0
+        self.max = -math.inf
+        self.last = math.nan
+
+    def add(self, value: float, duration_s: float) -> None:
+        self.weighted += value * duration_s
+        self.weight += duration_s
+        self.total += value
+        self.count += 1
+        self.max = max(self.max, value)
+        self.last = value
+
+    def stats(self) -> ContextStats:
+        mean = self.weighted / self.weight if self.weight > 0 else self.total / self.count
+        return ContextStats(mean=mean, max=self.max, last=self.last)
+
+
 def _devices(records: list[Record], run_energy_kwh: float) -> list[dict[str, Any]]:
     energy: dict[str, float] = defaultdict(float)
     kind: dict[str, str] = {}
     provenance: dict[str, str] = {}
+    context: dict[str, dict[str, _ContextAccumulator]] = defaultdict(lambda: defaultdict(_ContextAccumulator))
     for r in records:
         for dev_id, d in r.devices.items():
             energy[dev_id] += d.energy_kwh
             kind[dev_id] = d.kind
             provenance[dev_id] = d.provenance
+            for key, value in d.context.items():
+                context[dev_id][key].add(value, max(r.duration_s, 0.0))
     scaled = _scaled(energy, run_energy_kwh)
     return [
         {
@@ -123,6 +167,7 @@ def _devices(records: list[Record], run_energy_kwh: float) -> list[dict[str, Any
             "energy_kwh": scaled[dev_id],
             "provenance": provenance[dev_id],
             "measured": not is_modelled(provenance[dev_id]),
+            "context": {key: asdict(acc.stats()) for key, acc in sorted(context[dev_id].items())},
         }
         for dev_id in sorted(energy)
     ]
