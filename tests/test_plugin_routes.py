@@ -16,6 +16,7 @@ from tensorboard.plugins import base_plugin
 from torch.utils.tensorboard import SummaryWriter
 from werkzeug.test import Client
 
+from greenops_tb.grid import dataset
 from greenops_tb.meters.constant import ConstantPowerSource
 from greenops_tb.plugin import plugin as green_plugin
 from greenops_tb.plugin.loader import GreenLoader
@@ -116,6 +117,25 @@ def test_summary_equals_writer_totals(c: Client, logdir: tuple[Path, dict], run:
     assert s["location"]["zone"] == want.location and s["location"]["source"] == want.location_source
     assert s["pue"] == want.pue and s["intensity_source"] == want.intensity_source
     assert s["metadata"]["location"] == want.location
+
+
+def test_co2_by_source_sums_to_the_co2_and_weighs_coal_heavier(c: Client, logdir: tuple[Path, dict]) -> None:
+    s = get(c, "/summary?run=base")  # DE: a coal-heavy grid
+    assert s["co2_by_source_factors"] == dataset.load().factors_source
+    parts = [(s["co2_by_source_kg"], s["totals"]["co2_kg"], s["mix_kwh"])]
+    parts += [(st["co2_by_source_kg"], st["co2_kg"], st["mix_kwh"]) for st in s["stages"]]
+    factors = dataset.load().factors
+    for split, co2, mix in parts:
+        assert set(split) == {k for k, v in mix.items() if v > 0}
+        assert math.isclose(sum(split.values()), co2, rel_tol=REL)
+        # each part in proportion to its energy x its lifecycle factor
+        assert math.isclose(split["coal"] / split["wind"], mix["coal"] * factors["coal"] / (mix["wind"] * factors["wind"]),
+                            rel_tol=REL)
+        assert split["coal"] / co2 > mix["coal"] / sum(mix.values())
+        assert split["wind"] / co2 < mix["wind"] / sum(mix.values())
+    mix = get(c, "/mix?run=base")
+    assert mix["co2_by_source_kg"] == s["co2_by_source_kg"]
+    assert [st["co2_by_source_kg"] for st in mix["stages"]] == [st["co2_by_source_kg"] for st in s["stages"]]
 
 
 def test_series_watched_mix_compare(c: Client, logdir: tuple[Path, dict]) -> None:

@@ -10,6 +10,11 @@ exact; otherwise the shares of the records it kept are applied to the exact
 total and the summary says so (``complete: false``). The same share rule makes
 the run's split count each joule once when stages overlap.
 
+``co2_by_source_kg`` splits a run's or a stage's CO2 over the sources of its
+energy mix in proportion to share x IPCC AR5 lifecycle factor
+(:func:`~greenops_tb.grid.factors.split_co2_by_source`); the parts sum to the
+CO2 total and the summary names the factors (``co2_by_source_factors``).
+
 A device's context (what its source says it was doing, e.g. ``util_pct`` and
 ``mem_used_gb``; see :class:`~greenops_tb.records.DeviceEnergy`) is summarised
 per key over the kept records as :class:`ContextStats`: ``mean`` weighted by each
@@ -25,6 +30,8 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
+from greenops_tb.grid.dataset import load as load_dataset
+from greenops_tb.grid.factors import split_co2_by_source
 from greenops_tb.readers.events import RunData
 from greenops_tb.records import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record
 
@@ -60,6 +67,11 @@ def share_of(mix_kwh: Mapping[str, float], sources: Iterable[str]) -> float | No
     """Fraction of the mix that comes from ``sources``; None when no mix is known."""
     total = sum(mix_kwh.values())
     return sum(v for k, v in mix_kwh.items() if k in sources) / total if total > 0 else None
+
+
+def co2_by_source(co2_kg: float, mix_kwh: Mapping[str, float]) -> dict[str, float]:
+    """``co2_kg`` split over the sources of ``mix_kwh`` by lifecycle factor (parts sum to it; {} without a mix)."""
+    return split_co2_by_source(co2_kg, mix_shares(mix_kwh))
 
 
 def _scaled(parts: Mapping[str, float], total: float) -> dict[str, float]:
@@ -111,6 +123,7 @@ def _stage_summary(stage: str, recs: list[Record]) -> dict[str, Any]:
         "epoch": last.epoch,
         "records_kept": len(recs),
         "mix_kwh": mix,
+        "co2_by_source_kg": co2_by_source(totals.co2_kg, mix),
     }
 
 
@@ -200,6 +213,8 @@ def summarize(data: RunData) -> dict[str, Any]:
         devices=_devices(records, last.run_energy_kwh),
         mix_kwh=run_mix,
         mix_shares=mix_shares(run_mix),
+        co2_by_source_kg=co2_by_source(last.run_co2_kg, run_mix),
+        co2_by_source_factors=load_dataset().factors_source,
         location={"zone": last.location, "source": last.location_source,
                   "name": meta.location_name if meta else ""},
         pue=last.pue,

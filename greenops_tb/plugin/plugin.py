@@ -3,9 +3,9 @@
 Routes (under ``/data/plugin/green``), all GET, all JSON:
 
 ``/runs``                      runs with green data, their stages and latest step/time
-``/summary?run=R``             totals, per stage, per device, source mix, location, PUE, provenance
+``/summary?run=R``             totals, per stage, per device, source mix and CO2 by source, location, PUE, provenance
 ``/series?run=R&points=N``     per stage: energy, CO2, cost, duration (running totals) and power, by step and wall time
-``/mix?run=R``                 source mix of the run and of each stage (kWh and shares)
+``/mix?run=R``                 source mix of the run and of each stage (kWh, shares, CO2 by source)
 ``/compare?run=A&run=B...``    headline numbers of several runs side by side
 ``/watched?run=R&points=N``    watched values per stage
 ``/static/<file>``             the bundled dashboard (ES module), path-traversal guarded
@@ -232,11 +232,12 @@ class GreenPlugin(base_plugin.TBPlugin):
         ctx, eid = self._ctx(request)
         s = self._cache.summary(ctx, eid, _run_param(request))
         stages = [
-            {"stage": st["stage"], "mix_kwh": st["mix_kwh"], "mix_shares": mix_shares(st["mix_kwh"])}
+            {"stage": st["stage"], "mix_kwh": st["mix_kwh"], "mix_shares": mix_shares(st["mix_kwh"]),
+             "co2_by_source_kg": st["co2_by_source_kg"]}
             for st in s.get("stages", [])
         ]
         return {"run": s["run"], "mix_kwh": s.get("mix_kwh", {}), "mix_shares": s.get("mix_shares", {}),
-                "stages": stages}
+                "co2_by_source_kg": s.get("co2_by_source_kg", {}), "stages": stages}
 
     @_route
     def _serve_compare(self, request: wrappers.Request) -> Any:
