@@ -42,6 +42,9 @@ def test_summary_json_equals_the_live_csv_totals(logdir, capsys):
             assert st["duration_s"] == pytest.approx(last.stage_duration_s, rel=1e-12)
             assert st["cost"] == pytest.approx(last.stage_cost, rel=1e-12)
         assert s["location"]["zone"] == "DE" and s["devices"] and s["mix_shares"]
+        assert sum(s["co2_by_source_kg"].values()) == pytest.approx(records[-1].run_co2_kg, rel=1e-9)
+        assert s["co2_by_source_kg"]["coal"] / records[-1].run_co2_kg > s["mix_shares"]["coal"]
+        assert s["co2_by_source_factors"].startswith("IPCC AR5")
 
 
 def test_summary_table_shows_stages_mix_provenance_and_forecast(logdir, capsys):
@@ -51,6 +54,11 @@ def test_summary_table_shows_stages_mix_provenance_and_forecast(logdir, capsys):
     lines = out.splitlines()
     assert any(line.startswith("train ") for line in lines) and any(line.startswith("total ") for line in lines)
     assert any(line.startswith("mix: ") for line in lines) and "(modelled)" in out
+    split = json.loads(cli(capsys, "summary", str(logdir), "--runs", "long", "--json")[1])[0]["co2_by_source_kg"]
+    shares = sorted(((v / sum(split.values()), k) for k, v in split.items()), reverse=True)
+    co2_line = next(line for line in lines if line.startswith("CO2e by source: "))
+    assert co2_line.startswith(f"CO2e by source: {shares[0][1]} {shares[0][0]:.0%}, {shares[1][1]} {shares[1][0]:.0%}, ")
+    assert shares[0][1] == "coal" and "(factors: IPCC AR5" in co2_line
     assert "forecast train: 31 of 300 steps done" in out and "energy" in out and "kWh [" in out
 
 

@@ -1,4 +1,5 @@
-"""``greenops-tb summary LOGDIR``: per run and stage, duration, energy, CO2, cost, source mix, provenance and GPU context.
+"""``greenops-tb summary LOGDIR``: per run and stage, duration, energy, CO2, cost, source mix, CO2 by source, provenance
+and GPU context.
 
 The numbers are the Green tab's (:func:`greenops_tb.plugin.aggregate.summarize`
 over the same reader). ``--forecast STAGE --total-steps N`` (or ``--total-epochs``)
@@ -64,6 +65,15 @@ def context_text(context: Mapping[str, Mapping[str, float | None]]) -> str:
     return ", ".join(parts)
 
 
+def co2_by_source_text(co2_by_source_kg: Mapping[str, float]) -> str:
+    """Shares of the CO2 by source, largest first: ``coal 61%, gas 22%, oil <1%``; ``unknown`` without a mix."""
+    total = sum(co2_by_source_kg.values())
+    if total <= 0:
+        return "unknown"
+    ranked = sorted(co2_by_source_kg.items(), key=lambda kv: -kv[1])
+    return ", ".join(f"{k} {v / total:.0%}" if v / total >= 0.005 else f"{k} <1%" for k, v in ranked)
+
+
 def _device(d: Mapping[str, Any]) -> str:
     how = "measured" if d["measured"] else "modelled"
     ctx = context_text(d.get("context", {}))
@@ -87,6 +97,9 @@ def render(summary: Mapping[str, Any]) -> str:
     lines.append(_table(rows))
     mix = summary["mix_shares"]
     lines.append("mix: " + (", ".join(f"{k} {v:.1%}" for k, v in mix.items() if v > 0) or "unknown"))
+    factors = summary.get("co2_by_source_factors")
+    lines.append(f"CO2e by source: {co2_by_source_text(summary['co2_by_source_kg'])}"
+                 + (f" (factors: {factors})" if factors and summary["co2_by_source_kg"] else ""))
     lines.append("devices: " + ", ".join(_device(d) for d in summary["devices"]))
     if not summary["complete"]:
         lines.append(f"note: {summary['records_kept']} of {summary['records_emitted']} records kept; splits are scaled")
