@@ -143,6 +143,17 @@ def test_green_tab_in_chromium(served) -> None:  # type: ignore[no-untyped-def]
             assert run_row["run"] == "base"
             assert math.isclose(float(run_row["energy_kwh"]), want.total.energy_kwh, rel_tol=1e-9)
             assert {r["stage"] for r in rows if r["kind"] == "stage"} == set(want.stages)
+            co2_parts = [float(v) for k, v in run_row.items() if k.startswith("co2_kg_") and v]
+            assert math.isclose(sum(co2_parts), want.total.co2_kg, rel_tol=1e-9)
+            # the source mix switched to CO2e: the charts re-plot, the note names the factors
+            mix = frame.locator("[data-testid=mix]")
+            mix.locator("[data-basis=co2]").click()
+            frame.wait_for_selector("[data-basis=co2][aria-pressed=true]")
+            frame.wait_for_selector("[data-chart=mix-bars][data-rendered='1']")
+            frame.wait_for_selector("[data-chart=mix-pie][data-rendered='1']")
+            assert "CO₂e emitted" in mix.locator("h2").inner_text() and "IPCC AR5" in mix.inner_text()
+            mix.locator("[data-basis=energy]").click()
+            frame.wait_for_selector("[data-basis=energy][aria-pressed=true]")
             # dark theme and wall-time axis re-render without errors
             frame.locator("[data-testid=theme]").select_option("dark")
             frame.locator("[data-testid=x-axis]").select_option("wall_time")

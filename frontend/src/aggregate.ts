@@ -127,6 +127,14 @@ export function mixEntries(mix: Mix): [string, number][] {
   });
 }
 
+/** What the grid source mix charts split: the facility energy, or the CO₂e. */
+export type MixBasis = "energy" | "co2";
+
+/** The split of a run or a stage that `basis` charts: kWh by source, or kg CO₂e by source ({} when unknown). */
+export function mixOf(x: { mix_kwh?: Mix; co2_by_source_kg?: Mix }, basis: MixBasis): Mix {
+  return (basis === "energy" ? x.mix_kwh : x.co2_by_source_kg) ?? {};
+}
+
 export type XAxis = "step" | "wall_time";
 
 /**

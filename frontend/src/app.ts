@@ -2,7 +2,8 @@
 
 import type { ECharts } from "echarts/core";
 import {
-  combineTotals, depth, equivalents, EQUIVALENTS_SOURCE, filterRuns, orderStages, ratiosToBest, sumMix, type XAxis,
+  combineTotals, depth, equivalents, EQUIVALENTS_SOURCE, filterRuns, mixOf, orderStages, ratiosToBest, sumMix, type MixBasis,
+  type XAxis,
 } from "./aggregate";
 import {
   barsHeight, barsOption, linesOption, makeChart, mixBarsOption, mixPieOption, runLines, stageLines, type Option,
@@ -68,6 +69,7 @@ export class GreenApp {
   private filter = "";
   private x: XAxis = "step";
   private metric = "energy_kwh";
+  private mixBasis: MixBasis = "energy";
   private theme: Theme = "auto";
   private autoRefresh = true;
   private summaries = new Map<string, RunSummary>();
@@ -318,19 +320,30 @@ export class GreenApp {
   }
 
   private mixSection(summaries: RunSummary[]): HTMLElement {
+    const basis = this.mixBasis;
     const rows = summaries.flatMap((s) => [
-      { label: s.run, mix: s.mix_kwh ?? {} },
-      ...this.stagesOf(s).map((st) => ({ label: summaries.length > 1 ? `${s.run} / ${st.stage}` : st.stage, mix: st.mix_kwh })),
+      { label: s.run, mix: mixOf(s, basis) },
+      ...this.stagesOf(s).map((st) => ({ label: summaries.length > 1 ? `${s.run} / ${st.stage}` : st.stage, mix: mixOf(st, basis) })),
     ]);
     const anyMix = rows.some((r) => Object.keys(r.mix).length > 0);
-    const bars = this.chart("mix-bars", mixBarsOption(rows));
+    const bars = this.chart("mix-bars", mixBarsOption(rows, basis));
     bars.style.height = `${barsHeight(rows.length, 40)}px`;
+    const factors = [...new Set(summaries.flatMap((s) => s.co2_by_source_factors ?? []))].join("; ") || "unknown";
+    const option = (value: MixBasis, text: string) => h("button", {
+      type: "button", "data-basis": value, "aria-pressed": String(basis === value),
+      onclick: () => { this.mixBasis = value; this.renderContent(); },
+    }, text);
     return h("section", { "data-testid": "mix" },
-      h("h2", {}, "Grid source mix of the energy used"),
+      h("h2", {}, `Grid source mix of the ${basis === "energy" ? "energy used" : "CO₂e emitted"}`),
+      h("div", { class: "switch", role: "group", "aria-label": "Split", "data-testid": "mix-basis" },
+        option("energy", "Energy"), option("co2", "CO₂e")),
       anyMix
-        ? h("div", { class: "grid2" }, this.chart("mix-pie", mixPieOption(sumMix(summaries.map((s) => s.mix_kwh ?? {}))), "chart small"), bars)
+        ? h("div", { class: "grid2" }, this.chart("mix-pie", mixPieOption(sumMix(summaries.map((s) => mixOf(s, basis))), basis), "chart small"), bars)
         : h("p", { class: "muted" }, "No generation mix is known for these runs' locations."),
-      h("p", { class: "note" }, "Facility energy (IT energy × PUE) split by the grid's generation shares, per run and per stage."));
+      h("p", { class: "note" }, basis === "energy"
+        ? "Facility energy (IT energy × PUE) split by the grid's generation shares, per run and per stage."
+        : "CO₂e split over the grid's sources in proportion to each source's energy × its lifecycle emission factor, "
+          + `scaled to the run's or stage's CO₂e (the zone's intensity stays authoritative). Factors: ${factors}.`));
   }
 
   /** A run's stages, nested ones right under their parent. */
@@ -425,19 +438,22 @@ export class GreenApp {
       formatEnergy(d.energy_kwh)]), head.length - 1);
   }
 
-  /** What is shown, as one CSV: a row per selected run and per stage, with the source mix in kWh. */
+  /** What is shown, as one CSV: a row per selected run and per stage, with the source mix in kWh and CO₂e in kg. */
   csvRows(): Cell[][] {
     const header: Cell[] = ["kind", "run", "stage", "energy_kwh", "facility_energy_kwh", "co2_kg", "cost", "currency", "duration_s",
-      "avg_power_w", "renewable_share", "low_carbon_share", ...SOURCES.map((s) => `mix_kwh_${s}`)];
+      "avg_power_w", "renewable_share", "low_carbon_share", ...SOURCES.map((s) => `mix_kwh_${s}`),
+      ...SOURCES.map((s) => `co2_kg_${s}`)];
+    const bySource = (x: Parameters<typeof mixOf>[0]): Cell[] =>
+      (["energy", "co2"] as const).flatMap((basis) => SOURCES.map((src) => mixOf(x, basis)[src] ?? null));
     const rows: Cell[][] = [header];
     for (const s of this.selectedSummaries()) {
       if (!s.totals) continue;
       const t = s.totals;
       rows.push(["run", s.run, "", t.energy_kwh, t.facility_energy_kwh, t.co2_kg, t.cost, s.currency, t.duration_s, t.avg_power_w,
-        t.renewable_share, t.low_carbon_share, ...SOURCES.map((src) => s.mix_kwh?.[src] ?? null)]);
+        t.renewable_share, t.low_carbon_share, ...bySource(s)]);
       for (const st of s.stages ?? []) {
         rows.push(["stage", s.run, st.stage, st.energy_kwh, st.facility_energy_kwh, st.co2_kg, st.cost, s.currency, st.duration_s,
-          st.avg_power_w, st.renewable_share, st.low_carbon_share, ...SOURCES.map((src) => st.mix_kwh[src] ?? null)]);
+          st.avg_power_w, st.renewable_share, st.low_carbon_share, ...bySource(st)]);
       }
     }
     return rows;

@@ -5,8 +5,8 @@ import * as echarts from "echarts/core";
 import { BarChart, LineChart, PieChart } from "echarts/charts";
 import { GridComponent, LegendComponent, TooltipComponent, DataZoomComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
-import { mergeStages, mixEntries, orderStages, seriesPoints, type XAxis } from "./aggregate";
-import { chartUnit, formatEnergy, sourceLabel, tick, withUnit, type Kind, type Unit } from "./format";
+import { mergeStages, mixEntries, orderStages, seriesPoints, type MixBasis, type XAxis } from "./aggregate";
+import { chartUnit, formatCo2, formatEnergy, sourceLabel, tick, withUnit, type Kind, type Unit } from "./format";
 import { RUN_COLORS } from "./styles";
 import { SOURCES, type Mix, type Series, type SeriesResponse } from "./types";
 
@@ -41,9 +41,12 @@ const maxOf = (values: Iterable<number | null | undefined>): number => {
 const scaleBy = (v: number | null | undefined, u: Unit): number | null =>
   typeof v === "number" && Number.isFinite(v) ? v / u.factor : null;
 
-/** Stacked horizontal bars: one bar per label (a run, or a run's stage), one segment per grid source, in one energy unit. */
-export function mixBarsOption(rows: { label: string; mix: Mix }[]): Option {
-  const u = chartUnit("energy", maxOf(rows.map((r) => SOURCES.reduce((t, s) => t + (r.mix[s] ?? 0), 0))));
+/**
+ * Stacked horizontal bars: one bar per label (a run, or a run's stage), one segment per grid source, in one unit of
+ * energy (kWh given) or of CO₂e (kg given) as `basis` says.
+ */
+export function mixBarsOption(rows: { label: string; mix: Mix }[], basis: MixBasis = "energy"): Option {
+  const u = chartUnit(basis, maxOf(rows.map((r) => SOURCES.reduce((t, s) => t + (r.mix[s] ?? 0), 0))));
   return {
     backgroundColor: "transparent",
     tooltip: { ...TOOLTIP, trigger: "item", valueFormatter: (v: unknown) => withUnit(Number(v), u.unit) },
@@ -62,11 +65,13 @@ export function mixBarsOption(rows: { label: string; mix: Mix }[]): Option {
   };
 }
 
-export function mixPieOption(mix: Mix): Option {
+/** A ring of the grid sources' shares of `mix` (kWh, or kg CO₂e for basis "co2"). */
+export function mixPieOption(mix: Mix, basis: MixBasis = "energy"): Option {
+  const format = basis === "energy" ? formatEnergy : formatCo2;
   return {
     backgroundColor: "transparent",
     tooltip: { ...TOOLTIP, trigger: "item", formatter: (p: { name: string; value: number; percent: number }) =>
-      `${p.name}: ${formatEnergy(p.value)} (${p.percent.toFixed(1)} %)` },
+      `${p.name}: ${format(p.value)} (${p.percent.toFixed(1)} %)` },
     series: [{
       type: "pie",
       radius: ["42%", "68%"],

@@ -27,6 +27,11 @@ select, button { background: var(--card); color: var(--fg); border: 1px solid va
   font: inherit; }
 button { cursor: pointer; }
 button:hover, select:hover { border-color: var(--accent); }
+.switch { display: inline-flex; margin: 0 0 6px; }
+.switch button { border-radius: 0; font-size: 12px; padding: 2px 10px; }
+.switch button:first-child { border-radius: 4px 0 0 4px; }
+.switch button:last-child { border-radius: 0 4px 4px 0; border-left: none; }
+.switch button[aria-pressed="true"] { background: var(--accent); color: var(--bg); border-color: var(--accent); }
 .runlist { list-style: none; margin: 8px 0 0; padding: 0; }
 .runlist li label { display: flex; gap: 6px; align-items: flex-start; padding: 3px 0; word-break: break-all; }
 .status { padding: 10px 14px; border-radius: 4px; margin: 8px 0; background: var(--card); border: 1px solid var(--border); }

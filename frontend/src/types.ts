@@ -33,6 +33,8 @@ export interface StageSummary extends Totals {
   epoch: number;
   records_kept: number;
   mix_kwh: Mix;
+  /** The stage's CO₂e split over the grid sources (kg; parts sum to `co2_kg`); absent from older backends. */
+  co2_by_source_kg?: Mix;
 }
 
 /** One context key of a device over the kept records (aggregate.py's ContextStats). */
@@ -65,6 +67,9 @@ export interface RunSummary {
   devices?: DeviceSummary[];
   mix_kwh?: Mix;
   mix_shares?: Mix;
+  co2_by_source_kg?: Mix;
+  /** Where the lifecycle factors behind `co2_by_source_kg` come from. */
+  co2_by_source_factors?: string;
   location?: { zone: string; source: string; name: string };
   pue?: number;
   carbon_intensity_g_per_kwh?: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  combineTotals, depth, equivalents, filterRuns, KG_CO2_PER_KM_CAR, KG_CO2_PER_PHONE_CHARGE, mixEntries, orderStages,
+  combineTotals, depth, equivalents, filterRuns, KG_CO2_PER_KM_CAR, KG_CO2_PER_PHONE_CHARGE, mixEntries, mixOf, orderStages,
   ratiosToBest, seriesPoints, shareOf, sumMix,
 } from "../src/aggregate";
 import { csvCell, toCsv } from "../src/csv";
@@ -112,5 +112,15 @@ describe("csv", () => {
     expect(csvCell(null)).toBe("");
     expect(csvCell(NaN)).toBe("nan");
     expect(toCsv([["a", 1], ["line\nbreak", null]])).toBe('a,1\r\n"line\nbreak",\r\n');
+  });
+});
+
+describe("mixOf", () => {
+  it("picks the energy or the CO2e split, {} when the backend sent none", () => {
+    const st = { mix_kwh: { coal: 2, wind: 6 }, co2_by_source_kg: { coal: 1.64e-3, wind: 7.2e-5 } };
+    expect(mixOf(st, "energy")).toBe(st.mix_kwh);
+    expect(mixOf(st, "co2")).toBe(st.co2_by_source_kg);
+    expect(mixOf({ mix_kwh: { coal: 1 } }, "co2")).toEqual({});
+    expect(mixOf({}, "energy")).toEqual({});
   });
 });
