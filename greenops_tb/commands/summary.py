@@ -99,7 +99,8 @@ def render(summary: Mapping[str, Any]) -> str:
     lines.append("mix: " + (", ".join(f"{k} {v:.1%}" for k, v in mix.items() if v > 0) or "unknown"))
     factors = summary.get("co2_by_source_factors")
     lines.append(f"CO2e by source: {co2_by_source_text(summary['co2_by_source_kg'])}"
-                 + (f" (factors: {factors})" if factors and summary["co2_by_source_kg"] else ""))
+                 + (f" ({factors.split(' (')[0]}; --json has the full citation)"
+                    if factors and summary["co2_by_source_kg"] else ""))
     lines.append("devices: " + ", ".join(_device(d) for d in summary["devices"]))
     if not summary["complete"]:
         lines.append(f"note: {summary['records_kept']} of {summary['records_emitted']} records kept; splits are scaled")
