@@ -2,7 +2,7 @@
 
 * stage enter+exit, measurement only (meter reads, accounting, record built; no sinks): target <= 15 us median
 * one ``update()`` with its CSV row and event vs one plain ``SummaryWriter.add_scalar``: target <= 1.2x,
-  as the caller's latency AND as CPU time of all threads (events are encoded off the hot path)
+  as the caller's latency AND as CPU time of all threads (the event file's flush thread writes in the background)
 * one stage window with logging (start + stop -> record -> CSV row + event, flush thread woken), same measures
 * ``add_scalar`` through GreenSummaryWriter vs plain SummaryWriter (issue 8 stretch: faster)
 * ``import greenops_tb`` + ``GreenSummaryWriter()`` + first stage, beyond importing torch (subprocesses): <= 0.2 s
@@ -64,7 +64,7 @@ def bench_stage(quick: bool) -> dict:
 
 def _latency_and_cpu_us(fn, n: int, drain) -> tuple[float, float]:
     """Mean wall time per call (the caller's latency) and process CPU time per call (every thread, incl.
-    background writers), over n calls followed by ``drain()`` (so deferred work is counted)."""
+    background writers), over n calls followed by ``drain()`` (so pending background writes are counted)."""
     c0, t0 = time.process_time(), time.perf_counter()
     for _ in range(n):
         fn()

@@ -114,6 +114,24 @@ def test_events_reach_the_file_without_an_explicit_flush(tmp_path):
     w.close()
 
 
+def test_close_arriving_while_the_flush_thread_clears_its_signals_still_ends_it(tmp_path):
+    ew = event_file.EventFile(str(tmp_path))
+    clear = ew._soon.clear
+
+    def close_signals_then_clear() -> None:  # close() sets its signals at the worst moment
+        ew._closing.set()
+        ew._soon.set()
+        ew._pending.set()
+        clear()
+
+    ew._soon.clear = close_signals_then_clear
+    ew.wake()
+    ew._thread.join(timeout=5)
+    alive = ew._thread.is_alive()
+    os.close(ew._fd)
+    assert not alive, "the flush thread missed close() and would hang it"
+
+
 def test_buffered_records_stay_bounded_and_in_order(tmp_path):
     w = _writer(tmp_path / "run", flush_secs=3600)
     ew = w.file_writer.event_writer

@@ -153,7 +153,7 @@ class EventFile:
             data = data[os.write(self._fd, data):]
 
     def _run(self) -> None:
-        while True:
+        while not self._closing.is_set():  # checked here too: close() may come just before the clears below
             self._pending.wait()
             self._soon.wait(self._interval)
             if self._closing.wait(WAKE_BATCH_S):
