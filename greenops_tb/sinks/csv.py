@@ -145,7 +145,10 @@ class CsvSink:
         text_at = self._row.text_at
         if self._chain_at >= 0:  # the chain cell is inserted at _chain_at
             text_at = tuple(i + (i >= self._chain_at) for i in text_at) + (self._chain_at,)
-        self._text_at = text_at
+        # cells new in every row (device energies, chain hash) are quoted without being remembered
+        unique = {i for i in text_at if header[i] in ("devices_json", CHAIN_COLUMN)}
+        self._text_at = tuple(i for i in text_at if i not in unique)
+        self._unique_at = tuple(sorted(unique))
         self._quoted: dict[str, str] = {}
 
     def _write_cells(self, cells: list[str]) -> None:
@@ -157,12 +160,16 @@ class CsvSink:
         while data:
             data = data[os.write(self._fd, data):]
 
+    def _quote_once(self, cell: str) -> str:
+        """``cell`` as the csv writer writes it inside a row."""
+        self._csv.writerow((cell,))
+        return self._line.text[:-2]  # without the line terminator
+
     def _quote(self, cell: str) -> str:
-        """``cell`` as the csv writer writes it inside a row (remembered for repeated text)."""
+        """:meth:`_quote_once`, remembered for repeated text."""
         q = self._quoted.get(cell)
         if q is None:
-            self._csv.writerow((cell,))
-            q = self._line.text[:-2]  # without the line terminator
+            q = self._quote_once(cell)
             if len(self._quoted) >= 256:
                 self._quoted.clear()
             self._quoted[cell] = q
@@ -185,6 +192,9 @@ class CsvSink:
         for i in self._text_at:
             if cells[i]:  # an empty cell is written as nothing, as csv writes it inside a row
                 cells[i] = self._quote(cells[i])
+        for i in self._unique_at:
+            if cells[i]:
+                cells[i] = self._quote_once(cells[i])
         self._write_line(",".join(cells) + "\r\n")
         return rec
 
