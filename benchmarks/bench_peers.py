@@ -165,7 +165,7 @@ def _window_rows(med: dict[str, float], opened: dict[str, Tool]) -> list[dict]:
                 note="start+stop: meter reads + record built, no sink"),
             row("stage window with logging: greenops", _us(ours_logged), "us", baseline="stock add_scalar",
                 ratio=ratio(ours_logged, add), target="<= 1.2x add_scalar",
-                note="start+stop -> record -> 1 event + 1 CSV row + event-file flush"),
+                note="start+stop -> record -> 1 event + 1 CSV row; stop() wakes the event file's flush thread"),
             row("update(), measurement only: greenops", _us(med["greenops.update"]), "us", baseline="stock add_scalar",
                 ratio=ratio(med["greenops.update"], add), note="no CSV, event thinned away (emit_every)"),
             row("update() with logging: greenops", _us(med["greenops.update_logged"]), "us",
