@@ -11,8 +11,6 @@
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -22,7 +20,9 @@ import time
 import warnings
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results" / "core.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import stage_window_samples_us, standalone  # noqa: E402
 
 
 def _per_call_us(fn, n: int) -> float:
@@ -48,18 +48,12 @@ def bench_stage(quick: bool) -> dict:
     meter = Meter(default_sources())
     pricing = Pricing("bench", 1.0, p.price_per_kwh, p.currency, p.price_source, p.zone, p.location_source)
     stages = Stages(meter, grid.current, pricing, Watches(), lambda rec, closing: None)
-    n = 500 if quick else 5000
-    samples = []
-    for _ in range(n):
-        t0 = time.perf_counter_ns()
-        stages.start("s")
-        stages.stop("s")
-        samples.append((time.perf_counter_ns() - t0) / 1000)
+    samples = stage_window_samples_us(stages, 500 if quick else 5000)
     meter.close()
     med = statistics.median(samples)
     return {"name": "stage enter+exit (measurement only)", "value": round(med, 2), "unit": "us",
             "baseline": None, "ratio": round(med / 15.0, 3), "target": "<= 15 us median",
-            "note": f"median of {n}; default meters (model CPU + RAM), record built, no sinks"}
+            "note": f"median of {len(samples)}; default meters (model CPU + RAM), record built, no sinks"}
 
 
 def _latency_and_cpu_us(fn, n: int, drain) -> tuple[float, float]:
@@ -157,17 +151,9 @@ def run(quick: bool = False) -> list[dict]:
     return [bench_stage(quick), *bench_update(quick), *bench_startup(quick)]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    results = run(ap.parse_args().quick)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    for r in results:
-        base = "" if r["baseline"] is None else f" (baseline {r['baseline']} {r['unit']})"
-        print(f"{r['name']:<58} {r['value']:>9} {r['unit']}{base}  ratio {r['ratio']}  target {r['target']}")
-    print(f"written to {RESULTS}")
+def main() -> int:
+    return standalone("core", run, __doc__)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

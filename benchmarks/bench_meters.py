@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "tests")]
 
-from common import interleave, interleaved_medians, median, row, standalone  # noqa: E402
+from common import interleave, interleaved_medians, median, row, stage_window_samples_us, standalone  # noqa: E402
 
 
 
@@ -126,14 +126,7 @@ def bench_stage_reads(quick: bool) -> list[dict]:
                 for name, m in (("hardware", hw), ("model", model))}
 
         def one(stages: Stages) -> float:
-            k = 100 if quick else 500
-            samples = []
-            for _ in range(k):
-                t0 = time.perf_counter_ns()
-                stages.start("s")
-                stages.stop("s")
-                samples.append((time.perf_counter_ns() - t0) / 1000)
-            return median(samples)
+            return median(stage_window_samples_us(stages, 100 if quick else 500))
 
         med = interleaved_medians({k: (lambda s=s: one(s)) for k, s in runs.items()}, 5 if quick else 15)
         rapl = next(s for s in hw.sources if s.provenance() == ["rapl"])

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import psutil
 
@@ -164,6 +164,17 @@ def machine_info() -> dict[str, str]:
         except md.PackageNotFoundError:
             info[pkg] = "not installed"
     return info
+
+
+def stage_window_samples_us(stages: Any, n: int) -> list[float]:
+    """``n`` start+stop windows of stage "s" on a :class:`greenops_tb.stages.Stages`, each timed in microseconds."""
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter_ns()
+        stages.start("s")
+        stages.stop("s")
+        samples.append((time.perf_counter_ns() - t0) / 1000)
+    return samples
 
 
 def standalone(name: str, run: Callable[[bool], list[dict]], doc: str | None, argv: Sequence[str] | None = None) -> int:
