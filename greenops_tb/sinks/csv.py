@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import io
 import os
 from typing import Sequence
 
