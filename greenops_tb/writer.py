@@ -178,7 +178,7 @@ class GreenSummaryWriter(SummaryWriter):
         self._pricing = Pricing(self._run, float(pue), profile.price_per_kwh, profile.currency, profile.price_source,
                                 profile.zone, profile.location_source)
         self._emit_every = emit_every
-        self._sync_cuda = sync_cuda
+        self._cuda_sync = sync_cuda
         self._counts: dict[str, int] = {}
         self._sink_failed: set[str] = set()
         self._fw = self._get_file_writer()
@@ -302,7 +302,7 @@ class GreenSummaryWriter(SummaryWriter):
         """
         from greenops_tb.model_hooks import attach
 
-        return attach(self, model, stage, count_steps=count_steps, sync_cuda=self._sync_cuda)
+        return attach(self, model, stage, count_steps=count_steps, sync_cuda=self._cuda_sync)
 
     @property
     def meter(self) -> Meter:
@@ -386,9 +386,6 @@ class GreenSummaryWriter(SummaryWriter):
             raise RuntimeError("this GreenSummaryWriter is closed; create a new one to record more stages")
 
     # -- lifecycle ------------------------------------------------------------------
-    def flush(self) -> None:
-        super().flush()
-
     def close(self) -> None:
         """Stop open stages (recording them), flush and close the event file, CSV and meters."""
         if getattr(self, "_closed", True):
