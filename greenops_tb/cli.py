@@ -12,7 +12,7 @@ import logging
 import sys
 from typing import Sequence
 
-COMMANDS = ("doctor", "zones", "export", "summary", "compare", "verify")
+COMMANDS = ("doctor", "zones", "export", "summary", "compare", "verify", "whatif", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:
