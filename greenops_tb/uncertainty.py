@@ -237,3 +237,29 @@ def run_uncertainty(records: Sequence[Record]) -> tuple[Uncertainty, dict[str, U
     }
     run = estimate(records, energy_kwh=last.run_energy_kwh, co2_kg=last.run_co2_kg, cost=last.run_cost, basis=basis)
     return run, stages
+
+
+def _range_json(r: Range | None) -> dict[str, float] | None:
+    return None if r is None else {"value": r.value, "low": r.low, "high": r.high}
+
+
+def _ranges(u: Uncertainty) -> dict[str, dict[str, float] | None]:
+    return {"energy_kwh": _range_json(u.energy_kwh), "facility_energy_kwh": _range_json(u.facility_energy_kwh),
+            "co2_kg": _range_json(u.co2_kg), "cost": _range_json(u.cost)}
+
+
+def factors_json(u: Uncertainty) -> list[dict[str, object]]:
+    """The factors of a range as JSON, each with its citation."""
+    return [{"name": f.name, "applies_to": f.applies_to, "low": f.low, "high": f.high, "source": f.source,
+             "citation": f.citation} for f in u.factors]
+
+
+def ranges_json(records: Sequence[Record]) -> dict[str, object]:
+    """The ranges of a run and its stages as JSON (``{value, low, high}`` each), the factors and the rule."""
+    run, stages = run_uncertainty(records)
+    return {
+        "totals": _ranges(run),
+        "stages": {s: _ranges(u) for s, u in stages.items()},
+        "factors": factors_json(run),
+        "rule": run.rule,
+    }

@@ -74,6 +74,15 @@ def co2_by_source_text(co2_by_source_kg: Mapping[str, float]) -> str:
     return ", ".join(f"{k} {v / total:.0%}" if v / total >= 0.005 else f"{k} <1%" for k, v in ranked)
 
 
+def ranges_text(r: Mapping[str, Any]) -> str:
+    """``range: energy 1.2 kWh (1.1-1.3), CO2e 0.41 kg (0.34-0.49)`` (the rule is in docs/METHOD.md)."""
+    def one(x: Mapping[str, float], unit: str) -> str:
+        return f"{x['value']:.3g} {unit} ({x['low']:.3g}-{x['high']:.3g})"
+
+    return (f"range: energy {one(r['energy_kwh'], 'kWh')}, CO2e {one(r['co2_kg'], 'kg')} "
+            "(measurement, PUE and grid uncertainty; docs/METHOD.md)")
+
+
 def _device(d: Mapping[str, Any]) -> str:
     how = "measured" if d["measured"] else "modelled"
     ctx = context_text(d.get("context", {}))
@@ -95,6 +104,7 @@ def render(summary: Mapping[str, Any]) -> str:
     rows = [_HEAD] + [_row(s["stage"], s, s["records_kept"], cur) for s in summary["stages"]]
     rows.append(_row("total", summary["totals"], summary["records_kept"], cur))
     lines.append(_table(rows))
+    lines.append(ranges_text(summary["ranges"]["totals"]))
     mix = summary["mix_shares"]
     lines.append("mix: " + (", ".join(f"{k} {v:.1%}" for k, v in mix.items() if v > 0) or "unknown"))
     factors = summary.get("co2_by_source_factors")

@@ -34,6 +34,7 @@ from greenops_tb.grid.dataset import load as load_dataset
 from greenops_tb.grid.factors import split_co2_by_source
 from greenops_tb.readers.events import RunData
 from greenops_tb.records import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record
+from greenops_tb.uncertainty import ranges_json
 
 J_PER_KWH = 3.6e6
 
@@ -226,6 +227,7 @@ def summarize(data: RunData) -> dict[str, Any]:
         records_kept=len(records),
         records_emitted=last.seq + 1,
         complete=complete,
+        ranges=ranges_json(records),  # low-high of every total (docs/METHOD.md)
     )
     return out
 

@@ -15,7 +15,7 @@ from greenops_tb import __version__
 from greenops_tb.grid.dataset import load as load_dataset
 from greenops_tb.plugin.aggregate import summarize
 from greenops_tb.readers.events import RunData
-from greenops_tb.uncertainty import CITATIONS, Range, run_uncertainty
+from greenops_tb.uncertainty import CITATIONS, Range, factors_json, run_uncertainty
 
 #: intensity / mix / price source prefix -> the data citation a report lists
 DATA_CITATIONS: dict[str, str] = {
@@ -120,8 +120,7 @@ def facts(data: RunData, *, training: str | None = None) -> Facts:
     zone = load_dataset().zones.get(s["location"]["zone"])
     stages = [StageFacts(st["stage"], st["duration_s"], stage_u[st["stage"]].energy_kwh, stage_u[st["stage"]].co2_kg,
                          st["cost"]) for st in s["stages"]]
-    factors = [{"name": f.name, "applies_to": f.applies_to, "low": f.low, "high": f.high, "source": f.source,
-                "citation": f.citation} for f in run_u.factors]
+    factors = factors_json(run_u)
     return Facts(
         run=data.run, tool=f"greenops_tb {meta.version if meta else __version__}",
         start_time=s["start_time"], end_time=s["end_time"], duration_s=s["totals"]["duration_s"],

@@ -1,0 +1,60 @@
+"""Real runs for the what-if, uncertainty and report tests: known constant power, or a live grid, or RAPL."""
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+from grid_http import Routes, serve
+from training import train
+
+from greenops_tb import GreenSummaryWriter
+from greenops_tb.meters.constant import ConstantPowerSource
+
+CPU_W, RAM_W = 40.0, 5.0
+
+
+def constant_run(log_dir: Path, *, pue: float = 1.2, country: str = "DE", steps: int = 12, **kw: object) -> Path:
+    """A real torch run with 40 W CPU + 5 W RAM (label ``constant``); returns its CSV path."""
+    meters = [ConstantPowerSource({"cpu:0": CPU_W, "ram": RAM_W})]
+    path = train(log_dir, steps=steps, eval_every=4, country=country, pue=pue, meters=meters, **kw).csv_path
+    assert path is not None
+    return path
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _uk_body(value: float, stamp: str) -> bytes:
+    import json
+
+    return json.dumps({"data": [{"from": stamp, "to": stamp, "intensity": {"forecast": value, "actual": value}}]}).encode()
+
+
+GENERATION = b'{"data": {"from": "T0", "to": "T0", "generationmix": [{"fuel": "gas", "perc": 60.0}, {"fuel": "wind", "perc": 40.0}]}}'
+
+
+def live_run(log_dir: Path, values: list[float], *, pue: float = 1.1) -> Path:
+    """A run in GB priced by the UK live provider (a local server): one ``train`` interval per value, the
+    provider answering ``values[i]`` during interval i; returns the CSV path."""
+    routes = Routes({"/intensity": (200, {"Content-Type": "application/json"}, _uk_body(values[0], "T0"), 0.0),
+                     "/generation": (200, {"Content-Type": "application/json"}, GENERATION, 0.0)})
+    with serve(routes) as url:
+        w = GreenSummaryWriter(str(log_dir), country="GB", pue=pue, live="uk-carbon-intensity",
+                               live_options={"base_url": url, "refresh_s": 0.02},
+                               meters=[ConstantPowerSource({"cpu:0": CPU_W})])
+        w.start("train")
+        for i, v in enumerate(values):
+            routes["/intensity"] = (200, {"Content-Type": "application/json"}, _uk_body(v, f"T{i}"), 0.0)
+            deadline = time.monotonic() + 10
+            while w._grid.current().carbon_intensity_g_per_kwh != v:  # the live grid picked the new value up
+                assert time.monotonic() < deadline, "the live grid never saw the new intensity"
+                time.sleep(0.01)
+            time.sleep(0.05)
+            w.update("train")
+        w.stop("train")
+        path = Path(w.csv_path)
+        w.close()
+    return path
