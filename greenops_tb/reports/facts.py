@@ -122,7 +122,7 @@ def facts(data: RunData, *, training: str | None = None) -> Facts:
                          st["cost"]) for st in s["stages"]]
     factors = factors_json(run_u)
     return Facts(
-        run=data.run, tool=f"greenops_tb {meta.version if meta else __version__}",
+        run=data.records[-1].run, tool=f"greenops_tb {meta.version if meta else __version__}",
         start_time=s["start_time"], end_time=s["end_time"], duration_s=s["totals"]["duration_s"],
         hardware=_hardware(devices), devices=devices, stages=stages,
         training_type=training_type([st.stage for st in stages], training),
