@@ -73,9 +73,10 @@ setup(
     extras_require={
         "pandas": ["pandas"],
         "lightning": ["lightning>=2.0"],
-        "hf": ["transformers>=4.41", "accelerate>=0.26"],
+        "hf": ["transformers>=4.41", "accelerate>=0.26", "huggingface_hub"],  # huggingface_hub: model-card merge
         # the tests exercise every optional part: pandas helpers, browser (Playwright + Debian chromium), callbacks
-        "test": ["pytest", "pandas", "playwright", "lightning>=2.0", "transformers>=4.41", "accelerate>=0.26"],
+        "test": ["pytest", "pandas", "playwright", "lightning>=2.0", "transformers>=4.41", "accelerate>=0.26",
+                 "huggingface_hub", "pyyaml"],
     },
     cmdclass={"build_py": BuildPyWithFrontend},
     entry_points={

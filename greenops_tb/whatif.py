@@ -135,7 +135,6 @@ def whatif(records: Sequence[Record], *, run: str | None = None, pue: float | No
     own_basis = own.basis if own is not None else ""
     base_co2 = sum(i.co2_kg for i in ivs) * scale
     base_cost = None if last.run_cost is None else last.run_cost * scale
-    price = ds.prices.get(own.country or own.key) if own is not None else None
     this = Place(
         key=last.location, kind="this run", zone=last.location, name=own.name if own else last.location,
         country=own.country if own else "", carbon_intensity_g_per_kwh=base_co2 * 1000 / facility if facility else 0.0,
