@@ -13,7 +13,7 @@ from greenops_tb.records import Record
 
 if TYPE_CHECKING:
     from greenops_tb.uncertainty import Uncertainty
-    from greenops_tb.whatif import WhatIf
+    from greenops_tb.elsewhere import WhatIf
     from greenops_tb.writer import GreenSummaryWriter
 
 RunSource = Union[str, "os.PathLike[str]", RunData, Sequence[Record], "GreenSummaryWriter"]
@@ -43,8 +43,8 @@ def run_data(source: RunSource, loader: str = "auto") -> RunData:
 
 
 def whatif(source: RunSource, **options: Any) -> "WhatIf":
-    """The same run elsewhere (see :func:`greenops_tb.whatif.whatif` for ``pue``, ``top``, ``clouds``...)."""
-    from greenops_tb.whatif import whatif as rank
+    """The same run elsewhere (see :func:`greenops_tb.elsewhere.whatif` for ``pue``, ``top``, ``clouds``...)."""
+    from greenops_tb.elsewhere import whatif as rank
 
     data = run_data(source)
     return rank(data.records, run=data.run, **options)

@@ -91,3 +91,22 @@ def load_runs(logdir: str | os.PathLike[str], *, runs: str | None = None, loader
     with open_logdir(logdir, loader) as ld:
         records = [rec for run in ld.select(runs) for rec in ld.read(run).records]
     return records_frame(records)
+
+
+def whatif_frame(result: Any) -> Any:
+    """A :class:`~greenops_tb.elsewhere.WhatIf` as a DataFrame: this run first, then every ranked place
+    (cleanest, then cheapest not already listed), one row each, with a ``ranking`` column."""
+    import dataclasses
+
+    pd = _pandas()
+    seen: set[str] = set()
+    rows = [{"ranking": "this run", **dataclasses.asdict(result.this_run)}]
+    for ranking, places in (("cleanest", result.cleanest), ("cheapest", result.cheapest)):
+        for p in places:
+            if p.key not in seen:
+                seen.add(p.key)
+                rows.append({"ranking": ranking, **dataclasses.asdict(p)})
+    df = pd.DataFrame(rows)
+    df.attrs["units"] = {"co2_kg": "kg CO2e", "co2_saving_kg": "kg CO2e", "carbon_intensity_g_per_kwh": "g/kWh",
+                         "price_per_kwh": "currency/kWh", "cost": "currency", "cost_saving": "currency"}
+    return df

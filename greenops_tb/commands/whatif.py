@@ -2,7 +2,7 @@
 
 RUN is a run directory (or a logdir holding one green run) or a live CSV. Ranks the cleanest and the
 cheapest places with absolute and relative savings against this run, each with its data year and basis
-(see :mod:`greenops_tb.whatif`). ``--pue`` prices every place (this run too) at another PUE.
+(see :mod:`greenops_tb.elsewhere`). ``--pue`` prices every place (this run too) at another PUE.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dataclasses import asdict
 
 from greenops_tb.plugin.aggregate import json_safe
 from greenops_tb.runs import LOADERS, InputError, load_run
-from greenops_tb.whatif import Place, WhatIf, whatif
+from greenops_tb.elsewhere import Place, WhatIf, whatif
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
