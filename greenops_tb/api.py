@@ -12,8 +12,8 @@ from greenops_tb.readers.events import RunData
 from greenops_tb.records import Record
 
 if TYPE_CHECKING:
-    from greenops_tb.uncertainty import Uncertainty
     from greenops_tb.elsewhere import WhatIf
+    from greenops_tb.uncertainty import Uncertainty
     from greenops_tb.writer import GreenSummaryWriter
 
 RunSource = Union[str, "os.PathLike[str]", RunData, Sequence[Record], "GreenSummaryWriter"]

@@ -8,8 +8,8 @@ import pytest
 from cli_runs import cli
 from decision_runs import constant_run, csv_rows, live_run
 
-from greenops_tb.readers.csv import read_records
 from greenops_tb.elsewhere import whatif
+from greenops_tb.readers.csv import read_records
 
 # the embedded dataset's values (greenops-tb zones lists them): g/kWh, source, basis; EUR/kWh (Eurostat 2024-S2)
 FR, PL, SE3, IE = 44.18, 614.98, 20.0, 279.7

@@ -11,9 +11,9 @@ import json
 import sys
 from dataclasses import asdict
 
+from greenops_tb.elsewhere import Place, WhatIf, whatif
 from greenops_tb.plugin.aggregate import json_safe
 from greenops_tb.runs import LOADERS, InputError, load_run
-from greenops_tb.elsewhere import Place, WhatIf, whatif
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
