@@ -37,7 +37,7 @@ from werkzeug.security import safe_join
 
 from greenops_tb.plugin.aggregate import headline, json_safe, mix_shares, summarize
 from greenops_tb.readers.events import read_runs, read_scalar_series
-from greenops_tb.records import EVENT_SCALARS, PLUGIN_NAME, RECORD_TAG_SUFFIX
+from greenops_tb.tags import EVENT_SCALARS, PLUGIN_NAME, RECORD_TAG_SUFFIX
 
 log = logging.getLogger(__name__)
 
