@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, NamedTuple
 
 from greenops_tb.grid.types import Intensity
-from greenops_tb.meters.base import Meter, Reading, context_between
+from greenops_tb.meters.base import MeterLike, Reading, context_between
 from greenops_tb.schema import DEVICE_KINDS, DeviceEnergy, Record
 from greenops_tb.summary import StageTotals
 from greenops_tb.tags import check_name
@@ -122,7 +122,7 @@ class Stages:
 
     def __init__(
         self,
-        meter: Meter,
+        meter: MeterLike,
         current_intensity: Callable[[], Intensity],
         pricing: Pricing,
         watches: Watches,
