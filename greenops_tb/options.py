@@ -9,7 +9,7 @@ from greenops_tb.meters.base import EnergySource, Meter, MeterLike
 from greenops_tb.sinks.csv import CsvSink, choose_columns
 
 if TYPE_CHECKING:
-    from greenops_tb.distributed.aggregate import JobAggregator
+    from greenops_tb.distributed.exchange import JobAggregator
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ from greenops_tb.sinks.base import SinkFanOut
 from greenops_tb.sinks.event_file import FastFileWriter
 from greenops_tb.sinks.events import EventSink, metadata_summary
 from greenops_tb.stages import Pricing, Stages
-from greenops_tb.summary import Totals, format_summary
+from greenops_tb.totals import RunTotals, format_summary
 from greenops_tb.tags import check_name
 from greenops_tb.watch import Watches
 
@@ -216,10 +216,10 @@ class GreenSummaryWriter(SummaryWriter):
         self._watches.remove(name)
 
     # -- results --------------------------------------------------------------------
-    def totals(self) -> Totals:
+    def totals(self) -> RunTotals:
         stages, total = self._stages.totals()
         p = self._grid.profile
-        return Totals(
+        return RunTotals(
             run=self._run, stages=stages, total=total, location=p.zone, location_name=p.name,
             location_source=p.location_source, carbon_intensity_g_per_kwh=p.carbon_intensity_g_per_kwh,
             intensity_source=p.intensity_source, mix_shares=dict(p.mix), mix_source=p.mix_source,

@@ -1,7 +1,7 @@
 """The writer's entry point to distributed measurement.
 
 ``attach(...)`` decides whether this process is part of a multi-rank job and
-sets up the :class:`~greenops_tb.distributed.aggregate.JobAggregator`;
+sets up the :class:`~greenops_tb.distributed.exchange.JobAggregator`;
 :class:`JobMeter` then stands in for the writer's :class:`~greenops_tb.meters.base.Meter`:
 its devices are every rank's devices (``r<rank>/<id>``) and each read returns
 the job's cumulative joules, so the stage arithmetic, records, CSV and events
@@ -17,7 +17,7 @@ from __future__ import annotations
 import warnings
 from typing import Mapping
 
-from greenops_tb.distributed.aggregate import DEFAULT_TIMEOUT_S, JobAggregator
+from greenops_tb.distributed.exchange import DEFAULT_TIMEOUT_S, JobAggregator
 from greenops_tb.distributed.ranks import detect, prefix_device_id
 from greenops_tb.meters.base import Device, EnergySource, Meter, Reading
 
