@@ -52,18 +52,18 @@ class SinkFanOut:
                 self.report(sink, err)
 
     def flush(self) -> None:
-        for sink in self._sinks:
-            try:
-                sink.flush()
-            except Exception as err:  # noqa: BLE001 - a sink must never crash training
-                self.report(sink, err)
+        """Have every sink's records reach its file soon (a stage's end)."""
+        self._each("flush")
 
     def close(self) -> None:
         """Close every sink; failures are reported like write failures."""
+        self._each("close")
+
+    def _each(self, method: str) -> None:
         for sink in self._sinks:
             try:
-                sink.close()
-            except Exception as err:  # noqa: BLE001 - one sink's failure must not keep the others open
+                getattr(sink, method)()
+            except Exception as err:  # noqa: BLE001 - one sink's failure must not stop the others
                 self.report(sink, err)
 
     def report(self, sink: RecordSink, err: BaseException) -> None:
