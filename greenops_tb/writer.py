@@ -31,6 +31,7 @@ from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
 from greenops_tb.options import RecordOptions, build_csv, build_meter
 from greenops_tb.schema import Record, RunMetadata
 from greenops_tb.sinks.base import SinkFanOut
+from greenops_tb.sinks.csv import CsvSink
 from greenops_tb.sinks.event_file import FastFileWriter
 from greenops_tb.sinks.events import EventSink, metadata_summary
 from greenops_tb.stages import Pricing, Stages
@@ -257,12 +258,13 @@ class GreenSummaryWriter(SummaryWriter):
         from greenops_tb.forecast import forecast
         from greenops_tb.readers.csv import read_records
 
-        if self._csv is None:
+        csv = self._live_csv()
+        if csv is None:
             raise ValueError(
                 "forecast() reads the stage's intervals from the run's CSV, which is off (csv_path=False); "
                 "use `greenops-tb summary LOGDIR --forecast STAGE --total-steps N` on the event files instead"
             )
-        records = [r for r in read_records(self._csv.path) if r.stage == stage]
+        records = [r for r in read_records(csv.path) if r.stage == stage]
         return forecast(records, total_steps, total_epochs, confidence=confidence)
 
     # -- model hooks ----------------------------------------------------------------
@@ -282,7 +284,12 @@ class GreenSummaryWriter(SummaryWriter):
 
     @property
     def csv_path(self) -> str | None:
-        return self._csv.path if self._csv else None
+        """The CSV being written; None when it is off or was dropped after a failure."""
+        csv = self._live_csv()
+        return csv.path if csv is not None else None
+
+    def _live_csv(self) -> CsvSink | None:
+        return self._csv if self._csv is not None and self._csv in self._sinks else None
 
     @property
     def run_name(self) -> str:

@@ -42,6 +42,10 @@ class SinkFanOut:
         self._sinks = tuple(sinks)
         self._failed: set[str] = set()
 
+    def __contains__(self, sink: object) -> bool:
+        """Whether ``sink`` still gets records (not dropped after a failure)."""
+        return sink in self._sinks
+
     def write(self, rec: Record, closing: bool) -> None:
         """Called by Stages under its lock, in seq order."""
         text = RecordText(rec)
@@ -74,7 +78,7 @@ class SinkFanOut:
                 f"greenops_tb: writing the {sink.name} failed ({type(err).__name__}: {err}); "
                 "training continues and the other sink keeps recording", RuntimeWarning, stacklevel=6,
             )
-        if not sink.retry_after_failure and sink in self._sinks:
+        if not sink.retry_after_failure and sink in self:
             self._sinks = tuple(s for s in self._sinks if s is not sink)
             with contextlib.suppress(Exception):  # already reported
                 sink.close()
