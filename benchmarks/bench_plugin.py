@@ -106,7 +106,7 @@ def first_chart(logdir: Path, tries: int) -> tuple[float, float, float]:
                         page.wait_for_timeout(5) if frame is None else None
                     frame.wait_for_selector("[data-rendered='1']", timeout=60_000)
                     chart.append(time.perf_counter() - t0)
-                    inner.append(frame.evaluate("window.__green.firstChartMs") / 1e3)
+                    inner.append(frame.evaluate("performance.getEntriesByName('green:first-chart', 'mark')[0].startTime") / 1e3)
                     ctx.close()
             finally:
                 browser.close()

@@ -1,7 +1,7 @@
 // Pure helpers that turn backend summaries into what the dashboard shows.
 
 import {
-  LOW_CARBON, RENEWABLE, SOURCES, type Mix, type RunInfo, type RunSummary, type Series, type SeriesResponse, type Totals,
+  LOW_CARBON, RENEWABLE, SOURCES, type Mix, type RunInfo, type RunSummary, type Series, type StageSeries, type Totals,
 } from "./types";
 
 /** Combined headline of several runs: sums, with power and shares recomputed from the sums. */
@@ -141,7 +141,7 @@ export type XAxis = "step" | "wall_time";
  * One history of `metric` from every stage of a run (a watched value is read at the records of each stage):
  * points in wall-time order, one per (step, wall time); null when no stage has it.
  */
-export function mergeStages(r: SeriesResponse, metric: string): Series | null {
+export function mergeStages(r: StageSeries, metric: string): Series | null {
   const points = Object.values(r.stages).flatMap((m) => {
     const s = m[metric];
     return s ? s.step.map((step, i) => ({ step, t: s.wall_time[i], v: s.value[i] ?? null })) : [];
