@@ -20,7 +20,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
 from common import median, ratio, row, standalone  # noqa: E402
 from gen_logdir import GenSpec, cached  # noqa: E402
-from greenops_tb.plugin.plugin import LISTING_TTL_S  # noqa: E402
+from greenops_tb.plugin.cache import LISTING_TTL_S  # noqa: E402
 from plugin_fixtures import TensorBoardProcess  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"

@@ -44,7 +44,7 @@ export interface StageSummary extends Totals {
   co2_by_source_kg?: Mix;
 }
 
-/** One context key of a device over the kept records (aggregate.py's ContextStats). */
+/** One context key of a device over the kept records (run_summary.py's ContextStats). */
 export interface ContextStats {
   mean: number | null; // weighted by record duration
   max: number | null;

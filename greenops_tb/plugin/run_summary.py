@@ -32,6 +32,7 @@ from typing import Any, Iterable, Mapping
 
 from greenops_tb.grid.dataset import load as load_dataset
 from greenops_tb.grid.factors import split_co2_by_source
+from greenops_tb.plugin.contract import CompareRow, RunSummary
 from greenops_tb.readers.events import RunData
 from greenops_tb.records import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record
 
@@ -186,11 +187,11 @@ def _devices(records: list[Record], run_energy_kwh: float) -> list[dict[str, Any
     ]
 
 
-def summarize(data: RunData) -> dict[str, Any]:
+def summarize(data: RunData) -> RunSummary:
     """The per-run summary the dashboard shows (JSON-ready; see the module docstring)."""
     records = data.records
     meta = data.metadata
-    out: dict[str, Any] = {
+    out: RunSummary = {
         "run": data.run,
         "has_records": bool(records),
         "metadata": _metadata_json(meta),
@@ -234,7 +235,7 @@ def _metadata_json(meta: Any) -> dict[str, Any] | None:
     return asdict(meta) if meta is not None else None
 
 
-def headline(summary: Mapping[str, Any]) -> dict[str, Any]:
+def headline(summary: Mapping[str, Any]) -> CompareRow:
     """One row of the run comparison: the totals, per-stage energy and source shares."""
     if not summary.get("has_records"):
         return {"run": summary["run"], "has_records": False}
