@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from greenops_tb.records import DEVICE_KINDS, SOURCES
+from greenops_tb.schema import DEVICE_KINDS, SOURCES
+from greenops_tb.units import avg_power_w
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +24,7 @@ class StageTotals:
 
     @property
     def avg_power_w(self) -> float:
-        return self.energy_kwh * 3.6e6 / self.duration_s if self.duration_s > 0 else 0.0
+        return avg_power_w(self.energy_kwh, self.duration_s)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 Everything of :class:`torch.utils.tensorboard.SummaryWriter` works unchanged;
 the green options are keyword-only. Each closed stage interval becomes one
-:class:`~greenops_tb.records.Record`, appended to the CSV (``<log_dir>/green.csv``
+:class:`~greenops_tb.schema.Record`, appended to the CSV (``<log_dir>/green.csv``
 by default) and written to the event file as ONE event (structured record +
 its scalars + watched values). See :mod:`greenops_tb.stages` for the stage,
 step, epoch and overlap semantics.
@@ -29,11 +29,13 @@ from greenops_tb import __version__
 from greenops_tb.grid import resolve_grid
 from greenops_tb.meters.base import EnergySource, Meter
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
-from greenops_tb.records import Record, RecordText, RunMetadata
+from greenops_tb.schema import Record, RunMetadata
+from greenops_tb.sinks.text import RecordText
 from greenops_tb.sinks.csv import CsvSink, choose_columns
 from greenops_tb.sinks.event_file import FastFileWriter
 from greenops_tb.sinks.events import RecordEvents, metadata_summary, record_summary
-from greenops_tb.stages import Pricing, Stages, check_name
+from greenops_tb.stages import Pricing, Stages
+from greenops_tb.tags import check_name
 from greenops_tb.summary import Totals, format_summary
 from greenops_tb.watch import Watches
 
@@ -82,7 +84,7 @@ class GreenSummaryWriter(SummaryWriter):
       detect_cloud: opt-in cloud metadata detection of the region (short timeout; off by default).
       config_path: a TOML file with a ``[grid]`` table (default ``GREENOPS_CONFIG`` or ~/.config/greenops_tb.toml).
       csv_path: None -> ``<log_dir>/green.csv``; False -> no CSV; a path -> there.
-      csv_columns: subset of :data:`greenops_tb.records.BASE_COLUMNS` (required columns always kept).
+      csv_columns: subset of :data:`greenops_tb.columns.BASE_COLUMNS` (required columns always kept).
       hash_chain: add a ``chain_hash`` column (see :mod:`greenops_tb.hashchain`).
       watch: ``{name: value}`` to record with every record (see :mod:`greenops_tb.watch`).
       meters: energy sources (default :func:`greenops_tb.meters.select.default_sources`).
@@ -324,7 +326,7 @@ class GreenSummaryWriter(SummaryWriter):
         text = RecordText(rec)
         if self._csv is not None:
             try:
-                text.rec = self._csv.write(rec, text)
+                text = text.with_record(self._csv.write(rec, text))
             except OSError as err:
                 self._sink_failure("csv", err)
                 self._csv.close()

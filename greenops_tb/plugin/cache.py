@@ -11,7 +11,7 @@ from tensorboard.context import RequestContext
 from greenops_tb.plugin.contract import RunSummary
 from greenops_tb.plugin.run_summary import summarize
 from greenops_tb.readers.events import read_runs
-from greenops_tb.records import PLUGIN_NAME
+from greenops_tb.tags import PLUGIN_NAME
 
 LISTING_TTL_S = 2.0
 

@@ -46,7 +46,9 @@ from greenops_tb.plugin.contract import (
 )
 from greenops_tb.plugin.run_summary import headline, json_safe, mix_shares
 from greenops_tb.readers.events import read_scalar_series
-from greenops_tb.records import EVENT_SCALARS, PLUGIN_NAME, RECORD_TAG_SUFFIX
+from greenops_tb.tags import (
+    EVENT_SCALARS, PLUGIN_NAME, parse_scalar_tag, parse_watch_tag, stage_of_record_tag, stages_of_scalar_tags,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ MAX_RUN_NAME = 4096
 
 Handler = Callable[[wrappers.Request], wrappers.Response]
 Route = Callable[[Any, wrappers.Request], wrappers.Response]
+#: tag -> (stage, name) given the run's stages, None for tags of another kind
+TagParser = Callable[[str, list[str]], "tuple[str, str] | None"]
 
 
 def _respond(request: wrappers.Request, payload: Any, code: int = 200) -> wrappers.Response:
@@ -118,23 +122,6 @@ def _points_arg(request: wrappers.Request) -> int:
     if not 2 <= n <= MAX_POINTS:
         raise tb_errors.InvalidArgumentError(f"parameter 'points' must be from 2 to {MAX_POINTS}, got {n}")
     return n
-
-
-def stage_of_record_tag(tag: str) -> str | None:
-    """``green/<stage>/record`` -> ``<stage>``; None for other tags (e.g. run metadata)."""
-    if tag.startswith("green/") and tag.endswith(RECORD_TAG_SUFFIX):
-        return tag[len("green/"): -len(RECORD_TAG_SUFFIX)]
-    return None
-
-
-def _split_tag(tag: str, prefix: str, stages: list[str]) -> tuple[str, str]:
-    """``<prefix><stage>/<name>`` -> (stage, name), matching the longest known stage first."""
-    rest = tag[len(prefix):]
-    for stage in sorted(stages, key=len, reverse=True):
-        if rest.startswith(stage + "/"):
-            return stage, rest[len(stage) + 1:]
-    stage, _, name = rest.rpartition("/")
-    return stage, name
 
 
 class GreenPlugin(base_plugin.TBPlugin):
@@ -205,27 +192,27 @@ class GreenPlugin(base_plugin.TBPlugin):
         return {"runs": [headline(self._cache.summary(ctx, experiment, r, listing)) for r in dict.fromkeys(runs)]}
 
     def series_impl(self, ctx: RequestContext, experiment: str, run: str, points: int) -> SeriesResponse:
-        series = self._stage_series(ctx, experiment, run, points, "green/")
+        series = self._stage_series(ctx, experiment, run, points, parse_scalar_tag)
         metrics = set(EVENT_SCALARS)
         return {"run": run, "metrics": list(EVENT_SCALARS),
                 "stages": {s: {m: v for m, v in ms.items() if m in metrics} for s, ms in series.items()}}
 
     def watched_impl(self, ctx: RequestContext, experiment: str, run: str, points: int) -> WatchedResponse:
-        return {"run": run, "stages": self._stage_series(ctx, experiment, run, points, "watch/")}
+        return {"run": run, "stages": self._stage_series(ctx, experiment, run, points, parse_watch_tag)}
 
-    def _stage_series(self, ctx: RequestContext, experiment: str, run: str, points: int, prefix: str
+    def _stage_series(self, ctx: RequestContext, experiment: str, run: str, points: int, parse: TagParser
                       ) -> dict[str, dict[str, Series]]:
-        """``prefix`` scalars of the run by stage, in one provider call; stages come from ``green/<stage>/energy_kwh``."""
+        """The run's scalars that ``parse`` names (stage, name), by stage, in one provider call."""
         scalars = read_scalar_series(self._provider, ctx, experiment, run, points)
-        energy_suffix = "/energy_kwh"
-        stages = [t[len("green/"): -len(energy_suffix)] for t in scalars if t.startswith("green/") and t.endswith(energy_suffix)]
+        stages = stages_of_scalar_tags(scalars)
         if not stages:
             raise no_green_data(run)
         out: dict[str, dict[str, Series]] = {}
         for tag, pts in scalars.items():
-            if not tag.startswith(prefix):
+            parsed = parse(tag, stages)
+            if parsed is None:
                 continue
-            stage, name = _split_tag(tag, prefix, stages)
+            stage, name = parsed
             out.setdefault(stage, {})[name] = {
                 "step": [p.step for p in pts],
                 "wall_time": [p.wall_time for p in pts],

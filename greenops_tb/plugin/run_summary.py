@@ -16,7 +16,7 @@ energy mix in proportion to share x IPCC AR5 lifecycle factor
 CO2 total and the summary names the factors (``co2_by_source_factors``).
 
 A device's context (what its source says it was doing, e.g. ``util_pct`` and
-``mem_used_gb``; see :class:`~greenops_tb.records.DeviceEnergy`) is summarised
+``mem_used_gb``; see :class:`~greenops_tb.schema.DeviceEnergy`) is summarised
 per key over the kept records as :class:`ContextStats`: ``mean`` weighted by each
 record's duration (a plain mean when every record is zero-length), ``max`` and
 ``last`` (the latest record's value). Overlapping stages count their shared time
@@ -34,9 +34,8 @@ from greenops_tb.grid.dataset import load as load_dataset
 from greenops_tb.grid.factors import split_co2_by_source
 from greenops_tb.plugin.contract import CompareRow, RunSummary
 from greenops_tb.readers.events import RunData
-from greenops_tb.records import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record
-
-J_PER_KWH = 3.6e6
+from greenops_tb.schema import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record
+from greenops_tb.units import J_PER_KWH
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Records as TensorBoard summaries: ONE ``Summary`` (one event) per record.
 
-The layout of tags is defined in :mod:`greenops_tb.records`. Protos are built
+The layout of tags is defined in :mod:`greenops_tb.tags`. Protos are built
 directly (no per-value ``add_scalar``), so one record costs one event.
 :class:`RecordEvents` gives the same events serialised, from one cached event
 per (stage, scalars present, watched names) whose values are overwritten, so
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 
-from greenops_tb.records import (
+from greenops_tb.schema import Record, RunMetadata
+from greenops_tb.sinks.text import RecordText
+from greenops_tb.tags import (
     EVENT_SCALARS,
+    PLUGIN_CONTENT,
     PLUGIN_NAME,
     RUN_METADATA_TAG,
-    Record,
-    RecordText,
-    RunMetadata,
     record_tag,
     scalar_tag,
     watch_tag,
@@ -27,7 +27,7 @@ _SCALAR_META = summary_pb2.SummaryMetadata(
     data_class=summary_pb2.DATA_CLASS_SCALAR,
 )
 _GREEN_META = summary_pb2.SummaryMetadata(
-    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=PLUGIN_NAME, content=b"1"),
+    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=PLUGIN_NAME, content=PLUGIN_CONTENT),
     data_class=summary_pb2.DATA_CLASS_TENSOR,
 )
 _SCALAR_SHAPE = tensor_shape_pb2.TensorShapeProto()
