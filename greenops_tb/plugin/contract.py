@@ -26,7 +26,7 @@ class RunsResponse(TypedDict):
 
 
 class Totals(TypedDict):
-    """Headline numbers of a run or a stage (the fields of :class:`~greenops_tb.plugin.run_summary.Totals`)."""
+    """Headline numbers of a run or a stage."""
 
     energy_kwh: float
     facility_energy_kwh: float

@@ -32,24 +32,10 @@ from typing import Any, Iterable, Mapping
 
 from greenops_tb.grid.dataset import load as load_dataset
 from greenops_tb.grid.factors import split_co2_by_source
-from greenops_tb.plugin.contract import CompareRow, RunSummary
+from greenops_tb.plugin.contract import CompareRow, RunSummary, Totals
 from greenops_tb.readers.events import RunData
 from greenops_tb.schema import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record
 from greenops_tb.units import J_PER_KWH
-
-
-@dataclass(frozen=True, slots=True)
-class Totals:
-    """Headline numbers of a run or a stage."""
-
-    energy_kwh: float
-    facility_energy_kwh: float
-    co2_kg: float
-    cost: float | None
-    duration_s: float
-    avg_power_w: float
-    renewable_share: float | None
-    low_carbon_share: float | None
 
 
 def power_w(energy_kwh: float, duration_s: float) -> float:
@@ -118,12 +104,12 @@ def _stage_summary(stage: str, recs: list[Record]) -> dict[str, Any]:
     totals = _totals(last.stage_energy_kwh, last.pue, last.stage_co2_kg, last.stage_cost, last.stage_duration_s, mix)
     return {
         "stage": stage,
-        **asdict(totals),
+        **totals,
         "last_step": last.step,
         "epoch": last.epoch,
         "records_kept": len(recs),
         "mix_kwh": mix,
-        "co2_by_source_kg": co2_by_source(totals.co2_kg, mix),
+        "co2_by_source_kg": co2_by_source(totals["co2_kg"], mix),
     }
 
 
@@ -204,7 +190,7 @@ def summarize(data: RunData) -> RunSummary:
     run_mix = _scaled(_sum_mix(records), last.run_energy_kwh * last.pue)
     complete = is_complete(records)
     out.update(
-        totals=asdict(_totals(last.run_energy_kwh, last.pue, last.run_co2_kg, last.run_cost, last.run_duration_s, run_mix)),
+        totals=_totals(last.run_energy_kwh, last.pue, last.run_co2_kg, last.run_cost, last.run_duration_s, run_mix),
         currency=last.currency,
         start_time=records[0].start_time,
         end_time=last.end_time,
