@@ -25,10 +25,10 @@ from greenops_tb.columns import csv_columns
 from greenops_tb.schema import SOURCES, DeviceEnergy, Record, RunMetadata
 from greenops_tb.sinks.rows import record_to_row
 from greenops_tb.sinks.events import metadata_summary, record_summary
+from greenops_tb.units import J_PER_KWH
 
 log = logging.getLogger(__name__)
 
-J_PER_KWH = 3.6e6
 #: a Germany-like grid: intensity (g/kWh), price (EUR/kWh) and generation shares
 INTENSITY = 381.0
 PRICE = 0.2531

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, NamedTuple
 
 from greenops_tb.grid.types import Intensity
-from greenops_tb.meters.base import Meter, Reading, context_between
+from greenops_tb.meters.base import MeterLike, Reading, context_between
 from greenops_tb.schema import DEVICE_KINDS, DeviceEnergy, Record
-from greenops_tb.summary import StageTotals
+from greenops_tb.totals import StageTotals
 from greenops_tb.tags import check_name
 from greenops_tb.units import J_PER_KWH, avg_power_w, co2_kg
 from greenops_tb.watch import Watches
@@ -122,7 +122,7 @@ class Stages:
 
     def __init__(
         self,
-        meter: Meter,
+        meter: MeterLike,
         current_intensity: Callable[[], Intensity],
         pricing: Pricing,
         watches: Watches,

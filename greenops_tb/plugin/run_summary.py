@@ -35,12 +35,7 @@ from greenops_tb.grid.factors import split_co2_by_source
 from greenops_tb.plugin.contract import CompareRow, RunSummary, Totals
 from greenops_tb.readers.events import RunData
 from greenops_tb.schema import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record
-from greenops_tb.units import J_PER_KWH
-
-
-def power_w(energy_kwh: float, duration_s: float) -> float:
-    """Average power in W; 0.0 for a zero-length interval."""
-    return energy_kwh * J_PER_KWH / duration_s if duration_s > 0 else 0.0
+from greenops_tb.units import avg_power_w
 
 
 def mix_shares(mix_kwh: Mapping[str, float]) -> dict[str, float]:
@@ -87,7 +82,7 @@ def _totals(energy_kwh: float, pue: float, co2_kg: float, cost: float | None, du
         co2_kg=co2_kg,
         cost=cost,
         duration_s=duration_s,
-        avg_power_w=power_w(energy_kwh, duration_s),
+        avg_power_w=avg_power_w(energy_kwh, duration_s),
         renewable_share=share_of(mix_kwh, RENEWABLE_SOURCES),
         low_carbon_share=share_of(mix_kwh, LOW_CARBON_SOURCES),
     )

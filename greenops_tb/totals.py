@@ -1,4 +1,4 @@
-"""The run's numbers as a value object (:class:`Totals`) and as text (``str(writer)``)."""
+"""The run's numbers as a value object (:class:`RunTotals`) and as text (``str(writer)``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,7 +28,7 @@ class StageTotals:
 
 
 @dataclass(frozen=True, slots=True)
-class Totals:
+class RunTotals:
     """What ``writer.totals()`` returns: per-stage and run totals plus where the factors came from."""
 
     run: str
@@ -61,7 +61,7 @@ def _fmt_cost(cost: float | None, currency: str) -> str:
     return "unknown" if cost is None else f"{cost:.4g} {currency}".strip()
 
 
-def format_summary(t: Totals) -> str:
+def format_summary(t: RunTotals) -> str:
     """Readable text: per-stage duration, energy, CO2, cost, then the location's mix with provenance."""
     rows = [(s.stage, s) for s in t.stages.values()] + [("total (each joule once)", t.total)]
     width = max(len(name) for name, _ in rows)
