@@ -3,6 +3,7 @@
 import {
   LOW_CARBON, RENEWABLE, SOURCES, type Mix, type RunInfo, type RunSummary, type Series, type StageSeries, type Totals,
 } from "./types";
+import { avgPowerW } from "./units";
 
 /** Combined headline of several runs: sums, with power and shares recomputed from the sums. */
 export interface Headline extends Totals {
@@ -58,7 +59,7 @@ export function combineTotals(summaries: RunSummary[]): Headline | null {
     co2_kg: co2,
     cost,
     duration_s: duration,
-    avg_power_w: duration > 0 ? (energy * 3.6e6) / duration : 0,
+    avg_power_w: avgPowerW(energy, duration),
     renewable_share: shareOf(mix, RENEWABLE),
     low_carbon_share: shareOf(mix, LOW_CARBON),
     currency,
