@@ -9,7 +9,7 @@ import os
 from typing import TYPE_CHECKING, Any, Sequence, Union
 
 from greenops_tb.readers.events import RunData
-from greenops_tb.records import Record
+from greenops_tb.schema import Record
 
 if TYPE_CHECKING:
     from greenops_tb.elsewhere import WhatIf

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 from greenops_tb.grid.dataset import Dataset, Zone, load
-from greenops_tb.records import Record
+from greenops_tb.schema import Record
 
 IntensityAt = Callable[[Zone, float], float]
 

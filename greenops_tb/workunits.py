@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-J_PER_KWH = 3.6e6
+from greenops_tb.units import J_PER_KWH  # noqa: E402
 UNITS = ("sample", "token")
 
 

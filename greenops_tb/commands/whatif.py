@@ -12,7 +12,7 @@ import sys
 from dataclasses import asdict
 
 from greenops_tb.elsewhere import Place, WhatIf, whatif
-from greenops_tb.plugin.aggregate import json_safe
+from greenops_tb.plugin.run_summary import json_safe
 from greenops_tb.runs import LOADERS, InputError, load_run
 
 

@@ -37,7 +37,7 @@ COLUMNS: tuple[str, ...] = (
     "latitude", "ram_total_size", "tracking_mode", "cpu_utilization_percent", "gpu_utilization_percent",
     "ram_utilization_percent", "ram_used_gb", "on_cloud", "pue", "wue",
 )
-J_PER_KWH = 3.6e6
+from greenops_tb.units import J_PER_KWH  # noqa: E402
 
 
 def _alpha3(country: str) -> str:
