@@ -12,7 +12,16 @@ import dataclasses
 import json
 from typing import Any, Mapping
 
-from greenops_tb.schema import DICT_FIELDS, INT_FIELDS, OPTIONAL_FLOAT_FIELDS, SOURCES, STR_FIELDS, DeviceEnergy, Record
+from greenops_tb.schema import (
+    DICT_FIELDS,
+    INT_FIELDS,
+    OPTIONAL_FLOAT_FIELDS,
+    SOURCES,
+    STR_FIELDS,
+    DeviceEnergy,
+    Record,
+)
+from greenops_tb.workunits import WORK_FIELDS
 
 WATCH_PREFIX = "watch:"
 MIX_PREFIX = "mix_kwh_"
@@ -52,6 +61,7 @@ BASE_COLUMNS: tuple[str, ...] = (
     "run_energy_kwh",
     "run_co2_kg",
     "run_cost",
+    *WORK_FIELDS,  # work units: samples, tokens and the stage's running totals
     "watched_extra",
 )
 #: Columns derived from several fields (not one Record field each).

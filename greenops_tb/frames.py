@@ -16,8 +16,9 @@ from typing import Any, Iterable
 from greenops_tb.columns import BASE_COLUMNS, MIX_PREFIX, WATCH_PREFIX
 from greenops_tb.schema import Record
 from greenops_tb.sinks.rows import record_to_row
+from greenops_tb.workunits import WORK_FIELDS
 
-_INTS = ("seq", "step", "epoch")
+_INTS = ("seq", "step", "epoch", *WORK_FIELDS)
 _COSTS = ("cost", "stage_cost", "run_cost")
 _CATEGORIES = ("run", "stage", "currency", "location", "location_source", "price_source", "intensity_source")
 _TEXT = ("provenance", "devices_json")
@@ -111,4 +112,16 @@ def whatif_frame(result: Any) -> Any:
     df = pd.DataFrame(rows)
     df.attrs["units"] = {"co2_kg": "kg CO2e", "co2_saving_kg": "kg CO2e", "carbon_intensity_g_per_kwh": "g/kWh",
                          "price_per_kwh": "currency/kWh", "cost": "currency", "cost_saving": "currency"}
+    return df
+
+
+def efficiency_frame(efficiency: Any) -> Any:
+    """``writer.efficiency()`` (stage -> unit -> :class:`~greenops_tb.workunits.Efficiency`) as a DataFrame:
+    one row per stage and unit, with J and gCO2e per unit, units per kWh and per 1,000 units."""
+    pd = _pandas()
+    rows = [e.to_json() for units in efficiency.values() for e in units.values()]
+    df = pd.DataFrame(rows, columns=["stage", "unit", "count", "energy_kwh", "co2_kg", "j_per_unit", "g_per_unit",
+                                     "units_per_kwh", "kj_per_1k", "g_per_1k"])
+    df.attrs["units"] = {"energy_kwh": "kWh", "co2_kg": "kg CO2e", "j_per_unit": "J", "g_per_unit": "g CO2e",
+                         "units_per_kwh": "1/kWh", "kj_per_1k": "kJ", "g_per_1k": "g CO2e"}
     return df

@@ -26,6 +26,8 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from greenops_tb.workunits import WORK_FIELDS, g_per, j_per
+
 SCHEMA_VERSION = 1
 
 #: Grid generation sources, in display order. Shares of a mix sum to 1.
@@ -124,6 +126,29 @@ class Record:
     run_co2_kg: float
     run_cost: float | None
     chain_hash: str = ""  # hash chain over CSV rows, "" when not enabled
+    # -- work units (greenops_tb.workunits): this interval's counts and the stage's running totals
+    samples: int = 0
+    tokens: int = 0
+    stage_samples: int = 0
+    stage_tokens: int = 0
+
+    @property
+    def stage_j_per_sample(self) -> float | None:
+        """The stage's IT energy so far per sample counted so far, in J (None before any sample)."""
+        return j_per(self.stage_energy_kwh, self.stage_samples)
+
+    @property
+    def stage_g_per_sample(self) -> float | None:
+        """The stage's CO2e so far per sample, in grams (None before any sample)."""
+        return g_per(self.stage_co2_kg, self.stage_samples)
+
+    @property
+    def stage_j_per_token(self) -> float | None:
+        return j_per(self.stage_energy_kwh, self.stage_tokens)
+
+    @property
+    def stage_g_per_token(self) -> float | None:
+        return g_per(self.stage_co2_kg, self.stage_tokens)
 
     @property
     def provenance(self) -> str:
@@ -166,7 +191,7 @@ RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Record
 record_values = operator.attrgetter(*RECORD_FIELDS)
 #: The dict-valued fields; every other field holds one value of the kind below (else a float).
 DICT_FIELDS: frozenset[str] = frozenset({"mix_kwh", "devices", "watched"})
-INT_FIELDS: frozenset[str] = frozenset({"seq", "step", "epoch"})
+INT_FIELDS: frozenset[str] = frozenset({"seq", "step", "epoch", *WORK_FIELDS})
 OPTIONAL_FLOAT_FIELDS: frozenset[str] = frozenset({"cost", "stage_cost", "run_cost"})
 STR_FIELDS: frozenset[str] = frozenset(
     {"run", "stage", "currency", "price_source", "intensity_source", "location", "location_source", "chain_hash"}

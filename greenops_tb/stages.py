@@ -33,6 +33,7 @@ from greenops_tb.totals import StageTotals
 from greenops_tb.tags import check_name
 from greenops_tb.units import J_PER_KWH, avg_power_w, co2_kg
 from greenops_tb.watch import Watches
+from greenops_tb.workunits import check_count
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ class _Acc:
     """
 
     __slots__ = ("records", "duration", "kwh", "by_kind", "facility", "co2", "cost", "mix", "_shares",
-                 "_facility_at")
+                 "_facility_at", "samples", "tokens")
 
     def __init__(self, priced: bool) -> None:
         self.records = 0
@@ -69,6 +70,7 @@ class _Acc:
         self.mix: dict[str, float] = {}  # settled part
         self._shares: Mapping[str, float] = {}
         self._facility_at = 0.0  # facility energy at self._shares, not yet in self.mix
+        self.samples = self.tokens = 0  # work units counted (stages only; the run's stay 0)
 
     def add(self, duration: float, p: "_Priced") -> None:
         self.duration += duration
@@ -94,7 +96,7 @@ class _Acc:
 
     def totals(self, stage: str) -> StageTotals:
         return StageTotals(stage, self.records, self.duration, self.kwh, dict(self.by_kind), self.facility,
-                           self.co2, self.cost, self._mix())
+                           self.co2, self.cost, self._mix(), self.samples, self.tokens)
 
 
 class _Priced(NamedTuple):
@@ -115,6 +117,8 @@ class _Stage:
     epoch: int = -1
     open_at: Reading | None = None
     open_wall: float = 0.0
+    samples: int = 0  # work units counted in the open interval, not yet in a record
+    tokens: int = 0
 
 
 class Stages:
@@ -175,11 +179,21 @@ class Stages:
             st.open_wall = reading.t_wall
             self._open[name] = st
 
-    def stop(self, name: str, *, step: int | None = None) -> Record:
-        return self._close(name, step, reopen=False)
+    def stop(self, name: str, *, step: int | None = None, samples: int | None = None,
+             tokens: int | None = None) -> Record:
+        return self._close(name, step, reopen=False, counts=(samples, tokens))
 
-    def update(self, name: str, *, step: int | None = None) -> Record:
-        return self._close(name, step, reopen=True)
+    def update(self, name: str, *, step: int | None = None, samples: int | None = None,
+               tokens: int | None = None) -> Record:
+        return self._close(name, step, reopen=True, counts=(samples, tokens))
+
+    def count(self, name: str, *, samples: int | None = None, tokens: int | None = None) -> None:
+        """Add work units to running stage ``name``'s open interval (they go into its next record)."""
+        s, t = check_count(samples, "samples"), check_count(tokens, "tokens")
+        with self._lock:
+            st = self._running(name, "count for")
+            st.samples += s
+            st.tokens += t
 
     def stop_all(self) -> list[Record]:
         with self._lock:
@@ -215,17 +229,24 @@ class Stages:
         cost = None if self._p.price_per_kwh is None else facility * self._p.price_per_kwh
         return _Priced(kinds, energy, facility, co2, cost, it.mix)
 
-    def _close(self, name: str, step: int | None, reopen: bool) -> Record:
+    def _running(self, name: str, verb: str) -> _Stage:
+        st = self._stages.get(name)
+        if st is None or st.open_at is None:
+            raise RuntimeError(
+                f"cannot {verb} stage {name!r}: it is not running (open stages: {self._open_list()}); "
+                f"call start({check_name(name)!r}) first"
+            )
+        return st
+
+    def _close(self, name: str, step: int | None, reopen: bool,
+               counts: tuple[int | None, int | None] = (None, None)) -> Record:
+        samples, tokens = check_count(counts[0], "samples"), check_count(counts[1], "tokens")
         if self._before is not None:
             self._before()
         with self._lock:
-            st = self._stages.get(name)
-            if st is None or st.open_at is None:
-                verb = "update" if reopen else "stop"
-                raise RuntimeError(
-                    f"cannot {verb} stage {name!r}: it is not running (open stages: {self._open_list()}); "
-                    f"call start({check_name(name)!r}) first"
-                )
+            st = self._running(name, "update" if reopen else "stop")
+            st.samples += samples
+            st.tokens += tokens
             reading = self._boundary()
             rec = self._record(name, st, st.open_at, reading, st.step if step is None else int(step))
             st.step = rec.step + 1
@@ -248,6 +269,10 @@ class Stages:
         acc.records += 1
         run.records += 1
         acc.add(duration, priced)
+        samples, tokens = st.samples, st.tokens
+        acc.samples += samples
+        acc.tokens += tokens
+        st.samples = st.tokens = 0
         prov = self._meter.provenance()
         context = context_between(a, b) or [{} for _ in self._ids]
         devices = {
@@ -270,4 +295,5 @@ class Stages:
             devices, self._watches.read(),  # devices, watched
             acc.duration, acc.kwh, acc.co2, acc.cost,  # stage_duration_s, stage_energy_kwh, stage_co2_kg, stage_cost
             run.duration, run.kwh, run.co2, run.cost,  # run_duration_s, run_energy_kwh, run_co2_kg, run_cost
+            "", samples, tokens, acc.samples, acc.tokens,  # chain_hash, samples, tokens, stage_samples, stage_tokens
         )

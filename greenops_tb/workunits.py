@@ -13,11 +13,25 @@ A count of 0 gives ``None`` (unknown), never a division by zero.
 """
 from __future__ import annotations
 
+import dataclasses
+import numbers
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from greenops_tb.units import J_PER_KWH  # noqa: E402
+from greenops_tb.units import J_PER_KWH
+
 UNITS = ("sample", "token")
+#: the Record fields of work units (schema.py), in their order
+WORK_FIELDS: tuple[str, ...] = ("samples", "tokens", "stage_samples", "stage_tokens")
+
+
+def check_count(value: object, what: str) -> int:
+    """``value`` as a count of work units (None -> 0); ValueError saying what is allowed otherwise."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{what} must be a whole number >= 0 (e.g. the batch size), got {value!r}")
+    return int(value)
 
 
 def j_per(energy_kwh: float, count: float) -> float | None:
@@ -63,8 +77,11 @@ class Efficiency:
         if self.j_per_unit is None or self.g_per_unit is None or self.units_per_kwh is None:
             return f"no {self.unit}s counted"
         g = self.g_per_unit
-        co2 = f"{g * 1000:.3g} mg" if g < 1 else f"{g:.3g} g"
+        co2 = f"{g:.3g} g" if g >= 1 else f"{g * 1e3:.3g} mg" if g >= 1e-3 else f"{g * 1e6:.3g} µg"
         return f"{self.j_per_unit:.3g} J and {co2} CO2e per {self.unit} ({self.units_per_kwh:.3g} {self.unit}s/kWh)"
+
+
+EFFICIENCY_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Efficiency))
 
 
 def efficiency(stage: str, energy_kwh: float, co2_kg: float, count: float, unit: str) -> Efficiency:

@@ -5,6 +5,7 @@ import csv
 import time
 from pathlib import Path
 
+import torch
 from grid_http import Routes, serve
 from training import train
 
@@ -22,9 +23,46 @@ def constant_run(log_dir: Path, *, pue: float = 1.2, country: str = "DE", steps:
     return path
 
 
+BATCH, TOKENS_PER_SAMPLE = 32, 128
+
+
+def counted_run(log_dir: Path, *, steps: int = 12, country: str = "DE", pue: float = 1.2) -> Path:
+    """A real torch run at known power that counts its work: ``BATCH`` samples of ``TOKENS_PER_SAMPLE`` tokens
+    per ``train`` step (passed to ``update``), and the eval samples through ``count``; returns the CSV path."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    x, y = torch.randn(BATCH, 16), torch.randn(BATCH, 1)
+    with GreenSummaryWriter(str(log_dir), country=country, pue=pue,
+                            meters=[ConstantPowerSource({"cpu:0": CPU_W, "ram": RAM_W})]) as w:
+        w.start("train")
+        for step in range(steps):
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            w.update("train", step=step, samples=BATCH, tokens=BATCH * TOKENS_PER_SAMPLE)
+            if step % 4 == 3:
+                with w.stage("eval"), torch.no_grad():
+                    model(x)
+                    w.count("eval", samples=BATCH)
+        w.stop("train")
+        path = Path(w.csv_path)
+    return path
+
+
 def csv_rows(path: Path) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
+
+
+def has_module(name: str) -> bool:
+    """Whether ``name`` imports (an optional extra such as huggingface_hub or pandas)."""
+    try:
+        __import__(name)
+    except ImportError:
+        return False
+    return True
 
 
 def _uk_body(value: float, stamp: str) -> bytes:

@@ -17,6 +17,7 @@ from greenops_tb.forecast import forecast
 from greenops_tb.plugin.run_summary import json_safe, summarize
 from greenops_tb.readers.events import RunData
 from greenops_tb.runs import LOADERS, InputError, open_logdir
+from greenops_tb.workunits import EFFICIENCY_FIELDS, Efficiency
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -83,6 +84,11 @@ def ranges_text(r: Mapping[str, Any]) -> str:
             "(measurement, PUE and grid uncertainty; docs/METHOD.md)")
 
 
+def efficiency_text(e: Mapping[str, Any]) -> str:
+    """``12.3 J and 4.1 mg CO2e per sample (2.9e+05 samples/kWh)`` (:mod:`greenops_tb.workunits`)."""
+    return Efficiency(**{k: e[k] for k in EFFICIENCY_FIELDS}).text()
+
+
 def _device(d: Mapping[str, Any]) -> str:
     how = "measured" if d["measured"] else "modelled"
     ctx = context_text(d.get("context", {}))
@@ -105,6 +111,9 @@ def render(summary: Mapping[str, Any]) -> str:
     rows.append(_row("total", summary["totals"], summary["records_kept"], cur))
     lines.append(_table(rows))
     lines.append(ranges_text(summary["ranges"]["totals"]))
+    eff = [f"{s['stage']} {efficiency_text(e)}" for s in summary["stages"] for e in s["efficiency"].values()]
+    if eff:
+        lines.append("efficiency: " + "; ".join(eff))
     mix = summary["mix_shares"]
     lines.append("mix: " + (", ".join(f"{k} {v:.1%}" for k, v in mix.items() if v > 0) or "unknown"))
     factors = summary.get("co2_by_source_factors")

@@ -66,6 +66,12 @@ class StageDriver:
         if self.running(name):
             self.writer.stop(name, step=step)
 
+    def count(self, names: tuple[str, ...], *, samples: int | None = None, tokens: int | None = None) -> None:
+        """Work units into each of ``names`` that is running."""
+        for name in names:
+            if self.running(name):
+                self.writer.count(name, samples=samples, tokens=tokens)
+
     def flush(self) -> None:
         if self.writer is not None:
             self.writer.flush()
