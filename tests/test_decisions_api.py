@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from cli_runs import cli
 from conftest import require
-from decision_runs import CPU_W, RAM_W
+from decision_runs import CPU_W, RAM_W, has_module
 
 import greenops_tb
 from greenops_tb import GreenSummaryWriter
@@ -37,7 +37,7 @@ def test_api_from_writer_path_and_records_agree_with_cli(tmp_path: Path, capsys)
     code, text, err = cli(capsys, "whatif", str(tmp_path / "run"), "--country", "DE,PL", "--top", "3")
     assert code == 0 and text.splitlines()[0].startswith("run ") and "cleanest:" in text
     assert f"rank {from_path.rank} of {from_path.places + 1}" in text
-    require(_has("pandas"), "pandas")
+    require(has_module("pandas"), "pandas")
     from greenops_tb.frames import whatif_frame
 
     df = whatif_frame(from_path)
@@ -46,10 +46,3 @@ def test_api_from_writer_path_and_records_agree_with_cli(tmp_path: Path, capsys)
     with pytest.raises(ValueError, match="run directory"):
         greenops_tb.whatif([1, 2, 3])
 
-
-def _has(module: str) -> bool:
-    try:
-        __import__(module)
-    except ImportError:
-        return False
-    return True

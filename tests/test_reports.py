@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cli_runs import cli
 from conftest import require
-from decision_runs import CPU_W, RAM_W, constant_run, csv_rows
+from decision_runs import CPU_W, RAM_W, constant_run, csv_rows, has_module
 
 import greenops_tb
 from greenops_tb.api import run_data
@@ -55,7 +55,7 @@ def test_model_card_block_in_grams_merged_with_other_bytes_identical(run_csv: Pa
     grams = float(block[1].split(b":", 1)[1])
     assert grams == pytest.approx(_grams(run_csv), rel=1e-5)  # grams, not the kg CodeCarbon reports
     assert grams > 1000 * float(csv_rows(run_csv)[-1]["run_co2_kg"]) * 0.999
-    require(_has("huggingface_hub"), "huggingface_hub (the hf extra)")
+    require(has_module("huggingface_hub"), "huggingface_hub (the hf extra)")
     from huggingface_hub import ModelCard
 
     data = ModelCard(new.decode()).data.to_dict()
@@ -72,13 +72,6 @@ def test_model_card_block_in_grams_merged_with_other_bytes_identical(run_csv: Pa
     assert code == 0 and card.read_bytes() == new
 
 
-def _has(module: str) -> bool:
-    try:
-        __import__(module)
-    except ImportError:
-        return False
-    return True
-
 
 def test_card_without_block_and_crlf_and_no_front_matter(run_csv: Path, tmp_path: Path, monkeypatch) -> None:
     block = model_card.block(facts(run_data(run_csv)))
@@ -92,7 +85,7 @@ def test_card_without_block_and_crlf_and_no_front_matter(run_csv: Path, tmp_path
     plain = "# A card without metadata\n"
     assert model_card.merge(plain, block) == "---\n" + model_card.to_yaml(block) + "---\n" + plain
     # without huggingface_hub (the optional extra) the PyYAML fallback checks the same merge
-    require(_has("yaml"), "PyYAML")
+    require(has_module("yaml"), "PyYAML")
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)
     assert model_card.update(original, block) == merged
     assert model_card.parse(merged)["co2_eq_emissions"] == block
@@ -102,7 +95,7 @@ def test_card_without_block_and_crlf_and_no_front_matter(run_csv: Path, tmp_path
 
 
 def test_codecarbon_csv_read_back_by_pandas(run_csv: Path, tmp_path: Path, capsys) -> None:
-    require(_has("pandas"), "pandas")
+    require(has_module("pandas"), "pandas")
     import pandas as pd
 
     out = tmp_path / "emissions.csv"
