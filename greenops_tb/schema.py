@@ -135,20 +135,20 @@ class Record:
     @property
     def stage_j_per_sample(self) -> float | None:
         """The stage's IT energy so far per sample counted so far, in J (None before any sample)."""
-        return j_per(self.stage_energy_kwh, self.stage_samples)
+        return j_per(self.stage_energy_kwh, self.stage_samples) if self.stage_samples else None
 
     @property
     def stage_g_per_sample(self) -> float | None:
         """The stage's CO2e so far per sample, in grams (None before any sample)."""
-        return g_per(self.stage_co2_kg, self.stage_samples)
+        return g_per(self.stage_co2_kg, self.stage_samples) if self.stage_samples else None
 
     @property
     def stage_j_per_token(self) -> float | None:
-        return j_per(self.stage_energy_kwh, self.stage_tokens)
+        return j_per(self.stage_energy_kwh, self.stage_tokens) if self.stage_tokens else None
 
     @property
     def stage_g_per_token(self) -> float | None:
-        return g_per(self.stage_co2_kg, self.stage_tokens)
+        return g_per(self.stage_co2_kg, self.stage_tokens) if self.stage_tokens else None
 
     @property
     def provenance(self) -> str:
