@@ -59,7 +59,8 @@ def render(w: WhatIf) -> str:
              f"rank {w.rank} of {w.places + 1} places by CO2e"]
     lines.append(_table("cleanest:", [_line(i + 1, x, False) for i, x in enumerate(w.cleanest)]))
     if w.cheapest:
-        lines.append(_table("cheapest (where a price is known):", [_line(i + 1, x, True) for i, x in enumerate(w.cheapest)]))
+        rows = [_line(i + 1, x, True) for i, x in enumerate(w.cheapest)]
+        lines.append(_table("cheapest (where a price is known):", rows))
     lines += [f"note: {n}" for n in w.notes]
     return "\n".join(lines)
 

@@ -9,7 +9,8 @@ Routes (under ``/data/plugin/green``), all GET, all JSON; what each answers is t
 ``/mix?run=R``                 source mix of the run and of each stage (kWh, shares, CO2 by source)
 ``/compare?run=A&run=B...``    headline numbers of several runs side by side
 ``/watched?run=R&points=N``    watched values per stage
-``/whatif?run=R&top=N&cloud=aws,gcp&pue=P``  the same run elsewhere: every zone / cloud region ranked (``WhatIfResponse``)
+``/whatif?run=R&top=N&cloud=aws,gcp&pue=P``
+                               the same run elsewhere: every zone / cloud region ranked (``WhatIfResponse``)
 ``/static/<file>``             the bundled dashboard (ES module), path-traversal guarded
 
 As in TensorBoard's own plugins, each ``*_route`` parses the request and answers;
