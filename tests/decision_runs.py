@@ -74,9 +74,9 @@ def _uk_body(value: float, stamp: str) -> bytes:
 GENERATION = b'{"data": {"from": "T0", "to": "T0", "generationmix": [{"fuel": "gas", "perc": 60.0}, {"fuel": "wind", "perc": 40.0}]}}'
 
 
-def live_run(log_dir: Path, values: list[float], *, pue: float = 1.1) -> Path:
-    """A run in GB priced by the UK live provider (a local server): one ``train`` interval per value, the
-    provider answering ``values[i]`` during interval i; returns the CSV path."""
+def live_run(log_dir: Path, values: list[float], seconds: list[float], *, pue: float = 1.1) -> Path:
+    """A run in GB priced by the UK live provider (a local server): one ``train`` interval per value, about
+    ``seconds[i]`` long, the provider answering ``values[i]`` during interval i; returns the CSV path."""
     routes = Routes({"/intensity": (200, {"Content-Type": "application/json"}, _uk_body(values[0], "T0"), 0.0),
                      "/generation": (200, {"Content-Type": "application/json"}, GENERATION, 0.0)})
     with serve(routes) as url:
@@ -84,13 +84,13 @@ def live_run(log_dir: Path, values: list[float], *, pue: float = 1.1) -> Path:
                                live_options={"base_url": url, "refresh_s": 0.02},
                                meters=[ConstantPowerSource({"cpu:0": CPU_W})])
         w.start("train")
-        for i, v in enumerate(values):
+        for i, (v, s) in enumerate(zip(values, seconds)):
             routes["/intensity"] = (200, {"Content-Type": "application/json"}, _uk_body(v, f"T{i}"), 0.0)
             deadline = time.monotonic() + 10
             while w._grid.current().carbon_intensity_g_per_kwh != v:  # the live grid picked the new value up
                 assert time.monotonic() < deadline, "the live grid never saw the new intensity"
                 time.sleep(0.01)
-            time.sleep(0.05)
+            time.sleep(s)
             w.update("train")
         w.stop("train")
         path = Path(w.csv_path)

@@ -67,7 +67,7 @@ def test_filters_to_cloud_regions_and_one_basis(tmp_path: Path, capsys) -> None:
 
 def test_live_intensity_run_keeps_its_time_profile(tmp_path: Path) -> None:
     values = [100.0, 400.0, 250.0]
-    path = live_run(tmp_path / "live", values, pue=1.1)
+    path = live_run(tmp_path / "live", values, [0.05, 0.6, 0.05], pue=1.1)  # most energy at 400 g/kWh
     rows = csv_rows(path)
     assert [float(r["carbon_intensity_g_per_kwh"]) for r in rows][:3] == values  # a real live run
     # by hand: each interval's energy at its own intensity (one stage: records are the run's intervals)
@@ -76,8 +76,8 @@ def test_live_intensity_run_keeps_its_time_profile(tmp_path: Path) -> None:
     own = sum(e * 1.3 * ci / 1000 for e, ci in zip(energies, intensities))
     res = whatif(read_records(path), pue=1.3)
     assert res.this_run.co2_kg == pytest.approx(own, rel=1e-9)
-    flat = sum(energies) * 1.3 * (sum(intensities) / len(intensities)) / 1000
-    assert abs(res.this_run.co2_kg - flat) / flat > 0.01  # the profile matters here; a flat mean would differ
+    for v in values:  # the time profile matters: no single intensity prices the whole run the same
+        assert abs(res.this_run.co2_kg - sum(energies) * 1.3 * v / 1000) > 0.01 * res.this_run.co2_kg
 
     # another place with an hourly profile of its own: priced interval by interval at its end time
     ends = [float(r["end_time"]) for r in rows]
