@@ -32,6 +32,7 @@ from greenops_tb.records import (
     row_plan,
 )
 
+CSV_NAME = "green.csv"  # the CSV's name in the run's log_dir unless the writer is given csv_path=
 _TAIL = 1 << 16
 
 
