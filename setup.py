@@ -31,18 +31,19 @@ class BuildPyWithFrontend(build_py):
         bundle = STATIC / "index.js"
         if not (FRONTEND / "package.json").is_file():
             return  # building from a tree without the frontend sources: ship what is there
+        if os.environ.get("GREENOPS_SKIP_FRONTEND") == "1":
+            self.warn("GREENOPS_SKIP_FRONTEND=1: not building the Green tab's dashboard bundle (the tab then says "
+                      "how to build it)")
+            return
         sources = [*FRONTEND.glob("src/**/*.ts"), *(FRONTEND / n for n in ("package.json", "package-lock.json", "build.mjs"))]
         if bundle.is_file() and bundle.stat().st_mtime >= _newest_mtime(sources):
             return  # up to date
         npm = shutil.which("npm")
         if npm is None or shutil.which("node") is None:
-            if os.environ.get("GREENOPS_SKIP_FRONTEND") == "1":
-                self.warn("GREENOPS_SKIP_FRONTEND=1: installing without the Green tab's dashboard bundle")
-                return
             raise SystemExit(
                 "greenops_tb: building the Green tab needs Node.js >= 20 and npm on PATH (install them, e.g. "
                 "`apt-get install nodejs npm`), then retry; or set GREENOPS_SKIP_FRONTEND=1 to install without the "
-                "dashboard (TensorBoard's Green tab will then be empty)."
+                "dashboard (TensorBoard's Green tab then says how to build it)."
             )
         marker = FRONTEND / "node_modules" / ".package-lock.json"
         if not marker.is_file() or marker.stat().st_mtime < _newest_mtime([FRONTEND / "package-lock.json"]):

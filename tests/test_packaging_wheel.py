@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -15,8 +12,7 @@ import pytest
 
 from conftest import require
 from plugin_fixtures import TensorBoardProcess
-
-ROOT = Path(__file__).resolve().parent.parent
+from wheel_env import ROOT, build_wheel, run, user_env, venv_with
 
 # what the installed package must contain besides its modules (the data the runtime opens)
 DATA_FILES = (
@@ -45,31 +41,13 @@ print(json.dumps({"file": greenops_tb.__file__, "static": plugin.STATIC_DIR, "cs
 """
 
 
-def _env() -> dict[str, str]:
-    """The user's environment without this checkout on the path (the installed wheel must be what runs)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    return {**env, "PYTHONNOUSERSITE": "1"}
-
-
-def _run(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run(args, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout)
-    assert out.returncode == 0, f"{args} exited {out.returncode}:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
-    return out
-
-
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(the virtualenv's bin/, the wheel): the wheel built from this tree, installed into a fresh venv."""
     require(shutil.which("npm") is not None and shutil.which("node") is not None, "node and npm (apt-get install nodejs npm)")
     tmp = tmp_path_factory.mktemp("wheel")
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp / "dist"), str(ROOT)],
-         cwd=tmp, timeout=600)
-    wheel = next((tmp / "dist").glob("greenops_tb-*.whl"))
-    # reuse the installed torch/tensorboard; the system site's editable greenops_tb must lose to the wheel
-    _run([sys.executable, "-m", "venv", "--system-site-packages", str(tmp / "venv")], cwd=tmp)
-    bin_ = tmp / "venv" / "bin"
-    _run([str(bin_ / "python"), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)], cwd=tmp)
-    return bin_, wheel
+    wheel = build_wheel(ROOT, tmp / "dist")
+    return venv_with(wheel, tmp / "venv"), wheel
 
 
 def test_wheel_ships_every_data_file(venv: tuple[Path, Path]) -> None:
@@ -88,7 +66,7 @@ def test_installed_wheel_measures_runs_the_cli_and_serves_the_tab(venv: tuple[Pa
     work = tmp_path / "user"  # outside the repository: nothing of the checkout is importable from here
     work.mkdir()
     (work / "use.py").write_text(USE)
-    used = json.loads(_run([str(bin_ / "python"), "use.py", str(work / "runs" / "w")], cwd=work).stdout.splitlines()[-1])
+    used = json.loads(run([str(bin_ / "python"), "use.py", str(work / "runs" / "w")], cwd=work).stdout.splitlines()[-1])
     site = (bin_.parent / "lib").resolve()
     for key in ("file", "static"):  # the package and the bundle TensorBoard serves below are the venv's copies
         assert Path(used[key]).resolve().is_relative_to(site), f"{key} is {used[key]}, not in the venv"
@@ -96,16 +74,17 @@ def test_installed_wheel_measures_runs_the_cli_and_serves_the_tab(venv: tuple[Pa
         rows = list(csv.DictReader(f))
     assert [r["stage"] for r in rows] == ["train"] and float(rows[0]["energy_kwh"]) == pytest.approx(used["energy_kwh"])
 
-    doctor = _run([str(bin_ / "greenops-tb"), "doctor", "--country", "FR"], cwd=work).stdout
+    doctor = run([str(bin_ / "greenops-tb"), "doctor", "--country", "FR"], cwd=work).stdout
     assert "A writer would measure" in doctor and "FR" in doctor
-    summary = _run([str(bin_ / "greenops-tb"), "summary", "runs"], cwd=work).stdout
+    summary = run([str(bin_ / "greenops-tb"), "summary", "runs"], cwd=work).stdout
     assert "run w:" in summary and "FR" in summary
     assert [line.split()[:2] for line in summary.splitlines() if line.startswith(("train ", "total "))] == \
         [["train", "1"], ["total", "1"]]
 
     with zipfile.ZipFile(wheel) as z:
         bundle = z.read("greenops_tb/plugin/static/index.js")
-    tb = TensorBoardProcess(work / "runs", load_fast=False, python=str(bin_ / "python"), env=_env())
+    tb = TensorBoardProcess(work / "runs", load_fast=False, python=str(bin_ / "python"), env=user_env(),
+                            cwd=tmp_path)  # python -m puts its cwd first on sys.path: not the checkout
     try:
         listing = json.loads(tb.wait_for("/data/plugins_listing", lambda b: "green" in json.loads(b)))
         assert listing["green"]["tab_name"] == "Green"

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 ES_MODULE = "index.js"
+FALLBACK_MODULE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fallback.js")
 DEFAULT_POINTS = 500
 MAX_POINTS = 5000
 MAX_COMPARE = 50
@@ -294,6 +295,8 @@ class GreenPlugin(base_plugin.TBPlugin):
         path = safe_join(STATIC_DIR, sub) if sub else None
         if path is None:
             return _json(request, {"error": f"bad static path {sub!r}"}, 400)
+        if not os.path.isfile(path) and sub == ES_MODULE:
+            path = FALLBACK_MODULE  # no bundle built: a page that says why and how to build it
         if not os.path.isfile(path):
             return _json(request, {"error": f"no static file {sub!r} (is the frontend built?)"}, 404)
         mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
