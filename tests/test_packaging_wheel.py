@@ -37,7 +37,8 @@ with GreenSummaryWriter(sys.argv[1], country="FR") as writer:
         for _ in range(20):
             x = torch.tanh(x @ x.T / 64)
     totals = writer.totals()
-print(json.dumps({"file": greenops_tb.__file__, "static": plugin.STATIC_DIR, "csv": str(writer.csv_path), "energy_kwh": totals.total.energy_kwh}))
+print(json.dumps({"file": greenops_tb.__file__, "static": plugin.STATIC_DIR, "csv": str(writer.csv_path),
+                  "energy_kwh": totals.total.energy_kwh}))
 """
 
 

@@ -26,7 +26,8 @@ from greenops_tb.sinks.csv import CSV_NAME
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("verify", help="check a live CSV's hash chain; report the first broken row",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("csv", metavar="FILE.csv|RUN_DIR", help=f"a CSV written with hash_chain=True, or a run directory (its {CSV_NAME})")
+    p.add_argument("csv", metavar="FILE.csv|RUN_DIR",
+                   help=f"a CSV written with hash_chain=True, or a run directory (its {CSV_NAME})")
     p.add_argument("--events", metavar="RUN_DIR", help="the run's event files (default: the CSV's directory)")
     p.add_argument("--loader", choices=LOADERS, default="auto", help="TensorBoard loader (default: auto)")
     p.set_defaults(func=run)
