@@ -114,6 +114,7 @@ def test_summary_says_price_unknown_once(runs: Path) -> None:
     r = cli_process("summary", str(runs / "us"))
     assert r.returncode == 0
     head = r.stdout.splitlines()[0]
+    assert head.startswith(f"run {runs / 'us'}: ")  # a run directory is named by its path, not TensorBoard's "."
     assert "price unknown (give the writer price_per_kwh=" in head and "(unknown)" not in head
 
 

@@ -136,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with open_logdir(args.logdir, args.loader) as logdir:
             summaries = [summarize_run(logdir.read(r), args) for r in logdir.select(args.runs)]
+        for s in summaries:  # a run directory given as the logdir: named by the path given, as compare names it
+            s["run"] = args.logdir if s["run"] == "." else s["run"]
         _check_forecast_stage(summaries, args.forecast)
     except InputError as err:
         print(f"greenops-tb summary: {err}", file=sys.stderr)
