@@ -59,7 +59,13 @@ def test_wheel_ships_every_data_file(venv: tuple[Path, Path]) -> None:
     # every file under a data/ folder of the source tree is in the wheel (new data folders included)
     in_tree = {p.relative_to(ROOT).as_posix() for p in (ROOT / "greenops_tb").glob("**/data/*") if p.is_file()}
     assert in_tree and in_tree <= names, sorted(in_tree - names)
-    assert not any(n.startswith(("tests/", "frontend/", "data/")) for n in names)
+    assert not any(n.startswith(("tests/", "frontend/", "data/")) or "node_modules" in n for n in names)
+    with zipfile.ZipFile(wheel) as z:  # the built bundle and the plugin's entry point
+        bundle = z.read("greenops_tb/plugin/static/index.js")
+        entry_points = next(z.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt"))
+    assert len(bundle) > 100_000 and b"render" in bundle
+    assert "green = greenops_tb.plugin.loader:GreenLoader" in entry_points
+    assert "greenops-tb = greenops_tb.cli:main" in entry_points
 
 
 def test_installed_wheel_measures_runs_the_cli_and_serves_the_tab(venv: tuple[Path, Path], tmp_path: Path) -> None:
