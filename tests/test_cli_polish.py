@@ -48,6 +48,8 @@ def test_export_parquet_holds_the_csv_rows_with_typed_numbers(runs: Path, tmp_pa
     for got, want in zip(table, live):
         assert (got["run"], got["stage"], got["seq"]) == (want["run"], want["stage"], int(want["seq"]))
         assert got["energy_kwh"] == float(want["energy_kwh"]) and got["chain_hash"] == want["chain_hash"]
+    r = cli_process("export", str(runs / "de"), "--stages", "nosuch", "-o", str(tmp_path / "none.parquet"))
+    assert r.returncode == 1 and "no records matched" in r.stderr and not (tmp_path / "none.parquet").exists()
 
 
 @pytest.mark.parametrize("args, message", [

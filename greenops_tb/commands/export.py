@@ -150,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
                         n = export(logdir, out, "csv" if fmt == "parquet" else fmt, runs, args.stages)
                     if fmt == "parquet" and n:
                         write_parquet(text, tmp)
-                    os.replace(tmp, target)
+                    if fmt != "parquet" or n:  # no records: no Parquet file (it would have no columns)
+                        os.replace(tmp, target)
                 except OSError as err:
                     raise InputError(f"cannot write {target}: {err.strerror or err}") from err
                 finally:

@@ -14,7 +14,7 @@ CLOUD_HEADER = ("cloud", "location", "zone", "g/kWh", "year", "source")
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("zones", help="list grid zones with carbon intensity, year and source",
                               description=__doc__)
-    p.add_argument("--search", metavar="TEXT", help="only rows whose key, name or source contain TEXT (an exact key first)")
+    p.add_argument("--search", metavar="TEXT", help="only rows whose key, name or source contain TEXT (exact key first)")
     p.add_argument("--cloud", action="store_true", help="list cloud regions (provider:region -> zone)")
     p.set_defaults(func=run)
 
