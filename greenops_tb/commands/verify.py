@@ -18,9 +18,8 @@ from pathlib import Path
 
 from greenops_tb import hashchain
 from greenops_tb.readers.csv import read_table
-from greenops_tb.records import CHAIN_COLUMN, REQUIRED_COLUMNS
+from greenops_tb.columns import CHAIN_COLUMN, CSV_NAME, REQUIRED_COLUMNS
 from greenops_tb.runs import LOADERS, InputError, event_files, open_logdir
-from greenops_tb.sinks.csv import CSV_NAME
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
