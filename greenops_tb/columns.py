@@ -68,6 +68,7 @@ BASE_COLUMNS: tuple[str, ...] = (
 DERIVED_COLUMNS: frozenset[str] = frozenset({"provenance", "devices_json", "watched_extra"})
 #: Appended after the watch columns when the hash chain is enabled.
 CHAIN_COLUMN = "chain_hash"
+CSV_NAME = "green.csv"  # the CSV's name in the run's log_dir unless the writer is given csv_path=
 
 #: Columns that must be present for a row to be turned back into a Record.
 REQUIRED_COLUMNS: frozenset[str] = frozenset({"run", "stage", "seq", "step", "energy_kwh"})

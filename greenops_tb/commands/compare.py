@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if empty:
         print(f"greenops-tb compare: no records in {', '.join(empty)}", file=sys.stderr)
         return 2
-    currencies = {h["currency"] for h in heads}
+    currencies = {h["currency"] for h in heads if h.get("cost") is not None and h["currency"]}  # of known costs
     rows = comparison(heads)
     labels = [h["run"] for h in heads]
     if args.json:

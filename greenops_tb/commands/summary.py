@@ -104,7 +104,8 @@ def render(summary: Mapping[str, Any]) -> str:
     lines = [
         f"run {summary['run']}: location {loc['zone']} {loc['name']} ({loc['source']}), PUE {summary['pue']:g}, "
         f"{summary['carbon_intensity_g_per_kwh']:.4g} g/kWh ({summary['intensity_source']}), "
-        f"price {_num(price['per_kwh'])} {price['currency']}/kWh ({price['source']})",
+        + (f"price {_num(price['per_kwh'])} {price['currency']}/kWh ({price['source']})" if price["per_kwh"] is not None
+           else "price unknown (give the writer price_per_kwh=, or set GREENOPS_PRICE_PER_KWH)"),
     ]
     cur = summary["currency"]
     rows = [_HEAD] + [_row(s["stage"], s, s["records_kept"], cur) for s in summary["stages"]]
@@ -140,6 +141,13 @@ def summarize_run(data: RunData, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _check_forecast_stage(summaries: list[dict[str, Any]], stage: str | None) -> None:
+    """A forecast stage no run has is a usage error that names the stages there are."""
+    stages = sorted({st["stage"] for s in summaries for st in s.get("stages", ())})
+    if stage and stage not in stages:
+        raise InputError(f"--forecast {stage!r}: no run has that stage; stages: {', '.join(stages) or '(none)'}")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.forecast and args.total_steps is None and args.total_epochs is None:
         print("greenops-tb summary: --forecast needs --total-steps N or --total-epochs N", file=sys.stderr)
@@ -147,6 +155,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         with open_logdir(args.logdir, args.loader) as logdir:
             summaries = [summarize_run(logdir.read(r), args) for r in logdir.select(args.runs)]
+        for s in summaries:  # a run directory given as the logdir: named by the path given, as compare names it
+            s["run"] = args.logdir if s["run"] == "." else s["run"]
+        _check_forecast_stage(summaries, args.forecast)
     except InputError as err:
         print(f"greenops-tb summary: {err}", file=sys.stderr)
         return 2

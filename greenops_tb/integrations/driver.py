@@ -18,10 +18,15 @@ from greenops_tb.writer import GreenSummaryWriter
 
 
 def default_run_name(log_dir: str) -> str:
-    """The run's name: the log dir's, or its parent's for the callbacks' default ``.../green``."""
+    """The run's name as TensorBoard shows it when started on the folder above the run.
+
+    The callbacks' default ``<output_dir>/green`` (``runs/hf/green``) is ``hf/green`` in ``tensorboard --logdir
+    runs`` and ``greenops-tb summary runs``, so the writer (``print(writer)``, the records, the CSV) says
+    ``hf/green`` too; any other log dir is named by its base name, like a plain GreenSummaryWriter's.
+    """
     path = os.path.normpath(os.path.abspath(log_dir))
     name = os.path.basename(path)
-    return os.path.basename(os.path.dirname(path)) if name == "green" else name
+    return f"{os.path.basename(os.path.dirname(path))}/{name}" if name == "green" else name
 
 
 class StageDriver:

@@ -25,7 +25,8 @@ logged (NaN until logged).
 
 Rank zero: the writer is created on every process (a collective under
 torchrun); only global rank 0 writes events and CSV, as ``state.is_world_process_zero``
-does for the Trainer's own reporting. Files go to ``<output_dir>/green`` by default.
+does for the Trainer's own reporting. Files go to ``<output_dir>/green`` by default, a run
+named ``<output_dir's name>/green`` as TensorBoard shows it (``runs/hf/green``: ``hf/green``).
 Extra: ``pip install greenops_tb[hf]``.
 """
 from __future__ import annotations

@@ -21,7 +21,7 @@ counted as samples of ``train`` and ``fit``.
 Rank zero: the writer is created in ``setup`` on every process (a collective
 under DDP); only global rank 0 writes events and CSV, like Lightning's own
 loggers. Files go to ``<logger.log_dir>/green`` (default), a run of its own next
-to the logger's.
+to the logger's, named as TensorBoard shows it (``lightning_logs/version_0/green``: ``version_0/green``).
 
 Works with the ``lightning`` package and with the older ``pytorch_lightning``
 (whichever is installed; ``lightning`` first). Extra: ``pip install greenops_tb[lightning]``.

@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 ES_MODULE = "index.js"
+FALLBACK_MODULE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fallback.js")
 DEFAULT_POINTS = 500
 MAX_POINTS = 5000
 MAX_COMPARE = 50
@@ -298,6 +299,8 @@ class GreenPlugin(base_plugin.TBPlugin):
         path = safe_join(STATIC_DIR, sub) if sub else None
         if path is None:
             raise tb_errors.InvalidArgumentError(f"bad static path {sub!r}")
+        if not os.path.isfile(path) and sub == ES_MODULE:
+            path = FALLBACK_MODULE  # no bundle built: a page that says why and how to build it
         if not os.path.isfile(path):
             raise tb_errors.NotFoundError(f"no static file {sub!r} (is the frontend built?)")
         mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
