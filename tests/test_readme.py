@@ -70,10 +70,24 @@ def _check_usage(run_dir: Path, stdout: str) -> None:
 CHECKS = {'writer.watch("loss", lambda: last_loss)': _check_usage}
 
 
+def _quickstart_run(cwd: Path, env: dict[str, str]) -> None:
+    """What the README's first command leaves behind (runs/quickstart), in one epoch."""
+    example = ROOT / "examples" / "quickstart.py"
+    subprocess.run([sys.executable, str(example), "--epochs", "1"], cwd=cwd, env=env, check=True,
+                   capture_output=True, timeout=600)
+
+
+# blocks that read what an earlier README command wrote, found by the path they read
+PREPARE = {"runs/quickstart": _quickstart_run}
+
+
 @pytest.mark.parametrize("line, code", [(line, code) for line, code, why in BLOCKS if why is None],
                          ids=[f"README.md:{line}" for line, _, why in BLOCKS if why is None])
 def test_readme_python_block_runs_as_written(tmp_path: Path, line: int, code: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}  # this checkout's code, on CPU
+    for needle, prepare in PREPARE.items():
+        if needle in code:
+            prepare(tmp_path, env)
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, f"README.md:{line} failed:\n{proc.stderr[-3000:]}"
