@@ -312,7 +312,10 @@ class _SampledPower(_NvmlGpu):
         self._integrator.add(t, [self._watts(t)])
 
     def read(self) -> Sequence[float]:
-        now = time.perf_counter()
+        return self.read_at(time.perf_counter())
+
+    def read_at(self, t_mono: float) -> Sequence[float]:
+        now = t_mono
         (j,) = self._integrator.joules(now)
         with self._lock:
             self._last_j = max(self._last_j, j)

@@ -208,6 +208,9 @@ class LabelledSource(EnergySource):
     def read(self) -> Sequence[float]:
         return self.inner.read()
 
+    def read_at(self, t_mono: float) -> Sequence[float]:
+        return self.inner.read_at(t_mono)
+
     def sample(self) -> None:
         self.inner.sample()
 
