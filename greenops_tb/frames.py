@@ -78,9 +78,21 @@ def records_frame(records: Iterable[Record]) -> Any:
 
 
 def read_csv(path: str | os.PathLike[str]) -> Any:
-    """A live CSV as a DataFrame (a torn last line from a crash is ignored)."""
-    from greenops_tb.readers.csv import read_records
+    """A live CSV as a DataFrame (a torn last line from a crash is ignored).
 
+    Warns once about columns the writer does not write (ignored) and base columns that are
+    missing (a CSV narrowed with ``csv_columns=``, or not the writer's: they read as 0 / empty),
+    and once about malformed rows (skipped and counted).
+    """
+    import warnings
+
+    from greenops_tb.readers.csv import column_problems, read_records, read_table
+
+    unknown, missing = column_problems(read_table(path)[0])
+    if unknown or missing:
+        parts = ([f"unknown columns {unknown} are ignored"] if unknown else []) + (
+            [f"columns {missing} are missing and read as 0 / empty"] if missing else [])
+        warnings.warn(f"greenops_tb: {os.fspath(path)}: {'; '.join(parts)}", RuntimeWarning, stacklevel=2)
     return records_frame(read_records(path))
 
 

@@ -107,17 +107,24 @@ def open_logdir(path: str | Path, loader: str = "auto") -> Iterator[Logdir]:
         yield Logdir(p, provider, runs)
 
 
-def read_csv_records(path: Path) -> list[Record]:
-    """Records of a live CSV (torn last line ignored); InputError when unreadable."""
-    from greenops_tb.readers.csv import read_records
+def read_csv_records(path: Path) -> tuple[list[Record], int]:
+    """Records of a live CSV (torn last line ignored) and how many malformed rows were skipped;
+    InputError when unreadable."""
+    from greenops_tb.readers.csv import read_records_counted
 
     try:
-        records = list(read_records(path))
+        records, skipped, _ = read_records_counted(path)
     except (OSError, ValueError, KeyError) as err:
         raise InputError(f"{path}: not a readable green CSV ({err})") from err
     if not records:
-        raise InputError(f"{path}: the CSV holds no records")
-    return records
+        raise InputError(f"{path}: the CSV holds no records" + (f" ({skipped} malformed rows)" if skipped else ""))
+    return records, skipped
+
+
+def report_malformed(data: RunData, label: str | None = None, stream: TextIO | None = None) -> None:
+    """Tell the CLI's user that records of ``data`` were skipped (one line on stderr), if any were."""
+    if data.malformed:
+        print(f"{label or data.run}: {data.malformed} malformed records skipped", file=stream or sys.stderr)
 
 
 def load_run(arg: str, loader: str = "auto") -> RunData:
@@ -127,7 +134,8 @@ def load_run(arg: str, loader: str = "auto") -> RunData:
     """
     p = Path(arg).expanduser()
     if p.is_file() and p.suffix.lower() == ".csv":
-        return RunData(run=arg, metadata=None, records=read_csv_records(p))
+        records, skipped = read_csv_records(p)
+        return RunData(run=arg, metadata=None, records=records, malformed=skipped)
     if p.is_file():
         raise InputError(f"{p}: pass a run directory or a live CSV (.csv), not this file")
     with open_logdir(p, loader) as logdir:
@@ -136,7 +144,8 @@ def load_run(arg: str, loader: str = "auto") -> RunData:
             raise InputError(f"{p} holds {len(logdir.runs)} runs; pass one run directory, e.g. {examples}")
         run = logdir.runs[0]
         data = logdir.read(run)
-        return RunData(run=arg if run == "." else f"{arg}/{run}", metadata=data.metadata, records=data.records)
+        return RunData(run=arg if run == "." else f"{arg}/{run}", metadata=data.metadata, records=data.records,
+                       malformed=data.malformed)
 
 
 class Progress:

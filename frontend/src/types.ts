@@ -79,6 +79,8 @@ export interface RunSummary {
   records_kept?: number;
   records_emitted?: number;
   complete?: boolean;
+  /** Records skipped because they are not green records (wrong JSON shape or field types). */
+  malformed_skipped?: number;
 }
 
 export interface Series {

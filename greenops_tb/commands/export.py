@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from greenops_tb.records import Record, csv_columns, record_to_row
-from greenops_tb.runs import LOADERS, InputError, Logdir, Progress, open_logdir
+from greenops_tb.runs import LOADERS, InputError, Logdir, Progress, open_logdir, report_malformed
 
 FORMATS = ("csv", "jsonl", "json")
 
@@ -53,7 +53,9 @@ def iter_records(logdir: Logdir, runs: list[str], stages: list[str] | None, prog
     """Records of ``runs`` (in run order, then emission order), filtered by stage."""
     keep = set(stages) if stages else None
     for run in runs:
-        records = logdir.read(run).records
+        data = logdir.read(run)
+        report_malformed(data)
+        records = data.records
         progress.update(1, f"{run} ({len(records)} records)")
         for rec in records:
             if keep is None or rec.stage in keep:

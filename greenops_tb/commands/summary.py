@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from greenops_tb.forecast import forecast
 from greenops_tb.plugin.aggregate import json_safe, summarize
 from greenops_tb.readers.events import RunData
-from greenops_tb.runs import LOADERS, InputError, open_logdir
+from greenops_tb.runs import LOADERS, InputError, open_logdir, report_malformed
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -83,7 +83,8 @@ def _device(d: Mapping[str, Any]) -> str:
 def render(summary: Mapping[str, Any]) -> str:
     """A run's summary as text: header line, stage table, mix and device provenance."""
     if not summary.get("has_records"):
-        return f"run {summary['run']}: no records"
+        skipped = summary.get("malformed_skipped")
+        return f"run {summary['run']}: no records" + (f" ({skipped} malformed records skipped)" if skipped else "")
     loc = summary["location"]
     price = summary["price"]
     lines = [
@@ -127,7 +128,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         with open_logdir(args.logdir, args.loader) as logdir:
-            summaries = [summarize_run(logdir.read(r), args) for r in logdir.select(args.runs)]
+            summaries = []
+            for r in logdir.select(args.runs):
+                data = logdir.read(r)
+                report_malformed(data)
+                summaries.append(summarize_run(data, args))
     except InputError as err:
         print(f"greenops-tb summary: {err}", file=sys.stderr)
         return 2

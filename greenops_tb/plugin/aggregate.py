@@ -194,6 +194,7 @@ def summarize(data: RunData) -> dict[str, Any]:
         "run": data.run,
         "has_records": bool(records),
         "metadata": _metadata_json(meta),
+        "malformed_skipped": data.malformed,
     }
     if not records:
         return out

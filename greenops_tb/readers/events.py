@@ -26,6 +26,8 @@ class RunData:
     run: str
     metadata: RunMetadata | None
     records: list[Record]
+    #: records that were skipped because they are not green records (wrong JSON shape or field types)
+    malformed: int = 0
 
 
 def _decode(value: Any) -> str:
@@ -51,8 +53,9 @@ def read_runs(
 ) -> dict[str, RunData]:
     """Read the records and metadata of ``runs`` (default: all green runs).
 
-    Undecodable data (a corrupted or foreign summary under our plugin name) is
-    skipped with a log message, never raised: one bad event must not hide a run.
+    Undecodable data (a corrupted or foreign summary under our plugin name, valid
+    JSON of the wrong shape) is skipped and counted in ``RunData.malformed``, with
+    a log message, never raised: one bad event must not hide a run.
     """
     from tensorboard.data import provider as tb_provider
 
@@ -73,6 +76,7 @@ def read_runs(
     for run, tags in data.items():
         meta: RunMetadata | None = None
         records: list[Record] = []
+        malformed = 0
         for tag, datums in tags.items():
             for datum in datums:
                 try:
@@ -81,11 +85,16 @@ def read_runs(
                         meta = RunMetadata.from_json_str(text)
                     elif tag.endswith(RECORD_TAG_SUFFIX):
                         records.append(_checked(Record.from_json_str(text)))
-                except (ValueError, TypeError, KeyError) as err:
+                except MALFORMED as err:
+                    malformed += tag != RUN_METADATA_TAG
                     log.warning("skipping undecodable green datum in run %r tag %r step %s: %s", run, tag, datum.step, err)
         records.sort(key=lambda r: r.seq)
-        out[run] = RunData(run=run, metadata=meta, records=records)
+        out[run] = RunData(run=run, metadata=meta, records=records, malformed=malformed)
     return out
+
+
+#: what parsing a foreign or corrupt record raises (valid JSON of any shape included)
+MALFORMED = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
 
 
 #: Record fields that must hold finite numbers for the totals to mean anything.
@@ -101,8 +110,11 @@ def _checked(rec: Record) -> Record:
         v = getattr(rec, name)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not is_finite(v):
             raise ValueError(f"record field {name!r} is not a finite number: {v!r}")
-    if not isinstance(rec.stage, str) or not isinstance(rec.devices, dict):
-        raise ValueError("record stage or devices malformed")
+    for name in ("run", "stage", "currency", "intensity_source", "location", "chain_hash"):
+        if not isinstance(getattr(rec, name), str):
+            raise ValueError(f"record field {name!r} is not text: {getattr(rec, name)!r}")
+    if not isinstance(rec.devices, dict) or not isinstance(rec.watched, dict) or not isinstance(rec.mix_kwh, dict):
+        raise ValueError("record devices, watched or mix_kwh is not an object")
     return rec
 
 
