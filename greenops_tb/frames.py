@@ -101,5 +101,5 @@ def load_runs(logdir: str | os.PathLike[str], *, runs: str | None = None, loader
     from greenops_tb.runs import open_logdir
 
     with open_logdir(logdir, loader) as ld:
-        records = [rec for run in ld.select(runs) for rec in ld.read(run).records]
+        records = [rec for data in ld.read_all(ld.select(runs)) for rec in data.records]
     return records_frame(records)

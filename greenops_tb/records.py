@@ -132,10 +132,7 @@ class Record:
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "Record":
-        kwargs: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            if f.name in d:
-                kwargs[f.name] = d[f.name]
+        kwargs: dict[str, Any] = {name: d[name] for name in _RECORD_FIELDS if name in d}
         kwargs["devices"] = {k: DeviceEnergy.from_json(v) for k, v in d.get("devices", {}).items()}
         kwargs["mix_kwh"] = {k: float(v) for k, v in d.get("mix_kwh", {}).items()}
         kwargs["watched"] = {k: float(v) for k, v in d.get("watched", {}).items()}

@@ -52,11 +52,10 @@ def _format(args: argparse.Namespace) -> str:
 def iter_records(logdir: Logdir, runs: list[str], stages: list[str] | None, progress: Progress) -> Iterator[Record]:
     """Records of ``runs`` (in run order, then emission order), filtered by stage."""
     keep = set(stages) if stages else None
-    for run in runs:
-        data = logdir.read(run)
+    for data in logdir.read_all(runs):
         report_malformed(data)
         records = data.records
-        progress.update(1, f"{run} ({len(records)} records)")
+        progress.update(1, f"{data.run} ({len(records)} records)")
         for rec in records:
             if keep is None or rec.stage in keep:
                 yield rec

@@ -129,8 +129,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with open_logdir(args.logdir, args.loader) as logdir:
             summaries = []
-            for r in logdir.select(args.runs):
-                data = logdir.read(r)
+            for data in logdir.read_all(logdir.select(args.runs)):
                 report_malformed(data)
                 summaries.append(summarize_run(data, args))
     except InputError as err:

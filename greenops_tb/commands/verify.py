@@ -63,9 +63,8 @@ def _event_hashes(run_dir: Path, run_name: str, loader: str) -> list[str] | None
         return None
     records = []
     with open_logdir(run_dir, loader) as logdir:
-        for run in logdir.runs:
-            data = logdir.read(run)
-            report_malformed(data, str(run_dir) if run == "." else f"{run_dir}/{run}")
+        for data in logdir.read_all(logdir.runs):
+            report_malformed(data, str(run_dir) if data.run == "." else f"{run_dir}/{data.run}")
             records += [r for r in data.records if r.run == run_name and r.chain_hash]
     return [r.chain_hash for r in sorted(records, key=lambda r: r.seq)] or None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from greenops_tb.records import PLUGIN_NAME, RECORD_TAG_SUFFIX, RUN_METADATA_TAG, Record, RunMetadata, is_finite
 
@@ -40,8 +40,13 @@ def _decode(value: Any) -> str:
 
 def green_runs(provider: Any, ctx: Any, experiment_id: str) -> dict[str, list[str]]:
     """Run name -> green tags present, for runs that have any green data."""
+    return {run: sorted(tags) for run, tags in green_listing(provider, ctx, experiment_id).items()}
+
+
+def green_listing(provider: Any, ctx: Any, experiment_id: str) -> dict[str, dict[str, Any]]:
+    """Run name -> {green tag: its time series metadata (``max_step``...)}, for runs with green data."""
     listing = provider.list_tensors(ctx, experiment_id=experiment_id, plugin_name=PLUGIN_NAME)
-    return {run: sorted(tags) for run, tags in listing.items() if tags}
+    return {run: tags for run, tags in listing.items() if tags}
 
 
 def read_runs(
@@ -50,8 +55,12 @@ def read_runs(
     experiment_id: str,
     runs: Iterable[str] | None = None,
     downsample: int = ALL,
+    listing: Mapping[str, Any] | None = None,
 ) -> dict[str, RunData]:
-    """Read the records and metadata of ``runs`` (default: all green runs).
+    """Read the records and metadata of ``runs`` (default: all green runs), in one provider call.
+
+    ``listing``: the green runs (names -> tags) if the caller already listed them, which saves a
+    listing of the whole experiment per call (callers reading many runs read them in batches).
 
     Undecodable data (a corrupted or foreign summary under our plugin name, valid
     JSON of the wrong shape) is skipped and counted in ``RunData.malformed``, with
@@ -59,7 +68,7 @@ def read_runs(
     """
     from tensorboard.data import provider as tb_provider
 
-    wanted = green_runs(provider, ctx, experiment_id)
+    wanted = green_listing(provider, ctx, experiment_id) if listing is None else listing
     if runs is not None:
         keep = set(runs)
         wanted = {r: t for r, t in wanted.items() if r in keep}
