@@ -21,7 +21,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from cli_runs import cli, rows
 from greenops_tb.readers.csv import read_records
-from greenops_tb.records import record_tag
+from greenops_tb.tags import record_tag
 from greenops_tb.sinks.events import _GREEN_META, _string_tensor
 from test_plugin_routes import client, get
 from training import train

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 from gen_logdir import GenSpec, generate  # noqa: E402
 
-from greenops_tb.plugin.aggregate import summarize  # noqa: E402
+from greenops_tb.plugin.run_summary import summarize  # noqa: E402
 from greenops_tb.readers.events import read_runs  # noqa: E402
 from greenops_tb.runs import EXPERIMENT, Logdir, open_logdir  # noqa: E402
 

@@ -11,14 +11,8 @@ import io
 import os
 import warnings
 
-from greenops_tb.records import (
-    BASE_COLUMNS,
-    CHAIN_COLUMN,
-    REQUIRED_COLUMNS,
-    WATCH_PREFIX,
-    Record,
-    row_to_record,
-)
+from greenops_tb.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX, row_to_record
+from greenops_tb.schema import Record
 
 
 def complete_text(path: str | os.PathLike[str]) -> str:
