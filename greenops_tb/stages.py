@@ -22,9 +22,10 @@ A stage is a named, repeatable interval (``train``, ``eval``). Semantics:
 """
 from __future__ import annotations
 
+import operator
 import threading
 from dataclasses import dataclass
-from typing import Callable, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 
 from greenops_tb.grid.types import Intensity
 from greenops_tb.meters.base import MeterLike, Reading, context_between
@@ -33,6 +34,25 @@ from greenops_tb.totals import StageTotals
 from greenops_tb.tags import check_name
 from greenops_tb.units import J_PER_KWH, avg_power_w, co2_kg
 from greenops_tb.watch import Watches
+
+
+#: steps and epochs are stored as int64 (TensorBoard's step type)
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def check_step(value: Any, what: str = "step") -> int:
+    """``value`` as an int: ints, numpy integers and 0-d integer tensors; ValueError/TypeError for anything else
+    (text, NaN, 1.7, bool) and for values outside int64, so nothing is truncated or written wrongly."""
+    if isinstance(value, bool):
+        raise TypeError(f"{what} must be an integer, got {value!r}")
+    try:
+        out = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{what} must be an integer (int, numpy integer or 0-d integer tensor), "
+                        f"got {value!r}") from None
+    if not _INT64[0] <= out <= _INT64[1]:
+        raise ValueError(f"{what} {out} is outside int64 ({_INT64[0]}..{_INT64[1]}), TensorBoard's step type")
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +159,7 @@ class Stages:
         self._seq = seq0
         self._before = before_boundary
         self._lock = threading.RLock()
+        self._closed = ""  # why calls are refused, once closed
         self._stages: dict[str, _Stage] = {}
         self._open: dict[str, _Stage] = {}
         self._run = _Acc(pricing.price_per_kwh is not None)
@@ -156,9 +177,13 @@ class Stages:
     def start(self, name: str, *, step: int | None = None, epoch: int | None = None) -> None:
         if name not in self._stages:  # names seen before were checked then
             check_name(name)
+        step = None if step is None else check_step(step)  # before the boundary: a bad value records nothing
+        epoch = None if epoch is None else check_step(epoch, "epoch")
         if self._before is not None:
             self._before()
         with self._lock:
+            if self._closed:
+                raise RuntimeError(self._closed)
             st = self._stages.get(name)
             if st is not None and st.open_at is not None:
                 raise RuntimeError(
@@ -168,9 +193,9 @@ class Stages:
             if st is None:
                 st = self._stages[name] = _Stage(_Acc(self._p.price_per_kwh is not None))
             reading = self._boundary()
-            st.epoch = st.epoch + 1 if epoch is None else int(epoch)
+            st.epoch = st.epoch + 1 if epoch is None else epoch
             if step is not None:
-                st.step = int(step)
+                st.step = step
             st.open_at = reading
             st.open_wall = reading.t_wall
             self._open[name] = st
@@ -184,6 +209,19 @@ class Stages:
     def stop_all(self) -> list[Record]:
         with self._lock:
             return [self.stop(name) for name in list(self._open)]
+
+    def close(self, reason: str) -> list[Record]:
+        """Stop every open stage (recording it) and refuse every later call with RuntimeError(``reason``), all
+        under the lock: a stage another thread opens while this runs is either recorded here or refused."""
+        with self._lock:
+            records = self.stop_all()
+            self._closed = reason
+            return records
+
+    def refuse(self, reason: str) -> None:
+        """Refuse every later call with RuntimeError(``reason``) without touching the lock (a forked child:
+        another thread may have held it at the fork)."""
+        self._closed = reason
 
     def totals(self) -> tuple[dict[str, StageTotals], StageTotals]:
         with self._lock:
@@ -216,9 +254,12 @@ class Stages:
         return _Priced(kinds, energy, facility, co2, cost, it.mix)
 
     def _close(self, name: str, step: int | None, reopen: bool) -> Record:
+        step = None if step is None else check_step(step)  # before the boundary: a bad value records nothing
         if self._before is not None:
             self._before()
         with self._lock:
+            if self._closed:
+                raise RuntimeError(self._closed)
             st = self._stages.get(name)
             if st is None or st.open_at is None:
                 verb = "update" if reopen else "stop"
@@ -227,7 +268,7 @@ class Stages:
                     f"call start({check_name(name)!r}) first"
                 )
             reading = self._boundary()
-            rec = self._record(name, st, st.open_at, reading, st.step if step is None else int(step))
+            rec = self._record(name, st, st.open_at, reading, st.step if step is None else step)
             st.step = rec.step + 1
             if reopen:
                 st.open_at = reading
