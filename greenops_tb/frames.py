@@ -17,7 +17,7 @@ from greenops_tb.columns import BASE_COLUMNS, MIX_PREFIX, WATCH_PREFIX
 from greenops_tb.schema import Record
 from greenops_tb.sinks.rows import record_to_row
 
-_INTS = ("seq", "step", "epoch")
+_INTS = ("seq", "step", "epoch", "resume")
 _COSTS = ("cost", "stage_cost", "run_cost")
 _CATEGORIES = ("run", "stage", "currency", "location", "location_source", "price_source", "intensity_source")
 _TEXT = ("provenance", "devices_json")

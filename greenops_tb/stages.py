@@ -29,6 +29,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 
 from greenops_tb.grid.types import Intensity
 from greenops_tb.meters.base import MeterLike, Reading, context_between
+from greenops_tb.resume import Resumed, Seed
 from greenops_tb.schema import DEVICE_KINDS, DeviceEnergy, Record
 from greenops_tb.totals import StageTotals
 from greenops_tb.tags import check_name
@@ -105,6 +106,14 @@ class _Acc:
             self._shares, self._facility_at = p.shares, 0.0
         self._facility_at += p.facility
 
+    def seed(self, s: Seed) -> None:
+        """Continue from a re-opened run's totals (see :mod:`greenops_tb.resume`)."""
+        self.records, self.duration, self.kwh, self.facility, self.co2 = s.records, s.duration, s.kwh, s.facility, s.co2
+        self.by_kind = {k: s.by_kind.get(k, 0.0) for k in self.by_kind}
+        if self.cost is not None:
+            self.cost = s.cost if s.cost is not None else self.cost
+        self.mix = dict(s.mix)
+
     def _mix(self) -> dict[str, float]:
         """Facility energy per grid source so far."""
         mix, at = dict(self.mix), self._facility_at
@@ -150,7 +159,9 @@ class Stages:
         *,
         seq0: int = 0,
         before_boundary: Callable[[], None] | None = None,
+        resumed: Resumed | None = None,
     ) -> None:
+        """``resumed``: a re-opened run's counters and running totals to continue from (see :mod:`resume`)."""
         self._meter = meter
         self._intensity = current_intensity
         self._p = pricing
@@ -163,6 +174,14 @@ class Stages:
         self._stages: dict[str, _Stage] = {}
         self._open: dict[str, _Stage] = {}
         self._run = _Acc(pricing.price_per_kwh is not None)
+        self._resume = 0
+        if resumed is not None:
+            self._resume = resumed.index
+            self._run.seed(resumed.run)
+            for name, seed in resumed.stages.items():
+                acc = _Acc(pricing.price_per_kwh is not None)
+                acc.seed(seed)
+                self._stages[name] = _Stage(acc, seed.next_step, seed.epoch)
         self._prev: Reading | None = None
         self._last: tuple[Reading | None, _Priced | None] = (None, None)  # previous boundary's interval start, price
         self._intensity_now: Intensity | None = None  # set at every boundary with a stage open
@@ -311,4 +330,5 @@ class Stages:
             devices, self._watches.read(),  # devices, watched
             acc.duration, acc.kwh, acc.co2, acc.cost,  # stage_duration_s, stage_energy_kwh, stage_co2_kg, stage_cost
             run.duration, run.kwh, run.co2, run.cost,  # run_duration_s, run_energy_kwh, run_co2_kg, run_cost
+            "", self._resume,  # chain_hash (the CSV sets it), resume
         )

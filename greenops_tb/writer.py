@@ -24,7 +24,7 @@ import torch
 from tensorboard.compat.proto.event_pb2 import Event, SessionLog
 from torch.utils.tensorboard import SummaryWriter
 
-from greenops_tb import __version__
+from greenops_tb import __version__, resume
 from greenops_tb.grid import resolve_grid
 from greenops_tb.meters.base import EnergySource, MeterLike
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
@@ -191,6 +191,8 @@ class GreenSummaryWriter(SummaryWriter):
         # only rank 0 writes the job's CSV and events
         self._csv = build_csv(self.log_dir, csv_path if self._writes else False, opts.base_columns, hash_chain)
         self._meter = build_meter(self._job, meters, gpus, sysfs_root, sample_interval)
+        self._resumed = resume.from_csv(self._csv.path) if self._csv is not None and self._csv.next_seq else None
+        self._started_at = time.time()
         profile = self._grid.profile
         self._pricing = Pricing(self._run, opts.pue, profile.price_per_kwh, profile.currency, profile.price_source,
                                 profile.zone, profile.location_source)
@@ -201,6 +203,7 @@ class GreenSummaryWriter(SummaryWriter):
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._sinks.write,
             seq0=self._csv.next_seq if self._csv else 0, before_boundary=_sync_cuda if sync_cuda else None,
+            resumed=self._resumed,
         )
         self._close_lock = threading.Lock()
         self._fw.add_summary(metadata_summary(self.run_metadata()), 0, time.time())
@@ -296,15 +299,19 @@ class GreenSummaryWriter(SummaryWriter):
 
     def run_metadata(self) -> RunMetadata:
         p = self._grid.profile
+        index = self._resumed.index if self._resumed is not None else 0
+        provenance = {d.id: pv for d, pv in zip(self._meter.devices, self._meter.provenance())}
+        this = {"resume": index, "started_at": self._started_at, "location": p.zone, "devices": provenance}
         return RunMetadata(
-            run=self._run, version=__version__, started_at=time.time(), host=socket.gethostname(),
-            devices={d.id: {"kind": d.kind, "name": d.name, "provenance": pv}
-                     for d, pv in zip(self._meter.devices, self._meter.provenance())},
+            run=self._run, version=__version__, started_at=self._started_at, host=socket.gethostname(),
+            devices={d.id: {"kind": d.kind, "name": d.name, "provenance": provenance[d.id]}
+                     for d in self._meter.devices},
             location=p.zone, location_name=p.name, location_source=p.location_source, pue=self._pricing.pue,
             carbon_intensity_g_per_kwh=p.carbon_intensity_g_per_kwh, intensity_source=p.intensity_source,
             mix_shares=dict(p.mix), price_per_kwh=p.price_per_kwh, currency=p.currency, price_source=p.price_source,
             dataset={str(k): str(v) for k, v in p.dataset.items()},
             extra=self._job.metadata_extra() if self._job is not None else {},
+            resume=index, openings=[*(self._resumed.openings if self._resumed is not None else []), this],
         )
 
     def forecast(

@@ -110,7 +110,7 @@ def test_writer_totals_continue(tmp_path):
     with _open(run) as w:
         w.start("train")
         w.update("train")
-        totals = w.totals()
+    totals = w.totals()  # after close: every record of this opening is in
     recs = read_records(run / "green.csv")
     train = [r for r in recs if r.stage == "train"]
     assert totals.stages["train"].records == len(train)

@@ -100,8 +100,9 @@ def read_runs(
             for datum in datums:
                 try:
                     text = _decode(datum.numpy)
-                    if tag == RUN_METADATA_TAG:
-                        meta = RunMetadata.from_json_str(text)
+                    if tag == RUN_METADATA_TAG:  # one per opening of the run: the latest lists them all
+                        m = RunMetadata.from_json_str(text)
+                        meta = m if meta is None or m.resume >= meta.resume else meta
                     elif stage_of_record_tag(tag) is not None:
                         records.append(_checked(Record.from_json_str(text)))
                 except MALFORMED as err:
