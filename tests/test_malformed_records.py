@@ -16,25 +16,14 @@ import warnings
 from pathlib import Path
 
 import pytest
-from tensorboard.compat.proto import summary_pb2
-from torch.utils.tensorboard import SummaryWriter
 
 from cli_runs import cli, rows
 from greenops_tb.readers.csv import read_records
 from greenops_tb.tags import record_tag
-from greenops_tb.sinks.events import _GREEN_META, _string_tensor
-from test_plugin_routes import client, get
+from test_plugin_routes import _append_green_event, client, get
 from training import train
 
 N_BAD = 9
-
-
-def _append(run_dir: Path, tag: str, text: str, step: int) -> None:
-    w = SummaryWriter(str(run_dir))
-    summary = summary_pb2.Summary()
-    summary.value.add(tag=tag, metadata=_GREEN_META, tensor=_string_tensor(text))
-    w._get_file_writer().add_summary(summary, step)
-    w.close()
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +42,7 @@ def spoiled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     ]
     assert len(bad) == N_BAD
     for i, text in enumerate(bad):
-        _append(run, record_tag("train"), text, 1000 + i)
+        _append_green_event(run, record_tag("train"), text, 1000 + i)
     return root / "logs", totals
 
 
