@@ -16,6 +16,13 @@ CO2-equivalent, ``_s`` seconds, ``_w`` watts, ``_g_per_kwh`` grams per kWh.
 * ``stage_*`` are the stage's running totals up to and including this record.
 * ``run_*`` are the run's running totals where every joule is counted once,
   even when stages overlap (the ``total`` view).
+* ``stage_devices_kwh``/``run_devices_kwh`` (device id -> IT kWh) and
+  ``stage_mix_kwh``/``run_mix_kwh`` (source -> facility kWh) split those running
+  totals exactly, so the latest record alone gives exact splits (TensorBoard keeps
+  only a sample of the records). Event records only: the CSV holds every interval,
+  whose per-device and per-source cells sum to them.
+* ``step`` is the record's place on the run's step axis (by default the user's own
+  ``global_step``, see :mod:`greenops_tb.stages`); ``stage_step`` the stage's own counter.
 """
 from __future__ import annotations
 
@@ -124,6 +131,12 @@ class Record:
     run_co2_kg: float
     run_cost: float | None
     chain_hash: str = ""  # hash chain over CSV rows, "" when not enabled
+    # -- added in schema 1 without a version bump (older files lack them; readers default them) ----------
+    stage_step: int = -1  # the stage's own step count (files written before it: read as ``step``)
+    stage_devices_kwh: dict[str, float] = field(default_factory=dict)  # running IT kWh per device, this stage
+    stage_mix_kwh: dict[str, float] = field(default_factory=dict)  # running facility kWh per source, this stage
+    run_devices_kwh: dict[str, float] = field(default_factory=dict)  # same for the run, every joule once
+    run_mix_kwh: dict[str, float] = field(default_factory=dict)
 
     @property
     def provenance(self) -> str:
@@ -154,6 +167,10 @@ class Record:
         kwargs["devices"] = {k: DeviceEnergy.from_json(v) for k, v in d.get("devices", {}).items()}
         kwargs["mix_kwh"] = {k: float(v) for k, v in d.get("mix_kwh", {}).items()}
         kwargs["watched"] = {k: float(v) for k, v in d.get("watched", {}).items()}
+        for name in SPLIT_FIELDS:
+            kwargs[name] = {k: float(v) for k, v in d.get(name, {}).items()}
+        if "stage_step" not in d:  # written before the field existed: the stage's count was the step
+            kwargs["stage_step"] = kwargs.get("step", 0)
         return cls(**kwargs)
 
     @classmethod
@@ -165,8 +182,10 @@ class Record:
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Record))
 record_values = operator.attrgetter(*RECORD_FIELDS)
 #: The dict-valued fields; every other field holds one value of the kind below (else a float).
-DICT_FIELDS: frozenset[str] = frozenset({"mix_kwh", "devices", "watched"})
-INT_FIELDS: frozenset[str] = frozenset({"seq", "step", "epoch"})
+#: The running splits (name -> float), written to the event record only (see the module docstring).
+SPLIT_FIELDS: tuple[str, ...] = ("stage_devices_kwh", "stage_mix_kwh", "run_devices_kwh", "run_mix_kwh")
+DICT_FIELDS: frozenset[str] = frozenset({"mix_kwh", "devices", "watched", *SPLIT_FIELDS})
+INT_FIELDS: frozenset[str] = frozenset({"seq", "step", "epoch", "stage_step"})
 OPTIONAL_FLOAT_FIELDS: frozenset[str] = frozenset({"cost", "stage_cost", "run_cost"})
 STR_FIELDS: frozenset[str] = frozenset(
     {"run", "stage", "currency", "price_source", "intensity_source", "location", "location_source", "chain_hash"}

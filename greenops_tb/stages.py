@@ -5,10 +5,15 @@ A stage is a named, repeatable interval (``train``, ``eval``). Semantics:
 * ``start(name)`` opens it, ``stop(name)`` closes it and emits a record,
   ``update(name)`` closes the current interval, emits a record and opens the
   next one at the same instant (loop style).
-* Steps: each stage counts its own steps; every record takes the current step,
-  the next interval gets step + 1. ``step=`` on ``update``/``stop`` labels the
-  record being closed (use the same step as your ``add_scalar`` calls); on
-  ``start`` it labels the interval being opened.
+* Steps: each stage counts its own steps (``stage_step``): every record takes
+  the current count, the next interval gets count + 1. A record's ``step`` (its
+  place on the run's step axis, the event's step) is, in this order: ``step=`` on
+  ``update``/``stop`` (labels the record being closed) or on ``start`` (labels the
+  interval being opened), both of which also set the stage's count; else the
+  highest ``global_step`` of the user's own ``add_*`` calls so far (``user_step``,
+  the writer's default), so records sit on the same axis as the user's scalars and
+  never go backwards; else, before any such call or with ``step_axis="stage"``,
+  the stage's own count.
 * Epochs: each stage counts its own starts: the first ``start`` is epoch 0,
   every later ``start`` adds 1; ``epoch=`` on ``start`` sets it (later starts
   continue from there).
@@ -28,7 +33,7 @@ from typing import Callable, Mapping, NamedTuple
 
 from greenops_tb.grid.types import Intensity
 from greenops_tb.meters.base import MeterLike, Reading, context_between
-from greenops_tb.schema import DEVICE_KINDS, DeviceEnergy, Record
+from greenops_tb.schema import DEVICE_KINDS, SOURCES, DeviceEnergy, Record
 from greenops_tb.totals import StageTotals
 from greenops_tb.tags import check_name
 from greenops_tb.units import J_PER_KWH, avg_power_w, co2_kg
@@ -55,7 +60,7 @@ class _Acc:
     (one addition per interval), spread over the sources only when the shares change or totals are read.
     """
 
-    __slots__ = ("records", "duration", "kwh", "by_kind", "facility", "co2", "cost", "mix", "_shares",
+    __slots__ = ("records", "duration", "kwh", "by_kind", "by_device", "facility", "co2", "cost", "mix", "_shares",
                  "_facility_at")
 
     def __init__(self, priced: bool) -> None:
@@ -63,6 +68,7 @@ class _Acc:
         self.duration = 0.0
         self.kwh = 0.0
         self.by_kind = dict.fromkeys(DEVICE_KINDS, 0.0)
+        self.by_device: list[float] = []  # IT kWh per meter device, in the meter's order
         self.facility = 0.0
         self.co2 = 0.0
         self.cost: float | None = 0.0 if priced else None
@@ -75,6 +81,10 @@ class _Acc:
         by_kind = self.by_kind
         for k, v in p.kinds.items():
             by_kind[k] += v
+        if self.by_device:
+            self.by_device = list(map(float.__add__, self.by_device, p.devices))
+        else:
+            self.by_device = list(p.devices)
         self.kwh += p.energy
         self.facility += p.facility
         self.co2 += p.co2
@@ -84,6 +94,11 @@ class _Acc:
             self.mix = self._mix()
             self._shares, self._facility_at = p.shares, 0.0
         self._facility_at += p.facility
+
+    def mix_now(self) -> dict[str, float]:
+        """Facility energy per grid source so far, in :data:`~greenops_tb.schema.SOURCES` order."""
+        mix = self._mix()
+        return {s: mix[s] for s in SOURCES if s in mix}
 
     def _mix(self) -> dict[str, float]:
         """Facility energy per grid source so far."""
@@ -101,6 +116,7 @@ class _Priced(NamedTuple):
     """Energy of one interval (IT energy per kind and in all, kWh), what it costs, and the grid's shares."""
 
     kinds: dict[str, float]
+    devices: list[float]  # IT kWh per meter device, in the meter's order
     energy: float
     facility: float
     co2: float
@@ -113,6 +129,7 @@ class _Stage:
     acc: _Acc
     step: int = 0
     epoch: int = -1
+    explicit: bool = False  # start(step=) labelled the open interval
     open_at: Reading | None = None
     open_wall: float = 0.0
 
@@ -130,6 +147,7 @@ class Stages:
         *,
         seq0: int = 0,
         before_boundary: Callable[[], None] | None = None,
+        user_step: Callable[[], int | None] | None = None,
     ) -> None:
         self._meter = meter
         self._intensity = current_intensity
@@ -138,6 +156,7 @@ class Stages:
         self._emit = emit
         self._seq = seq0
         self._before = before_boundary
+        self._user_step = user_step
         self._lock = threading.RLock()
         self._stages: dict[str, _Stage] = {}
         self._open: dict[str, _Stage] = {}
@@ -171,6 +190,7 @@ class Stages:
             st.epoch = st.epoch + 1 if epoch is None else int(epoch)
             if step is not None:
                 st.step = int(step)
+            st.explicit = step is not None
             st.open_at = reading
             st.open_wall = reading.t_wall
             self._open[name] = st
@@ -207,13 +227,14 @@ class Stages:
 
     def _price(self, a: Reading, b: Reading, it: Intensity) -> _Priced:
         kinds = dict.fromkeys(DEVICE_KINDS, 0.0)
-        for kind, ja, jb in zip(self._kinds, a.joules, b.joules):
-            kinds[kind] += (jb - ja) / J_PER_KWH
+        devices = [(jb - ja) / J_PER_KWH for ja, jb in zip(a.joules, b.joules)]
+        for kind, kwh in zip(self._kinds, devices):
+            kinds[kind] += kwh
         energy = sum(kinds.values())
         facility = energy * self._p.pue
         co2 = co2_kg(facility, it.carbon_intensity_g_per_kwh)
         cost = None if self._p.price_per_kwh is None else facility * self._p.price_per_kwh
-        return _Priced(kinds, energy, facility, co2, cost, it.mix)
+        return _Priced(kinds, devices, energy, facility, co2, cost, it.mix)
 
     def _close(self, name: str, step: int | None, reopen: bool) -> Record:
         if self._before is not None:
@@ -227,8 +248,10 @@ class Stages:
                     f"call start({check_name(name)!r}) first"
                 )
             reading = self._boundary()
-            rec = self._record(name, st, st.open_at, reading, st.step if step is None else int(step))
-            st.step = rec.step + 1
+            stage_step = st.step if step is None else int(step)
+            rec = self._record(name, st, st.open_at, reading, self._axis_step(st, step, stage_step), stage_step)
+            st.step = stage_step + 1
+            st.explicit = False
             if reopen:
                 st.open_at = reading
                 st.open_wall = reading.t_wall
@@ -238,7 +261,14 @@ class Stages:
             self._emit(rec, not reopen)
             return rec
 
-    def _record(self, name: str, st: _Stage, a: Reading, b: Reading, step: int) -> Record:
+    def _axis_step(self, st: _Stage, step: int | None, stage_step: int) -> int:
+        """The record's step on the run's axis (see the module docstring)."""
+        if step is not None or st.explicit or self._user_step is None:
+            return stage_step
+        user = self._user_step()
+        return stage_step if user is None else user
+
+    def _record(self, name: str, st: _Stage, a: Reading, b: Reading, step: int, stage_step: int) -> Record:
         p, it, acc, run = self._p, self._intensity_now, st.acc, self._run
         start, priced = self._last
         if start is not a:  # the stage opened before the previous boundary: price its own interval
@@ -251,8 +281,7 @@ class Stages:
         prov = self._meter.provenance()
         context = context_between(a, b) or [{} for _ in self._ids]
         devices = {
-            i: DeviceEnergy(k, (jb - ja) / J_PER_KWH, pv, c)
-            for i, k, ja, jb, pv, c in zip(self._ids, self._kinds, a.joules, b.joules, prov, context)
+            i: DeviceEnergy(k, kwh, pv, c) for i, k, kwh, pv, c in zip(self._ids, self._kinds, priced.devices, prov, context)
         }
         seq = self._seq
         self._seq += 1
@@ -267,7 +296,10 @@ class Stages:
             it.carbon_intensity_g_per_kwh, it.source,  # carbon_intensity_g_per_kwh, intensity_source
             p.location, p.location_source, p.pue,  # location, location_source, pue
             {s: priced.facility * share for s, share in priced.shares.items()},  # mix_kwh
-            devices, self._watches.read(),  # devices, watched
+            devices, self._watches.read(name),  # devices, watched
             acc.duration, acc.kwh, acc.co2, acc.cost,  # stage_duration_s, stage_energy_kwh, stage_co2_kg, stage_cost
             run.duration, run.kwh, run.co2, run.cost,  # run_duration_s, run_energy_kwh, run_co2_kg, run_cost
+            "", stage_step,  # chain_hash (set by the CSV), stage_step
+            dict(zip(self._ids, acc.by_device)), acc.mix_now(),  # stage_devices_kwh, stage_mix_kwh
+            dict(zip(self._ids, run.by_device)), run.mix_now(),  # run_devices_kwh, run_mix_kwh
         )
