@@ -99,6 +99,7 @@ export interface RunSummary {
   records_kept?: number;
   records_emitted?: number;
   complete?: boolean;
+  splits_exact?: boolean;
 }
 
 export interface Series {
