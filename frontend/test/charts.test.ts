@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mergeStages } from "../src/aggregate";
-import { barsOption, linesOption, mixBarsOption, mixPieOption, runLines, stageLines } from "../src/charts";
+import { barsOption, linesOption, mixBarsOption, mixPieOption, stageLines } from "../src/charts";
 import { RUN_COLORS } from "../src/styles";
 import type { Series, StageSeries } from "../src/types";
 
@@ -60,14 +59,17 @@ describe("lines", () => {
     const o = linesOption(stageLines([a], "e", ["train", "eval"]), "step", "energy") as Any;
     expect(o.series.map((s: Any) => s.lineStyle.color)).toEqual([undefined, undefined]);
   });
-  it("merges a watched value's records from every stage into one line per run", () => {
+  it("draws a watched value per stage, each line in step order", () => {
     const r: StageSeries = { run: "a", stages: {
       train: { loss: series([0, 1, 2], [3, 2, 1]) }, eval: { loss: series([2], [1], 100.5), acc: series([2], [0.9]) },
     } };
-    expect(mergeStages(r, "loss")).toEqual({ step: [0, 1, 2, 2], wall_time: [100, 101, 102, 102.5], value: [3, 2, 1, 1] });
-    expect(mergeStages(r, "nothing")).toBeNull();
-    const dup: StageSeries = { run: "a", stages: { x: { v: series([1], [5]) }, y: { v: series([1], [5]) } } };
-    expect(mergeStages(dup, "v")!.step).toEqual([1]);
-    expect(runLines([r, dup], "loss").map((l) => l.name)).toEqual(["a"]);
+    const lines = stageLines([r], "loss", ["train", "eval"]);
+    expect(lines.map((l) => l.name)).toEqual(["train", "eval"]);
+    expect(stageLines([r], "nothing", ["train", "eval"])).toEqual([]);
+    const back: StageSeries = { run: "a", stages: { train: { loss: { step: [0, 5, 3, 7], wall_time: [1, 2, 3, 4],
+      value: [1, 2, 3, 4] } } } };
+    const o = linesOption(stageLines([back], "loss", ["train"]), "step", "plain") as Any;
+    expect(o.series[0].data.map((p: number[]) => p[0])).toEqual([0, 3, 5, 7]);
+    expect(o.series[0].data.map((p: number[]) => p[1])).toEqual([1, 3, 2, 4]);
   });
 });

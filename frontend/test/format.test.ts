@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
+import table from "../../tests/fixtures/format_cases.json";
 import {
   chartUnit, formatCharges, formatCo2, formatCost, formatCostExact, formatDeviceContext, formatDistance, formatDuration,
   formatEnergy, formatPower, formatShare, sig, sourceLabel, tick, withUnit,
@@ -140,15 +140,14 @@ describe("formatDeviceContext", () => {
 });
 
 describe("the shared table (tests/fixtures/format_cases.json, also checked against greenops_tb/display.py)", () => {
-  const table = JSON.parse(readFileSync(new URL("../../tests/fixtures/format_cases.json", import.meta.url), "utf-8")) as
-    { cases: [string, unknown[], string][] };
+  const cases = table.cases as [string, unknown[], string][];
   const fns: Record<string, (...args: never[]) => string> = {
     sig, formatEnergy, formatCo2, formatPower, formatCost, formatDuration, formatShare,
   };
   it("has cases for every shared formatter", () => {
-    expect(new Set(table.cases.map((c) => c[0]))).toEqual(new Set(Object.keys(fns)));
+    expect(new Set(cases.map((c) => c[0]))).toEqual(new Set(Object.keys(fns)));
   });
-  for (const [fn, args, want] of table.cases) {
+  for (const [fn, args, want] of cases) {
     it(`${fn}(${args.map((a) => JSON.stringify(a)).join(", ")}) = ${want}`, () => {
       expect((fns[fn] as (...a: unknown[]) => string)(...args)).toBe(want);
     });
