@@ -193,6 +193,7 @@ export class GreenApp {
       if (performance.getEntriesByName(FIRST_CHART_MARK, "mark").length === 0) performance.mark(FIRST_CHART_MARK);
     });
     chart.setOption(option);
+    Object.defineProperty(el, "echarts", { value: chart }); // the element's chart, for DevTools and browser tests
     this.charts.set(key, chart);
     requestAnimationFrame(() => chart.resize());
     return el;
