@@ -16,11 +16,13 @@ CO2-equivalent, ``_s`` seconds, ``_w`` watts, ``_g_per_kwh`` grams per kWh.
 * ``stage_*`` are the stage's running totals up to and including this record.
 * ``run_*`` are the run's running totals where every joule is counted once,
   even when stages overlap (the ``total`` view).
-* ``stage_devices_kwh``/``run_devices_kwh`` (device id -> IT kWh) and
-  ``stage_mix_kwh``/``run_mix_kwh`` (source -> facility kWh) split those running
-  totals exactly, so the latest record alone gives exact splits (TensorBoard keeps
-  only a sample of the records). Event records only: the CSV holds every interval,
-  whose per-device and per-source cells sum to them.
+* ``run_devices_kwh`` (device id -> IT kWh, every joule once) and
+  ``stage_mix_kwh``/``run_mix_kwh`` (source -> facility kWh) split the running
+  totals exactly, so the latest records alone give exact splits (TensorBoard keeps
+  only a sample of the records; see :func:`running_mix`). A running mix is ``{}``
+  while the grid's shares have not changed (the embedded data's case): it is then
+  the running facility energy split by this record's own shares. Event records
+  only: the CSV holds every interval, whose per-device and per-source cells sum to them.
 * ``step`` is the record's place on the run's step axis (by default the user's own
   ``global_step``, see :mod:`greenops_tb.stages`); ``stage_step`` the stage's own counter.
 """
@@ -133,9 +135,8 @@ class Record:
     chain_hash: str = ""  # hash chain over CSV rows, "" when not enabled
     # -- added in schema 1 without a version bump (older files lack them; readers default them) ----------
     stage_step: int = -1  # the stage's own step count (files written before it: read as ``step``)
-    stage_devices_kwh: dict[str, float] = field(default_factory=dict)  # running IT kWh per device, this stage
-    stage_mix_kwh: dict[str, float] = field(default_factory=dict)  # running facility kWh per source, this stage
-    run_devices_kwh: dict[str, float] = field(default_factory=dict)  # same for the run, every joule once
+    run_devices_kwh: dict[str, float] = field(default_factory=dict)  # running IT kWh per device, each joule once
+    stage_mix_kwh: dict[str, float] = field(default_factory=dict)  # running facility kWh per source ({}: see above)
     run_mix_kwh: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -183,7 +184,7 @@ RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Record
 record_values = operator.attrgetter(*RECORD_FIELDS)
 #: The dict-valued fields; every other field holds one value of the kind below (else a float).
 #: The running splits (name -> float), written to the event record only (see the module docstring).
-SPLIT_FIELDS: tuple[str, ...] = ("stage_devices_kwh", "stage_mix_kwh", "run_devices_kwh", "run_mix_kwh")
+SPLIT_FIELDS: tuple[str, ...] = ("run_devices_kwh", "stage_mix_kwh", "run_mix_kwh")
 DICT_FIELDS: frozenset[str] = frozenset({"mix_kwh", "devices", "watched", *SPLIT_FIELDS})
 INT_FIELDS: frozenset[str] = frozenset({"seq", "step", "epoch", "stage_step"})
 OPTIONAL_FLOAT_FIELDS: frozenset[str] = frozenset({"cost", "stage_cost", "run_cost"})
@@ -222,6 +223,16 @@ class RunMetadata:
         d = json.loads(s)
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def running_mix(rec: Record, of: str) -> dict[str, float]:
+    """The exact running source mix (facility kWh) of ``rec``'s stage (``of="stage"``) or run (``of="run"``)."""
+    stored = rec.stage_mix_kwh if of == "stage" else rec.run_mix_kwh
+    if stored:
+        return dict(stored)
+    facility = (rec.stage_energy_kwh if of == "stage" else rec.run_energy_kwh) * rec.pue
+    interval = sum(rec.mix_kwh.values())
+    return {s: facility * v / interval for s, v in rec.mix_kwh.items()} if interval > 0 else {}
 
 
 def is_finite(x: float | None) -> bool:

@@ -53,6 +53,9 @@ class Pricing:
     location_source: str
 
 
+_UNSET: Mapping[str, float] = {}  # an accumulator's shares before its first interval
+
+
 class _Acc:
     """Running totals of a stage or of the run.
 
@@ -60,8 +63,8 @@ class _Acc:
     (one addition per interval), spread over the sources only when the shares change or totals are read.
     """
 
-    __slots__ = ("records", "duration", "kwh", "by_kind", "by_device", "facility", "co2", "cost", "mix", "_shares",
-                 "_facility_at")
+    __slots__ = ("records", "duration", "kwh", "by_kind", "by_device", "facility", "co2", "cost", "mix", "shifted",
+                 "_shares", "_facility_at")
 
     def __init__(self, priced: bool) -> None:
         self.records = 0
@@ -73,7 +76,8 @@ class _Acc:
         self.co2 = 0.0
         self.cost: float | None = 0.0 if priced else None
         self.mix: dict[str, float] = {}  # settled part
-        self._shares: Mapping[str, float] = {}
+        self.shifted = False  # the grid's shares changed since the first interval
+        self._shares: Mapping[str, float] = _UNSET
         self._facility_at = 0.0  # facility energy at self._shares, not yet in self.mix
 
     def add(self, duration: float, p: "_Priced") -> None:
@@ -91,12 +95,17 @@ class _Acc:
         if p.cost is not None and self.cost is not None:
             self.cost += p.cost
         if p.shares is not self._shares:
+            self.shifted = self.shifted or self._shares is not _UNSET
             self.mix = self._mix()
             self._shares, self._facility_at = p.shares, 0.0
         self._facility_at += p.facility
 
-    def mix_now(self) -> dict[str, float]:
-        """Facility energy per grid source so far, in :data:`~greenops_tb.schema.SOURCES` order."""
+    def mix_now(self, facility_now: float) -> dict[str, float]:
+        """The record's running mix: ``{}`` while the shares have not changed and this interval's facility energy
+        (``facility_now``) carries them (see :class:`~greenops_tb.schema.Record`), else facility energy per grid
+        source so far, in :data:`~greenops_tb.schema.SOURCES` order."""
+        if not self.shifted and facility_now > 0:
+            return {}
         mix = self._mix()
         return {s: mix[s] for s in SOURCES if s in mix}
 
@@ -300,6 +309,6 @@ class Stages:
             acc.duration, acc.kwh, acc.co2, acc.cost,  # stage_duration_s, stage_energy_kwh, stage_co2_kg, stage_cost
             run.duration, run.kwh, run.co2, run.cost,  # run_duration_s, run_energy_kwh, run_co2_kg, run_cost
             "", stage_step,  # chain_hash (set by the CSV), stage_step
-            dict(zip(self._ids, acc.by_device)), acc.mix_now(),  # stage_devices_kwh, stage_mix_kwh
-            dict(zip(self._ids, run.by_device)), run.mix_now(),  # run_devices_kwh, run_mix_kwh
+            dict(zip(self._ids, run.by_device)),  # run_devices_kwh
+            acc.mix_now(priced.facility), run.mix_now(priced.facility),  # stage_mix_kwh, run_mix_kwh
         )

@@ -97,3 +97,46 @@ def test_summary_splits_equal_csv_sums_with_default_retention(tmp_path: Path, lo
             assert _close(v, sum(float(r[f"mix_kwh_{src}"]) for r in mine)), (st["stage"], src)
     assert _close(s["totals"]["energy_kwh"], sum(float(r["energy_kwh"]) for r in rows))
     assert _close(s["totals"]["co2_kg"], sum(float(r["co2_kg"]) for r in rows))
+
+
+def test_running_mix_stays_exact_when_the_grid_shares_change() -> None:
+    """A live grid whose mix changes mid-run: the records then carry the running mix itself."""
+    from greenops_tb.grid.types import Intensity
+    from greenops_tb.meters.base import Meter
+    from greenops_tb.schema import running_mix
+    from greenops_tb.stages import Pricing, Stages
+    from greenops_tb.watch import Watches
+
+    windy = Intensity(100.0, {"wind": 0.8, "gas": 0.2}, "live A")
+    coaly = Intensity(700.0, {"coal": 0.9, "wind": 0.1}, "live B")
+    calls = [0]
+
+    def current() -> Intensity:
+        calls[0] += 1
+        return windy if (calls[0] // 7) % 2 == 0 else coaly
+
+    recs = []
+    stages = Stages(Meter([ConstantPowerSource({"cpu:0": 40.0, "ram": 5.0})]), current,
+                    Pricing("r", 1.25, None, "", "unknown", "XX", "argument"), Watches(),
+                    lambda rec, closing: recs.append(rec))
+    stages.start("train")
+    for i in range(40):
+        time.sleep(0.001)
+        if i % 10 == 5:
+            stages.start("eval")  # overlapping stage: the run counts each joule once
+        if i % 10 == 8:
+            stages.stop("eval")
+        stages.update("train")
+    stages.stop("train")
+    assert {r.intensity_source for r in recs} == {"live A", "live B"}
+    for stage in ("train", "eval"):
+        mine = [r for r in recs if r.stage == stage]
+        want: dict[str, float] = {}
+        for r in mine:
+            for src, v in r.mix_kwh.items():
+                want[src] = want.get(src, 0.0) + v
+        got = running_mix(mine[-1], "stage")
+        assert set(got) == set(want) and all(_close(got[s], want[s]) for s in want), (stage, got, want)
+    run_mix = running_mix(recs[-1], "run")
+    assert _close(sum(run_mix.values()), recs[-1].run_energy_kwh * 1.25)
+    assert set(run_mix) == {"wind", "gas", "coal"}

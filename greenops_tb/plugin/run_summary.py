@@ -5,8 +5,8 @@ latest record (``run_*``): those are running totals, and one tag per stage means
 TensorBoard's reservoir always keeps each stage's latest record.
 
 The split of a total over devices and over grid sources is exact too: every
-record carries the running splits (``stage_devices_kwh``, ``stage_mix_kwh``,
-``run_devices_kwh``, ``run_mix_kwh``), so the latest records alone give them
+record carries the running splits (``run_devices_kwh``; ``stage_mix_kwh`` and
+``run_mix_kwh`` through :func:`~greenops_tb.schema.running_mix`), so the latest records alone give them
 (``splits_exact``). Records written before those fields existed fall back to
 the shares of the kept records, applied to the exact total (exact when
 TensorBoard kept them all, ``complete``). Only the series and the device context
@@ -36,7 +36,7 @@ from greenops_tb.grid.dataset import load as load_dataset
 from greenops_tb.grid.factors import split_co2_by_source
 from greenops_tb.plugin.contract import CompareRow, RunSummary, Totals
 from greenops_tb.readers.events import RunData
-from greenops_tb.schema import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record
+from greenops_tb.schema import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record, running_mix
 from greenops_tb.units import avg_power_w
 
 
@@ -102,7 +102,7 @@ def has_splits(rec: Record) -> bool:
 
 def _stage_summary(stage: str, recs: list[Record]) -> dict[str, Any]:
     last = recs[-1]
-    mix = dict(last.stage_mix_kwh) if has_splits(last) else _scaled(_sum_mix(recs), last.stage_energy_kwh * last.pue)
+    mix = running_mix(last, "stage") if has_splits(last) else _scaled(_sum_mix(recs), last.stage_energy_kwh * last.pue)
     totals = _totals(last.stage_energy_kwh, last.pue, last.stage_co2_kg, last.stage_cost, last.stage_duration_s, mix)
     return {
         "stage": stage,
@@ -193,7 +193,7 @@ def summarize(data: RunData) -> RunSummary:
     for r in records:
         by_stage[r.stage].append(r)
     exact = has_splits(last)
-    run_mix = dict(last.run_mix_kwh) if exact else _scaled(_sum_mix(records), last.run_energy_kwh * last.pue)
+    run_mix = running_mix(last, "run") if exact else _scaled(_sum_mix(records), last.run_energy_kwh * last.pue)
     complete = is_complete(records)
     out.update(
         totals=_totals(last.run_energy_kwh, last.pue, last.run_co2_kg, last.run_cost, last.run_duration_s, run_mix),
