@@ -12,8 +12,14 @@ A stage is a named, repeatable interval (``train``, ``eval``). Semantics:
   interval being opened), both of which also set the stage's count; else the
   highest ``global_step`` of the user's own ``add_*`` calls so far (``user_step``,
   the writer's default), so records sit on the same axis as the user's scalars and
-  never go backwards; else, before any such call or with ``step_axis="stage"``,
-  the stage's own count.
+  never go backwards, but within one opening of the stage at least its previous
+  record's step + 1 (TensorBoard keeps one point per tag and step, the latest): a
+  ``stop()`` right after the last ``update()`` lands one step later, where the next
+  opening's first record may replace it in TensorBoard's series (its energy stays
+  in every later record's running totals, and the CSV has every record); with one
+  ``update()`` per batch and a ``global_step`` that counts batches, records line up
+  with it however rarely it is logged. Else, before any such call or with
+  ``step_axis="stage"``, the stage's own count.
 * Epochs: each stage counts its own starts: the first ``start`` is epoch 0,
   every later ``start`` adds 1; ``epoch=`` on ``start`` sets it (later starts
   continue from there).
@@ -139,6 +145,7 @@ class _Stage:
     step: int = 0
     epoch: int = -1
     explicit: bool = False  # start(step=) labelled the open interval
+    last: int = -1  # the step of the stage's previous record in its current opening (-1 after start)
     open_at: Reading | None = None
     open_wall: float = 0.0
 
@@ -200,6 +207,7 @@ class Stages:
             if step is not None:
                 st.step = int(step)
             st.explicit = step is not None
+            st.last = -1
             st.open_at = reading
             st.open_wall = reading.t_wall
             self._open[name] = st
@@ -261,6 +269,7 @@ class Stages:
             rec = self._record(name, st, st.open_at, reading, self._axis_step(st, step, stage_step), stage_step)
             st.step = stage_step + 1
             st.explicit = False
+            st.last = rec.step
             if reopen:
                 st.open_at = reading
                 st.open_wall = reading.t_wall
@@ -275,7 +284,7 @@ class Stages:
         if step is not None or st.explicit or self._user_step is None:
             return stage_step
         user = self._user_step()
-        return stage_step if user is None else user
+        return stage_step if user is None else max(user, st.last + 1)
 
     def _record(self, name: str, st: _Stage, a: Reading, b: Reading, step: int, stage_step: int) -> Record:
         p, it, acc, run = self._p, self._intensity_now, st.acc, self._run

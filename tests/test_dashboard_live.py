@@ -65,7 +65,10 @@ def test_readme_run_charts_never_go_backwards(tmp_path: Path) -> None:
         series = json.loads(tb.wait_for("/data/plugin/green/series?run=readme", lambda b: b'"eval"' in b))
         eval_steps = series["stages"]["eval"]["energy_kwh"]["step"]
         assert eval_steps == [s - 1 for s in val_steps]  # the highest user step when each eval ended
-        assert series["stages"]["train"]["energy_kwh"]["step"][-1] == val_steps[-1] - 1
+        train_steps = series["stages"]["train"]["energy_kwh"]["step"]
+        # every user step once (TensorBoard keeps one point per tag and step), aligned with the user's steps: each
+        # stop() one step after the last update(), where the next epoch's first update() replaces it
+        assert train_steps == list(range(val_steps[-1] + 1))
         # watched values only under their stages: the model's train.* totals are not logged under eval
         tags = json.loads(tb.wait_for("/data/plugin/scalars/tags", lambda b: b"watch/" in b))["readme"]
         assert "watch/train/train.backward_kwh" in tags and "watch/train/loss" in tags and "watch/eval/loss" in tags
