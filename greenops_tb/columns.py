@@ -31,6 +31,7 @@ BASE_COLUMNS: tuple[str, ...] = (
     "stage",
     "seq",
     "step",
+    "stage_step",
     "epoch",
     "resume",
     "start_time",
@@ -141,4 +142,6 @@ def row_to_record(row: Mapping[str, str]) -> Record:
     if extra:
         watched.update({k: float(v) for k, v in json.loads(extra).items()})
     kw["watched"] = watched
+    if "stage_step" not in row:  # a CSV written before the column existed
+        kw["stage_step"] = kw["step"]
     return Record(**kw)

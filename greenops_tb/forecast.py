@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
+from greenops_tb import display
 from greenops_tb.schema import Record
 
 _BOOT = 1000  # bootstrap replicates
@@ -53,15 +54,16 @@ class Forecast:
 
     def describe(self) -> str:
         """One human-readable line per quantity."""
-        def band(name: str, b: Band, unit: str) -> str:
-            return f"  {name:<9} {b.estimate:.4g} {unit} [{b.low:.4g}, {b.high:.4g}]"
+        def band(name: str, b: Band, fmt: Callable[[float], str]) -> str:
+            return f"  {name:<9} {fmt(b.estimate)} [{fmt(b.low)}, {fmt(b.high)}]"
 
         lines = [f"forecast {self.stage}: {self.done_steps} of {self.total_steps} steps done, "
                  f"{self.confidence:.0%} band from {self.records_used} intervals"]
-        lines.append(band("energy", self.energy_kwh, "kWh"))
-        lines.append(band("CO2", self.co2_kg, "kg"))
-        lines.append(band("cost", self.cost, self.currency) if self.cost else "  cost      unknown (no price)")
-        lines.append(band("time", self.duration_s, "s"))
+        lines.append(band("energy", self.energy_kwh, display.format_energy))
+        lines.append(band("CO2e", self.co2_kg, display.format_co2))
+        lines.append(band("cost", self.cost, lambda c: display.format_cost(c, self.currency)) if self.cost
+                     else "  cost      unknown (no price)")
+        lines.append(band("time", self.duration_s, display.format_duration))
         return "\n".join(lines)
 
 

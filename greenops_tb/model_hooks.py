@@ -132,11 +132,11 @@ class ModelHooks:
             if self._count_steps:
                 names["steps"] = lambda: float(tot.steps)
             for key, getter in names.items():
-                self._watch(f"{stage}.{key}", getter)
+                self._watch(f"{stage}.{key}", getter, stage)
         return tot
 
-    def _watch(self, name: str, getter: Callable[[], float]) -> None:
-        self._writer.watch(name, getter)
+    def _watch(self, name: str, getter: Callable[[], float], stage: str) -> None:
+        self._writer.watch(name, getter, stage=stage)
         self._watched.append(name)
 
     def _add(self, stages: list[str], forward: bool, t0: float, j0: float, step: bool = False) -> None:

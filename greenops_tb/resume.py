@@ -38,8 +38,11 @@ class Seed:
     co2: float
     cost: float | None
     mix: dict[str, float]
+    by_device: dict[str, float] = field(default_factory=dict)  # IT kWh per device id
     next_step: int = 0
     epoch: int = -1
+    samples: int = 0  # a stage's work units counted so far
+    tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +59,17 @@ def _seed(recs: list[Record], duration: float, kwh: float, co2: float, cost: flo
           **counters: int) -> Seed:
     by_kind = {k: 0.0 for k in DEVICE_KINDS}
     mix: dict[str, float] = defaultdict(float)
+    by_device: dict[str, float] = defaultdict(float)
     for r in recs:
         by_kind["gpu"] += r.energy_kwh_gpu * scale
         by_kind["cpu"] += r.energy_kwh_cpu * scale
         by_kind["ram"] += r.energy_kwh_ram * scale
         for s, v in r.mix_kwh.items():
             mix[s] += v * scale
+        for d, e in r.devices.items():
+            by_device[d] += e.energy_kwh * scale
     facility = sum(r.facility_energy_kwh for r in recs) * scale
-    return Seed(len(recs), duration, kwh, by_kind, facility, co2, cost, dict(mix), **counters)
+    return Seed(len(recs), duration, kwh, by_kind, facility, co2, cost, dict(mix), dict(by_device), **counters)
 
 
 def resumed(records: list[Record]) -> Resumed | None:
@@ -75,7 +81,9 @@ def resumed(records: list[Record]) -> Resumed | None:
         by_stage[r.stage].append(r)
     stages = {
         name: _seed(rs, rs[-1].stage_duration_s, rs[-1].stage_energy_kwh, rs[-1].stage_co2_kg, rs[-1].stage_cost,
-                    next_step=max(r.step for r in rs) + 1, epoch=rs[-1].epoch)
+                    # the run's axis never goes back: continue after the highest step on either count
+                    next_step=max(max(r.step, r.stage_step) for r in rs) + 1, epoch=rs[-1].epoch,
+                    samples=rs[-1].stage_samples, tokens=rs[-1].stage_tokens)
         for name, rs in by_stage.items()
     }
     last = max(records, key=lambda r: r.seq)

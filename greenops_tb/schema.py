@@ -16,6 +16,15 @@ CO2-equivalent, ``_s`` seconds, ``_w`` watts, ``_g_per_kwh`` grams per kWh.
 * ``stage_*`` are the stage's running totals up to and including this record.
 * ``run_*`` are the run's running totals where every joule is counted once,
   even when stages overlap (the ``total`` view).
+* ``run_devices_kwh`` (device id -> IT kWh, every joule once) and
+  ``stage_mix_kwh``/``run_mix_kwh`` (source -> facility kWh) split the running
+  totals exactly, so the latest records alone give exact splits (TensorBoard keeps
+  only a sample of the records; see :func:`running_mix`). A running mix is ``{}``
+  while the grid's shares have not changed (the embedded data's case): it is then
+  the running facility energy split by this record's own shares. Event records
+  only: the CSV holds every interval, whose per-device and per-source cells sum to them.
+* ``step`` is the record's place on the run's step axis (by default the user's own
+  ``global_step``, see :mod:`greenops_tb.stages`); ``stage_step`` the stage's own counter.
 """
 from __future__ import annotations
 
@@ -150,6 +159,11 @@ class Record:
     @property
     def stage_g_per_token(self) -> float | None:
         return g_per(self.stage_co2_kg, self.stage_tokens) if self.stage_tokens else None
+    # -- added in schema 1 without a version bump (older files lack them; readers default them) ----------
+    stage_step: int = -1  # the stage's own step count (files written before it: read as ``step``)
+    run_devices_kwh: dict[str, float] = field(default_factory=dict)  # running IT kWh per device, each joule once
+    stage_mix_kwh: dict[str, float] = field(default_factory=dict)  # running facility kWh per source ({}: see above)
+    run_mix_kwh: dict[str, float] = field(default_factory=dict)
 
     @property
     def provenance(self) -> str:
@@ -177,6 +191,10 @@ class Record:
         kwargs["devices"] = {k: DeviceEnergy.from_json(v) for k, v in d.get("devices", {}).items()}
         kwargs["mix_kwh"] = {k: float(v) for k, v in d.get("mix_kwh", {}).items()}
         kwargs["watched"] = {k: float(v) for k, v in d.get("watched", {}).items()}
+        for name in SPLIT_FIELDS:
+            kwargs[name] = {k: float(v) for k, v in d.get(name, {}).items()}
+        if "stage_step" not in d:  # written before the field existed: the stage's count was the step
+            kwargs["stage_step"] = kwargs.get("step", 0)
         return cls(**kwargs)
 
     @classmethod
@@ -188,8 +206,10 @@ class Record:
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Record))
 record_values = operator.attrgetter(*RECORD_FIELDS)
 #: The dict-valued fields; every other field holds one value of the kind below (else a float).
-DICT_FIELDS: frozenset[str] = frozenset({"mix_kwh", "devices", "watched"})
-INT_FIELDS: frozenset[str] = frozenset({"seq", "step", "epoch", "resume", *WORK_FIELDS})
+#: The running splits (name -> float), written to the event record only (see the module docstring).
+SPLIT_FIELDS: tuple[str, ...] = ("run_devices_kwh", "stage_mix_kwh", "run_mix_kwh")
+DICT_FIELDS: frozenset[str] = frozenset({"mix_kwh", "devices", "watched", *SPLIT_FIELDS})
+INT_FIELDS: frozenset[str] = frozenset({"seq", "step", "epoch", "resume", "stage_step", *WORK_FIELDS})
 OPTIONAL_FLOAT_FIELDS: frozenset[str] = frozenset({"cost", "stage_cost", "run_cost"})
 STR_FIELDS: frozenset[str] = frozenset(
     {"run", "stage", "currency", "price_source", "intensity_source", "location", "location_source", "chain_hash"}
@@ -229,6 +249,16 @@ class RunMetadata:
         d = json.loads(s)
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def running_mix(rec: Record, of: str) -> dict[str, float]:
+    """The exact running source mix (facility kWh) of ``rec``'s stage (``of="stage"``) or run (``of="run"``)."""
+    stored = rec.stage_mix_kwh if of == "stage" else rec.run_mix_kwh
+    if stored:
+        return dict(stored)
+    facility = (rec.stage_energy_kwh if of == "stage" else rec.run_energy_kwh) * rec.pue
+    interval = sum(rec.mix_kwh.values())
+    return {s: facility * v / interval for s, v in rec.mix_kwh.items()} if interval > 0 else {}
 
 
 def is_finite(x: float | None) -> bool:

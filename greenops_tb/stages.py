@@ -5,10 +5,21 @@ A stage is a named, repeatable interval (``train``, ``eval``). Semantics:
 * ``start(name)`` opens it, ``stop(name)`` closes it and emits a record,
   ``update(name)`` closes the current interval, emits a record and opens the
   next one at the same instant (loop style).
-* Steps: each stage counts its own steps; every record takes the current step,
-  the next interval gets step + 1. ``step=`` on ``update``/``stop`` labels the
-  record being closed (use the same step as your ``add_scalar`` calls); on
-  ``start`` it labels the interval being opened.
+* Steps: each stage counts its own steps (``stage_step``): every record takes
+  the current count, the next interval gets count + 1. A record's ``step`` (its
+  place on the run's step axis, the event's step) is, in this order: ``step=`` on
+  ``update``/``stop`` (labels the record being closed) or on ``start`` (labels the
+  interval being opened), both of which also set the stage's count; else the
+  highest ``global_step`` of the user's own ``add_*`` calls so far (``user_step``,
+  the writer's default), so records sit on the same axis as the user's scalars and
+  never go backwards, but within one opening of the stage at least its previous
+  record's step + 1 (TensorBoard keeps one point per tag and step, the latest): a
+  ``stop()`` right after the last ``update()`` lands one step later, where the next
+  opening's first record may replace it in TensorBoard's series (its energy stays
+  in every later record's running totals, and the CSV has every record); with one
+  ``update()`` per batch and a ``global_step`` that counts batches, records line up
+  with it however rarely it is logged. Else, before any such call or with
+  ``step_axis="stage"``, the stage's own count.
 * Epochs: each stage counts its own starts: the first ``start`` is epoch 0,
   every later ``start`` adds 1; ``epoch=`` on ``start`` sets it (later starts
   continue from there).
@@ -30,7 +41,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 from greenops_tb.grid.types import Intensity
 from greenops_tb.meters.base import MeterLike, Reading, context_between
 from greenops_tb.resume import Resumed, Seed
-from greenops_tb.schema import DEVICE_KINDS, DeviceEnergy, Record
+from greenops_tb.schema import DEVICE_KINDS, SOURCES, DeviceEnergy, Record
 from greenops_tb.totals import StageTotals
 from greenops_tb.tags import check_name
 from greenops_tb.units import J_PER_KWH, avg_power_w, co2_kg
@@ -70,6 +81,9 @@ class Pricing:
     location_source: str
 
 
+_UNSET: Mapping[str, float] = {}  # an accumulator's shares before its first interval
+
+
 class _Acc:
     """Running totals of a stage or of the run.
 
@@ -77,19 +91,21 @@ class _Acc:
     (one addition per interval), spread over the sources only when the shares change or totals are read.
     """
 
-    __slots__ = ("records", "duration", "kwh", "by_kind", "facility", "co2", "cost", "mix", "_shares",
-                 "_facility_at", "samples", "tokens")
+    __slots__ = ("records", "duration", "kwh", "by_kind", "by_device", "facility", "co2", "cost", "mix", "shifted",
+                 "_shares", "_facility_at", "samples", "tokens")
 
     def __init__(self, priced: bool) -> None:
         self.records = 0
         self.duration = 0.0
         self.kwh = 0.0
         self.by_kind = dict.fromkeys(DEVICE_KINDS, 0.0)
+        self.by_device: list[float] = []  # IT kWh per meter device, in the meter's order
         self.facility = 0.0
         self.co2 = 0.0
         self.cost: float | None = 0.0 if priced else None
         self.mix: dict[str, float] = {}  # settled part
-        self._shares: Mapping[str, float] = {}
+        self.shifted = False  # the grid's shares changed since the first interval
+        self._shares: Mapping[str, float] = _UNSET
         self._facility_at = 0.0  # facility energy at self._shares, not yet in self.mix
         self.samples = self.tokens = 0  # work units counted (stages only; the run's stay 0)
 
@@ -98,12 +114,17 @@ class _Acc:
         by_kind = self.by_kind
         for k, v in p.kinds.items():
             by_kind[k] += v
+        if self.by_device:
+            self.by_device = list(map(float.__add__, self.by_device, p.devices))
+        else:
+            self.by_device = list(p.devices)
         self.kwh += p.energy
         self.facility += p.facility
         self.co2 += p.co2
         if p.cost is not None and self.cost is not None:
             self.cost += p.cost
         if p.shares is not self._shares:
+            self.shifted = self.shifted or self._shares is not _UNSET
             self.mix = self._mix()
             self._shares, self._facility_at = p.shares, 0.0
         self._facility_at += p.facility
@@ -115,6 +136,16 @@ class _Acc:
         if self.cost is not None:
             self.cost = s.cost if s.cost is not None else self.cost
         self.mix = dict(s.mix)
+        self.samples, self.tokens = s.samples, s.tokens
+
+    def mix_now(self, facility_now: float) -> dict[str, float]:
+        """The record's running mix: ``{}`` while the shares have not changed and this interval's facility energy
+        (``facility_now``) carries them (see :class:`~greenops_tb.schema.Record`), else facility energy per grid
+        source so far, in :data:`~greenops_tb.schema.SOURCES` order."""
+        if not self.shifted and facility_now > 0:
+            return {}
+        mix = self._mix()
+        return {s: mix[s] for s in SOURCES if s in mix}
 
     def _mix(self) -> dict[str, float]:
         """Facility energy per grid source so far."""
@@ -132,6 +163,7 @@ class _Priced(NamedTuple):
     """Energy of one interval (IT energy per kind and in all, kWh), what it costs, and the grid's shares."""
 
     kinds: dict[str, float]
+    devices: list[float]  # IT kWh per meter device, in the meter's order
     energy: float
     facility: float
     co2: float
@@ -144,6 +176,8 @@ class _Stage:
     acc: _Acc
     step: int = 0
     epoch: int = -1
+    explicit: bool = False  # start(step=) labelled the open interval
+    last: int = -1  # the step of the stage's previous record in its current opening (-1 after start)
     open_at: Reading | None = None
     open_wall: float = 0.0
     samples: int = 0  # work units counted in the open interval, not yet in a record
@@ -164,6 +198,7 @@ class Stages:
         seq0: int = 0,
         before_boundary: Callable[[], None] | None = None,
         resumed: Resumed | None = None,
+        user_step: Callable[[], int | None] | None = None,
     ) -> None:
         """``resumed``: a re-opened run's counters and running totals to continue from (see :mod:`resume`)."""
         self._meter = meter
@@ -173,6 +208,7 @@ class Stages:
         self._emit = emit
         self._seq = seq0
         self._before = before_boundary
+        self._user_step = user_step
         self._lock = threading.RLock()
         self._closed = ""  # why calls are refused, once closed
         self._stages: dict[str, _Stage] = {}
@@ -191,6 +227,8 @@ class Stages:
         self._intensity_now: Intensity | None = None  # set at every boundary with a stage open
         self._kinds = [d.kind for d in meter.devices]
         self._ids = [d.id for d in meter.devices]
+        if resumed is not None and resumed.run.by_device:
+            self._run.by_device = [resumed.run.by_device.get(i, 0.0) for i in self._ids]
 
     # -- public API ---------------------------------------------------------------
     def open_stages(self) -> list[str]:
@@ -219,6 +257,8 @@ class Stages:
             st.epoch = st.epoch + 1 if epoch is None else epoch
             if step is not None:
                 st.step = step
+            st.explicit = step is not None
+            st.last = -1
             st.open_at = reading
             st.open_wall = reading.t_wall
             self._open[name] = st
@@ -278,13 +318,14 @@ class Stages:
 
     def _price(self, a: Reading, b: Reading, it: Intensity) -> _Priced:
         kinds = dict.fromkeys(DEVICE_KINDS, 0.0)
-        for kind, ja, jb in zip(self._kinds, a.joules, b.joules):
-            kinds[kind] += (jb - ja) / J_PER_KWH
+        devices = [(jb - ja) / J_PER_KWH for ja, jb in zip(a.joules, b.joules)]
+        for kind, kwh in zip(self._kinds, devices):
+            kinds[kind] += kwh
         energy = sum(kinds.values())
         facility = energy * self._p.pue
         co2 = co2_kg(facility, it.carbon_intensity_g_per_kwh)
         cost = None if self._p.price_per_kwh is None else facility * self._p.price_per_kwh
-        return _Priced(kinds, energy, facility, co2, cost, it.mix)
+        return _Priced(kinds, devices, energy, facility, co2, cost, it.mix)
 
     def _running(self, name: str, verb: str) -> _Stage:
         if self._closed:
@@ -308,8 +349,11 @@ class Stages:
             st.samples += samples
             st.tokens += tokens
             reading = self._boundary()
-            rec = self._record(name, st, st.open_at, reading, st.step if step is None else step)
-            st.step = rec.step + 1
+            stage_step = st.step if step is None else step
+            rec = self._record(name, st, st.open_at, reading, self._axis_step(st, step, stage_step), stage_step)
+            st.step = stage_step + 1
+            st.explicit = False
+            st.last = rec.step
             if reopen:
                 st.open_at = reading
                 st.open_wall = reading.t_wall
@@ -319,7 +363,14 @@ class Stages:
             self._emit(rec, not reopen)
             return rec
 
-    def _record(self, name: str, st: _Stage, a: Reading, b: Reading, step: int) -> Record:
+    def _axis_step(self, st: _Stage, step: int | None, stage_step: int) -> int:
+        """The record's step on the run's axis (see the module docstring)."""
+        if step is not None or st.explicit or self._user_step is None:
+            return stage_step
+        user = self._user_step()
+        return stage_step if user is None else max(user, st.last + 1)
+
+    def _record(self, name: str, st: _Stage, a: Reading, b: Reading, step: int, stage_step: int) -> Record:
         p, it, acc, run = self._p, self._intensity_now, st.acc, self._run
         start, priced = self._last
         if start is not a:  # the stage opened before the previous boundary: price its own interval
@@ -336,8 +387,7 @@ class Stages:
         prov = self._meter.provenance()
         context = context_between(a, b) or [{} for _ in self._ids]
         devices = {
-            i: DeviceEnergy(k, (jb - ja) / J_PER_KWH, pv, c)
-            for i, k, ja, jb, pv, c in zip(self._ids, self._kinds, a.joules, b.joules, prov, context)
+            i: DeviceEnergy(k, kwh, pv, c) for i, k, kwh, pv, c in zip(self._ids, self._kinds, priced.devices, prov, context)
         }
         seq = self._seq
         self._seq += 1
@@ -352,9 +402,12 @@ class Stages:
             it.carbon_intensity_g_per_kwh, it.source,  # carbon_intensity_g_per_kwh, intensity_source
             p.location, p.location_source, p.pue,  # location, location_source, pue
             {s: priced.facility * share for s, share in priced.shares.items()},  # mix_kwh
-            devices, self._watches.read(),  # devices, watched
+            devices, self._watches.read(name),  # devices, watched
             acc.duration, acc.kwh, acc.co2, acc.cost,  # stage_duration_s, stage_energy_kwh, stage_co2_kg, stage_cost
             run.duration, run.kwh, run.co2, run.cost,  # run_duration_s, run_energy_kwh, run_co2_kg, run_cost
             "", self._resume,  # chain_hash (the CSV sets it), resume
             samples, tokens, acc.samples, acc.tokens,  # samples, tokens, stage_samples, stage_tokens
+            stage_step,  # stage_step
+            dict(zip(self._ids, run.by_device)),  # run_devices_kwh
+            acc.mix_now(priced.facility), run.mix_now(priced.facility),  # stage_mix_kwh, run_mix_kwh
         )

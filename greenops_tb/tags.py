@@ -13,7 +13,9 @@ does for the Scalars tab)::
 
 All values of one record are written in ONE event (one Summary) at step = record.step.
 The plugin summaries carry :data:`PLUGIN_CONTENT` (the layout's :data:`CONTENT_VERSION`)
-as their ``PluginData.content``; readers check it with :func:`parse_plugin_content`.
+as their ``PluginData.content`` (in the first event of each tag in a file, where TensorBoard
+reads a tag's metadata); readers check it with :func:`parse_plugin_content`. Scalars are
+``simple_value`` floats, as ``SummaryWriter.add_scalar`` writes them.
 """
 from __future__ import annotations
 

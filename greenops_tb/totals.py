@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from greenops_tb.display import format_co2, format_cost, format_duration, format_energy
 from greenops_tb.schema import DEVICE_KINDS, SOURCES
 from greenops_tb.units import avg_power_w
 
@@ -50,34 +51,21 @@ class RunTotals:
     devices: Mapping[str, str] = field(default_factory=dict)  # device id -> provenance
 
 
-def _fmt_energy(kwh: float) -> str:
-    wh = kwh * 1000
-    return f"{wh * 1000:.3g} mWh" if wh < 1 else f"{wh:.4g} Wh" if wh < 1000 else f"{kwh:.4g} kWh"
-
-
-def _fmt_co2(kg: float) -> str:
-    return f"{kg * 1000:.4g} g" if kg < 1 else f"{kg:.4g} kg"
-
-
-def _fmt_cost(cost: float | None, currency: str) -> str:
-    return "unknown" if cost is None else f"{cost:.4g} {currency}".strip()
-
-
 def format_summary(t: RunTotals) -> str:
     """Readable text: per-stage duration, energy, CO2, cost, then the location's mix with provenance."""
     rows = [(s.stage, s) for s in t.stages.values()] + [("total (each joule once)", t.total)]
     width = max(len(name) for name, _ in rows)
     lines = [
         f"greenops_tb run {t.run!r}: {t.location_name} ({t.location}, chosen by {t.location_source}), PUE {t.pue:g}",
-        f"  {'stage':<{width}}  {'records':>7}  {'time':>9}  {'energy':>11}  {'CO2':>10}  {'cost':>12}  by device",
+        f"  {'stage':<{width}}  {'records':>7}  {'time':>10}  {'energy':>11}  {'CO2e':>15}  {'cost':>12}  by device",
     ]
     # device kinds this run measured (an unmeasured kind, e.g. no GPU, would only add zeros)
     measured = [k for k in DEVICE_KINDS if t.total.energy_kwh_by_kind.get(k, 0.0) > 0] or list(DEVICE_KINDS)
     for name, s in rows:
-        kinds = ", ".join(f"{k} {_fmt_energy(s.energy_kwh_by_kind.get(k, 0.0))}" for k in measured)
+        kinds = ", ".join(f"{k} {format_energy(s.energy_kwh_by_kind.get(k, 0.0))}" for k in measured)
         lines.append(
-            f"  {name:<{width}}  {s.records:>7}  {s.duration_s:>8.3f}s  {_fmt_energy(s.energy_kwh):>11}  "
-            f"{_fmt_co2(s.co2_kg):>10}  {_fmt_cost(s.cost, t.currency):>12}  {kinds}"
+            f"  {name:<{width}}  {s.records:>7}  {format_duration(s.duration_s):>10}  {format_energy(s.energy_kwh):>11}  "
+            f"{format_co2(s.co2_kg):>15}  {format_cost(s.cost, t.currency):>12}  {kinds}"
         )
     lines.append(f"  carbon intensity {t.carbon_intensity_g_per_kwh:.4g} gCO2e/kWh ({t.intensity_source})")
     price = "unknown" if t.price_per_kwh is None else f"{t.price_per_kwh:.4g} {t.currency}/kWh"

@@ -12,7 +12,9 @@ not at step 10,000):
 * an object with a numeric ``value`` attribute.
 
 NaN and inf are recorded as they are. A value that fails later (a callable
-that raises) is recorded as NaN with one warning per name.
+that raises) is recorded as NaN with one warning per name. A value registered
+with ``stage=`` is read only at that stage's records (model hooks' per-stage
+totals); otherwise at every stage's.
 """
 from __future__ import annotations
 
@@ -71,12 +73,16 @@ class Watches:
 
     def __init__(self) -> None:
         self._getters: dict[str, Getter] = {}
+        self._stage_of: dict[str, str] = {}  # name -> the one stage whose records carry it
         self._failed: set[str] = set()
         self._lock = threading.Lock()
 
-    def add(self, name: str, value: Any) -> None:
-        """Register ``value`` under ``name``; raises ValueError if it cannot give a number."""
+    def add(self, name: str, value: Any, stage: str | None = None) -> None:
+        """Register ``value`` under ``name`` (for ``stage``'s records only, if given); ValueError if it cannot
+        give a number."""
         check_name(name, "watched name")
+        if stage is not None:
+            check_name(stage)
         try:
             getter = _getter(value)
             getter()
@@ -88,18 +94,26 @@ class Watches:
             ) from None
         with self._lock:
             self._getters = {**self._getters, name: getter}
+            self._stage_of = {k: v for k, v in self._stage_of.items() if k != name}
+            if stage is not None:
+                self._stage_of[name] = stage
 
     def remove(self, name: str) -> None:
         with self._lock:
             self._getters = {k: g for k, g in self._getters.items() if k != name}
+            self._stage_of = {k: v for k, v in self._stage_of.items() if k != name}
 
     def names(self) -> list[str]:
         return list(self._getters)
 
-    def read(self) -> dict[str, float]:
-        """Current values; a getter that fails gives NaN (one warning per name)."""
+    def read(self, stage: str | None = None) -> dict[str, float]:
+        """Current values (those of ``stage``'s records, if given); a getter that fails gives NaN (one warning
+        per name)."""
         out: dict[str, float] = {}
+        stage_of = self._stage_of
         for name, getter in self._getters.items():
+            if stage is not None and stage_of and stage_of.get(name, stage) != stage:
+                continue
             try:
                 out[name] = getter()
             except Exception as err:  # noqa: BLE001 - never crash training over a watched value

@@ -90,6 +90,38 @@ class _StageScope(contextlib.ContextDecorator):
         self._writer.stop(self._name)
 
 
+class _UserSteps:
+    """The file writer as the user's ``add_*`` calls reach it (``_get_file_writer()``): notes the highest
+    ``global_step`` they pass, the records' default step axis; everything else goes to the file writer."""
+
+    __slots__ = ("_fw", "highest")
+
+    def __init__(self, fw: Any) -> None:
+        self._fw = fw
+        self.highest: int | None = None
+
+    def _note(self, step: Any) -> None:
+        if step is not None:
+            with contextlib.suppress(TypeError, ValueError):
+                s = int(step)
+                if self.highest is None or s > self.highest:
+                    self.highest = s
+
+    def add_summary(self, summary: Any, global_step: Any = None, walltime: Any = None) -> None:
+        self._note(global_step)
+        self._fw.add_summary(summary, global_step, walltime)
+
+    def add_event(self, event: Any, step: Any = None, walltime: Any = None) -> None:
+        self._note(step)
+        self._fw.add_event(event, step, walltime)
+
+    def current(self) -> int | None:
+        return self.highest
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fw, name)
+
+
 class GreenSummaryWriter(SummaryWriter):
     """SummaryWriter + energy, CO2, cost and grid mix per stage.
 
@@ -113,6 +145,9 @@ class GreenSummaryWriter(SummaryWriter):
       sync_cuda: synchronise CUDA at stage boundaries when CUDA is in use, so GPU work is
         attributed to the stage that launched it.
       run_name: the run's name in records (default: the log dir's base name).
+      step_axis: "user" (default): a record without ``step=`` takes the highest ``global_step`` of your own
+        ``add_*`` calls so far, so green scalars line up with yours; "stage": each stage's own count (which
+        the CSV's ``stage_step`` column always holds). See :mod:`greenops_tb.stages`.
       distributed, dist_timeout_s, dist_flush_every: job-wide measurement under torch.distributed
         (None = automatic when a multi-rank process group is initialised; create the writer on every
         rank; only rank 0 writes files). See :mod:`greenops_tb.distributed`.
@@ -142,6 +177,7 @@ class GreenSummaryWriter(SummaryWriter):
         emit_every: int = 1,
         sync_cuda: bool = True,
         run_name: str | None = None,
+        step_axis: str = "user",
         distributed: bool | None = None,
         dist_timeout_s: float = 60.0,
         dist_flush_every: int = 1,
@@ -152,6 +188,8 @@ class GreenSummaryWriter(SummaryWriter):
         sample_interval = check_types(sample_interval=sample_interval, currency=currency, sysfs_root=sysfs_root,
                                       meters=meters, run_name=run_name)
         opts = RecordOptions.checked(pue, emit_every, csv_columns)
+        if step_axis not in ("user", "stage"):
+            raise ValueError(f"step_axis must be 'user' (your add_scalar global_step) or 'stage', got {step_axis!r}")
         self._watches = Watches()
         for name, value in (watch or {}).items():
             self._watches.add(name, value)
@@ -199,12 +237,14 @@ class GreenSummaryWriter(SummaryWriter):
                                 profile.zone, profile.location_source)
         self._cuda_sync = sync_cuda
         self._fw = self._get_file_writer()
+        self._user_steps = _UserSteps(self._fw)  # what _get_file_writer() gives the user's add_* calls from now on
         self._events = EventSink(self._fw, opts.emit_every)
         self._sinks = SinkFanOut([self._csv, self._events] if self._csv is not None else [self._events])
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._sinks.write,
             seq0=self._csv.next_seq if self._csv else 0, before_boundary=_sync_cuda if sync_cuda else None,
             resumed=self._resumed,
+            user_step=self._user_steps.current if step_axis == "user" else None,
         )
         self._close_lock = threading.Lock()
         self._fw.add_summary(metadata_summary(self.run_metadata()), 0, time.time())
@@ -282,9 +322,10 @@ class GreenSummaryWriter(SummaryWriter):
         return self._stages.open_stages()
 
     # -- watched values -----------------------------------------------------------
-    def watch(self, name: str, value: Any) -> None:
-        """Record ``value`` (see :mod:`greenops_tb.watch`) with every record from now on."""
-        self._watches.add(name, value)
+    def watch(self, name: str, value: Any, *, stage: str | None = None) -> None:
+        """Record ``value`` (see :mod:`greenops_tb.watch`) with every record from now on (only with ``stage``'s
+        records, if given)."""
+        self._watches.add(name, value, stage)
 
     def unwatch(self, name: str) -> None:
         self._watches.remove(name)
@@ -383,7 +424,11 @@ class GreenSummaryWriter(SummaryWriter):
     def _get_file_writer(self) -> Any:
         """This writer's FileWriter: a :class:`FastFileWriter` for a local log dir (same files, less
         cost per event, for the user's own ``add_*`` calls too), TensorBoard's own for remote ones
-        (``s3://``...); on ranks other than 0 of a distributed job one that writes nothing."""
+        (``s3://``...); on ranks other than 0 of a distributed job one that writes nothing. Once the
+        writer is built, the user's ``add_*`` calls get it through :class:`_UserSteps`."""
+        steps = getattr(self, "_user_steps", None)
+        if steps is not None:
+            return steps
         if getattr(self, "_writes", True):
             if "://" in str(self.log_dir) or (self.file_writer is not None and self.all_writers is not None):
                 return super()._get_file_writer()

@@ -1,6 +1,7 @@
 """``greenops-tb export``: event files back into the live CSV's schema, and clear errors for bad input."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import sys
@@ -13,7 +14,7 @@ from cli_runs import cli, cli_process, rows, train_run
 from conftest import require
 from greenops_tb.readers import data_server
 from greenops_tb.readers.csv import read_records
-from greenops_tb.schema import Record
+from greenops_tb.schema import SPLIT_FIELDS, Record
 from greenops_tb.runs import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -59,8 +60,8 @@ def test_export_json_formats_carry_the_same_records(real_run, tmp_path, capsys, 
     objs = [json.loads(line) for line in text.splitlines()] if fmt == "jsonl" else json.loads(text)
     exported = [Record.from_json(o) for o in objs]
     assert [r.seq for r in exported] == [r.seq for r in read_records(live)]
-    for got, want in zip(exported, read_records(live)):
-        assert got == want
+    for got, want in zip(exported, read_records(live)):  # all but the running splits, which only events carry
+        assert dataclasses.replace(got, **{f: {} for f in SPLIT_FIELDS}) == want
 
 
 def test_export_filters_runs_and_stages_to_stdout(tmp_path, capsys):

@@ -178,7 +178,7 @@ def test_a_failing_event_file_warns_once_and_the_csv_keeps_every_record(tmp_path
 def test_concurrent_writers_lose_nothing_and_records_keep_their_order(tmp_path):
     import threading
 
-    w = _writer(tmp_path / "run")
+    w = _writer(tmp_path / "run", step_axis="stage")  # record steps = their order (not the threads' steps)
     w.start("train")
 
     def user(k: int) -> None:

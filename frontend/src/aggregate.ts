@@ -1,7 +1,7 @@
 // Pure helpers that turn backend summaries into what the dashboard shows.
 
 import {
-  LOW_CARBON, RENEWABLE, SOURCES, type Mix, type RunInfo, type RunSummary, type Series, type StageSeries, type Totals,
+  LOW_CARBON, RENEWABLE, SOURCES, type Mix, type RunInfo, type RunSummary, type Series, type Totals,
 } from "./types";
 import { avgPowerW } from "./units";
 
@@ -139,24 +139,14 @@ export function mixOf(x: { mix_kwh?: Mix; co2_by_source_kg?: Mix }, basis: MixBa
 export type XAxis = "step" | "wall_time";
 
 /**
- * One history of `metric` from every stage of a run (a watched value is read at the records of each stage):
- * points in wall-time order, one per (step, wall time); null when no stage has it.
+ * Chart points `[x, y]` of a series in x order (wall time in ms for a time axis), so a line never runs from a later
+ * x back to an earlier one (records of a resumed run, or explicit `step=` labels, may come out of order). Points of
+ * equal x keep their order.
  */
-export function mergeStages(r: StageSeries, metric: string): Series | null {
-  const points = Object.values(r.stages).flatMap((m) => {
-    const s = m[metric];
-    return s ? s.step.map((step, i) => ({ step, t: s.wall_time[i], v: s.value[i] ?? null })) : [];
-  });
-  if (points.length === 0) return null;
-  points.sort((a, b) => a.t - b.t || a.step - b.step);
-  const kept = points.filter((p, i) => i === 0 || p.t !== points[i - 1].t || p.step !== points[i - 1].step);
-  return { step: kept.map((p) => p.step), wall_time: kept.map((p) => p.t), value: kept.map((p) => p.v) };
-}
-
-/** Chart points `[x, y]` of a series; wall time in ms for a time axis. */
 export function seriesPoints(series: Series, x: XAxis): [number, number | null][] {
   const xs = x === "step" ? series.step : series.wall_time.map((t) => t * 1000);
-  return xs.map((xv, i) => [xv, series.value[i] ?? null]);
+  const points = xs.map((xv, i): [number, number | null] => [xv, series.value[i] ?? null]);
+  return points.every((p, i) => i === 0 || points[i - 1][0] <= p[0]) ? points : points.sort((a, b) => a[0] - b[0]);
 }
 
 /** Ratio of each value to the smallest positive one (1 = best), null where undefined. */

@@ -17,8 +17,13 @@ import { compareSection, stageSection } from "./sections/tables";
 import { efficiencyCards, efficiencySection, rangeNotes, whatifSection, WHATIF_TOP } from "./sections/decisions";
 import type { RunInfo, RunSummary, SeriesResponse, WatchedResponse, WhatIfResponse } from "./types";
 
-const REFRESH_MS = 30_000;
+/** How often auto-refresh asks for the run list; the selected runs' data is reloaded only when it changed. */
+export const REFRESH_MS = 5_000;
 const DEFAULT_SELECTED = 5;
+
+/** What changes when a run gets a record or a stage: reload its data only then. */
+const runsKey = (runs: RunInfo[]): string =>
+  JSON.stringify(runs.map((r) => [r.run, r.stages, r.max_step, r.max_wall_time]));
 
 /** A User Timing mark set when the first chart is drawn (DevTools' Performance panel; benchmarks read it). */
 export const FIRST_CHART_MARK = "green:first-chart";
@@ -26,6 +31,9 @@ export const FIRST_CHART_MARK = "green:first-chart";
 export class GreenApp {
   private runs: RunInfo[] = [];
   private selected = new Set<string>();
+  /** Set once the user picks runs (a checkbox, All, None): from then on new runs are not selected for them. */
+  private userChose = false;
+  private loadedKey = "";
   private filter = "";
   private x: XAxis = "step";
   private metric = "energy_kwh";
@@ -38,7 +46,6 @@ export class GreenApp {
   private whatif: WhatIfResponse | undefined; // the first selected run's, as `greenops-tb whatif --json`
   private whatifCloud = false;
   private charts = new Map<string, ECharts>();
-  private loadedOnce = false;
   private seriesLoaded = false;
   private timer: number | undefined;
   private readonly loads = new LatestOnly();
@@ -77,7 +84,7 @@ export class GreenApp {
     window.addEventListener("resize", () => this.charts.forEach((c) => c.resize()));
     void this.refresh();
     this.timer = window.setInterval(() => {
-      if (this.autoRefresh && !document.hidden) void this.refresh();
+      if (this.autoRefresh && !document.hidden) void this.refresh(false);
     }, REFRESH_MS);
   }
 
@@ -110,17 +117,24 @@ export class GreenApp {
     fill(this.status, text);
   }
 
-  async refresh(): Promise<void> {
+  /**
+   * Load the run list; then the selected runs' data, if `force` or anything changed (a new run, stage or record).
+   * Until the user picks runs, the latest runs are selected, so a tab opened before training follows the new run.
+   */
+  async refresh(force = true): Promise<void> {
     try {
       const { runs } = await api.runs();
       this.runs = runs;
       const names = new Set(runs.map((r) => r.run));
       for (const r of [...this.selected]) if (!names.has(r)) this.selected.delete(r);
-      if (!this.loadedOnce) runs.slice(-DEFAULT_SELECTED).forEach((r) => this.selected.add(r.run));
-      this.loadedOnce = true;
+      if (!this.userChose) this.selected = new Set(runs.slice(-DEFAULT_SELECTED).map((r) => r.run));
+      const key = JSON.stringify([runsKey(runs), [...this.selected]]);
+      if (!force && key === this.loadedKey) return;
+      this.loadedKey = key;
       this.renderRunList();
       await this.loadSelected();
     } catch (err) {
+      this.loadedKey = ""; // reload everything once TensorBoard answers again
       const why = err instanceof TypeError ? "TensorBoard did not answer (is it still running?)" : (err as Error).message;
       this.setStatus(`Could not load the green data: ${why}. The numbers below are from the last refresh; `
         + "retrying on the next one.", "error");
@@ -171,6 +185,7 @@ export class GreenApp {
   }
 
   private selectVisible(on: boolean): void {
+    this.userChose = true;
     for (const r of filterRuns(this.runs, this.filter)) {
       if (on) this.selected.add(r.run);
       else this.selected.delete(r.run);
@@ -181,6 +196,7 @@ export class GreenApp {
 
   private renderRunList(): void {
     fillRunList(this.runList, this.runs, this.filter, this.selected, (run, on) => {
+      this.userChose = true;
       if (on) this.selected.add(run);
       else this.selected.delete(run);
       this.reload();
@@ -196,6 +212,7 @@ export class GreenApp {
       if (performance.getEntriesByName(FIRST_CHART_MARK, "mark").length === 0) performance.mark(FIRST_CHART_MARK);
     });
     chart.setOption(option);
+    Object.defineProperty(el, "echarts", { value: chart }); // the element's chart, for DevTools and browser tests
     this.charts.set(key, chart);
     requestAnimationFrame(() => chart.resize());
     return el;
@@ -220,7 +237,7 @@ export class GreenApp {
     const summaries = [...this.summaries.values()];
     const empty = this.runs.length === 0
       ? "No green data yet. Log a run with greenops_tb.GreenSummaryWriter into this logdir; "
-        + "this tab refreshes by itself every 30 s."
+        + `this tab checks for new data every ${REFRESH_MS / 1000} s and shows new runs as they start.`
       : summaries.length === 0 ? "Select one or more runs on the left." : null;
     if (empty !== null) {
       this.setStatus(empty);

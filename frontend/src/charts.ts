@@ -5,7 +5,7 @@ import * as echarts from "echarts/core";
 import { BarChart, LineChart, PieChart } from "echarts/charts";
 import { GridComponent, LegendComponent, TooltipComponent, DataZoomComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
-import { mergeStages, mixEntries, orderStages, seriesPoints, type MixBasis, type XAxis } from "./aggregate";
+import { mixEntries, orderStages, seriesPoints, type MixBasis, type XAxis } from "./aggregate";
 import { chartUnit, formatCo2, formatEnergy, sourceLabel, tick, withUnit, type Kind, type Unit } from "./format";
 import { RUN_COLORS } from "./styles";
 import { SOURCES, type Mix, type Series, type StageSeries } from "./types";
@@ -105,8 +105,8 @@ const DASHES = ["solid", "dashed", "dotted"];
 export interface Line { name: string; s: Series; run: number; dash: number }
 
 /**
- * The lines of `metric`, one per (run, stage); stages in `stageOrder` (the stage table's order), so that a stage
- * has the same dash in every run.
+ * The lines of `metric` (a green metric, or a watched value's name), one per (run, stage) that has it; stages in
+ * `stageOrder` (the stage table's order), so that a stage has the same dash in every run.
  */
 export function stageLines(series: StageSeries[], metric: string, stageOrder: string[]): Line[] {
   return series.flatMap((r, run) => orderStages(Object.keys(r.stages))
@@ -118,14 +118,6 @@ export function stageLines(series: StageSeries[], metric: string, stageOrder: st
     }));
 }
 const rankIn = (order: string[], x: string): number => (order.includes(x) ? order.indexOf(x) : order.length);
-
-/** The lines of watched value `name`, one per run (its records from every stage, in one history). */
-export function runLines(series: StageSeries[], name: string): Line[] {
-  return series.flatMap((r, run) => {
-    const s = mergeStages(r, name);
-    return s ? [{ name: r.run, s, run, dash: 0 }] : [];
-  });
-}
 
 /**
  * Lines over step or wall time in one unit picked from the largest value. Several runs: a run's lines share

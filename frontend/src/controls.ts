@@ -35,7 +35,7 @@ export function toolbar(s: ToolbarState, on: ToolbarActions): HTMLElement {
     h("label", {},
       h("input", { type: "checkbox", checked: s.autoRefresh, "data-testid": "auto-refresh",
         onchange: (ev: Event) => on.autoRefresh((ev.target as HTMLInputElement).checked) }),
-      "Auto-refresh (30 s)"),
+      "Auto-refresh"),
     h("button", { type: "button", onclick: () => on.refresh() }, "Refresh"),
     h("button", { type: "button", "data-testid": "download-csv", onclick: () => on.downloadCsv() }, "Download CSV"));
 }

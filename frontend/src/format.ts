@@ -1,4 +1,5 @@
-// Number formatting for the dashboard: every quantity in an SI-prefixed unit picked from its magnitude,
+// Number formatting for the dashboard, the same rules as greenops_tb/display.py (tests/fixtures/format_cases.json
+// holds cases both must pass): every quantity in an SI-prefixed unit picked from its magnitude,
 // 4 significant digits in cards and tables, one unit per chart (picked from the chart's largest value).
 
 import type { ContextStats } from "./types";
@@ -51,8 +52,8 @@ function scaled(x: number, units: Unit[], digits: number = SIG): string {
 
 /** Energy given in kWh, e.g. `12.35 Wh`, `2.804 mWh`. */
 export const formatEnergy = (kwh: number): string => scaled(kwh, ENERGY);
-/** CO2-equivalent mass given in kg, e.g. `4.700 g CO₂e`, `836.9 µg CO₂e`. */
-export const formatCo2 = (kg: number): string => `${scaled(kg, MASS)} CO₂e`;
+/** CO2-equivalent mass given in kg, e.g. `4.700 g CO2e`, `836.9 µg CO2e` (ASCII, as greenops_tb/display.py writes it). */
+export const formatCo2 = (kg: number): string => `${scaled(kg, MASS)} CO2e`;
 /** Power given in W. */
 export const formatPower = (w: number): string => scaled(w, POWER);
 /** A distance given in km, 3 significant digits: `3.43 mm`, `12.5 km`. */
@@ -98,7 +99,7 @@ export function chartUnit(kind: Kind, max: number, currency = ""): Unit {
   const m = Number.isFinite(max) ? Math.abs(max) : 0;
   switch (kind) {
     case "energy": return pick(m, ENERGY);
-    case "co2": { const u = pick(m, MASS); return { factor: u.factor, unit: `${u.unit} CO₂e` }; }
+    case "co2": { const u = pick(m, MASS); return { factor: u.factor, unit: `${u.unit} CO2e` }; }
     case "power": return pick(m, POWER);
     case "cost": {
       const cur = currency || "(currency unknown)";

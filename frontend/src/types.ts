@@ -154,6 +154,7 @@ export interface RunSummary {
   efficiency?: Efficiency | null;
   /** Records skipped because they are not green records (wrong JSON shape or field types). */
   malformed_skipped?: number;
+  splits_exact?: boolean;
 }
 
 export interface Series {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mergeStages } from "../src/aggregate";
-import { barsOption, linesOption, mixBarsOption, mixPieOption, runLines, stageLines } from "../src/charts";
+import { barsOption, linesOption, mixBarsOption, mixPieOption, stageLines } from "../src/charts";
 import { RUN_COLORS } from "../src/styles";
 import type { Series, StageSeries } from "../src/types";
 
@@ -20,12 +19,12 @@ describe("one unit per chart", () => {
   });
   it("draws the CO2e split in a mass unit", () => {
     const o = mixBarsOption([{ label: "run", mix: { coal: 1.64e-3, wind: 7.2e-5 } }], "co2") as Any;
-    expect(o.xAxis.name).toBe("g CO₂e");
+    expect(o.xAxis.name).toBe("g CO2e");
     expect(o.series.find((s: Any) => s.name === "Coal").data[0]).toBeCloseTo(1.64, 12);
-    expect(o.tooltip.valueFormatter(1.64)).toBe("1.640 g CO₂e");
+    expect(o.tooltip.valueFormatter(1.64)).toBe("1.640 g CO2e");
     const pie = mixPieOption({ coal: 8.2e-4, wind: 1.2e-5 }, "co2") as Any;
     expect(pie.series[0].data.map((d: Any) => d.name)).toEqual(["Coal", "Wind"]);
-    expect(pie.tooltip.formatter({ name: "Coal", value: 8.2e-4, percent: 98.56 })).toBe("Coal: 820.0 mg CO₂e (98.6 %)");
+    expect(pie.tooltip.formatter({ name: "Coal", value: 8.2e-4, percent: 98.56 })).toBe("Coal: 820.0 mg CO2e (98.6 %)");
     expect((mixPieOption({ coal: 2e-3 }) as Any).tooltip.formatter({ name: "Coal", value: 2e-3, percent: 100 }))
       .toBe("Coal: 2.000 Wh (100.0 %)");
   });
@@ -60,14 +59,17 @@ describe("lines", () => {
     const o = linesOption(stageLines([a], "e", ["train", "eval"]), "step", "energy") as Any;
     expect(o.series.map((s: Any) => s.lineStyle.color)).toEqual([undefined, undefined]);
   });
-  it("merges a watched value's records from every stage into one line per run", () => {
+  it("draws a watched value per stage, each line in step order", () => {
     const r: StageSeries = { run: "a", stages: {
       train: { loss: series([0, 1, 2], [3, 2, 1]) }, eval: { loss: series([2], [1], 100.5), acc: series([2], [0.9]) },
     } };
-    expect(mergeStages(r, "loss")).toEqual({ step: [0, 1, 2, 2], wall_time: [100, 101, 102, 102.5], value: [3, 2, 1, 1] });
-    expect(mergeStages(r, "nothing")).toBeNull();
-    const dup: StageSeries = { run: "a", stages: { x: { v: series([1], [5]) }, y: { v: series([1], [5]) } } };
-    expect(mergeStages(dup, "v")!.step).toEqual([1]);
-    expect(runLines([r, dup], "loss").map((l) => l.name)).toEqual(["a"]);
+    const lines = stageLines([r], "loss", ["train", "eval"]);
+    expect(lines.map((l) => l.name)).toEqual(["train", "eval"]);
+    expect(stageLines([r], "nothing", ["train", "eval"])).toEqual([]);
+    const back: StageSeries = { run: "a", stages: { train: { loss: { step: [0, 5, 3, 7], wall_time: [1, 2, 3, 4],
+      value: [1, 2, 3, 4] } } } };
+    const o = linesOption(stageLines([back], "loss", ["train"]), "step", "plain") as Any;
+    expect(o.series[0].data.map((p: number[]) => p[0])).toEqual([0, 3, 5, 7]);
+    expect(o.series[0].data.map((p: number[]) => p[1])).toEqual([1, 3, 2, 4]);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import table from "../../tests/fixtures/format_cases.json";
 import {
   chartUnit, formatCharges, formatCo2, formatCost, formatCostExact, formatDeviceContext, formatDistance, formatDuration,
   formatEnergy, formatPower, formatShare, sig, sourceLabel, tick, withUnit,
@@ -36,10 +37,10 @@ describe("units", () => {
     expect(formatEnergy(0.9999)).toBe("999.9 Wh");
   });
   it("scales CO2 mass, power and distance", () => {
-    expect(formatCo2(0.000883)).toBe("883.0 mg CO₂e");
-    expect(formatCo2(8.369e-7)).toBe("836.9 µg CO₂e");
-    expect(formatCo2(2.5)).toBe("2.500 kg CO₂e");
-    expect(formatCo2(1234)).toBe("1.234 t CO₂e");
+    expect(formatCo2(0.000883)).toBe("883.0 mg CO2e");
+    expect(formatCo2(8.369e-7)).toBe("836.9 µg CO2e");
+    expect(formatCo2(2.5)).toBe("2.500 kg CO2e");
+    expect(formatCo2(1234)).toBe("1.234 t CO2e");
     expect(formatPower(46.74)).toBe("46.74 W");
     expect(formatPower(1250)).toBe("1.250 kW");
     expect(formatPower(0.5)).toBe("500.0 mW");
@@ -78,7 +79,7 @@ describe("chart units", () => {
     expect(chartUnit("energy", 2.4e-6)).toEqual({ factor: 1e-6, unit: "mWh" });
     expect(chartUnit("energy", 2.4e-7)).toEqual({ factor: 1e-9, unit: "µWh" });
     expect(chartUnit("energy", 12)).toEqual({ factor: 1, unit: "kWh" });
-    expect(chartUnit("co2", 8.4e-7)).toEqual({ factor: 1e-9, unit: "µg CO₂e" });
+    expect(chartUnit("co2", 8.4e-7)).toEqual({ factor: 1e-9, unit: "µg CO2e" });
     expect(chartUnit("power", 11.3)).toEqual({ factor: 1, unit: "W" });
     expect(chartUnit("energy", 0)).toEqual({ factor: 1e-9, unit: "µWh" });
   });
@@ -136,4 +137,19 @@ describe("formatDeviceContext", () => {
     expect(formatDeviceContext({ temp_c: stats(61.25, 70, 65), util_pct: stats(5, 9, 1), clock_mhz: stats(1410, 1410, 1410) }))
       .toBe("util 5 %, clock_mhz 1410, temp_c 61.3");
   });
+});
+
+describe("the shared table (tests/fixtures/format_cases.json, also checked against greenops_tb/display.py)", () => {
+  const cases = table.cases as [string, unknown[], string][];
+  const fns: Record<string, (...args: never[]) => string> = {
+    sig, formatEnergy, formatCo2, formatPower, formatCost, formatDuration, formatShare,
+  };
+  it("has cases for every shared formatter", () => {
+    expect(new Set(cases.map((c) => c[0]))).toEqual(new Set(Object.keys(fns)));
+  });
+  for (const [fn, args, want] of cases) {
+    it(`${fn}(${args.map((a) => JSON.stringify(a)).join(", ")}) = ${want}`, () => {
+      expect((fns[fn] as (...a: unknown[]) => string)(...args)).toBe(want);
+    });
+  }
 });

@@ -11,6 +11,7 @@ import json
 import sys
 from typing import Any, Mapping
 
+from greenops_tb import display
 from greenops_tb.plugin.run_summary import headline, json_safe, summarize
 from greenops_tb.runs import LOADERS, InputError, load_run, report_malformed
 from greenops_tb.workunits import comparison_text
@@ -71,13 +72,31 @@ def efficiency_lines(labels: list[str], heads: list[Mapping[str, Any]]) -> list[
     return comparison_text(rows[0][0].removeprefix("J_per_"), labels, rows[0][1])
 
 
-def _cell(x: float | None) -> str:
-    return "-" if x is None else f"{x:.4g}"
+#: JSON metric label -> (text label, how its values read); stage energies "<stage>_energy_kWh" read as energy
+_TEXT = {
+    "duration_s": ("duration", display.format_duration),
+    "energy_kWh": ("energy", display.format_energy),
+    "facility_kWh": ("facility energy", display.format_energy),
+    "CO2_kg": ("CO2e", display.format_co2),
+    "cost": ("cost", display.sig),
+    "power_W": ("power", display.format_power),
+    "renewable_share": ("renewable share", display.format_share),
+}
+_STAGE_ENERGY = "_energy_kWh"
+
+
+def _text_row(metric: str, values: list[float | None], ratios: list[float | None]) -> list[str]:
+    """A comparison row as text: SI-scaled values (greenops_tb.display), ratios to 4 significant digits."""
+    if metric.endswith(_STAGE_ENERGY) and metric not in _TEXT:
+        label, fmt = f"{metric[:-len(_STAGE_ENERGY)]} energy", display.format_energy
+    else:  # per-unit efficiencies (J_per_sample, gCO2e_per_sample, ...) keep their unit in the label
+        label, fmt = _TEXT.get(metric, (metric.replace("_per_", " per "), display.sig))
+    return [label] + ["-" if v is None else fmt(v) for v in values] + ["-" if x is None else display.sig(x) for x in ratios]
 
 
 def render(labels: list[str], rows: list[dict[str, Any]]) -> str:
     head = ["metric"] + labels + [f"{lab} / {labels[0]}" for lab in labels[1:]]
-    table = [head] + [[r["metric"]] + [_cell(v) for v in r["values"]] + [_cell(x) for x in r["ratios"]] for r in rows]
+    table = [head] + [_text_row(r["metric"], r["values"], r["ratios"]) for r in rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table)
 

@@ -13,6 +13,7 @@ import sys
 from dataclasses import asdict
 from typing import Any, Mapping
 
+from greenops_tb import display
 from greenops_tb.forecast import forecast
 from greenops_tb.plugin.run_summary import json_safe, summarize
 from greenops_tb.readers.events import RunData
@@ -43,13 +44,14 @@ def _table(rows: list[list[str]]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 
-_HEAD = ["stage", "records", "duration_s", "energy_kWh", "CO2_kg", "cost", "power_W", "renewable"]
+_HEAD = ["stage", "records", "time", "energy", "CO2e", "cost", "power", "renewable"]
 
 
 def _row(name: str, t: Mapping[str, Any], records: int, currency: str) -> list[str]:
-    share = t["renewable_share"]
-    return [name, str(records), _num(t["duration_s"]), _num(t["energy_kwh"]), _num(t["co2_kg"]),
-            _num(t["cost"], f" {currency}".rstrip()), _num(t["avg_power_w"]), "-" if share is None else f"{share:.0%}"]
+    """A table row in the one number format (greenops_tb.display); ``--json`` keeps raw SI numbers."""
+    return [name, str(records), display.format_duration(t["duration_s"]), display.format_energy(t["energy_kwh"]),
+            display.format_co2(t["co2_kg"]), display.format_cost(t["cost"], currency),
+            display.format_power(t["avg_power_w"]), display.format_share(t["renewable_share"])]
 
 
 def context_text(context: Mapping[str, Mapping[str, float | None]]) -> str:
@@ -123,7 +125,7 @@ def render(summary: Mapping[str, Any]) -> str:
                  + (f" ({factors.split(' (')[0]}; --json has the full citation)"
                     if factors and summary["co2_by_source_kg"] else ""))
     lines.append("devices: " + ", ".join(_device(d) for d in summary["devices"]))
-    if not summary["complete"]:
+    if not summary.get("splits_exact", summary["complete"]):
         lines.append(f"note: {summary['records_kept']} of {summary['records_emitted']} records kept; splits are scaled")
     return "\n".join(lines)
 

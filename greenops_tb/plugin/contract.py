@@ -152,9 +152,10 @@ class RunSummary(_RunSummaryBase, total=False):
     dataset: dict[str, str]
     records_kept: int
     records_emitted: int
-    complete: bool
+    complete: bool  # every record kept: the series are at full resolution
     ranges: RunRanges
     efficiency: Efficiency | None  # the headline stage's (most samples, else tokens, else steps)
+    splits_exact: bool  # the device and source splits are exact (always, for records that carry running splits)
 
 
 class Series(TypedDict):

@@ -21,10 +21,10 @@ as ``{"error": ...}`` (the dashboard shows the message) where TensorBoard's own
 handler would answer plain text. Everything goes through ``context.data_provider``
 (Rust data server or the Python ingester alike). Series points are capped
 server-side by the provider's own downsampling. Retention: TensorBoard keeps 1000
-scalar points per tag and 10 green records per stage by default. Totals are always
-exact (each stage's latest record is always kept); ``tensorboard
---samples_per_plugin scalars=0,green=0`` keeps everything, for full-resolution
-series and exact device and source splits.
+scalar points per tag and a sample of the green records per stage by default.
+Totals and their device and source splits are always exact (each stage's latest
+record is always kept, and records carry running splits); ``tensorboard
+--samples_per_plugin scalars=0,green=0`` keeps everything, for full-resolution series.
 """
 from __future__ import annotations
 

@@ -4,11 +4,13 @@ Totals come from the latest record of each stage (``stage_*``) and the run's
 latest record (``run_*``): those are running totals, and one tag per stage means
 TensorBoard's reservoir always keeps each stage's latest record.
 
-The split of a total over devices and over grid sources needs every interval.
-When TensorBoard kept them all (``--samples_per_plugin green=0``) the split is
-exact; otherwise the shares of the records it kept are applied to the exact
-total and the summary says so (``complete: false``). The same share rule makes
-the run's split count each joule once when stages overlap.
+The split of a total over devices and over grid sources is exact too: every
+record carries the running splits (``run_devices_kwh``; ``stage_mix_kwh`` and
+``run_mix_kwh`` through :func:`~greenops_tb.schema.running_mix`), so the latest records alone give them
+(``splits_exact``). Records written before those fields existed fall back to
+the shares of the kept records, applied to the exact total (exact when
+TensorBoard kept them all, ``complete``). Only the series and the device context
+statistics depend on how many records TensorBoard kept.
 
 ``co2_by_source_kg`` splits a run's or a stage's CO2 over the sources of its
 energy mix in proportion to share x IPCC AR5 lifecycle factor
@@ -34,7 +36,7 @@ from greenops_tb.grid.dataset import load as load_dataset
 from greenops_tb.grid.factors import split_co2_by_source
 from greenops_tb.plugin.contract import CompareRow, RunSummary, Totals
 from greenops_tb.readers.events import RunData
-from greenops_tb.schema import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record
+from greenops_tb.schema import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record, running_mix
 from greenops_tb.uncertainty import ranges_json
 from greenops_tb.units import avg_power_w
 from greenops_tb.workunits import stage_efficiency
@@ -95,11 +97,16 @@ def is_complete(records: list[Record]) -> bool:
     return all(r.seq == i for i, r in enumerate(records))
 
 
+def has_splits(rec: Record) -> bool:
+    """True when ``rec`` carries the running splits (every record written since they exist does)."""
+    return bool(rec.run_devices_kwh) or not rec.devices
+
+
 def _stage_summary(stage: str, recs: list[Record], complete: bool) -> dict[str, Any]:
     last = recs[-1]
     counts = {"samples": last.stage_samples, "tokens": last.stage_tokens}
     eff = stage_efficiency(stage, last.stage_energy_kwh, last.stage_co2_kg, counts, len(recs) if complete else None)
-    mix = _scaled(_sum_mix(recs), last.stage_energy_kwh * last.pue)
+    mix = running_mix(last, "stage") if has_splits(last) else _scaled(_sum_mix(recs), last.stage_energy_kwh * last.pue)
     totals = _totals(last.stage_energy_kwh, last.pue, last.stage_co2_kg, last.stage_cost, last.stage_duration_s, mix)
     return {
         "stage": stage,
@@ -148,6 +155,8 @@ class _ContextAccumulator:
 
 
 def _devices(records: list[Record], run_energy_kwh: float) -> list[dict[str, Any]]:
+    """Per device: exact energy from the latest record's running split (else the kept records' shares of the
+    run total), kind and provenance as last recorded, context statistics over the kept records."""
     energy: dict[str, float] = defaultdict(float)
     kind: dict[str, str] = {}
     provenance: dict[str, str] = {}
@@ -159,12 +168,13 @@ def _devices(records: list[Record], run_energy_kwh: float) -> list[dict[str, Any
             provenance[dev_id] = d.provenance
             for key, value in d.context.items():
                 context[dev_id][key].add(value, max(r.duration_s, 0.0))
-    scaled = _scaled(energy, run_energy_kwh)
+    last = records[-1]
+    scaled = dict(last.run_devices_kwh) if has_splits(last) else _scaled(energy, run_energy_kwh)
     return [
         {
             "device": dev_id,
             "kind": kind[dev_id],
-            "energy_kwh": scaled[dev_id],
+            "energy_kwh": scaled.get(dev_id, 0.0),
             "provenance": provenance[dev_id],
             "measured": not is_modelled(provenance[dev_id]),
             "context": {key: asdict(acc.stats()) for key, acc in sorted(context[dev_id].items())},
@@ -189,7 +199,8 @@ def summarize(data: RunData) -> RunSummary:
     by_stage: dict[str, list[Record]] = defaultdict(list)
     for r in records:
         by_stage[r.stage].append(r)
-    run_mix = _scaled(_sum_mix(records), last.run_energy_kwh * last.pue)
+    exact = has_splits(last)
+    run_mix = running_mix(last, "run") if exact else _scaled(_sum_mix(records), last.run_energy_kwh * last.pue)
     complete = is_complete(records)
     stages = [_stage_summary(s, rs, complete) for s, rs in by_stage.items()]
     out.update(
@@ -217,6 +228,7 @@ def summarize(data: RunData) -> RunSummary:
         records_emitted=last.seq + 1,
         complete=complete,
         ranges=ranges_json(records),  # low-high of every total (docs/METHOD.md)
+        splits_exact=exact or complete,
     )
     return out
 

@@ -5,6 +5,13 @@ directly (no per-value ``add_scalar``), so one record costs one event.
 :class:`RecordEvents` gives the same events serialised, from one cached event
 per (stage, scalars present, watched names) whose values are overwritten, so
 the protos are built once per layout instead of once per record.
+
+Bytes per record (``benchmarks/bench_volume.py``): scalars are ``simple_value``
+floats, as ``SummaryWriter.add_scalar`` writes them (TensorBoard stores scalars as
+float32 either way and gives them the ``scalars`` metadata itself), and the green
+record's ``SummaryMetadata`` goes with the first event of its tag in each file
+only: TensorBoard (the Python ingester and the Rust data server alike) keeps a
+tag's metadata from its first event and ignores it afterwards.
 """
 from __future__ import annotations
 
@@ -25,10 +32,6 @@ from greenops_tb.tags import (
     watch_tag,
 )
 
-_SCALAR_META = summary_pb2.SummaryMetadata(
-    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
-    data_class=summary_pb2.DATA_CLASS_SCALAR,
-)
 _GREEN_META = summary_pb2.SummaryMetadata(
     plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=PLUGIN_NAME, content=PLUGIN_CONTENT),
     data_class=summary_pb2.DATA_CLASS_TENSOR,
@@ -41,11 +44,7 @@ def _string_tensor(s: str) -> tensor_pb2.TensorProto:
 
 
 def _add_scalar(summary: summary_pb2.Summary, tag: str, value: float) -> None:
-    summary.value.add(
-        tag=tag,
-        metadata=_SCALAR_META,
-        tensor=tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, tensor_shape=_SCALAR_SHAPE, float_val=[value]),
-    )
+    summary.value.add(tag=tag, simple_value=value)
 
 
 def record_summary(rec: Record, *, scalars: bool = True) -> summary_pb2.Summary:
@@ -65,15 +64,19 @@ def record_summary(rec: Record, *, scalars: bool = True) -> summary_pb2.Summary:
 class _Layout:
     """One cached event for records of one layout; :meth:`fill` overwrites its values and serialises it."""
 
-    __slots__ = ("_event", "_record", "_scalars", "_attrs", "_watched")
+    __slots__ = ("_event", "_record", "_scalars", "_attrs", "_watched", "_fresh")
 
-    def __init__(self, rec: Record, attrs: tuple[str, ...]) -> None:
+    def __init__(self, rec: Record, attrs: tuple[str, ...], announced: set[str]) -> None:
         self._event = event_pb2.Event(summary=record_summary(rec))
         values = self._event.summary.value
         self._record = values[0].tensor.string_val
-        self._scalars = [v.tensor.float_val for v in values[1:]]
+        self._scalars = list(values[1:])
         self._attrs = attrs
         self._watched = tuple(rec.watched)
+        self._fresh = values[0].tag not in announced  # its first event in this file carries the metadata
+        if not self._fresh:
+            values[0].ClearField("metadata")
+        announced.add(values[0].tag)
 
     def fill(self, text: RecordText) -> bytes:
         rec, event = text.rec, self._event
@@ -83,16 +86,22 @@ class _Layout:
         values = [getattr(rec, a) for a in self._attrs]
         values += rec.watched.values()
         for box, v in zip(self._scalars, values):
-            box[0] = v
-        return event.SerializeToString()
+            box.simple_value = v
+        data = event.SerializeToString()
+        if self._fresh:
+            self._fresh = False
+            event.summary.value[0].ClearField("metadata")
+        return data
 
 
 class RecordEvents:
     """Serialised ``Event`` bytes per record, equal to ``Event(summary=record_summary(rec), step=rec.step,
-    wall_time=rec.end_time).SerializeToString()``. Not thread-safe: the writer calls it under the stages' lock."""
+    wall_time=rec.end_time).SerializeToString()`` except that the record's metadata goes with the first event of
+    its tag only (one RecordEvents per event file). Not thread-safe: the writer calls it under the stages' lock."""
 
     def __init__(self) -> None:
         self._layouts: dict[tuple, _Layout] = {}
+        self._announced: set[str] = set()  # record tags whose metadata this file has
 
     def encode(self, item: Record | RecordText) -> bytes:
         """The event of a record, or of a record whose numbers are formatted already (its RecordText)."""
@@ -102,7 +111,7 @@ class RecordEvents:
         key = (rec.stage, attrs, *rec.watched)
         layout = self._layouts.get(key)
         if layout is None:
-            layout = self._layouts[key] = _Layout(rec, attrs)
+            layout = self._layouts[key] = _Layout(rec, attrs, self._announced)
         return layout.fill(text)
 
 

@@ -19,6 +19,7 @@ from greenops_tb.schema import (
     OPTIONAL_FLOAT_FIELDS,
     RECORD_FIELDS,
     SCHEMA_VERSION,
+    SPLIT_FIELDS,
     STR_FIELDS,
     Record,
 )
@@ -45,6 +46,7 @@ OPTIONAL_FIELDS: tuple[str, ...] = tuple(f for f in RECORD_FIELDS if f in OPTION
 INT_FIELD_ORDER: tuple[str, ...] = tuple(f for f in RECORD_FIELDS if f in INT_FIELDS)
 STR_FIELD_ORDER: tuple[str, ...] = tuple(f for f in RECORD_FIELDS if f in STR_FIELDS)
 _float_values, _optional_values = getter(FLOAT_FIELDS), getter(OPTIONAL_FIELDS)
+_split_values = getter(SPLIT_FIELDS)
 int_values, str_values = getter(INT_FIELD_ORDER), getter(STR_FIELD_ORDER)
 #: CSV number text -> JSON's (what json.dumps writes for None, NaN and infinities)
 _JSON_NUMBER = {"": "null", "nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
@@ -142,12 +144,15 @@ class RecordText:
         parts += map(int.__repr__, int_values(rec))
         parts += map(_json_str, str_values(rec))
         parts += (_numbers_object(rec.mix_kwh, n.mix), self.devices_json, _numbers_object(rec.watched, n.watched))
+        for split in _split_values(rec):  # event records only: formatted here, not in numbers()
+            parts.append(_numbers_object(split, number_texts(tuple(split.values()))))
         return _RECORD_TEMPLATE % _JSON_ORDER(parts)
 
 
 def _json_layout() -> tuple[str, Callable[[list[str]], tuple]]:
     """The record JSON as a %-template in field order, and how to put RecordText.json's parts in that order."""
-    groups = [*FLOAT_FIELDS, *OPTIONAL_FIELDS, *INT_FIELD_ORDER, *STR_FIELD_ORDER, "mix_kwh", "devices", "watched"]
+    groups = [*FLOAT_FIELDS, *OPTIONAL_FIELDS, *INT_FIELD_ORDER, *STR_FIELD_ORDER, "mix_kwh", "devices", "watched",
+              *SPLIT_FIELDS]
     template = "{" + ",".join(f'"{f}":%s' for f in RECORD_FIELDS) + f',"schema":{SCHEMA_VERSION}}}'
     return template, operator.itemgetter(*(groups.index(f) for f in RECORD_FIELDS))
 

@@ -17,10 +17,10 @@ export function provenanceSection(summaries: RunSummary[]): HTMLElement {
           + `Price ${s.price?.per_kwh == null ? "unknown" : `${sig(s.price.per_kwh, 3)} ${s.price.currency}/kWh`} `
           + `from ${s.price?.source ?? "unknown"}.`),
         dataset ? h("p", { class: "note" }, `Dataset: ${dataset}`) : null,
-        h("p", { class: "note" }, s.complete
-          ? `All ${s.records_emitted} records kept: device and source splits are exact.`
-          : `${s.records_kept} of ${s.records_emitted} records kept by TensorBoard: totals are exact, device and source splits `
-            + "use the kept records' shares (start tensorboard with --samples_per_plugin green=0 for exact splits)."),
+        s.complete ? null : h("p", { class: "note" }, `Series and device context from ${s.records_kept} of `
+          + `${s.records_emitted} records kept by TensorBoard (tensorboard --samples_per_plugin scalars=0,green=0 keeps all). `
+          + (s.splits_exact ? "" : "Device and source splits use the kept records' shares (run written by an older "
+            + "greenops_tb).")),
         s.malformed_skipped
           ? h("p", { class: "note", "data-testid": "malformed" }, `${s.malformed_skipped} malformed records skipped `
             + "(not green records: wrong JSON shape or field types).")

@@ -1,7 +1,7 @@
 // The per-stage series chart and the watched values.
 
 import type { XAxis } from "../aggregate";
-import { linesOption, runLines, stageLines } from "../charts";
+import { linesOption, stageLines } from "../charts";
 import { h } from "../dom";
 import type { RunSummary, StageSeries } from "../types";
 import { METRICS, POINTS, type ChartFactory } from "./common";
@@ -29,6 +29,8 @@ export function seriesSection(v: SeriesView, chart: ChartFactory, summaries: Run
       + (banded ? " Dotted: the stage's low-high range (docs/METHOD.md)." : "")));
 }
 
+/** A chart per watched name, a line per stage whose records carry it (a value read at train and at eval records is
+ * two histories, not one zig-zag). */
 export function watchedSection(v: SeriesView, chart: ChartFactory): HTMLElement | null {
   const ws = v.watched.filter((w) => Object.keys(w.stages).length > 0);
   if (ws.length === 0) return null;
@@ -37,5 +39,6 @@ export function watchedSection(v: SeriesView, chart: ChartFactory): HTMLElement 
     h("h2", {}, "Watched values"),
     h("div", { class: "grid2 even" }, ...names.map((n) => h("div", {},
       h("h3", {}, n),
-      chart(`watch:${n}`, linesOption(runLines(ws, n), v.x, n.endsWith("_kwh") ? "energy" : "plain"), "chart small")))));
+      chart(`watch:${n}`, linesOption(stageLines(ws, n, v.stageOrder), v.x, n.endsWith("_kwh") ? "energy" : "plain"),
+        "chart small")))));
 }
