@@ -190,6 +190,7 @@ class GreenSummaryWriter(SummaryWriter):
         opts = RecordOptions.checked(pue, emit_every, csv_columns)
         if step_axis not in ("user", "stage"):
             raise ValueError(f"step_axis must be 'user' (your add_scalar global_step) or 'stage', got {step_axis!r}")
+        self._step_axis = step_axis
         self._watches = Watches()
         for name, value in (watch or {}).items():
             self._watches.add(name, value)
@@ -244,7 +245,7 @@ class GreenSummaryWriter(SummaryWriter):
             self._meter, self._grid.current, self._pricing, self._watches, self._sinks.write,
             seq0=self._csv.next_seq if self._csv else 0, before_boundary=_sync_cuda if sync_cuda else None,
             resumed=self._resumed,
-            user_step=self._user_steps.current if step_axis == "user" else None,
+            user_step=self._user_steps.current if self._step_axis == "user" else None,
         )
         self._close_lock = threading.Lock()
         self._fw.add_summary(metadata_summary(self.run_metadata()), 0, time.time())

@@ -22,7 +22,7 @@ describe("units of the decision panels", () => {
     expect(formatJoules(12.5)).toBe("12.50 J");
     expect(formatJoules(4500)).toBe("4.500 kJ");
     expect(formatJoules(2.5e-7)).toBe("0.2500 µJ");
-    expect(formatGrams(0.00041)).toBe("410.0 µg CO₂e");
+    expect(formatGrams(0.00041)).toBe("410.0 µg CO2e");
     expect(formatCount(659_700_000)).toBe("659.7 M");
     expect(formatCount(12_000)).toBe("12.00 k");
     expect(formatCount(950)).toBe("950.0");
@@ -33,7 +33,7 @@ describe("efficiency", () => {
   it("prefers samples, then tokens, then steps, and says when nothing was counted", () => {
     expect(stageEfficiency({ token: eff("token", 1, 1), sample: eff("sample", 2, 2) })?.unit).toBe("sample");
     expect(stageEfficiency({ step: eff("step", 1, 1) })?.unit).toBe("step");
-    expect(efficiencyText(eff("sample", 0.5, 0.002))).toBe("500.0 mJ · 2.000 mg CO₂e / sample");
+    expect(efficiencyText(eff("sample", 0.5, 0.002))).toBe("500.0 mJ · 2.000 mg CO2e / sample");
     expect(efficiencyText(eff("sample", null, null))).toBe("—");
   });
 });
