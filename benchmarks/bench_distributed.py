@@ -1,6 +1,6 @@
 """Distributed (issue 7): per-boundary cost of job-wide aggregation with 2 gloo ranks on this machine.
 
-    python benchmarks/bench_distributed.py [--quick]   # prints rows, writes benchmarks/results/distributed.json
+    python benchmarks/bench_distributed.py [--quick]   # prints its rows (RESULTS.md: run_all.py)
 
 Two processes started by torchrun join a gloo group. In each, interleaved side by
 side: a plain local ``Meter.read()`` (the baseline every boundary pays anyway),

@@ -7,7 +7,7 @@ runs' size (100k records; it parses event files with a pure-Python CRC and
 would take minutes on 1M). Throughput counts everything a user waits for:
 starting the loader, loading, decoding and writing the CSV.
 
-    python benchmarks/bench_export.py [--quick]     # writes benchmarks/results/export.json
+    python benchmarks/bench_export.py [--quick]     # prints its rows (RESULTS.md: run_all.py)
 """
 from __future__ import annotations
 

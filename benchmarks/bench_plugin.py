@@ -5,7 +5,7 @@
 * time to first chart in headless Chromium (target <= 1.5 s), next to the time
   TensorBoard's own page takes to load in the same browser.
 
-    python benchmarks/bench_plugin.py [--quick]     # writes benchmarks/results/plugin.json
+    python benchmarks/bench_plugin.py [--quick]     # prints its rows (RESULTS.md: run_all.py)
 """
 from __future__ import annotations
 
