@@ -27,9 +27,14 @@ BENCH_DIR = Path(__file__).resolve().parent
 Row = dict
 
 
+#: from this many repeats on, the spread is the interquartile range (one outlier on a shared machine
+#: should not hide an effect), below it min-max
+IQR_FROM = 10
+
+
 @dataclass(frozen=True)
 class Stat:
-    """A timing over repeats: the median and the spread (min-max) of ``n`` samples."""
+    """A timing over repeats: the median and the spread of ``n`` samples (min-max; IQR from 10 samples)."""
 
     median: float
     lo: float
@@ -39,14 +44,20 @@ class Stat:
     @classmethod
     def of(cls, samples: Sequence[float], scale: float = 1.0) -> "Stat":
         xs = [x * scale for x in samples]
+        if len(xs) >= IQR_FROM:
+            q1, q2, q3 = statistics.quantiles(xs, n=4, method="inclusive")
+            return cls(q2, q1, q3, len(xs))
         return cls(statistics.median(xs), min(xs), max(xs), len(xs))
-
-    @property
-    def width(self) -> float:
-        return self.hi - self.lo
 
     def scaled(self, k: float) -> "Stat":
         return Stat(self.median * k, self.lo * k, self.hi * k, self.n)
+
+
+def overlap(a: "float | Stat", b: "float | Stat") -> bool:
+    """Whether two values' spreads (a plain number: a point) overlap."""
+    lo_a, hi_a = (a.lo, a.hi) if isinstance(a, Stat) else (a, a)
+    lo_b, hi_b = (b.lo, b.hi) if isinstance(b, Stat) else (b, b)
+    return lo_a <= hi_b and lo_b <= hi_a
 
 
 def _split(v: "float | Stat | None") -> tuple[float | None, Stat | None]:
@@ -67,14 +78,13 @@ def row(
     """One result row; the shape every ``bench_*.run()`` returns.
 
     ``base`` is the named ``baseline`` measured in the same run on the same work, in the same ``unit``;
-    only then does the row get a ratio, and it is always ``value / base``. When either side's spread
-    (min-max over repeats) is wider than the difference between them, the row says "within noise"
-    instead of a ratio. ``target`` is a goal in words; ``met`` says whether this run meets it.
+    only then does the row get a ratio, and it is always ``value / base``. When the two spreads overlap
+    (the difference is smaller than the repeats' scatter), the row says "within noise" instead of a ratio. ``target`` is a goal in words; ``met`` says whether this run meets it.
     """
     v, v_stat = _split(value)
     b, b_stat = _split(base)
     ratio_ = None if v is None or b is None or b <= 0 else v / b
-    noise = ratio_ is not None and abs(v - b) < max(v_stat.width if v_stat else 0.0, b_stat.width if b_stat else 0.0)
+    noise = ratio_ is not None and overlap(v_stat or v, b_stat or b)
     return {"name": name, "value": v, "spread": (v_stat.lo, v_stat.hi) if v_stat else None,
             "n": v_stat.n if v_stat else None, "unit": unit, "baseline": baseline, "base": b,
             "base_spread": (b_stat.lo, b_stat.hi) if b_stat else None, "ratio": None if noise else ratio_,

@@ -48,9 +48,9 @@ STAMPED = ("benchmarks", "greenops_tb")
 RULE = (
     "Rule for every row: **ratio = value / baseline value**, both measured in this run on the same work, in the "
     "row's unit; a row without such a baseline has no ratio. Timings are medians over interleaved repeats "
-    "(A B C, B C A, ...); **spread** is min-max over the **n** repeats (baseline value's spread in the note). "
-    "When the difference between value and baseline value is smaller than the wider of the two spreads, the ratio "
-    "cell says **within noise**. **target** is a goal, **met** whether this run meets it."
+    "(A B C, B C A, ...); **spread** is min-max over the **n** repeats, or the interquartile range from 10 "
+    "repeats on (the baseline value's spread opens the note). "
+    "When the value's spread and the baseline value's spread overlap, the ratio cell says **within noise**. **target** is a goal, **met** whether this run meets it."
 )
 
 
