@@ -124,3 +124,55 @@ def test_summary_shows_gpu_context_from_nvml(tmp_path, monkeypatch, capsys):
     assert set(mems) == {gb} and (mem["max"], mem["last"]) == (gb, gb)
     assert mem["mean"] == pytest.approx(gb, rel=1e-12)  # a duration-weighted mean of equal values
     assert ctx["gpu:0"]["util_pct"]["mean"] == pytest.approx(87.0, abs=0.5) and ctx["cpu:0"] == {}
+
+
+def _csv_sums(path: Path, stage: str | None = None) -> dict[str, float]:
+    """Column sums of the CSV's rows (of one stage), read with the csv module: independent of the readers."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if stage is None or r["stage"] == stage]
+    assert rows
+    return {c: sum(float(r[c]) for r in rows) for c in ("energy_kwh", "co2_kg", "duration_s")}
+
+
+def test_summary_per_stage_equals_the_sum_of_its_csv_rows(logdir, capsys):
+    code, out, err = cli(capsys, "summary", str(logdir), "--json")
+    assert code == 0, err
+    for s in json.loads(out):
+        for st in s["stages"]:
+            want = _csv_sums(logdir / s["run"] / "green.csv", st["stage"])
+            assert st["energy_kwh"] == pytest.approx(want["energy_kwh"], rel=1e-9)
+            assert st["co2_kg"] == pytest.approx(want["co2_kg"], rel=1e-9)
+            assert st["duration_s"] == pytest.approx(want["duration_s"], rel=1e-9)
+
+
+def test_summary_total_is_the_known_power_times_the_measured_time(tmp_path, capsys):
+    import time
+
+    import torch
+
+    from greenops_tb import ConstantPowerSource, GreenSummaryWriter
+
+    watts = 40.0
+    model = torch.nn.Linear(8, 1)
+    x = torch.randn(32, 8)
+    with GreenSummaryWriter(str(tmp_path / "flat"), country="DE", pue=1.0,
+                            meters=[ConstantPowerSource({"cpu:0": watts})]) as w:
+        outer0 = time.perf_counter()
+        w.start("train")
+        inner0 = time.perf_counter()
+        for _ in range(20):
+            model(x).pow(2).mean().backward()
+            w.update("train")
+        inner1 = time.perf_counter()
+        w.stop("train")
+        outer1 = time.perf_counter()
+    code, out, err = cli(capsys, "summary", str(tmp_path), "--json")
+    assert code == 0, err
+    (s,) = json.loads(out)
+    joules = s["totals"]["energy_kwh"] * 3.6e6
+    # the writer's meter reads happen inside [outer0, outer1] and around [inner0, inner1], whatever the load
+    assert watts * (inner1 - inner0) <= joules <= watts * (outer1 - outer0)
+    assert s["totals"]["energy_kwh"] == pytest.approx(_csv_sums(tmp_path / "flat" / "green.csv")["energy_kwh"],
+                                                      rel=1e-9)
