@@ -61,7 +61,7 @@ def test_each_variant_and_round_runs_in_its_own_fresh_process(sessions) -> None:
     res, t0, t1 = sessions
     pids = [s["pid"] for v in res.values() for s in v]
     assert len(pids) == 4 and len(set(pids)) == 4 and os.getpid() not in pids
-    for key, samples in res.items():
+    for samples in res.values():
         assert len(samples) == TINY.rounds
         for s in samples:
             assert 0 < s["startup_s"] < s["wall_s"] < t1 - t0
