@@ -4,7 +4,7 @@ Both of TensorBoard's loaders feed the same reader (``readers/events.read_runs``
 the Rust data server (the CLI's default) and TensorBoard's Python ingester (its
 fallback; a pure-Python CRC per event, minutes on 1M records). The same-work
 pair runs both on one logdir (2 runs x 20k records), interleaved over repeats;
-the scale row runs the data server once on 50 runs x 20k records (1M), with no
+the scale row runs the data server once on 10 runs x 20k records (200k), with no
 baseline. Throughput counts everything a user waits for: starting the loader,
 loading, decoding and writing the file.
 
@@ -42,7 +42,7 @@ def export_rate(logdir: Path, loader: str, fmt: str = "csv") -> tuple[float, int
 
 def run(quick: bool = False) -> list[dict]:
     pair = GenSpec(runs=2, records=2000) if quick else GenSpec(runs=2, records=20000)
-    scale = GenSpec(runs=2, records=5000) if quick else GenSpec(runs=50, records=20000)
+    scale = pair if quick else GenSpec(runs=10, records=20000)
     reps = 2 if quick else 3
     pair_dir, scale_dir = cached(pair), cached(scale)
     counts: set[int] = set()

@@ -91,7 +91,7 @@ def bench_hooks(quick: bool, batch_size: int) -> dict:
             hooks.remove()
 
     n = max(5, (2560 if quick else 10240) // batch_size)
-    rounds = 7 if quick else 31
+    rounds = 7 if quick else 15
     with tempfile.TemporaryDirectory() as d, GreenSummaryWriter(d, country="DE", csv_path=False) as w:
         w.start("train")
         batch(3), hooked(3)  # warm up

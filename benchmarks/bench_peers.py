@@ -44,7 +44,7 @@ class Settings:
     def make(cls, quick: bool) -> "Settings":
         if quick:
             return cls(rounds=1, epochs=2, steps=20, idle_s=1.0)
-        return cls(rounds=3, epochs=3, steps=100, idle_s=8.0)
+        return cls(rounds=3, epochs=3, steps=100, idle_s=5.0)
 
 
 def available(keys: list[str] | None = None) -> tuple[dict[str, Variant], list[dict]]:
