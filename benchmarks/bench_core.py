@@ -131,7 +131,7 @@ def _subprocess_s(body: str) -> float:
 
 
 def bench_startup(quick: bool) -> list[dict]:
-    reps = 2 if quick else 5
+    reps = 1 if quick else 5
     s = interleave({"plain": lambda: _subprocess_s(_PLAIN), "green": lambda: _subprocess_s(_GREEN)}, reps)
     val, base = Stat.of(s["green"]), Stat.of(s["plain"])
     return [
