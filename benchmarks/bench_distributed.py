@@ -95,7 +95,8 @@ def run(quick: bool = False) -> list[dict]:
     note = (f"2 gloo ranks, one host; meters: constant-power stand-ins (gpu:0 100 W, cpu:0 30 W, ram 5 W); "
             f"{rounds} interleaved batches of {n}")
     return [
-        row("distributed, constant-power stand-in meters: boundary with exchange (start/stop, update with flush_every=1)", m["exchange"], "us",
+        row("distributed, constant-power stand-in meters: boundary with exchange (start/stop, update with "
+            "flush_every=1)", m["exchange"], "us",
             baseline="local Meter.read() (the boundary without exchange)", base=m["local"],
             target="< 1000 us on one host", met=m["exchange"].median < 1000, note=note),
         row("distributed: exchange vs a bare gloo all_gather of the same tensor", m["exchange"], "us",
