@@ -119,8 +119,12 @@ def train_rows(variants: dict[str, Variant], res: dict[str, list[dict]], s: Sett
         nothing = _nothing(v)
         same = key != BASELINE and not nothing
         kwh = [x["energy_kwh"] for x in res[key]]
-        reported = ("" if key == BASELINE else
-                    f"; tracker reported {kwh[0]:.3g} kWh" if kwh and kwh[0] is not None else "; tracker reported no energy")
+        if key == BASELINE:
+            reported = ""
+        elif kwh and kwh[0] is not None:
+            reported = f"; tracker reported {kwh[0]:.3g} kWh (first round)"
+        else:
+            reported = "; tracker reported no energy"
         slow = f"; {(step[key].median / base.median - 1) * 100:+.1f}% per step" if same else ""
         rows.append(row(f"training step: {v.label}; {work}", step[key], "ms",
                         baseline=VARIANTS[BASELINE].label + ", same loop" if same else "", base=base if same else None,

@@ -169,12 +169,14 @@ def run(quick: bool = False) -> list[dict]:
                             met=stat.median <= 100, note=f"{what}; {how}"))
         stat, what = r["refreshed"]
         rows.append(row(f"Green route /summary with the run listing refreshed, p50, {where}", stat, "ms",
-                        target="<= 100 ms", met=stat.median <= 100, note=f"{what}; {stat.n} requests {LISTING_TTL_S}+ s apart"))
+                        target="<= 100 ms", met=stat.median <= 100,
+                        note=f"{what}; {stat.n} requests {LISTING_TTL_S}+ s apart"))
         green, tb, tags, points = r["same"]
-        rows.append(row(f"Green route /series?points={SAME_WORK_POINTS} vs TensorBoard's scalars route, same {tags} tags "
-                        f"of one run, {where}", green, "ms",
-                        baseline=f"TensorBoard /data/plugin/scalars/scalars, one request per tag ({points:,} points each)",
-                        base=tb, note=f"both return up to {SAME_WORK_POINTS} points per tag of the same run; {how}"))
+        rows.append(row(f"Green route /series?points={SAME_WORK_POINTS} vs TensorBoard's scalars route, same "
+                        f"{tags} tags of one run, {where}", green, "ms",
+                        baseline=f"TensorBoard /data/plugin/scalars/scalars, one request per tag "
+                        f"({points:,} points each)", base=tb,
+                        note=f"both return up to {SAME_WORK_POINTS} points per tag of the same run; {how}"))
     chart_s, shell_s, inner_s = first_chart(logdir, tries=1 if quick else 5)
     where = f"{size}, default retention"
     rows += [

@@ -79,7 +79,8 @@ def row(
 
     ``base`` is the named ``baseline`` measured in the same run on the same work, in the same ``unit``;
     only then does the row get a ratio, and it is always ``value / base``. When the two spreads overlap
-    (the difference is smaller than the repeats' scatter), the row says "within noise" instead of a ratio. ``target`` is a goal in words; ``met`` says whether this run meets it.
+    (the difference is smaller than the repeats' scatter), the row says "within noise" instead of a ratio.
+    ``target`` is a goal in words; ``met`` says whether this run meets it.
     """
     v, v_stat = _split(value)
     b, b_stat = _split(base)

@@ -50,7 +50,8 @@ RULE = (
     "row's unit; a row without such a baseline has no ratio. Timings are medians over interleaved repeats "
     "(A B C, B C A, ...); **spread** is min-max over the **n** repeats, or the interquartile range from 10 "
     "repeats on (the baseline value's spread opens the note). "
-    "When the value's spread and the baseline value's spread overlap, the ratio cell says **within noise**. **target** is a goal, **met** whether this run meets it."
+    "When the value's spread and the baseline value's spread overlap, the ratio cell says **within noise**. "
+    "**target** is a goal, **met** whether this run meets it."
 )
 
 
