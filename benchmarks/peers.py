@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 #: where an Intel/AMD RAPL counter would be; none here means CPU energy is estimated or absent
 RAPL_ROOT = Path("/sys/class/powercap/intel-rapl:0")
-J_PER_KWH = 3.6e6
 
 
 def has_gpu() -> bool:
@@ -223,7 +222,9 @@ class Zeus(Variant):
         self._joules += sum(parts)
 
     def end(self) -> float | None:
-        return self._joules / J_PER_KWH if self._any else None
+        from greenops_tb.units import kwh  # here, not at import: the other variants' processes never load it
+
+        return kwh(self._joules) if self._any else None
 
 
 class CarbonTracker(Variant):
