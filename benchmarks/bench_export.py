@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from common import Stat, interleave, row, standalone  # noqa: E402
-from gen_logdir import GenSpec, cached  # noqa: E402
+from gen_logdir import GenSpec, cached, first_runs  # noqa: E402
 
 from greenops_tb.commands.export import export  # noqa: E402
 from greenops_tb.runs import open_logdir  # noqa: E402
@@ -41,10 +41,11 @@ def export_rate(logdir: Path, loader: str, fmt: str = "csv") -> tuple[float, int
 
 
 def run(quick: bool = False) -> list[dict]:
-    pair = GenSpec(runs=2, records=2000) if quick else GenSpec(runs=2, records=20000)
-    scale = pair if quick else GenSpec(runs=10, records=20000)
+    scale = GenSpec(runs=2, records=2000) if quick else GenSpec(runs=10, records=20000)
+    pair = GenSpec(runs=2, records=scale.records)
     reps = 2 if quick else 3
-    pair_dir, scale_dir = cached(pair), cached(scale)
+    scale_dir = cached(scale)
+    pair_dir = first_runs(scale_dir, pair.runs)
     counts: set[int] = set()
 
     def rate(loader: str, fmt: str = "csv"):

@@ -187,6 +187,21 @@ def cached(spec: GenSpec, cache_root: str | os.PathLike[str] | None = None) -> P
     return out
 
 
+def first_runs(logdir: Path, n: int) -> Path:
+    """A logdir holding the first ``n`` runs of ``logdir`` (hard links, made once next to it): the same records
+    as ``cached(GenSpec(runs=n, ...))`` would generate (runs are seeded by their name), without generating them."""
+    out = logdir.with_name(f"{logdir.name}_first{n}")
+    done = out / ".complete"
+    if not done.exists():
+        import shutil
+
+        shutil.rmtree(out, ignore_errors=True)
+        for run in sorted(p for p in logdir.iterdir() if p.is_dir())[:n]:
+            shutil.copytree(run, out / run.name, copy_function=os.link)
+        done.write_text(f"first {n} runs of {logdir.name}\n")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     d = GenSpec()
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
