@@ -188,7 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.only and not args.no_write and not args.allow_dirty:
         p.error("--only writes a partial table: add --allow-dirty (writes the dev file) or --no-write")
     out = DEV_RESULTS if args.allow_dirty else RESULTS
-    before = (commit(), code_hash(), dirty())
+    try:
+        before = (commit(), code_hash(), dirty())
+    except (OSError, subprocess.CalledProcessError) as err:
+        p.error(f"RESULTS.md is stamped with the git commit, so run this in a git checkout with git on PATH ({err})")
     if before[2] and not args.allow_dirty and not args.no_write:
         p.error("uncommitted changes, so the commit stamp would not describe the code that ran: "
                 + ", ".join(before[2][:10]) + ". Commit them, or pass --allow-dirty (writes "
