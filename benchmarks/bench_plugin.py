@@ -156,7 +156,7 @@ def run(quick: bool = False) -> list[dict]:
     logdir = cached(spec)
     runs = sorted(p.name for p in logdir.iterdir() if p.is_dir())
     size = f"{spec.runs} runs x {spec.records:,} records"
-    rounds = 10 if quick else 30
+    rounds = 10 if quick else 20
     rows: list[dict] = []
     retentions = (("full retention", FULL), ("default retention", ()))
     for retention, extra in retentions[:1] if quick else retentions:  # quick: full retention only
@@ -177,7 +177,7 @@ def run(quick: bool = False) -> list[dict]:
                         baseline=f"TensorBoard /data/plugin/scalars/scalars, one request per tag "
                         f"({points:,} points each)", base=tb,
                         note=f"both return up to {SAME_WORK_POINTS} points per tag of the same run; {how}"))
-    chart_s, shell_s, inner_s = first_chart(logdir, tries=1 if quick else 5)
+    chart_s, shell_s, inner_s = first_chart(logdir, tries=1 if quick else 3)
     where = f"{size}, default retention"
     rows += [
         row(f"time to first Green chart in Chromium, {where}", chart_s, "s", target="<= 1.5 s",
