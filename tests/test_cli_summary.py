@@ -118,6 +118,7 @@ def test_summary_shows_gpu_context_from_nvml(tmp_path, monkeypatch, capsys):
         wait_until(lambda: len(gpu.util_log) >= n + 2)
 
     with GreenSummaryWriter(str(tmp_path / "gpu"), country="DE", sysfs_root=str(tmp_path / "no-powercap")) as w:
+        sampled()  # the sampler has values before the stage opens
         w.start("train")
         for step in range(3):
             sampled()

@@ -95,6 +95,8 @@ def test_writer_csv_and_events_carry_gpu_context(tmp_path: Path, monkeypatch: py
     _install(monkeypatch, gpu)
     logdir = tmp_path / "logs"
     with GreenSummaryWriter(str(logdir / "run"), country="DE", sysfs_root=str(tmp_path / "no-powercap")) as w:
+        n = len(gpu.util_log)
+        wait_until(lambda: len(gpu.util_log) > n)  # the sampler has a value before the stage opens
         with w.stage("train"):
             n = len(gpu.util_log)
             wait_until(lambda: len(gpu.util_log) >= n + 2)  # samples inside the stage, however loaded the machine
