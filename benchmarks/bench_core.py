@@ -7,7 +7,7 @@
 * ``add_scalar`` through GreenSummaryWriter vs plain SummaryWriter (issue 8 stretch: faster)
 * ``import greenops_tb`` + ``GreenSummaryWriter()`` + first stage, beyond importing torch (subprocesses): <= 0.2 s
 
-    python benchmarks/bench_core.py [--quick]      # prints a table, writes benchmarks/results/core.json
+    python benchmarks/bench_core.py [--quick]      # prints its rows (RESULTS.md: run_all.py)
 """
 from __future__ import annotations
 
@@ -22,18 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import stage_window_samples_us, standalone  # noqa: E402
-
-
-def _per_call_us(fn, n: int) -> float:
-    """Median over 5 batches of n calls of the mean time per call, in microseconds."""
-    out = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        out.append((time.perf_counter() - t0) / n * 1e6)
-    return statistics.median(out)
+from common import Stat, interleave, row, stage_window_samples_us, standalone  # noqa: E402
 
 
 def bench_stage(quick: bool) -> dict:
@@ -48,12 +37,13 @@ def bench_stage(quick: bool) -> dict:
     meter = Meter(default_sources())
     pricing = Pricing("bench", 1.0, p.price_per_kwh, p.currency, p.price_source, p.zone, p.location_source)
     stages = Stages(meter, grid.current, pricing, Watches(), lambda rec, closing: None)
-    samples = stage_window_samples_us(stages, 500 if quick else 5000)
+    n, rounds = (100, 5) if quick else (500, 10)
+    batches = [statistics.median(stage_window_samples_us(stages, n)) for _ in range(rounds)]
     meter.close()
-    med = statistics.median(samples)
-    return {"name": "stage enter+exit (measurement only)", "value": round(med, 2), "unit": "us",
-            "baseline": None, "ratio": round(med / 15.0, 3), "target": "<= 15 us median",
-            "note": f"median of {len(samples)}; default meters (model CPU + RAM), record built, no sinks"}
+    med = Stat.of(batches)
+    return row("stage enter+exit (measurement only)", med, "us", target="<= 15 us median", met=med.median <= 15,
+               note=f"median of {rounds} batch medians of {n} windows; default meters (model CPU + RAM), "
+               "record built, no sinks")
 
 
 def _latency_and_cpu_us(fn, n: int, drain) -> tuple[float, float]:
@@ -91,29 +81,34 @@ def bench_update(quick: bool) -> list[dict]:
             "window": (window, green.flush),
             "green_add_scalar": (lambda: green.add_scalar("loss", 0.5, next(step)), green.flush),  # noqa: E731
         }
-        out: dict[str, list[tuple[float, float]]] = {k: [] for k in cases}
-        for _ in range(rounds):  # interleaved: A B C A B C ...
-            for name, (fn, drain) in cases.items():
-                out[name].append(_latency_and_cpu_us(fn, n, drain))
+        pairs: dict[str, list[tuple[float, float]]] = {k: [] for k in cases}
+
+        def sampler(name: str):
+            def one() -> float:
+                fn, drain = cases[name]
+                pairs[name].append(_latency_and_cpu_us(fn, n, drain))
+                return pairs[name][-1][0]
+            return one
+
+        interleave({k: sampler(k) for k in cases}, rounds)  # A B C D, B C D A, ...
         green.close()
         plain.close()
-    med = {k: (statistics.median(v[0] for v in vs), statistics.median(v[1] for v in vs)) for k, vs in out.items()}
-    (base_lat, base_cpu) = med["plain"]
-    note = (f"interleaved {rounds} rounds x {n} calls, medians; baseline: one plain SummaryWriter.add_scalar "
-            "(same measure); CPU = process time of all threads incl. each writer's background work, drained")
+    lat = {k: Stat.of([p[0] for p in v]) for k, v in pairs.items()}
+    cpu = {k: Stat.of([p[1] for p in v]) for k, v in pairs.items()}
+    note = (f"interleaved {rounds} rounds x {n} calls; CPU = process time of all threads incl. each writer's "
+            "background work, drained")
+    base = "one plain SummaryWriter.add_scalar, same process"
     rows = []
-    for key, label, target in (
-        ("update", "update() with CSV row + event", "<= 1.2x add_scalar"),
-        ("window", "stage window (start+stop) with CSV row + event", "<= 1.2x add_scalar"),
-        ("green_add_scalar", "add_scalar through GreenSummaryWriter", "< 1.0x plain add_scalar (stretch)"),
+    for key, label, limit in (
+        ("update", "update() with CSV row + event", 1.2),
+        ("window", "stage window (start+stop) with CSV row + event", 1.2),
+        ("green_add_scalar", "add_scalar through GreenSummaryWriter", 1.0),
     ):
-        lat, cpu = med[key]
-        rows.append({"name": f"{label}: call latency", "value": round(lat, 2), "unit": "us",
-                     "baseline": round(base_lat, 2), "ratio": round(lat / base_lat, 3), "target": target,
-                     "note": note})
-        rows.append({"name": f"{label}: CPU per call", "value": round(cpu, 2), "unit": "us",
-                     "baseline": round(base_cpu, 2), "ratio": round(cpu / base_cpu, 3), "target": target,
-                     "note": note})
+        target = f"<= {limit}x plain add_scalar" + (" (stretch: faster)" if limit == 1.0 else "")
+        for measure, stats in (("call latency", lat), ("CPU per call", cpu)):
+            v, b = stats[key], stats["plain"]
+            rows.append(row(f"{label}: {measure}", v, "us", baseline=base, base=b, target=target,
+                            met=v.median <= limit * b.median, note=note))
     return rows
 
 
@@ -136,14 +131,15 @@ def _subprocess_s(body: str) -> float:
 
 
 def bench_startup(quick: bool) -> list[dict]:
-    reps = 2 if quick else 5
-    pairs = [(_subprocess_s(_PLAIN), _subprocess_s(_GREEN)) for _ in range(reps)]
-    base = statistics.median(p[0] for p in pairs)
-    val = statistics.median(p[1] for p in pairs)
+    reps = 1 if quick else 5
+    s = interleave({"plain": lambda: _subprocess_s(_PLAIN), "green": lambda: _subprocess_s(_GREEN)}, reps)
+    val, base = Stat.of(s["green"]), Stat.of(s["plain"])
     return [
-        {"name": "import + GreenSummaryWriter() + first stage, beyond torch", "value": round(val, 3), "unit": "s",
-         "baseline": round(base, 3), "ratio": round(val / 0.2, 3), "target": "<= 0.2 s",
-         "note": f"median of {reps} subprocesses; baseline = import torch.utils.tensorboard + SummaryWriter()"},
+        row("import + GreenSummaryWriter() + first stage, after import torch", val, "s",
+            baseline="import torch.utils.tensorboard + SummaryWriter() + flush, after import torch", base=base,
+            target="<= 0.2 s", met=val.median <= 0.2,
+            note=f"fresh subprocess each, {reps} interleaved pairs; greenops_tb costs "
+            f"{(val.median - base.median) * 1e3:+.0f} ms over plain SummaryWriter"),
     ]
 
 

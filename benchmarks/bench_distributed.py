@@ -1,6 +1,6 @@
 """Distributed (issue 7): per-boundary cost of job-wide aggregation with 2 gloo ranks on this machine.
 
-    python benchmarks/bench_distributed.py [--quick]   # prints rows, writes benchmarks/results/distributed.json
+    python benchmarks/bench_distributed.py [--quick]   # prints its rows (RESULTS.md: run_all.py)
 
 Two processes started by torchrun join a gloo group. In each, interleaved side by
 side: a plain local ``Meter.read()`` (the baseline every boundary pays anyway),
@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPO, interleave, median, per_call, ratio, row, standalone  # noqa: E402
+from common import REPO, Stat, interleave, per_call, row, standalone  # noqa: E402
 
 US = 1e6
 
@@ -75,7 +75,7 @@ def _worker(out: str, rounds: int, n: int) -> None:
     for w in writers.values():
         w.close()
     if rank == 0:
-        Path(out).write_text(json.dumps({k: median(v) for k, v in samples.items()}))
+        Path(out).write_text(json.dumps(samples))
     for m in (local, every, batched):
         m.close()
     dist.destroy_process_group()
@@ -91,25 +91,24 @@ def run(quick: bool = False) -> list[dict]:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
         if done.returncode != 0:
             raise RuntimeError(f"torchrun failed ({done.returncode}): {done.stderr[-2000:]}")
-        m = json.loads(Path(out).read_text())
-    note = f"2 gloo ranks, one host; median of {rounds} interleaved batches of {n}"
+        m = {k: Stat.of(v, US) for k, v in json.loads(Path(out).read_text()).items()}
+    note = (f"2 gloo ranks, one host; meters: constant-power stand-ins (gpu:0 100 W, cpu:0 30 W, ram 5 W); "
+            f"{rounds} interleaved batches of {n}")
     return [
-        row("distributed: boundary with exchange (start/stop, update with flush_every=1)", m["exchange"] * US, "us",
-            baseline="local Meter.read()", ratio=ratio(m["exchange"], m["local"]),
-            target="report (issue 7); < 1000 us on one host",
-            note=f"{note}; local read {m['local'] * US:.1f} us"),
-        row("distributed: exchange vs a bare gloo all_gather of the same tensor", m["exchange"] * US, "us",
-            baseline="bare dist.all_gather", ratio=ratio(m["exchange"], m["bare"]),
-            target="overhead of bookkeeping small (ratio near 1)", note=f"{note}; bare {m['bare'] * US:.1f} us"),
-        row("distributed: update() with flush_every=10, per boundary", m["update10"] * US, "us",
-            baseline="boundary with exchange", ratio=ratio(m["update10"], m["exchange"]),
-            target="about 1/10 of an exchange", note=note),
-        row("distributed: writer.update() (record, CSV row, event), flush_every=1", m["w_job1"] * US, "us",
-            baseline="single-process writer.update()", ratio=ratio(m["w_job1"], m["w_single"]),
-            target="report", note=f"{note}; single-process update {m['w_single'] * US:.1f} us"),
-        row("distributed: writer.update(), dist_flush_every=10", m["w_job10"] * US, "us",
-            baseline="single-process writer.update()", ratio=ratio(m["w_job10"], m["w_single"]),
-            target="report", note=note),
+        row("distributed, constant-power stand-in meters: boundary with exchange (start/stop, update with "
+            "flush_every=1)", m["exchange"], "us",
+            baseline="local Meter.read() (the boundary without exchange)", base=m["local"],
+            target="< 1000 us on one host", met=m["exchange"].median < 1000, note=note),
+        row("distributed: exchange vs a bare gloo all_gather of the same tensor", m["exchange"], "us",
+            baseline="bare dist.all_gather, same tensor", base=m["bare"],
+            target="bookkeeping small (ratio near 1)", note=note),
+        row("distributed: update() with flush_every=10, per boundary", m["update10"], "us",
+            baseline="boundary with exchange (flush_every=1)", base=m["exchange"],
+            target="about 1/10 of an exchange", met=m["update10"].median <= 0.2 * m["exchange"].median, note=note),
+        row("distributed: writer.update() (record, CSV row, event), flush_every=1", m["w_job1"], "us",
+            baseline="single-process writer.update()", base=m["w_single"], note=note),
+        row("distributed: writer.update(), dist_flush_every=10", m["w_job10"], "us",
+            baseline="single-process writer.update()", base=m["w_single"], note=note),
     ]
 
 

@@ -1,13 +1,14 @@
-"""Export throughput (records/s) of ``greenops-tb export`` on a generated logdir of 1M records.
+"""Export throughput (records/s) of ``greenops-tb export``: both loaders on the same logdir, with repeats.
 
 Both of TensorBoard's loaders feed the same reader (``readers/events.read_runs``):
-the Rust data server (the CLI's default) on 50 runs x 20k records, and, as the
-baseline, TensorBoard's Python ingester, measured in the same run on 5 of those
-runs' size (100k records; it parses event files with a pure-Python CRC and
-would take minutes on 1M). Throughput counts everything a user waits for:
-starting the loader, loading, decoding and writing the CSV.
+the Rust data server (the CLI's default) and TensorBoard's Python ingester (its
+fallback; a pure-Python CRC per event, minutes on 1M records). The same-work
+pair runs both on one logdir (2 runs x 20k records), interleaved over repeats;
+the scale row runs the data server once on 10 runs x 20k records (200k), with no
+baseline. Throughput counts everything a user waits for: starting the loader,
+loading, decoding and writing the file.
 
-    python benchmarks/bench_export.py [--quick]     # writes benchmarks/results/export.json
+    python benchmarks/bench_export.py [--quick]     # prints its rows (RESULTS.md: run_all.py)
 """
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from common import ratio, row, standalone  # noqa: E402
-from gen_logdir import GenSpec, cached  # noqa: E402
+from common import Stat, interleave, row, standalone  # noqa: E402
+from gen_logdir import GenSpec, cached, first_runs  # noqa: E402
 
 from greenops_tb.commands.export import export  # noqa: E402
 from greenops_tb.runs import open_logdir  # noqa: E402
@@ -40,21 +41,37 @@ def export_rate(logdir: Path, loader: str, fmt: str = "csv") -> tuple[float, int
 
 
 def run(quick: bool = False) -> list[dict]:
-    main = GenSpec(runs=2, records=2000) if quick else GenSpec(runs=50, records=20000)
-    base = GenSpec(runs=1, records=2000) if quick else GenSpec(runs=5, records=20000)
-    main_dir, base_dir = cached(main), cached(base)
-    server_rate, n = export_rate(main_dir, "server")
-    jsonl_rate, _ = export_rate(main_dir, "server", "jsonl")
-    python_rate, n_base = export_rate(base_dir, "python")
-    baseline = f"TensorBoard Python ingester, same reader: {python_rate:,.0f} records/s on {n_base:,} records"
+    scale = GenSpec(runs=2, records=2000) if quick else GenSpec(runs=10, records=20000)
+    pair = GenSpec(runs=2, records=scale.records)
+    reps = 2 if quick else 3
+    scale_dir = cached(scale)
+    pair_dir = first_runs(scale_dir, pair.runs)
+    counts: set[int] = set()
+
+    def rate(loader: str, fmt: str = "csv"):
+        def one() -> float:
+            r, n = export_rate(pair_dir, loader, fmt)
+            counts.add(n)
+            return r
+        return one
+
+    s = interleave({"server": rate("server"), "python": rate("python"), "jsonl": rate("server", "jsonl")}, reps)
+    (n,) = counts  # every export of the pair read the same records
+    server, python, jsonl = (Stat.of(s[k]) for k in ("server", "python", "jsonl"))
+    big, big_n = export_rate(scale_dir, "server")
+    where = f"{n:,} records ({pair.runs} runs x {pair.records:,})"
     return [
-        row(f"export CSV, {n:,} records ({main.runs} runs), Rust data server loader", server_rate, "records/s",
-            baseline=baseline, ratio=ratio(server_rate, python_rate), target="> 1x the Python ingester (informational)",
-            note="includes loader start, full load, decode, CSV write"),
-        row(f"export JSON Lines, {n:,} records", jsonl_rate, "records/s", baseline=baseline,
-            ratio=ratio(jsonl_rate, python_rate), note="Record.to_json per line"),
-        row(f"export CSV, {n_base:,} records, Python ingester loader", python_rate, "records/s",
-            note="fallback when tensorboard-data-server is not installed"),
+        row(f"export CSV, {where}, Rust data server loader", server, "records/s",
+            baseline="TensorBoard Python ingester loader, same logdir, same reader", base=python,
+            target="> 1x the Python ingester (informational)", met=server.median > python.median,
+            note=f"{reps} interleaved repeats; includes loader start, full load, decode, CSV write"),
+        row(f"export CSV, {where}, Python ingester loader", python, "records/s",
+            note="the fallback when tensorboard-data-server is not installed"),
+        row(f"export JSON Lines, {where}, Rust data server loader", jsonl, "records/s",
+            baseline="export CSV, same loader, same logdir", base=server, note="Record.to_json per line"),
+        row(f"export CSV, {big_n:,} records ({scale.runs} runs x {scale.records:,}), Rust data server loader, once",
+            big, "records/s", note="scale check: one run, no baseline at this size (the Python ingester would take "
+            "minutes)"),
     ]
 
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -26,18 +27,69 @@ BENCH_DIR = Path(__file__).resolve().parent
 Row = dict
 
 
+#: from this many repeats on, the spread is the interquartile range (one outlier on a shared machine
+#: should not hide an effect), below it min-max
+IQR_FROM = 10
+
+
+@dataclass(frozen=True)
+class Stat:
+    """A timing over repeats: the median and the spread of ``n`` samples (min-max; IQR from 10 samples)."""
+
+    median: float
+    lo: float
+    hi: float
+    n: int
+
+    @classmethod
+    def of(cls, samples: Sequence[float], scale: float = 1.0) -> "Stat":
+        xs = [x * scale for x in samples]
+        if len(xs) >= IQR_FROM:
+            q1, q2, q3 = statistics.quantiles(xs, n=4, method="inclusive")
+            return cls(q2, q1, q3, len(xs))
+        return cls(statistics.median(xs), min(xs), max(xs), len(xs))
+
+    def scaled(self, k: float) -> "Stat":
+        return Stat(self.median * k, self.lo * k, self.hi * k, self.n)
+
+
+def overlap(a: "float | Stat", b: "float | Stat") -> bool:
+    """Whether two values' spreads (a plain number: a point) overlap."""
+    lo_a, hi_a = (a.lo, a.hi) if isinstance(a, Stat) else (a, a)
+    lo_b, hi_b = (b.lo, b.hi) if isinstance(b, Stat) else (b, b)
+    return lo_a <= hi_b and lo_b <= hi_a
+
+
+def _split(v: "float | Stat | None") -> tuple[float | None, Stat | None]:
+    return (v.median, v) if isinstance(v, Stat) else (v, None)
+
+
 def row(
     name: str,
-    value: float | None,
+    value: "float | Stat | None",
     unit: str,
     *,
     baseline: str = "",
-    ratio: float | None = None,
+    base: "float | Stat | None" = None,
     target: str = "",
+    met: bool | None = None,
     note: str = "",
 ) -> Row:
-    """One result row; the shape every ``bench_*.run()`` returns."""
-    return {"name": name, "value": value, "unit": unit, "baseline": baseline, "ratio": ratio, "target": target, "note": note}
+    """One result row; the shape every ``bench_*.run()`` returns.
+
+    ``base`` is the named ``baseline`` measured in the same run on the same work, in the same ``unit``;
+    only then does the row get a ratio, and it is always ``value / base``. When the two spreads overlap
+    (the difference is smaller than the repeats' scatter), the row says "within noise" instead of a ratio.
+    ``target`` is a goal in words; ``met`` says whether this run meets it.
+    """
+    v, v_stat = _split(value)
+    b, b_stat = _split(base)
+    ratio_ = None if v is None or b is None or b <= 0 else v / b
+    noise = ratio_ is not None and overlap(v_stat or v, b_stat or b)
+    return {"name": name, "value": v, "spread": (v_stat.lo, v_stat.hi) if v_stat else None,
+            "n": v_stat.n if v_stat else None, "unit": unit, "baseline": baseline, "base": b,
+            "base_spread": (b_stat.lo, b_stat.hi) if b_stat else None, "ratio": None if noise else ratio_,
+            "within_noise": noise, "target": target, "met": met, "note": note}
 
 
 def median(xs: Sequence[float]) -> float:
@@ -68,6 +120,11 @@ def interleave(variants: Mapping[str, Callable[[], float]], rounds: int) -> dict
 
 def interleaved_medians(variants: Mapping[str, Callable[[], float]], rounds: int) -> dict[str, float]:
     return {k: median(v) for k, v in interleave(variants, rounds).items()}
+
+
+def interleaved_stats(variants: Mapping[str, Callable[[], float]], rounds: int, scale: float = 1.0) -> dict[str, Stat]:
+    """:func:`interleave`, each variant's samples (times ``scale``) as a :class:`Stat`."""
+    return {k: Stat.of(v, scale) for k, v in interleave(variants, rounds).items()}
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
@@ -178,18 +235,13 @@ def stage_window_samples_us(stages: Any, n: int) -> list[float]:
 
 
 def standalone(name: str, run: Callable[[bool], list[dict]], doc: str | None, argv: Sequence[str] | None = None) -> int:
-    """``python benchmarks/bench_<name>.py [--quick]``: run, print the table, write ``results/<name>.json``."""
+    """``python benchmarks/bench_<name>.py [--quick]``: run and print the table (RESULTS.md is run_all.py's)."""
     import argparse
-    import json
 
     from run_all import format_table
 
     ap = argparse.ArgumentParser(description=(doc or name).splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny repeat counts (smoke run)")
     rows = run(ap.parse_args(argv).quick)
-    out = BENCH_DIR / "results" / f"{name}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=2) + "\n")
     print(format_table({**r, "module": name} for r in rows))
-    print(f"written to {out}")
     return 0

@@ -152,14 +152,21 @@ def generate(logdir: str | os.PathLike[str], spec: GenSpec = GenSpec()) -> list[
     """Write ``spec.runs`` runs under ``logdir``; returns the run directories."""
     root = Path(logdir)
     root.mkdir(parents=True, exist_ok=True)
-    dirs = []
-    for i in range(spec.runs):
-        run = f"{spec.run_prefix}{i:03d}"
-        started = 1.7e9 + i * 86400.0
-        run_dir = root / run
-        write_run(run_dir, generate_records(run, spec, started), _metadata(run, spec, started), write_csv=spec.csv)
-        dirs.append(run_dir)
-    return dirs
+    jobs = [(root, spec, i) for i in range(spec.runs)]
+    if spec.runs == 1:
+        return [_one_run(*jobs[0])]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=min(spec.runs, os.cpu_count() or 1)) as pool:  # runs are independent
+        return list(pool.map(_one_run, *zip(*jobs)))
+
+
+def _one_run(root: Path, spec: GenSpec, i: int) -> Path:
+    run = f"{spec.run_prefix}{i:03d}"
+    started = 1.7e9 + i * 86400.0
+    run_dir = root / run
+    write_run(run_dir, generate_records(run, spec, started), _metadata(run, spec, started), write_csv=spec.csv)
+    return run_dir
 
 
 def cached(spec: GenSpec, cache_root: str | os.PathLike[str] | None = None) -> Path:
@@ -177,6 +184,21 @@ def cached(spec: GenSpec, cache_root: str | os.PathLike[str] | None = None) -> P
         t0 = time.perf_counter()
         generate(out, spec)
         done.write_text(f"{time.perf_counter() - t0:.1f} s\n")
+    return out
+
+
+def first_runs(logdir: Path, n: int) -> Path:
+    """A logdir holding the first ``n`` runs of ``logdir`` (hard links, made once next to it): the same records
+    as ``cached(GenSpec(runs=n, ...))`` would generate (runs are seeded by their name), without generating them."""
+    out = logdir.with_name(f"{logdir.name}_first{n}")
+    done = out / ".complete"
+    if not done.exists():
+        import shutil
+
+        shutil.rmtree(out, ignore_errors=True)
+        for run in sorted(p for p in logdir.iterdir() if p.is_dir())[:n]:
+            shutil.copytree(run, out / run.name, copy_function=os.link)
+        done.write_text(f"first {n} runs of {logdir.name}\n")
     return out
 
 

@@ -1,45 +1,41 @@
-"""Adapters giving every tool the same benchmark interface.
+"""Each tracker used the way its users use it, one tracker per fresh process.
 
-Tools: ``none`` (no tracking), ``tensorboard`` (plain ``SummaryWriter``),
-``greenops`` (our ``GreenSummaryWriter``), ``codecarbon``
-(``OfflineEmissionsTracker`` tasks), ``zeus`` (``ZeusMonitor`` windows) and
-``carbontracker`` (epochs). Each adapter imports its tool in :meth:`Tool.open`,
-so the module itself is cheap to import and start-up can be timed in a fresh
-process.
+Variants (``VARIANTS``): the user's training loop with plain ``SummaryWriter``
+logging ``add_scalar(loss)`` each step (the baseline), and the same loop with
+one tracker added:
 
-"With logging" means the numbers reach TensorBoard: our writer does it itself
-(one event + one CSV row per record); a peer's user adds the energy and CO2 the
-peer returns with two plain ``add_scalar`` calls. Carbontracker returns no
-per-epoch values; it writes its own text log, so its window is the same in both.
+* ``greenops``: ``GreenSummaryWriter`` replaces ``SummaryWriter`` (the user's
+  ``add_scalar`` goes through it); a ``train`` stage per epoch;
+  ``greenops-update`` also calls ``update("train")`` every step (the README's loop);
+* ``codecarbon``: ``OfflineEmissionsTracker`` started once around training
+  (its documented use); ``codecarbon-tasks``: its task API, one task per epoch;
+* ``zeus``: a ``ZeusMonitor`` window per epoch;
+* ``carbontracker``: ``epoch_start``/``epoch_end`` per epoch.
 
-Run as a script, this module is the child process of the start-up, memory and
-background-CPU measurements::
+Run as a script, this module is the child process: one fresh process per
+variant and repeat, which first times start-up (import + construct + start + first
+epoch window, after ``import torch``), then the training loop with a new instance,
+then, when ``IDLE_S`` > 0, CPU while training idles in an open epoch::
 
-    python benchmarks/peers.py startup TOOL LOGDIR
-    python benchmarks/peers.py idle TOOL LOGDIR SECONDS
-    python benchmarks/peers.py serve TOOL LOGDIR     # stdin "N" -> seconds per window_logged over N calls
-
-``serve`` keeps a tool in a process of its own so it can be timed interleaved with
-in-process variants: stock TensorBoard measured in a process that never loads
-greenops_tb (or the peers), so nothing we load can change the baseline.
+    python benchmarks/peers.py VARIANT LOGDIR EPOCHS STEPS IDLE_S
 """
 from __future__ import annotations
 
+import glob
 import importlib.util
 import logging
+import os
+import re
 import sys
 import time
 import warnings
 from pathlib import Path
-
-from greenops_tb.units import kwh
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 #: where an Intel/AMD RAPL counter would be; none here means CPU energy is estimated or absent
 RAPL_ROOT = Path("/sys/class/powercap/intel-rapl:0")
-STAGE = "bench"
-LOOP_STAGE = "loop"  # kept open for loop-style update()
 
 
 def has_gpu() -> bool:
@@ -72,158 +68,96 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-class Tool:
-    """One tool under test. Subclasses import their tool in :meth:`open`."""
+class Variant:
+    """The user's loop with plain ``SummaryWriter`` logging; subclasses add one tracker."""
 
-    key = ""
-    label = ""
-    module = ""  # the tool's module; its package must be installed
-    measures = True  # False for the baselines
-    logs_to_tensorboard = False
+    key = "tensorboard"
+    label = "plain SummaryWriter (no tracker)"
+    module = ""  # the tracker's module; its package must be installed
+    usage = "add_scalar(loss) each step"
 
-    def __init__(self) -> None:
-        self.writer = None  # a plain SummaryWriter for peers' "with logging" variants
-
-    # -- availability ---------------------------------------------------------------
     def unavailable(self) -> str | None:
-        """Why this tool cannot run here, or None."""
+        """Why this variant cannot run here, or None."""
         top = self.module.split(".")[0]
         if top and importlib.util.find_spec(top) is None:  # found, not imported: start-up is timed in children
             return f"{top} is not installed (pip install -r benchmarks/requirements.txt)"
         return None
 
     def coverage(self) -> str:
-        """What it can measure on this machine."""
+        """What the tracker can measure on this machine ("" for no tracker)."""
         return ""
 
-    # -- life cycle -------------------------------------------------------------------
-    def open(self, logdir: str) -> None:
-        """Import, construct and start the tool."""
+    def measures_nothing(self) -> str | None:
+        """Why the tracker records no energy at all on this machine, or None."""
+        return None
 
-    def window(self) -> None:
-        """One stage window (start + stop), measurement only."""
-
-    def window_logged(self) -> None:
-        """One stage window whose numbers reach TensorBoard."""
-        self.window()
-
-    def update(self) -> None:
-        """Loop style: close this step's interval and open the next, measurement only."""
-        self.window()
-
-    def update_logged(self) -> None:
-        self.window_logged()
-
-    def begin_idle(self) -> None:
-        """Open a window that stays open while training idles."""
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-    # -- helpers -------------------------------------------------------------------------
-    def _open_writer(self, logdir: str) -> None:
+    # -- life cycle, called by the children in this order ------------------------------------
+    def open(self, logdir: str) -> Any:
+        """Import and construct; returns the writer the user's ``add_scalar(loss)`` goes to."""
         from torch.utils.tensorboard import SummaryWriter
 
         self.writer = SummaryWriter(logdir)
-        self._step = 0
+        return self.writer
 
-    def _log_two(self, energy: float, co2: float) -> None:
-        self._step += 1
-        self.writer.add_scalar("peer/energy_kwh", energy, self._step)
-        self.writer.add_scalar("peer/co2_kg", co2, self._step)
+    def begin(self) -> None:
+        """Training starts."""
 
+    def epoch_start(self) -> None:
+        pass
 
-class NoTracking(Tool):
-    key, label, measures = "none", "no tracking", False
+    def step(self) -> None:
+        """After each step's ``add_scalar``."""
 
+    def epoch_end(self) -> None:
+        pass
 
-class PlainTensorBoard(Tool):
-    """Baseline for logging: one plain ``add_scalar`` per window."""
-
-    key, label, measures, logs_to_tensorboard = "tensorboard", "plain SummaryWriter", False, True
-
-    def open(self, logdir: str) -> None:
-        self._open_writer(logdir)
-
-    def window(self) -> None:
-        """Nothing to measure: plain TensorBoard has no stages."""
-
-    def window_logged(self) -> None:
-        self._step += 1
-        self.writer.add_scalar("loss", 0.5, self._step)
-
-
-class GreenOps(Tool):
-    """Our ``GreenSummaryWriter``; its own events and CSV are the logging."""
-
-    key, label, module, logs_to_tensorboard = "greenops", "greenops_tb GreenSummaryWriter", "greenops_tb.writer", True
-
-    def __init__(self, **options) -> None:
-        super().__init__()
-        self.options = {"country": "DE", **options}
-        self.quiet = None  # measurement-only twin (open_quiet): no CSV, no update() events
-        self.accounting = None  # its stage accounting with no sink, for window()
-
-    def coverage(self) -> str:
-        return hardware() + ("" if has_rapl() else " (cpu/ram: model-tdp)")
-
-    def open(self, logdir: str) -> None:
-        from greenops_tb import GreenSummaryWriter
-
-        self.writer = GreenSummaryWriter(logdir, **self.options)
-        self.writer.start(LOOP_STAGE)
-
-    def open_quiet(self, logdir: str) -> None:
-        """A second writer that measures but writes no CSV and no update() events."""
-        from greenops_tb import GreenSummaryWriter
-
-        from greenops_tb.stages import Stages
-
-        q = self.quiet = GreenSummaryWriter(logdir, **{**self.options, **QUIET_OPTIONS})
-        q.start(LOOP_STAGE)
-        # the writer's own meter, grid and pricing, with records going nowhere (stop() always emits an event)
-        self.accounting = Stages(q._meter, q._grid.current, q._pricing, q._watches, lambda rec, closing: None)
-
-    def window(self) -> None:
-        """Measurement only: the writer's stage accounting (meter reads + record), no sink behind it."""
-        if self.accounting is None:
-            raise RuntimeError("call open_quiet(logdir) before measuring windows without logging")
-        self.accounting.start(STAGE)
-        self.accounting.stop(STAGE)
-
-    def window_logged(self) -> None:
-        self.writer.start(STAGE)
-        self.writer.stop(STAGE)
-
-    def update(self) -> None:
-        (self.quiet or self.writer).update(LOOP_STAGE)
-
-    def update_logged(self) -> None:
-        self.writer.update(LOOP_STAGE)
-
-    def begin_idle(self) -> None:
-        self.writer.start(STAGE)
+    def end(self) -> float | None:
+        """Training ends; the energy (kWh) the tracker reports, or None when it reports none."""
+        return None
 
     def close(self) -> None:
-        if self.quiet is not None:
-            self.quiet.close()
-        super().close()
+        self.writer.close()
 
 
-#: GreenSummaryWriter options for "measurement only": no CSV file, update() records not sent to the events
-QUIET_OPTIONS: dict = {"csv_path": False, "emit_every": 10**9}
-
-
-class CodeCarbon(Tool):
-    """``OfflineEmissionsTracker`` with one task per window (country DEU, nothing saved)."""
-
-    key, label, module = "codecarbon", "CodeCarbon OfflineEmissionsTracker (tasks)", "codecarbon"
+class GreenOps(Variant):
+    key, label, module = "greenops", "greenops_tb GreenSummaryWriter (stage per epoch)", "greenops_tb.writer"
+    usage = "add_scalar(loss) each step through it; start/stop('train') per epoch"
 
     def coverage(self) -> str:
-        return hardware() + ("" if has_rapl() else " (cpu: TDP model)")
+        return hardware() + ("" if has_rapl() else " (cpu/ram: model-tdp estimate)")
 
-    def open(self, logdir: str) -> None:
+    def open(self, logdir: str) -> Any:
+        from greenops_tb import GreenSummaryWriter
+
+        self.writer = GreenSummaryWriter(logdir, country="DE")
+        return self.writer
+
+    def epoch_start(self) -> None:
+        self.writer.start("train")
+
+    def epoch_end(self) -> None:
+        self.writer.stop("train")
+
+    def end(self) -> float | None:
+        return self.writer.totals().total.energy_kwh
+
+
+class GreenOpsUpdate(GreenOps):
+    key, label = "greenops-update", "greenops_tb GreenSummaryWriter (stage per epoch + update() per step)"
+    usage = "as above, plus update('train') each step (one CSV row + event per step)"
+
+    def step(self) -> None:
+        self.writer.update("train")
+
+
+class CodeCarbon(Variant):
+    key, label, module = "codecarbon", "CodeCarbon OfflineEmissionsTracker (start/stop once)", "codecarbon"
+    usage = "tracker.start() before training, stop() after; add_scalar(loss) on a plain SummaryWriter"
+
+    def coverage(self) -> str:
+        return hardware() + ("" if has_rapl() else " (cpu: TDP model estimate)")
+
+    def open(self, logdir: str) -> Any:
         _quiet()
         from codecarbon import OfflineEmissionsTracker
 
@@ -231,188 +165,209 @@ class CodeCarbon(Tool):
         self.tracker = OfflineEmissionsTracker(
             country_iso_code="DEU", save_to_file=False, output_dir=logdir, log_level="error"
         )
+        return super().open(logdir)
+
+    def begin(self) -> None:
         self.tracker.start()
-        self._n = 0
-        self._open_writer(logdir)
 
-    def _task(self):
-        self._n += 1
-        self.tracker.start_task(f"w{self._n}")
-        return self.tracker.stop_task()
-
-    def window(self) -> None:
-        self._task()
-
-    def window_logged(self) -> None:
-        d = self._task()
-        self._log_two(d.energy_consumed, d.emissions)
-
-    def begin_idle(self) -> None:
-        self.tracker.start_task("idle")
-
-    def close(self) -> None:
+    def end(self) -> float | None:
         self.tracker.stop()
-        super().close()
+        return self.tracker.final_emissions_data.energy_consumed
 
 
-class Zeus(Tool):
-    """``ZeusMonitor`` windows on every GPU and CPU it finds."""
+class CodeCarbonTasks(CodeCarbon):
+    key, label = "codecarbon-tasks", "CodeCarbon OfflineEmissionsTracker task API (task per epoch)"
+    usage = "start(), then start_task()/stop_task() per epoch, stop(); add_scalar(loss) on a plain SummaryWriter"
 
-    key, label, module = "zeus", "Zeus ZeusMonitor (windows)", "zeus.monitor"
+    def epoch_start(self) -> None:
+        self._epoch = getattr(self, "_epoch", 0) + 1
+        self.tracker.start_task(f"epoch{self._epoch}")
+
+    def epoch_end(self) -> None:
+        self._kwh = getattr(self, "_kwh", 0.0) + self.tracker.stop_task().energy_consumed
+
+    def end(self) -> float | None:
+        self.tracker.stop()
+        return getattr(self, "_kwh", 0.0)
+
+
+class Zeus(Variant):
+    key, label, module = "zeus", "Zeus ZeusMonitor (window per epoch)", "zeus.monitor"
+    usage = "begin_window/end_window per epoch; add_scalar(loss) on a plain SummaryWriter"
 
     def coverage(self) -> str:
-        return hardware() + ("" if has_gpu() or has_rapl() else ": measures time only, energy empty")
+        return hardware()
 
-    def open(self, logdir: str) -> None:
+    def measures_nothing(self) -> str | None:
+        if has_gpu() or has_rapl():
+            return None
+        return "Zeus reads GPUs (NVML/amdsmi) and CPUs (RAPL) only: with neither here its windows hold time, no energy"
+
+    def open(self, logdir: str) -> Any:
         _quiet()
         from zeus.monitor import ZeusMonitor
 
         self.monitor = ZeusMonitor()
-        self._open_writer(logdir)
+        self._joules = 0.0
+        self._any = False
+        return super().open(logdir)
 
-    def _measure(self):
-        self.monitor.begin_window(STAGE, sync_execution=False)
-        return self.monitor.end_window(STAGE, sync_execution=False)
+    def epoch_start(self) -> None:
+        self.monitor.begin_window("epoch", sync_execution=False)
 
-    def window(self) -> None:
-        self._measure()
+    def epoch_end(self) -> None:
+        m = self.monitor.end_window("epoch", sync_execution=False)
+        parts = [*m.gpu_energy.values(), *(m.cpu_energy or {}).values(), *(m.dram_energy or {}).values()]
+        self._any |= bool(parts)
+        self._joules += sum(parts)
 
-    def window_logged(self) -> None:
-        m = self._measure()
-        joules = m.total_energy
-        self._log_two(kwh(joules), 0.0)  # Zeus reports no CO2
+    def end(self) -> float | None:
+        from greenops_tb.units import kwh  # here, not at import: the other variants' processes never load it
 
-    def begin_idle(self) -> None:
-        self.monitor.begin_window("idle", sync_execution=False)
+        return kwh(self._joules) if self._any else None
 
 
-class CarbonTracker(Tool):
-    """carbontracker epochs (it logs to its own file each epoch; no values returned)."""
-
-    key, label, module = "carbontracker", "carbontracker (epochs)", "carbontracker.tracker"
+class CarbonTracker(Variant):
+    key, label, module = "carbontracker", "carbontracker (epoch_start/epoch_end per epoch)", "carbontracker.tracker"
+    usage = "epoch_start/epoch_end per epoch, stop() at the end; add_scalar(loss) on a plain SummaryWriter"
 
     def coverage(self) -> str:
-        return hardware() + ("" if has_rapl() else " (cpu: TDP model)") + \
-            "; tries an IP geolocation lookup (fails offline: world average)"
+        return hardware() + ("" if has_rapl() else " (cpu: TDP estimate)") + \
+            "; tries an IP geolocation lookup (fails offline: world-average intensity)"
 
-    def open(self, logdir: str) -> None:
+    def open(self, logdir: str) -> Any:
         _quiet()
         from carbontracker.tracker import CarbonTracker as CT
 
-        self.tracker = CT(epochs=10**9, epochs_before_pred=0, log_dir=logdir, verbose=0, update_interval=1)
+        self.logdir = logdir
+        self.tracker = CT(epochs=10**6, epochs_before_pred=0, monitor_epochs=-1, log_dir=logdir, verbose=0,
+                          update_interval=1)
+        return super().open(logdir)
 
-    def window(self) -> None:
+    def epoch_start(self) -> None:
         self.tracker.epoch_start()
+
+    def epoch_end(self) -> None:
         self.tracker.epoch_end()
 
-    def begin_idle(self) -> None:
-        self.tracker.epoch_start()
-
-    def close(self) -> None:
+    def end(self) -> float | None:
         self.tracker.stop()
-        super().close()
+        text = "".join(Path(p).read_text() for p in glob.glob(os.path.join(self.logdir, "*_output.log")))
+        found = re.findall(r"Energy:\s*([0-9.eE+-]+)\s*kWh", text)
+        return float(found[-1]) if found else None
 
 
-TOOLS: dict[str, type[Tool]] = {
-    t.key: t for t in (NoTracking, PlainTensorBoard, GreenOps, CodeCarbon, Zeus, CarbonTracker)
+VARIANTS: dict[str, type[Variant]] = {
+    v.key: v for v in (Variant, GreenOps, GreenOpsUpdate, CodeCarbon, CodeCarbonTasks, Zeus, CarbonTracker)
 }
-PEERS = ("codecarbon", "zeus", "carbontracker")
+BASELINE = "tensorboard"
 
 
 # -- child processes ------------------------------------------------------------------------
+def make_step():
+    """One training step of a small CNN (28x28, batch 32, 1 intra-op thread); returns the loss tensor."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    torch.set_num_threads(1)  # the machine is shared; one intra-op thread keeps the step time steady
+    model = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 10),
+    )
+    x, y = torch.randn(32, 1, 28, 28), torch.randint(0, 10, (32,))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
 def _child_startup(key: str, logdir: str) -> dict:
-    """Import torch (every training script does), then time import + construct + first window."""
+    """Import torch (every training script does), then time import + construct + start + first epoch window."""
     import psutil
     import torch  # noqa: F401
 
     rss0 = psutil.Process().memory_info().rss
     t0 = time.perf_counter()
-    tool = TOOLS[key]()
-    tool.open(logdir)
-    tool.window_logged()
+    v = VARIANTS[key]()
+    writer = v.open(logdir)
+    v.begin()
+    v.epoch_start()
+    writer.add_scalar("loss", 0.5, 0)
+    v.epoch_end()
     t1 = time.perf_counter()
     rss1 = psutil.Process().memory_info().rss
-    tool.close()
-    return {"startup_s": t1 - t0, "rss_delta": rss1 - rss0, "threads": _thread_count()}
+    v.end()
+    v.close()
+    return {"startup_s": t1 - t0, "rss_delta": rss1 - rss0}
 
 
-def _thread_count() -> int:
-    import threading
-
-    return threading.active_count()
+def _child_train(key: str, logdir: str, epochs: int, steps: int) -> dict:
+    """The user's loop: per step (wall and all threads' CPU) between the tracker's start and stop, and those two."""
+    step = make_step()
+    for _ in range(20):  # warm up kernels and allocator
+        step()
+    v = VARIANTS[key]()
+    writer = v.open(logdir)
+    gstep = 0
+    t0 = time.perf_counter()
+    v.begin()
+    c1, t1 = time.process_time(), time.perf_counter()
+    for _ in range(epochs):
+        v.epoch_start()
+        for _ in range(steps):
+            writer.add_scalar("loss", step().item(), gstep)
+            v.step()
+            gstep += 1
+        v.epoch_end()
+    c2, t2 = time.process_time(), time.perf_counter()
+    kwh = v.end()
+    t3 = time.perf_counter()
+    v.close()
+    return {"step_s": (t2 - t1) / gstep, "cpu_step_s": (c2 - c1) / gstep, "begin_end_s": (t1 - t0) + (t3 - t2),
+            "energy_kwh": kwh}
 
 
 def _child_idle(key: str, logdir: str, seconds: float) -> dict:
-    """Training idles for ``seconds`` with a window open: CPU time the tool spends meanwhile."""
+    """Training idles for ``seconds`` inside an epoch: CPU time the process spends meanwhile (all threads)."""
     import torch  # noqa: F401
 
-    tool = TOOLS[key]()
-    tool.open(logdir)
-    tool.begin_idle()
+    v = VARIANTS[key]()
+    v.open(logdir)
+    v.begin()
+    v.epoch_start()
     time.sleep(0.5)  # let start-up work (first samples, scheduler threads) settle
-    c0 = time.process_time()  # every thread of the process, ns resolution
-    w0 = time.perf_counter()
+    c0, w0 = time.process_time(), time.perf_counter()
     time.sleep(seconds)
-    w1 = time.perf_counter()
-    c1 = time.process_time()
-    tool.close()
+    w1, c1 = time.perf_counter(), time.process_time()
+    v.epoch_end()
+    v.end()
+    v.close()
     return {"cpu_s": c1 - c0, "wall_s_idle": w1 - w0}
 
 
-def _child_serve(key: str, logdir: str) -> None:
-    import torch  # noqa: F401
-
-    tool = TOOLS[key]()
-    tool.open(logdir)
-    tool.window_logged()
-    from common import emit, per_call
-
-    emit({"ready": True})
-    for line in sys.stdin:
-        emit({"per_call_s": per_call(tool.window_logged, int(line))})
-    tool.close()
-
-
-class Served:
-    """A tool in its own ``serve`` child: :meth:`per_call` times ``n`` logged windows there."""
-
-    def __init__(self, key: str, logdir: str) -> None:
-        from common import start_child
-
-        self.proc = start_child([__file__, "serve", key, logdir], stdin=True)
-        self._reply()
-
-    def _reply(self) -> dict:
-        import json
-
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"serve child failed: {self.proc.stderr.read()[-2000:]}")
-        return json.loads(line)
-
-    def per_call(self, n: int) -> float:
-        self.proc.stdin.write(f"{n}\n")
-        self.proc.stdin.flush()
-        return self._reply()["per_call_s"]
-
-    def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait(timeout=60)
-
-
 def main(argv: list[str]) -> int:
-    if len(argv) < 3 or argv[0] not in ("startup", "idle", "serve") or argv[1] not in TOOLS:
+    if len(argv) != 5 or argv[0] not in VARIANTS:
         sys.stderr.write(__doc__ or "")
         return 2
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from common import emit
 
-    if argv[0] == "startup":
-        emit(_child_startup(argv[1], argv[2]))
-    elif argv[0] == "serve":
-        _child_serve(argv[1], argv[2])
-    else:
-        emit(_child_idle(argv[1], argv[2], float(argv[3])))
+    _quiet()
+    key, logdir = argv[0], argv[1]
+    out = {"pid": os.getpid(), **_child_startup(key, os.path.join(logdir, "startup"))}
+    out.update(_child_train(key, os.path.join(logdir, "train"), int(argv[2]), int(argv[3])))
+    if float(argv[4]) > 0:
+        out.update(_child_idle(key, os.path.join(logdir, "idle"), float(argv[4])))
+    emit(out)
     return 0
 
 

@@ -149,6 +149,13 @@ def sync_cost_us() -> dict:
     return out
 
 
+def verdict(path: dict) -> tuple[bool, float]:
+    """(passed, target) for one path's result: the counter path within 1% of NVML's counter, the sampled path
+    within 5%, and a 20 ms window never zero."""
+    target = 0.01 if path["provenance"].startswith("nvml-energy") else 0.05
+    return abs(path["ratio_vs_counter"] - 1) <= target and path["short_window_j"] > 0, target
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--window", type=float, default=12.0, help="seconds per measured window (>= 10)")
@@ -183,8 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {r['mode']}: {r['error']}")
             ok = False
             continue
-        target = 0.01 if r["provenance"].startswith("nvml-energy") else 0.05
-        passed = abs(r["ratio_vs_counter"] - 1) <= target and r["short_window_j"] > 0
+        passed, target = verdict(r)
         ok &= passed
         print(f"  {r['provenance']}: writer {r['writer_j']:.1f} J, counter {r['counter_j']:.1f} J "
               f"(ratio {r['ratio_vs_counter']:.4f}), independently sampled {r['sampled_j']:.1f} J "

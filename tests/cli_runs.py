@@ -38,3 +38,12 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 def rows(path: Path) -> list[list[str]]:
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.reader(f))
+
+
+def csv_sums(path: Path, stage: str | None = None) -> dict[str, float]:
+    """Sums of the energy, CO2 and duration columns over the CSV's rows (of one stage), read with the csv module:
+    an expectation independent of every reader in the package."""
+    with open(path, newline="", encoding="utf-8") as f:
+        found = [r for r in csv.DictReader(f) if stage is None or r["stage"] == stage]
+    assert found, f"no rows for stage {stage!r} in {path}"
+    return {c: sum(float(r[c]) for r in found) for c in ("energy_kwh", "co2_kg", "duration_s")}

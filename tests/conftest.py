@@ -36,3 +36,20 @@ def _no_location_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "ELECTRICITYMAPS_TOKEN",
     ):
         monkeypatch.delenv(var, raising=False)
+
+
+_device_deselected: list[str] = []
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Remember the device-only tests ``-m "not device"`` (pytest.ini) left out, to report them."""
+    _device_deselected.extend(i.nodeid for i in items if i.get_closest_marker("device") is not None)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's TerminalReporter
+    if _device_deselected:
+        terminalreporter.write_line(
+            f"{len(_device_deselected)} deselected (device-only, NOT run: they need a real GPU; "
+            f"on a GPU machine: python -m pytest -m device tests): {', '.join(_device_deselected)}",
+            yellow=True,
+        )

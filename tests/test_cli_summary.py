@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cli_runs import cli, train_run
-from fakes.fake_nvml import FakeGpu, make_fake_nvml
+from cli_runs import cli, csv_sums, train_run
+from fakes.fake_nvml import FakeGpu, make_fake_nvml, wait_until
 from greenops_tb.readers.csv import read_records
 
 
@@ -109,8 +109,24 @@ def test_compare_bad_arguments_exit_2(logdir, capsys, args, message):
 
 def test_summary_shows_gpu_context_from_nvml(tmp_path, monkeypatch, capsys):
     """A GPU run through the stand-in NVML module: the table and JSON show its utilisation and memory."""
-    monkeypatch.setitem(sys.modules, "pynvml", make_fake_nvml([FakeGpu("GPU-cli-ctx", utilization=87)]))
-    csv_path = train_run(tmp_path / "gpu", steps=6, sysfs_root=str(tmp_path / "no-powercap"))
+    from greenops_tb import GreenSummaryWriter
+
+    gpu = FakeGpu("GPU-cli-ctx", utilization=87)
+    monkeypatch.setitem(sys.modules, "pynvml", make_fake_nvml([gpu]))
+
+    def sampled() -> None:  # every interval holds samples, however late a loaded machine runs the sampler
+        n = len(gpu.util_log)
+        wait_until(lambda: len(gpu.util_log) >= n + 2)
+
+    with GreenSummaryWriter(str(tmp_path / "gpu"), country="DE", sysfs_root=str(tmp_path / "no-powercap")) as w:
+        sampled()  # the sampler has values before the stage opens
+        w.start("train")
+        for step in range(3):
+            sampled()
+            w.update("train", step=step)
+        sampled()
+        w.stop("train")
+        csv_path = w.csv_path
     code, out, err = cli(capsys, "summary", str(tmp_path))
     assert code == 0, err
     devices = next(line for line in out.splitlines() if line.startswith("devices: "))
@@ -125,3 +141,45 @@ def test_summary_shows_gpu_context_from_nvml(tmp_path, monkeypatch, capsys):
     assert set(mems) == {gb} and (mem["max"], mem["last"]) == (gb, gb)
     assert mem["mean"] == pytest.approx(gb, rel=1e-12)  # a duration-weighted mean of equal values
     assert ctx["gpu:0"]["util_pct"]["mean"] == pytest.approx(87.0, abs=0.5) and ctx["cpu:0"] == {}
+
+
+def test_summary_per_stage_equals_the_sum_of_its_csv_rows(logdir, capsys):
+    code, out, err = cli(capsys, "summary", str(logdir), "--json")
+    assert code == 0, err
+    for s in json.loads(out):
+        for st in s["stages"]:
+            want = csv_sums(logdir / s["run"] / "green.csv", st["stage"])
+            assert st["energy_kwh"] == pytest.approx(want["energy_kwh"], rel=1e-9)
+            assert st["co2_kg"] == pytest.approx(want["co2_kg"], rel=1e-9)
+            assert st["duration_s"] == pytest.approx(want["duration_s"], rel=1e-9)
+
+
+def test_summary_total_is_the_known_power_times_the_measured_time(tmp_path, capsys):
+    import time
+
+    import torch
+
+    from greenops_tb import ConstantPowerSource, GreenSummaryWriter
+
+    watts = 40.0
+    model = torch.nn.Linear(8, 1)
+    x = torch.randn(32, 8)
+    with GreenSummaryWriter(str(tmp_path / "flat"), country="DE", pue=1.0,
+                            meters=[ConstantPowerSource({"cpu:0": watts})]) as w:
+        outer0 = time.perf_counter()
+        w.start("train")
+        inner0 = time.perf_counter()
+        for _ in range(20):
+            model(x).pow(2).mean().backward()
+            w.update("train")
+        inner1 = time.perf_counter()
+        w.stop("train")
+        outer1 = time.perf_counter()
+    code, out, err = cli(capsys, "summary", str(tmp_path), "--json")
+    assert code == 0, err
+    (s,) = json.loads(out)
+    joules = s["totals"]["energy_kwh"] * 3.6e6
+    # the writer's meter reads happen inside [outer0, outer1] and around [inner0, inner1], whatever the load
+    assert watts * (inner1 - inner0) <= joules <= watts * (outer1 - outer0)
+    assert s["totals"]["energy_kwh"] == pytest.approx(csv_sums(tmp_path / "flat" / "green.csv")["energy_kwh"],
+                                                      rel=1e-9)

@@ -119,11 +119,15 @@ def test_stage_totals_agree_with_records_csv_and_totals(trained):
 def test_energy_is_the_known_power_times_measured_time(trained):
     _, _, csv_recs, _, _ = trained
     p = GPU_W + CPU_W
+    # seconds between what each record's energy and its duration say (P x t both ways)
+    skew = [abs(r.energy_kwh * 3.6e6 - p * r.duration_s) / p for r in csv_recs]
+    # the source's clock is read microseconds after the record's, so nearly every interval agrees within 2 ms; a
+    # loaded machine may preempt the thread between the two clock reads now and then (one read shifts time
+    # between its two neighbouring intervals, by one scheduler slice): a few such intervals, none beyond 50 ms
+    assert sum(s > 2e-3 for s in skew) <= 2 + len(skew) // 25 and max(skew) < 0.05
     for r in csv_recs:
         # one meter read per boundary: both devices see the same elapsed time
         assert r.energy_kwh_gpu == pytest.approx(r.energy_kwh_cpu * GPU_W / CPU_W, rel=1e-9, abs=1e-15)
-        # the source's clock is read microseconds after the record's: allow 2 ms of skew per interval
-        assert abs(r.energy_kwh * 3.6e6 - p * r.duration_s) <= p * 2e-3
         assert r.facility_energy_kwh == pytest.approx(r.energy_kwh * PUE, rel=1e-12)
         assert r.co2_kg == pytest.approx(r.facility_energy_kwh * r.carbon_intensity_g_per_kwh / 1000, rel=1e-12)
         assert r.cost == pytest.approx(r.facility_energy_kwh * PRICE, rel=1e-12) and r.currency == "EUR"

@@ -44,11 +44,19 @@ def worker(scenario: str, out_dir: str) -> None:
             time.sleep(0.05)
             w.update("train")
         w.stop("train")
+        clock = time.perf_counter
+        o0 = clock()  # this rank's own reads for eval happen inside [o0, i0] and [i1, o1]
         with w.stage("eval"):
+            i0 = clock()
             time.sleep(0.15)
+            i1 = clock()
+        o1 = clock()
         w.start("tail")  # left open: close() stops it, exchanging like any stop
+        i2 = clock()
         time.sleep(0.1)
+        i3 = clock()
         w.close()
+        result["windows"] = {"eval": [o0, i0, i1, o1], "tail": [o1, i2, i3, clock()]}
         t = w.totals()
         result["totals"] = {n: s.energy_kwh for n, s in t.stages.items()} | {"total": t.total.energy_kwh}
         dist.destroy_process_group()
@@ -101,10 +109,13 @@ def test_job_totals_are_sums_of_ranks_and_host_energy_counted_once(job) -> None:
         assert r.devices["r0/gpu:0"].context == {"mem_used_gb": 10.0} and r.devices["r1/gpu:0"].context == {}
     # eval starts and stops with an exchange: every rank's energy is exact for its own interval
     ev, tail = recs[-2:]
-    assert tail.devices["r1/gpu:0"].energy_kwh * 3.6e6 == pytest.approx(200.0 * tail.duration_s, rel=0.1)
     assert ev.devices["r0/gpu:0"].energy_kwh * 3.6e6 == pytest.approx(100.0 * ev.duration_s, rel=1e-3)
     assert ev.devices["r0/cpu:0"].energy_kwh * 3.6e6 == pytest.approx(30.0 * ev.duration_s, rel=1e-3)
-    assert ev.devices["r1/gpu:0"].energy_kwh * 3.6e6 == pytest.approx(200.0 * ev.duration_s, rel=0.1)
+    # rank 1 read its own meter at its own boundaries: 200 W x the time rank 1 measured around them (the ranks
+    # reach a boundary at different moments, more so on a loaded machine)
+    for rec, name in ((ev, "eval"), (tail, "tail")):
+        o0, i0, i1, o1 = outs[1]["windows"][name]
+        assert 200.0 * (i1 - i0) <= rec.devices["r1/gpu:0"].energy_kwh * 3.6e6 <= 200.0 * (o1 - o0), name
     # train exchanged at start, every 2nd update and stop: the stage total holds all of rank 1's energy
     train = [r for r in recs if r.stage == "train"]
     by_rank = energy_by_rank({k: v for k, v in _summed(train).items()})

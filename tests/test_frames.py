@@ -9,9 +9,18 @@ from pathlib import Path
 import pytest
 
 from cli_runs import train_run
+from conftest import require
 from greenops_tb.frames import load_runs, read_csv
 
-pd = pytest.importorskip("pandas")  # the helpers' optional extra; CI installs it (extras "test")
+try:
+    import pandas as pd
+except ImportError:  # the tests below then fail in CI / skip locally through require()
+    pd = None
+
+
+@pytest.fixture(autouse=True)
+def _pandas() -> None:
+    require(pd is not None, "pandas (pip install 'greenops_tb[pandas]'; CI installs it with the extra 'test')")
 
 
 @pytest.fixture(scope="module")
@@ -49,17 +58,23 @@ def test_torn_last_line_is_ignored(run, tmp_path):
 
 def test_unknown_cost_and_mid_run_watch_names_become_columns(tmp_path):
     holder = {"loss": 1.0}
-    # price unknown -> empty cost cells -> <NA>; "acc" appears after the header is written -> watched_extra
+    # India: no default electricity price is known (Eurostat covers Europe) -> empty cost cells -> <NA>;
+    # "acc" appears after the header is written -> watched_extra
     from greenops_tb import GreenSummaryWriter
 
-    with GreenSummaryWriter(str(tmp_path / "r"), country="DE", price_per_kwh=None, watch={"loss": holder}) as w:
+    with GreenSummaryWriter(str(tmp_path / "r"), country="IN", watch={"loss": holder}) as w:
         w.start("train")
         w.update("train")
         w.watch("acc", lambda: 0.5)
         w.update("train")
         w.stop("train")
         path = w.csv_path
+    with open(path, newline="", encoding="utf-8") as f:
+        raw = list(csv.DictReader(f))
+    assert len(raw) == 3 and all(r["cost"] == "" and r["stage_cost"] == "" for r in raw)  # no price: empty cells
     df = read_csv(path)
+    assert str(df["cost"].dtype) == "Float64" and df["cost"].isna().all() and df["stage_cost"].isna().all()
+    assert df["cost"].iloc[0] is pd.NA
     assert df["watch:acc"].isna().tolist()[:1] == [True] and df["watch:acc"].iloc[-1] == 0.5
     assert not any(math.isnan(v) for v in df["watch:loss"])
 

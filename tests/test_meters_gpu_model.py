@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from fakes.fake_nvml import FakeGpu, make_fake_nvml, window
+from fakes.fake_nvml import FakeGpu, integral_of_answers, make_fake_nvml, max_gap, wait_until, window
 from greenops_tb.meters.base import Device, Meter
 from greenops_tb.meters.constant import ConstantPowerSource
 from greenops_tb.meters.gpu_model import gpu_model_after, gpu_tdp, lookup_gpu_tdp
@@ -99,8 +99,15 @@ def test_gpu_without_power_is_tdp_from_table_times_sampled_utilisation(monkeypat
     assert isinstance(src, NvmlUtilModelSource) and src.provenance() == ["model-gpu-tdp-util"]
     assert (src.tdp.watts, src.tdp.source) == (700.0, "table:nvidia h100 sxm5 80gb")
     ta, tb, a, b = window(mod, Meter([src]), 1.5)
+    got = b.joules[0] - a.joules[0]
+    # 700 W x the utilisation the stand-in answered (whole percent), integrated by the documented rule, however
+    # late a loaded machine sampled; and the true 700 W x integral of 50 + 40 sin(2 pi t) % within what sampling
+    # gaps allow (|dP/dt| <= 700 W x 40% x 2 pi /s; rounding to whole percent: 7 W)
+    assert got == pytest.approx(integral_of_answers(gpu.util_log, ta, tb, scale=7.0), rel=2e-3)
     util_pct_s = 50 * (tb - ta) + 40 * (math.cos(w * ta) - math.cos(w * tb)) / w
-    assert b.joules[0] - a.joules[0] == pytest.approx(700.0 * util_pct_s / 100, rel=0.02)
+    gap = max_gap(gpu.util_log, ta, tb)
+    slope = 700.0 * 0.40 * w
+    assert abs(got - 700.0 * util_pct_s / 100) <= slope * gap * ((tb - ta) / 4 + gap) + 3.5 * (tb - ta)
     assert mod.init_count == 0
 
 
@@ -108,8 +115,8 @@ def test_power_limit_is_the_tdp_when_nvml_gives_it(monkeypatch: pytest.MonkeyPat
     gpu = FakeGpu("GPU-util-2", name="NVIDIA H100 80GB HBM3", energy_counter=False, power=False, power_limit_w=250.0,
                   utilization=60)
     mod = _install(monkeypatch, gpu)
-    _, _, a, b = window(mod, Meter(nvml_sources(env={})), 0.3)
-    assert (b.joules[0] - a.joules[0]) / (b.t_mono - a.t_mono) == pytest.approx(250.0 * 0.6, rel=0.01)
+    _, _, a, b = window(mod, Meter(nvml_sources(env={})), 0.3)  # window() waits for the first sample
+    assert (b.joules[0] - a.joules[0]) / (b.t_mono - a.t_mono) == pytest.approx(250.0 * 0.6, rel=1e-3)
 
 
 def test_util_model_failing_mid_run_degrades_to_table_tdp(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,7 +125,7 @@ def test_util_model_failing_mid_run_degrades_to_table_tdp(monkeypatch: pytest.Mo
     _install(monkeypatch, gpu)
     meter = Meter(nvml_sources(env={}))
     try:
-        time.sleep(0.4)  # the sampler thread hits the failure
+        wait_until(lambda: gpu.failures > 0, what="the sampler's failed NVML call")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             a = meter.read()

@@ -24,6 +24,7 @@ from greenops_tb.readers.csv import read_records
 from greenops_tb.readers.events import local_provider
 from greenops_tb.tags import record_tag
 from greenops_tb.sinks.events import _GREEN_META, _string_tensor
+from cli_runs import csv_sums
 from plugin_fixtures import XSS_RUN, write_run
 from training import train
 
@@ -82,6 +83,16 @@ def test_runs_lists_green_runs_and_stages(c: Client, logdir: tuple[Path, dict]) 
     assert runs["base"]["stages"] == ["eval", "train"]
     csv_steps = [r.step for r in read_records(logdir[0] / "base" / "green.csv")]
     assert runs["base"]["max_step"] == max(csv_steps)
+
+
+@pytest.mark.parametrize("run", ["base", "fr"])
+def test_summary_per_stage_equals_the_sum_of_its_csv_rows(c: Client, logdir: tuple[Path, dict], run: str) -> None:
+    s = get(c, "/summary?run=" + run)
+    assert {st["stage"] for st in s["stages"]} == {"train", "eval"}
+    for st in s["stages"]:
+        want = csv_sums(logdir[0] / run / "green.csv", st["stage"])
+        for key in ("energy_kwh", "co2_kg", "duration_s"):
+            assert close(st[key], want[key], 1e-9), (st["stage"], key)
 
 
 @pytest.mark.parametrize("run", ["base", "fr", XSS_RUN])

@@ -57,13 +57,16 @@ describe("mix helpers", () => {
 });
 
 describe("equivalents", () => {
-  it("uses the EPA factors (2024 revision)", () => {
-    expect(KG_CO2_PER_KM_CAR).toBeCloseTo(0.3930 / 1.609344, 10);
+  it("uses the EPA factors (2024 revision), checked against the published figures", () => {
+    // US EPA Greenhouse Gas Equivalencies Calculator, Calculations and References (2024 revision):
+    // 3.93 x 10^-4 t CO2e per mile driven by an average gasoline passenger vehicle; 1.24 x 10^-5 t CO2 per
+    // smartphone charged. 1 mile = 1.609344 km exactly (international mile). Expected values computed by hand.
+    expect(KG_CO2_PER_KM_CAR).toBeCloseTo(0.24420, 5); // 393 g per mile = 244.20 g per km
     expect(KG_CO2_PER_PHONE_CHARGE).toBeCloseTo(0.0124, 12);
-    const e = equivalents(1);
-    expect(e.carKm).toBeCloseTo(4.095, 3);
-    expect(e.phoneCharges).toBeCloseTo(80.65, 2);
-    expect(equivalents(0.393e-3).carKm).toBeCloseTo(1.609344e-3, 9); // one mile's CO2e / 1000
+    expect(equivalents(0.393).carKm).toBeCloseTo(1.609344, 6); // one mile's CO2e: one mile, in km
+    expect(equivalents(1).carKm).toBeCloseTo(4.0950, 4); // 1 kg = 2.5445 miles = 4.0950 km
+    expect(equivalents(1).phoneCharges).toBeCloseTo(80.645, 3); // 1 kg / 12.4 g
+    expect(equivalents(0.0124).phoneCharges).toBeCloseTo(1, 12);
   });
 });
 

@@ -73,6 +73,10 @@ class FakeGpu:
     calls: int = 0
     counter_offset_mj: int = 0
     counter_fault: Callable[[int], object] | None = None
+    failures: int = 0  # calls answered with GPU_IS_LOST (fail_after_s passed)
+    #: (t, watts) of every power answer and (t, percent) of every utilisation answer, in the order given
+    power_log: list[tuple[float, float]] = field(default_factory=list)
+    util_log: list[tuple[float, float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,7 @@ def make_fake_nvml(gpus: list[FakeGpu], *, driver: str = "550.54.15", init_error
         g = gpus[handle.gpu]
         g.calls += 1
         if g.fail_after_s is not None and now() >= g.fail_after_s:
+            g.failures += 1
             raise NVMLError(NVML_ERROR_GPU_IS_LOST)
         return g
 
@@ -151,7 +156,10 @@ def make_fake_nvml(gpus: list[FakeGpu], *, driver: str = "550.54.15", init_error
         g = gpu_of(h)
         if not g.power or h.mig is not None:
             raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
-        return int(round(g.profile.power(now()) * 1000))  # mW
+        t = now()
+        mw = int(round(g.profile.power(t) * 1000))  # mW
+        g.power_log.append((t, mw / 1000))
+        return mw
 
     def nvmlDeviceGetEnforcedPowerLimit(h: _Handle) -> int:
         g = gpu_of(h)
@@ -163,7 +171,9 @@ def make_fake_nvml(gpus: list[FakeGpu], *, driver: str = "550.54.15", init_error
         g = gpu_of(h)
         if g.utilization is None:
             raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
-        util = round(g.utilization(now()) if callable(g.utilization) else g.utilization)
+        t = now()
+        util = round(g.utilization(t) if callable(g.utilization) else g.utilization)
+        g.util_log.append((t, float(util)))
         return types.SimpleNamespace(gpu=util, memory=util // 2)
 
     def nvmlDeviceGetMemoryInfo(h: _Handle) -> types.SimpleNamespace:
@@ -205,6 +215,7 @@ def window(
     """
     try:
         time.sleep(settle)
+        wait_until(lambda: all(g.power_log or g.util_log or g.energy_counter for g in mod.gpus))  # sampled once
         ta = mod.elapsed()
         a = meter.read()
         time.sleep(seconds)
@@ -213,3 +224,31 @@ def window(
     finally:
         meter.close()
     return ta, tb, a, b
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str = "the sampler thread") -> None:
+    """Poll ``condition`` (a loaded machine may run the sampler late); fail after ``timeout`` seconds."""
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.005)
+
+
+def integral_of_answers(log: list[tuple[float, float]], ta: float, tb: float, scale: float = 1.0) -> float:
+    """Energy over [ta, tb] by the rule the project documents for sampled power (meters/integrate.py):
+    trapezoids between the answers the stand-in gave (x ``scale``), the last answer held until the read."""
+
+    def cumulative(t: float) -> float:
+        pts = [(ti, v * scale) for ti, v in log if ti <= t]
+        assert pts, "no answer before the read"
+        j = sum(0.5 * (v0 + v1) * (t1 - t0) for (t0, v0), (t1, v1) in zip(pts, pts[1:]))
+        return j + pts[-1][1] * (t - pts[-1][0])
+
+    return cumulative(tb) - cumulative(ta)
+
+
+def max_gap(log: list[tuple[float, float]], ta: float, tb: float) -> float:
+    """Longest time in [ta, tb] without an answer (a loaded machine samples late)."""
+    ts = [ta, *(t for t, _ in log if ta < t < tb), tb]
+    return max(b - a for a, b in zip(ts, ts[1:]))

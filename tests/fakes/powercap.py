@@ -69,11 +69,14 @@ class FakePowercap:
 
     def write_all(self) -> float:
         with self._lock:
-            t = time.perf_counter()
-            for z, fd in zip(self.zones, self._fds):
-                os.pwrite(fd, self._value(z, t - self.t0).encode(), 0)
-            self.last_write = t
-            return t
+            return self._write()
+
+    def _write(self) -> float:
+        t = time.perf_counter()
+        for z, fd in zip(self.zones, self._fds):
+            os.pwrite(fd, self._value(z, t - self.t0).encode(), 0)
+        self.last_write = t
+        return t
 
     def write_now(self, zone: Zone, text: str) -> None:
         """Put ``text`` into ``zone``'s energy_uj at once (call inside :meth:`held`, else the thread overwrites it)."""
@@ -81,9 +84,10 @@ class FakePowercap:
 
     @contextlib.contextmanager
     def held(self) -> Iterator[float]:
-        """Pause the counters; yields the instant (perf_counter) the values now in the files describe."""
+        """Bring the counters up to date, then pause them (as a live counter reads at any instant, however late
+        a loaded machine runs the ticker); yields the instant (perf_counter) the values in the files describe."""
         with self._lock:
-            yield self.last_write
+            yield self._write()
 
     def start(self) -> "FakePowercap":
         self.t0 = time.perf_counter()
