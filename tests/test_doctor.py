@@ -79,3 +79,22 @@ def test_console_script(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120, env=_env())
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["location"]["zone"].startswith("SE")
+
+
+def test_hwmon_sensors_listed_with_how_each_is_used(tmp_path, monkeypatch, capsys) -> None:
+    from fakes.hwmon import grace_hopper
+
+    monkeypatch.setitem(sys.modules, "pynvml", make_fake_nvml([FakeGpu("GPU-aaaa-1111", name="NVIDIA GH200 480GB")]))
+    monkeypatch.delenv("GREENOPS_HWMON_ROOT", raising=False)
+    grace_hopper(tmp_path / "hwmon")
+    rep = _doctor(capsys, "--sysfs-root", str(tmp_path / "powercap"), "--country", "DE")
+    h = {s["label"]: s for s in rep["hwmon"]["sensors"]}
+    assert rep["hwmon"]["root"] == str(tmp_path / "hwmon")
+    assert h["Grace Power Socket 0"]["counted"] and h["Grace Power Socket 0"]["role"] == "cpu"
+    assert not h["Module Power Socket 0"]["counted"] and "not counted twice" in h["Module Power Socket 0"]["why"]
+    assert not h["CPU Power Socket 0"]["counted"]
+    used = {d["device"]: d["provenance"] for d in rep["sources"]["devices"]}
+    assert used["gpu:0"] == "nvml-energy" and used["cpu:0"] == "hwmon-power-sampled" and used["ram"] == "model-rss"
+    assert main(["doctor", "--sysfs-root", str(tmp_path / "powercap"), "--country", "DE"]) == 0
+    text = capsys.readouterr().out
+    assert "power_meter Module Power Socket 0 [power1_average]: module; not counted" in text

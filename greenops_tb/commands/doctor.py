@@ -14,6 +14,7 @@ import warnings
 from typing import Any, Mapping
 
 from greenops_tb.meters import nvml as nvml_mod
+from greenops_tb.meters import hwmon
 from greenops_tb.meters.cpu_info import logical_cpus, resolve_cpu_tdp
 from greenops_tb.meters.rapl import FIX_HINT, discover, powercap_root
 from greenops_tb.meters.visible_devices import visible_gpus
@@ -103,6 +104,18 @@ def _rapl_section(root: str | None) -> dict[str, Any]:
     return out
 
 
+def _hwmon_section(root: str | None, measured: list[str]) -> dict[str, Any]:
+    base = hwmon.hwmon_root(root)
+    sensors, covered = hwmon.plan(hwmon.discover(base), measured)
+    out: dict[str, Any] = {"root": base, "sensors": [], "covers": covered, "notes": []}
+    for s in sensors:
+        out["sensors"].append({"chip": s.chip, "label": s.label, "file": os.path.basename(s.path), "family": s.family,
+                               "role": s.role or "-", "counted": s.counted, "why": s.why})
+    if not sensors:
+        out["notes"].append(f"no hwmon power or energy sensors under {base}")
+    return out
+
+
 def _cpu_section() -> dict[str, Any]:
     tdp = resolve_cpu_tdp()
     return {"model": tdp.model, "tdp_w": tdp.tdp_w, "tdp_source": tdp.source, "logical_cpus": logical_cpus()}
@@ -142,12 +155,26 @@ def _sources_section(root: str | None) -> dict[str, Any]:
     return {"devices": devices, "notes": [str(w.message) for w in caught]}
 
 
+def _measured_elsewhere(root: str | None) -> list[str]:
+    """Kinds RAPL and the GPU libraries measure (hwmon does not count them again)."""
+    from greenops_tb.meters.select import gpu_sources, rapl_kinds
+
+    kinds = rapl_kinds(root)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        accel = gpu_sources()
+    for s in accel:
+        s.close()
+    return sorted(kinds | ({"gpu"} if accel else set()))
+
+
 def diagnose(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The whole report as plain data (what ``--json`` prints)."""
     env = os.environ if env is None else env
     return {
         "gpu": _gpu_section(env),
         "rapl": _rapl_section(args.sysfs_root),
+        "hwmon": _hwmon_section(args.sysfs_root, _measured_elsewhere(args.sysfs_root)),
         "cpu": _cpu_section(),
         "location": _location_section(args),
         "sources": _sources_section(args.sysfs_root),
@@ -172,6 +199,11 @@ def _print_text(rep: dict[str, Any]) -> None:
     print(f"CPU/RAM (RAPL under {r['root']})")
     for z in r["zones"]:
         print(f"  {z['zone']} {z['name']}: {z['counts_as']} ({z['why']}); energy_uj {z['energy_uj']}")
+    h = rep["hwmon"]
+    print(f"hwmon sensors (under {h['root']})")
+    for s in h["sensors"]:
+        print(f"  {s['chip']} {s['label'] or '(no label)'} [{s['file']}]: {s['role']}; "
+              f"{'counted' if s['counted'] else 'not counted'} ({s['why']})")
     c = rep["cpu"]
     print("CPU model")
     print(f"  {c['model'] or '(unknown)'}: TDP {c['tdp_w']:g} W from {c['tdp_source']}; {c['logical_cpus']} logical CPUs")
@@ -186,7 +218,7 @@ def _print_text(rep: dict[str, Any]) -> None:
     print("A writer would measure")
     for d in rep["sources"]["devices"]:
         print(f"  {d['device']} ({d['name']}): {d['provenance']}")
-    for note in g["notes"] + r["notes"] + loc.get("notes", []) + rep["sources"]["notes"]:
+    for note in g["notes"] + r["notes"] + h["notes"] + loc.get("notes", []) + rep["sources"]["notes"]:
         print(f"note: {note}")
 
 

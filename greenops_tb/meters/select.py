@@ -3,38 +3,70 @@
 * GPUs: NVML, one source per GPU the process uses (none when NVML or GPUs
   are missing; see :mod:`greenops_tb.meters.nvml`).
 * CPU and RAM: RAPL (``cpu:0`` = all packages, ``ram`` = all DRAM zones) where
-  the powercap counters exist and are readable; else the model sources, labelled
+  the powercap counters exist and are readable; else hwmon sensors
+  (:mod:`greenops_tb.meters.hwmon`: ``amd_energy``, Grace, Jetson rails, PSUs)
+  where they cover the kind; else the model sources, labelled
   ``(rapl unreadable)`` with one warning when the counters exist but are
   root-only (see :mod:`greenops_tb.meters.rapl`).
+* hwmon GPU sensors (e.g. a Jetson's GPU rail) only when no vendor library
+  measures a GPU; a container sensor (module, PSU) only when nothing it
+  contains is measured otherwise.
 
 RAPL measures whole sockets (every process on them), the CPU model only this
 process's share; the provenance label says which one a record used.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from greenops_tb.meters.base import EnergySource
 from greenops_tb.meters.cpu_info import cpu_model
+from greenops_tb.meters.hwmon import hwmon_root, hwmon_sources
 from greenops_tb.meters.model import ModelCpuSource, ModelRamSource
 from greenops_tb.meters.nvml import nvml_sources
-from greenops_tb.meters.rapl import rapl_sources
+from greenops_tb.meters.rapl import discover, rapl_sources
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
 from greenops_tb.meters.visible_devices import GpusOption
+
+
+def gpu_sources(gpus: GpusOption = None, *, sample_interval: float = DEFAULT_INTERVAL_S) -> list[EnergySource]:
+    """Every vendor library's GPU sources for the GPUs this process uses."""
+    return nvml_sources(gpus, interval=sample_interval)
+
+
+def rapl_kinds(sysfs_root: str | None = None) -> set[str]:
+    """The kinds ("cpu", "ram") whose RAPL zones all exist and are readable."""
+    zones = [z for z in discover(sysfs_root) if z.kind]
+    return {z.kind for z in zones if z.kind} - {z.kind for z in zones if z.readable is not None}
 
 
 def default_sources(
     *, gpus: GpusOption = None, sysfs_root: str | None = None, sample_interval: float = DEFAULT_INTERVAL_S
 ) -> list[EnergySource]:
-    """Sources for this machine: NVML GPUs, then RAPL CPU/RAM with the models as fallback.
+    """Sources for this machine: vendor GPUs, then RAPL CPU/RAM, hwmon, and the models as fallback.
 
     ``gpus``: which visible GPUs to measure (None/"all", "none"/[], indices or UUIDs);
-    ``sysfs_root``: the powercap directory (default /sys/class/powercap or ``$GREENOPS_POWERCAP_ROOT``).
+    ``sysfs_root``: the powercap directory (default /sys/class/powercap or ``$GREENOPS_POWERCAP_ROOT``);
+    hwmon is read next to it (see :func:`greenops_tb.meters.hwmon.hwmon_root`).
     """
+    accel = gpu_sources(gpus, sample_interval=sample_interval)
+    models: dict[str, Callable[[], EnergySource]] = {
+        "cpu": ModelCpuSource, "ram": lambda: ModelRamSource(sample_interval=sample_interval),
+    }
+    measured = rapl_kinds(sysfs_root) | ({"gpu"} if accel else set())
+    hw, covered = hwmon_sources(hwmon_root(sysfs_root), measured=sorted(measured), fallbacks=models,
+                                interval=sample_interval)
+    by_kind = {s.devices[0].kind: s for s in hw if s.devices[0].kind != "gpu"}
+
+    def first(kind: str) -> Callable[[], EnergySource] | None:
+        if kind in by_kind:
+            return lambda: by_kind[kind]
+        if kind in covered:  # a container sensor recorded under another kind stands for this one
+            return None
+        return models[kind]
+
     return [
-        *nvml_sources(gpus, interval=sample_interval),
-        *rapl_sources(
-            sysfs_root,
-            cpu_model=ModelCpuSource,
-            ram_model=lambda: ModelRamSource(sample_interval=sample_interval),
-            cpu_name=cpu_model(),
-        ),
+        *accel,
+        *(s for s in hw if s.devices[0].kind == "gpu"),
+        *rapl_sources(sysfs_root, cpu_model=first("cpu"), ram_model=first("ram"), cpu_name=cpu_model()),
     ]
