@@ -10,7 +10,6 @@ instant their values describe, so tests know the exact energy behind a read.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -66,7 +65,7 @@ class FakeHwmon:
         return [ch for chip in self.chips for ch in chip.channels]
 
     def _write(self, ch: Channel, t: float) -> None:
-        value = ch.start_uj + int(ch.watts * t * 1e6) if ch.family == "energy" else int(round(ch.watts * 1e6))
+        value = ch.start_uj + int(ch.watts * t * 1e6) if ch.family == "energy" else round(ch.watts * 1e6)
         with open(ch.path, "r+" if ch.path.exists() else "w") as f:
             f.write(f"{value:0{WIDTH}d}\n")
 
