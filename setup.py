@@ -74,8 +74,10 @@ setup(
         "pandas": ["pandas"],
         "lightning": ["lightning>=2.0"],
         "hf": ["transformers>=4.41", "accelerate>=0.26"],
+        # AMD GPUs: AMD SMI's Python binding (needs ROCm's libamd_smi.so at run time)
+        "amd": ["amdsmi>=6.2"],
         # the tests exercise every optional part: pandas helpers, browser (Playwright + Debian chromium), callbacks
-        "test": ["pytest", "pandas", "playwright", "lightning>=2.0", "transformers>=4.41", "accelerate>=0.26"],
+        "test": ["pytest", "amdsmi>=6.2", "pandas", "playwright", "lightning>=2.0", "transformers>=4.41", "accelerate>=0.26"],
     },
     cmdclass={"build_py": BuildPyWithFrontend},
     entry_points={

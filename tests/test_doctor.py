@@ -98,3 +98,23 @@ def test_hwmon_sensors_listed_with_how_each_is_used(tmp_path, monkeypatch, capsy
     assert main(["doctor", "--sysfs-root", str(tmp_path / "powercap"), "--country", "DE"]) == 0
     text = capsys.readouterr().out
     assert "power_meter Module Power Socket 0 [power1_average]: module; not counted" in text
+
+
+def test_amd_gpus_partitions_and_a_rejected_counter(monkeypatch, capsys, tmp_path) -> None:
+    from fakes.fake_amdsmi import FakeAmdGpu, make_fake_amdsmi
+
+    parts = [FakeAmdGpu(0xC0, partition_id=p, partition_mode="CPX") for p in range(2)]
+    monkeypatch.setitem(sys.modules, "amdsmi", make_fake_amdsmi([*parts, FakeAmdGpu(0xC1, bus=1, counter_factor=1e6)]))
+    monkeypatch.setitem(sys.modules, "pynvml", None)
+    monkeypatch.setenv("HIP_VISIBLE_DEVICES", "1,2")
+    rep = _doctor(capsys, "--sysfs-root", str(tmp_path), "--country", "DE")
+    a = rep["amd"]
+    assert a["status"] == "ok" and [g["rocr_uuid"] for g in a["gpus"]] == ["GPU-00000000000000c0"] * 2 + \
+        ["GPU-00000000000000c1"]
+    assert a["gpus"][0]["measured_as"] == "amdsmi-energy" and "validated" in a["gpus"][0]["energy_counter"]
+    assert "measured once" in a["gpus"][1]["measured_as"]
+    assert a["gpus"][2]["measured_as"] == "amdsmi-power-sampled"
+    assert "disagrees with sampled power" in a["gpus"][2]["energy_counter"]
+    assert [v["cuda"] for v in a["visible"]] == ["cuda:0", "cuda:1"] and a["visible"][1]["amdsmi_index"] == 2
+    used = {d["device"]: d["provenance"] for d in rep["sources"]["devices"]}
+    assert used["gpu:0"] == "amdsmi-energy [partition: whole socket]" and used["gpu:1"] == "amdsmi-power-sampled"

@@ -1,7 +1,8 @@
 """``greenops-tb doctor [--json]``: what this machine can measure, and why not.
 
-Reports NVML and the driver, every GPU with its energy-counter and power
-support, the CUDA_VISIBLE_DEVICES mapping, the RAPL zones and their
+Reports NVML and the driver, every NVIDIA GPU with its energy-counter and power
+support, the CUDA_VISIBLE_DEVICES mapping, every AMD GPU through AMD SMI (counter
+validation, partitions, ROCR/HIP_VISIBLE_DEVICES), the hwmon sensors, the RAPL zones and their
 permissions, the CPU model and the TDP it resolves to, the location a writer
 would use and why, and the energy source each device would get.
 """
@@ -14,6 +15,7 @@ import warnings
 from typing import Any, Mapping
 
 from greenops_tb.meters import nvml as nvml_mod
+from greenops_tb.commands.doctor_amd import amd_section, print_amd
 from greenops_tb.meters import hwmon
 from greenops_tb.meters.cpu_info import logical_cpus, resolve_cpu_tdp
 from greenops_tb.meters.rapl import FIX_HINT, discover, powercap_root
@@ -173,6 +175,7 @@ def diagnose(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> 
     env = os.environ if env is None else env
     return {
         "gpu": _gpu_section(env),
+        "amd": amd_section(env),
         "rapl": _rapl_section(args.sysfs_root),
         "hwmon": _hwmon_section(args.sysfs_root, _measured_elsewhere(args.sysfs_root)),
         "cpu": _cpu_section(),
@@ -195,6 +198,7 @@ def _print_text(rep: dict[str, Any]) -> None:
           f"  CUDA_DEVICE_ORDER={g['cuda_device_order']}")
     for v in g["visible"]:
         print(f"  {v['cuda']} -> nvml {v['nvml_index']} {v['mig_uuid'] or v['uuid']}")
+    print_amd(rep["amd"])
     r = rep["rapl"]
     print(f"CPU/RAM (RAPL under {r['root']})")
     for z in r["zones"]:
@@ -218,7 +222,7 @@ def _print_text(rep: dict[str, Any]) -> None:
     print("A writer would measure")
     for d in rep["sources"]["devices"]:
         print(f"  {d['device']} ({d['name']}): {d['provenance']}")
-    for note in g["notes"] + r["notes"] + h["notes"] + loc.get("notes", []) + rep["sources"]["notes"]:
+    for note in g["notes"] + rep["amd"]["notes"] + r["notes"] + h["notes"] + loc.get("notes", []) + rep["sources"]["notes"]:
         print(f"note: {note}")
 
 

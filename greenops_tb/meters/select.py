@@ -1,7 +1,9 @@
 """The default energy sources of a writer: measured where possible, modelled otherwise.
 
-* GPUs: NVML, one source per GPU the process uses (none when NVML or GPUs
-  are missing; see :mod:`greenops_tb.meters.nvml`).
+* GPUs: NVML (:mod:`greenops_tb.meters.nvml`) and AMD SMI
+  (:mod:`greenops_tb.meters.amd`), one source per GPU the process uses (none
+  when the library or GPUs are missing). NVIDIA and AMD GPUs get distinct ids
+  (NVIDIA first) when both are present.
 * CPU and RAM: RAPL (``cpu:0`` = all packages, ``ram`` = all DRAM zones) where
   the powercap counters exist and are readable; else hwmon sensors
   (:mod:`greenops_tb.meters.hwmon`: ``amd_energy``, Grace, Jetson rails, PSUs)
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from greenops_tb.meters.amd import amd_sources
 from greenops_tb.meters.base import EnergySource
 from greenops_tb.meters.cpu_info import cpu_model
 from greenops_tb.meters.hwmon import hwmon_root, hwmon_sources
@@ -31,7 +34,9 @@ from greenops_tb.meters.visible_devices import GpusOption
 
 def gpu_sources(gpus: GpusOption = None, *, sample_interval: float = DEFAULT_INTERVAL_S) -> list[EnergySource]:
     """Every vendor library's GPU sources for the GPUs this process uses."""
-    return nvml_sources(gpus, interval=sample_interval)
+    nvidia = nvml_sources(gpus, interval=sample_interval)
+    # a machine with both (rare): CUDA and HIP number their own GPUs, so AMD ids follow NVIDIA's
+    return [*nvidia, *amd_sources(gpus, interval=sample_interval, first_id=len(nvidia))]
 
 
 def rapl_kinds(sysfs_root: str | None = None) -> set[str]:
