@@ -76,6 +76,8 @@ setup(
         "hf": ["transformers>=4.41", "accelerate>=0.26"],
         # AMD GPUs: AMD SMI's Python binding (needs ROCm's libamd_smi.so at run time)
         "amd": ["amdsmi>=6.2"],
+        # Apple silicon: IOReport energy counters without sudo (macOS arm64 only)
+        "apple": ["zeus-apple-silicon>=1.0; sys_platform == 'darwin' and platform_machine == 'arm64'"],
         # the tests exercise every optional part: pandas helpers, browser (Playwright + Debian chromium), callbacks
         "test": ["pytest", "amdsmi>=6.2", "pandas", "playwright", "lightning>=2.0", "transformers>=4.41", "accelerate>=0.26"],
     },

@@ -29,6 +29,7 @@ from greenops_tb import __version__
 from greenops_tb.grid import resolve_grid
 from greenops_tb.meters.base import EnergySource, Meter
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
+from greenops_tb.meters.sync import sync_accelerators
 from greenops_tb.records import Record, RecordText, RunMetadata
 from greenops_tb.sinks.csv import CsvSink, choose_columns
 from greenops_tb.sinks.event_file import FastFileWriter
@@ -48,11 +49,6 @@ def _close_at_exit(ref: "weakref.ref[GreenSummaryWriter]") -> None:
     writer = ref()
     if writer is not None:
         writer.close()
-
-
-def _sync_cuda() -> None:
-    if torch.cuda.is_initialized():
-        torch.cuda.synchronize()
 
 
 class _StageScope(contextlib.ContextDecorator):
@@ -89,8 +85,8 @@ class GreenSummaryWriter(SummaryWriter):
       gpus, sysfs_root, sample_interval: passed to the default sources.
       emit_every: write every Nth ``update()`` record of a stage to the events (``stop()`` always);
         the CSV always gets every record.
-      sync_cuda: synchronise CUDA at stage boundaries when CUDA is in use, so GPU work is
-        attributed to the stage that launched it.
+      sync_cuda: synchronise CUDA (also ROCm) and MPS at stage boundaries when in use, so GPU work is
+        attributed to the stage that launched it (see :mod:`greenops_tb.meters.sync`).
       run_name: the run's name in records (default: the log dir's base name).
       distributed, dist_timeout_s, dist_flush_every: job-wide measurement under torch.distributed
         (None = automatic when a multi-rank process group is initialised; create the writer on every
@@ -185,7 +181,7 @@ class GreenSummaryWriter(SummaryWriter):
         self._write_event, self._flush_soon = self._record_event_writer()
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._emit,
-            seq0=self._csv.next_seq if self._csv else 0, before_boundary=_sync_cuda if sync_cuda else None,
+            seq0=self._csv.next_seq if self._csv else 0, before_boundary=sync_accelerators if sync_cuda else None,
         )
         self._close_lock = threading.Lock()
         self._closed = False

@@ -14,6 +14,9 @@
   measures a GPU; a container sensor (module, PSU) only when nothing it
   contains is measured otherwise.
 
+* Apple silicon (:mod:`greenops_tb.meters.apple`): the SoC's IOReport counters
+  cover CPU, GPU, Neural Engine and unified memory; nothing else is added.
+
 RAPL measures whole sockets (every process on them), the CPU model only this
 process's share; the provenance label says which one a record used.
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 from typing import Callable
 
 from greenops_tb.meters.amd import amd_sources
+from greenops_tb.meters.apple import apple_sources
 from greenops_tb.meters.base import EnergySource
 from greenops_tb.meters.cpu_info import cpu_model
 from greenops_tb.meters.hwmon import hwmon_root, hwmon_sources
@@ -54,6 +58,9 @@ def default_sources(
     ``sysfs_root``: the powercap directory (default /sys/class/powercap or ``$GREENOPS_POWERCAP_ROOT``);
     hwmon is read next to it (see :func:`greenops_tb.meters.hwmon.hwmon_root`).
     """
+    soc = apple_sources()
+    if soc:
+        return soc
     accel = gpu_sources(gpus, sample_interval=sample_interval)
     models: dict[str, Callable[[], EnergySource]] = {
         "cpu": ModelCpuSource, "ram": lambda: ModelRamSource(sample_interval=sample_interval),
