@@ -118,3 +118,14 @@ def test_amd_gpus_partitions_and_a_rejected_counter(monkeypatch, capsys, tmp_pat
     assert [v["cuda"] for v in a["visible"]] == ["cuda:0", "cuda:1"] and a["visible"][1]["amdsmi_index"] == 2
     used = {d["device"]: d["provenance"] for d in rep["sources"]["devices"]}
     assert used["gpu:0"] == "amdsmi-energy [partition: whole socket]" and used["gpu:1"] == "amdsmi-power-sampled"
+
+
+def test_apple_silicon_counters_explained(monkeypatch, capsys, tmp_path) -> None:
+    from fakes.fake_apple import FakeSoc, make_fake_apple
+
+    monkeypatch.setitem(sys.modules, "zeus_apple_silicon", make_fake_apple(FakeSoc()))
+    rep = _doctor(capsys, "--sysfs-root", str(tmp_path), "--country", "DE")
+    assert rep["apple"]["status"].startswith("ok")
+    assert {d["device"]: d["fields"] for d in rep["apple"]["devices"]}["gpu:0"] == ["gpu_mj", "gpu_sram_mj"]
+    used = {d["device"]: d["provenance"] for d in rep["sources"]["devices"]}
+    assert used == dict.fromkeys(["cpu:0", "gpu:0", "gpu:ane", "ram"], "apple-ioreport")

@@ -15,7 +15,7 @@ import warnings
 from typing import Any, Mapping
 
 from greenops_tb.meters import nvml as nvml_mod
-from greenops_tb.commands.doctor_amd import amd_section, print_amd
+from greenops_tb.commands.doctor_vendors import amd_section, apple_section, print_amd, print_apple
 from greenops_tb.meters import hwmon
 from greenops_tb.meters.cpu_info import logical_cpus, resolve_cpu_tdp
 from greenops_tb.meters.rapl import FIX_HINT, discover, powercap_root
@@ -176,6 +176,7 @@ def diagnose(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> 
     return {
         "gpu": _gpu_section(env),
         "amd": amd_section(env),
+        "apple": apple_section(),
         "rapl": _rapl_section(args.sysfs_root),
         "hwmon": _hwmon_section(args.sysfs_root, _measured_elsewhere(args.sysfs_root)),
         "cpu": _cpu_section(),
@@ -199,6 +200,7 @@ def _print_text(rep: dict[str, Any]) -> None:
     for v in g["visible"]:
         print(f"  {v['cuda']} -> nvml {v['nvml_index']} {v['mig_uuid'] or v['uuid']}")
     print_amd(rep["amd"])
+    print_apple(rep["apple"])
     r = rep["rapl"]
     print(f"CPU/RAM (RAPL under {r['root']})")
     for z in r["zones"]:

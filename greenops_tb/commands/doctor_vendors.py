@@ -1,9 +1,9 @@
-"""``doctor``'s AMD section: every AMD GPU amdsmi sees, how each would be measured, and why not."""
+"""``doctor``'s vendor sections: every AMD GPU amdsmi sees, Apple silicon's counters; how each is measured, why not."""
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from greenops_tb.meters import amd
+from greenops_tb.meters import amd, apple
 from greenops_tb.meters.amd_devices import rocm_torch, visible_amd_gpus
 
 VARIABLES = ("ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES")
@@ -74,3 +74,28 @@ def print_amd(a: dict[str, Any]) -> None:
     print(f"  {env}  torch ROCm build: {a['rocm_torch']}")
     for v in a["visible"]:
         print(f"  {v['cuda']} -> amd-smi {v['amdsmi_index']} {v['uuid']}")
+
+
+def apple_section() -> dict[str, Any]:
+    lib = apple._load_binding()
+    if lib is None:
+        return {"status": "zeus-apple-silicon is not installed (pip install greenops_tb[apple] on an Apple silicon "
+                          "Mac): no IOReport counters", "devices": []}
+    sources = apple.apple_sources()
+    if not sources:
+        return {"status": "the Apple energy monitor cannot start here (not Apple silicon, or IOReport refused)",
+                "devices": []}
+    try:
+        devices = [{"device": d.id, "kind": d.kind, "name": d.name, "fields": list(apple.PARTS[d.id][2])}
+                   for d in sources[0].devices]
+    finally:
+        sources[0].close()
+    return {"status": "ok: CPU, GPU, Neural Engine and unified memory from IOReport, read at every boundary "
+                      f"({apple.LABEL}); nothing else is measured or modelled on top", "devices": devices}
+
+
+def print_apple(a: dict[str, Any]) -> None:
+    print("Apple silicon (zeus-apple-silicon)")
+    print(f"  status: {a['status']}")
+    for d in a["devices"]:
+        print(f"  {d['device']} ({d['name']}): {' + '.join(d['fields'])}")
