@@ -83,6 +83,9 @@ class GreenSummaryWriter(SummaryWriter):
       watch: ``{name: value}`` to record with every record (see :mod:`greenops_tb.watch`).
       meters: energy sources (default :func:`greenops_tb.meters.select.default_sources`).
       gpus, sysfs_root, sample_interval: passed to the default sources.
+      cpu_attribution, gpu_attribution: on shared machines, "process" counts this process's share of the CPU
+        socket / GPU instead of the whole device (defaults "socket" / "device"; see
+        :func:`greenops_tb.meters.select.default_sources`).
       emit_every: write every Nth ``update()`` record of a stage to the events (``stop()`` always);
         the CSV always gets every record.
       sync_cuda: synchronise CUDA (also ROCm) and MPS at stage boundaries when in use, so GPU work is
@@ -114,6 +117,8 @@ class GreenSummaryWriter(SummaryWriter):
         gpus: list[int] | None = None,
         sysfs_root: str | None = None,
         sample_interval: float = DEFAULT_INTERVAL_S,
+        cpu_attribution: str = "socket",
+        gpu_attribution: str = "device",
         emit_every: int = 1,
         sync_cuda: bool = True,
         run_name: str | None = None,
@@ -163,7 +168,9 @@ class GreenSummaryWriter(SummaryWriter):
                 raise
         if gpus is None and self._job is not None:
             gpus = self._job.default_gpus()  # this rank's GPU, so no GPU is counted by two ranks
-        srcs = list(meters) if meters is not None else self._default_sources(gpus, sysfs_root, sample_interval)
+        srcs = list(meters) if meters is not None else self._default_sources(
+            gpus=gpus, sysfs_root=sysfs_root, sample_interval=sample_interval, cpu_attribution=cpu_attribution,
+            gpu_attribution=gpu_attribution)
         if self._job is not None:
             from greenops_tb.distributed.job import JobMeter
 
@@ -190,10 +197,10 @@ class GreenSummaryWriter(SummaryWriter):
         atexit.register(self._atexit)
 
     @staticmethod
-    def _default_sources(gpus: list[int] | str | None, sysfs_root: str | None, interval: float) -> list[EnergySource]:
+    def _default_sources(**options: Any) -> list[EnergySource]:
         from greenops_tb.meters.select import default_sources
 
-        return default_sources(gpus=gpus, sysfs_root=sysfs_root, sample_interval=interval)
+        return default_sources(**options)
 
     # -- stages ----------------------------------------------------------------------
     def start(self, name: str, *, step: int | None = None, epoch: int | None = None) -> None:

@@ -28,6 +28,8 @@ from greenops_tb.meters.amd import amd_sources
 from greenops_tb.meters.apple import apple_sources
 from greenops_tb.meters.base import EnergySource
 from greenops_tb.meters.cpu_info import cpu_model
+from greenops_tb.meters.cpu_share import CPU_ATTRIBUTIONS, attribute_cpu
+from greenops_tb.meters.gpu_share import GPU_ATTRIBUTIONS, attribute_gpus
 from greenops_tb.meters.hwmon import hwmon_root, hwmon_sources
 from greenops_tb.meters.model import ModelCpuSource, ModelRamSource
 from greenops_tb.meters.nvml import nvml_sources
@@ -50,18 +52,29 @@ def rapl_kinds(sysfs_root: str | None = None) -> set[str]:
 
 
 def default_sources(
-    *, gpus: GpusOption = None, sysfs_root: str | None = None, sample_interval: float = DEFAULT_INTERVAL_S
+    *,
+    gpus: GpusOption = None,
+    sysfs_root: str | None = None,
+    sample_interval: float = DEFAULT_INTERVAL_S,
+    cpu_attribution: str = "socket",
+    gpu_attribution: str = "device",
 ) -> list[EnergySource]:
     """Sources for this machine: vendor GPUs, then RAPL CPU/RAM, hwmon, and the models as fallback.
 
     ``gpus``: which visible GPUs to measure (None/"all", "none"/[], indices or UUIDs);
     ``sysfs_root``: the powercap directory (default /sys/class/powercap or ``$GREENOPS_POWERCAP_ROOT``);
-    hwmon is read next to it (see :func:`greenops_tb.meters.hwmon.hwmon_root`).
+    hwmon is read next to it (see :func:`greenops_tb.meters.hwmon.hwmon_root`);
+    ``cpu_attribution``: "socket" (whole-socket RAPL/hwmon) or "process" (scaled by this process's
+    share of CPU time, :mod:`~greenops_tb.meters.cpu_share`); ``gpu_attribution``: "device" or
+    "process" (scaled by this process's share of GPU use, :mod:`~greenops_tb.meters.gpu_share`).
     """
+    if cpu_attribution not in CPU_ATTRIBUTIONS or gpu_attribution not in GPU_ATTRIBUTIONS:
+        raise ValueError(f"cpu_attribution must be one of {CPU_ATTRIBUTIONS} and gpu_attribution one of "
+                         f"{GPU_ATTRIBUTIONS}; got {cpu_attribution!r}, {gpu_attribution!r}")
     soc = apple_sources()
     if soc:
         return soc
-    accel = gpu_sources(gpus, sample_interval=sample_interval)
+    accel = attribute_gpus(gpu_sources(gpus, sample_interval=sample_interval), gpu_attribution)
     models: dict[str, Callable[[], EnergySource]] = {
         "cpu": ModelCpuSource, "ram": lambda: ModelRamSource(sample_interval=sample_interval),
     }
@@ -77,8 +90,5 @@ def default_sources(
             return None
         return models[kind]
 
-    return [
-        *accel,
-        *(s for s in hw if s.devices[0].kind == "gpu"),
-        *rapl_sources(sysfs_root, cpu_model=first("cpu"), ram_model=first("ram"), cpu_name=cpu_model()),
-    ]
+    host = rapl_sources(sysfs_root, cpu_model=first("cpu"), ram_model=first("ram"), cpu_name=cpu_model())
+    return [*accel, *(s for s in hw if s.devices[0].kind == "gpu"), *attribute_cpu(host, cpu_attribution)]
