@@ -1,6 +1,7 @@
 """Per-process attribution on shared machines: a real second busy process (CPU), stand-in GPUs with two processes."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from fakes.fake_amdsmi import FakeAmdGpu, FakeProcess, make_fake_amdsmi
 from fakes.fake_nvml import FakeGpu, constant, make_fake_nvml
 from fakes.powercap import FakePowercap, Zone
+from greenops_tb.cli import main
 from greenops_tb.meters.base import Meter
 from greenops_tb.meters.cpu_share import ShareWatch
 from greenops_tb.meters.gpu_common import UTIL_KEY
@@ -157,3 +159,16 @@ def test_amd_gpu_split_by_gfx_engine_time(monkeypatch) -> None:
 def test_bad_attribution_option_says_what_is_allowed(no_gpus) -> None:
     with pytest.raises(ValueError, match="cpu_attribution must be one of"):
         default_sources(cpu_attribution="rank")
+
+
+def test_doctor_says_other_processes_make_the_socket_figure_misleading(busy_process, capsys, monkeypatch,
+                                                                        tmp_path) -> None:
+    me = os.getpid()
+    monkeypatch.setitem(sys.modules, "pynvml", make_fake_nvml([FakeGpu("GPU-7777", processes=[(me, 0.1), (99, 0.5)])]))
+    assert main(["doctor", "--json", "--sysfs-root", str(tmp_path), "--country", "DE"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    n = psutil.cpu_count()
+    assert rep["cpu"]["others_busy_pct"] >= 100.0 / n * 0.5, "the busy process holds one CPU"
+    noted = any("cpu_attribution='process'" in note for note in rep["cpu"]["notes"])
+    assert noted == (rep["cpu"]["others_busy_pct"] >= 25.0), "the note comes exactly when others hold a quarter"
+    assert rep["gpu"]["gpus"][0]["compute_pids"] == [me, 99]

@@ -11,13 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import time
 import warnings
 from typing import Any, Mapping
 
 from greenops_tb.meters import nvml as nvml_mod
 from greenops_tb.commands.doctor_vendors import amd_section, apple_section, print_amd, print_apple
 from greenops_tb.meters import hwmon
+from greenops_tb.meters.gpu_common import call as _call
 from greenops_tb.meters.cpu_info import logical_cpus, resolve_cpu_tdp
+from greenops_tb.meters.cpu_share import cpu_share
 from greenops_tb.meters.rapl import FIX_HINT, discover, powercap_root
 from greenops_tb.meters.visible_devices import visible_gpus
 
@@ -57,7 +60,9 @@ def _gpu_section(env: Mapping[str, str]) -> dict[str, Any]:
             sup = nvml_mod.probe_gpu(nvml, h)
             name = _text(nvml.nvmlDeviceGetName(h))
             measured_as, tdp = nvml_mod.measurement(name, sup)
+            procs, perr = _call(nvml.nvmlDeviceGetComputeRunningProcesses, h)
             out["gpus"].append({
+                "compute_pids": [int(p.pid) for p in procs] if procs is not None else perr,
                 "nvml_index": i,
                 "name": name,
                 "uuid": _text(nvml.nvmlDeviceGetUUID(h)),
@@ -118,9 +123,23 @@ def _hwmon_section(root: str | None, measured: list[str]) -> dict[str, Any]:
     return out
 
 
-def _cpu_section() -> dict[str, Any]:
+def _cpu_section(window_s: float = 0.3) -> dict[str, Any]:
     tdp = resolve_cpu_tdp()
-    return {"model": tdp.model, "tdp_w": tdp.tdp_w, "tdp_source": tdp.source, "logical_cpus": logical_cpus()}
+    out = {"model": tdp.model, "tdp_w": tdp.tdp_w, "tdp_source": tdp.source, "logical_cpus": logical_cpus(),
+           "others_busy_pct": None, "notes": []}
+    try:
+        share = cpu_share()
+        time.sleep(window_s)
+        share.step()
+        others = max(0.0, share.all - share.mine)
+    except OSError:  # no /proc/stat (not Linux)
+        return out
+    pct = 100.0 * others / (window_s * logical_cpus())
+    out["others_busy_pct"] = round(pct, 1)
+    if pct >= 25.0:
+        out["notes"].append(f"other processes keep {pct:.0f}% of the CPUs busy: RAPL's whole-socket figure includes "
+                            "their energy; pass cpu_attribution='process' to count a run's share only")
+    return out
 
 
 def _location_section(args: argparse.Namespace) -> dict[str, Any]:
@@ -212,7 +231,9 @@ def _print_text(rep: dict[str, Any]) -> None:
               f"{'counted' if s['counted'] else 'not counted'} ({s['why']})")
     c = rep["cpu"]
     print("CPU model")
-    print(f"  {c['model'] or '(unknown)'}: TDP {c['tdp_w']:g} W from {c['tdp_source']}; {c['logical_cpus']} logical CPUs")
+    busy = f"; other processes busy: {c['others_busy_pct']:g}% of the CPUs" if c["others_busy_pct"] is not None else ""
+    print(f"  {c['model'] or '(unknown)'}: TDP {c['tdp_w']:g} W from {c['tdp_source']}; {c['logical_cpus']} logical CPUs"
+          + busy)
     loc = rep["location"]
     print("Location")
     if "error" in loc:
@@ -224,7 +245,7 @@ def _print_text(rep: dict[str, Any]) -> None:
     print("A writer would measure")
     for d in rep["sources"]["devices"]:
         print(f"  {d['device']} ({d['name']}): {d['provenance']}")
-    for note in g["notes"] + rep["amd"]["notes"] + r["notes"] + h["notes"] + loc.get("notes", []) + rep["sources"]["notes"]:
+    for note in g["notes"] + rep["amd"]["notes"] + r["notes"] + c["notes"] + h["notes"] + loc.get("notes", []) + rep["sources"]["notes"]:
         print(f"note: {note}")
 
 
