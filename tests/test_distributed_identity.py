@@ -1,0 +1,39 @@
+"""Job identity from SLURM/torchrun variables; host identity from the boot id, overridable."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import require
+from greenops_tb.distributed.identity import host_identity, job_identity
+
+
+def test_slurm_array_task_and_node_list() -> None:
+    env = {"SLURM_JOB_ID": "4242", "SLURM_ARRAY_JOB_ID": "4200", "SLURM_ARRAY_TASK_ID": "7", "SLURM_STEP_ID": "0",
+           "SLURM_JOB_NODELIST": "gpu[01-04]", "SLURM_JOB_NUM_NODES": "4", "SLURM_JOB_NAME": "pretrain"}
+    ident = job_identity(env)
+    assert ident["key"] == "slurm:4200_7", "array tasks of one array group by their own task"
+    assert ident["slurm"] == {"job_id": "4242", "array_job_id": "4200", "array_task_id": "7", "step_id": "0",
+                              "job_name": "pretrain", "nodelist": "gpu[01-04]", "num_nodes": "4"}
+    assert job_identity({"SLURM_JOB_ID": "9", "SLURM_NODELIST": "n1"}) == {
+        "key": "slurm:9", "slurm": {"job_id": "9", "nodelist": "n1"}}
+
+
+def test_torchrun_run_id_and_override() -> None:
+    assert job_identity({"TORCHELASTIC_RUN_ID": "abc123", "TORCHELASTIC_RESTART_COUNT": "1"}) == {
+        "key": "torchrun:abc123", "torchrun": {"run_id": "abc123", "restart_count": "1"}}
+    assert job_identity({"TORCHELASTIC_RUN_ID": "none"}) == {}, "torchrun's placeholder is no identity"
+    assert job_identity({"GREENOPS_JOB_ID": "exp-7", "SLURM_JOB_ID": "1"})["key"] == "exp-7"
+    assert job_identity({}) == {}
+
+
+def test_host_identity_prefers_override_then_boot_id(tmp_path: Path) -> None:
+    boot, machine = tmp_path / "boot_id", tmp_path / "machine-id"
+    machine.write_text("m-1\n")
+    assert host_identity({}, (str(boot), str(machine))) == "machine-id:m-1", "no boot id: the machine id"
+    boot.write_text("b-2\n")
+    assert host_identity({}, (str(boot), str(machine))) == "boot_id:b-2"
+    assert host_identity({"GREENOPS_HOST_ID": "node7"}, (str(boot),)) == "node7"
+    assert host_identity({}, (str(tmp_path / "none"),)).startswith("hostname:")
+    real = Path("/proc/sys/kernel/random/boot_id")
+    require(real.exists(), "Linux's /proc/sys/kernel/random/boot_id")
+    assert host_identity({}) == "boot_id:" + real.read_text().strip()
