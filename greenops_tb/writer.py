@@ -27,6 +27,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from greenops_tb import __version__
 from greenops_tb.grid import resolve_grid
+from greenops_tb.distributed.identity import job_extra
 from greenops_tb.meters.base import EnergySource, Meter
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
 from greenops_tb.meters.sync import sync_accelerators
@@ -275,7 +276,7 @@ class GreenSummaryWriter(SummaryWriter):
             carbon_intensity_g_per_kwh=p.carbon_intensity_g_per_kwh, intensity_source=p.intensity_source,
             mix_shares=dict(p.mix), price_per_kwh=p.price_per_kwh, currency=p.currency, price_source=p.price_source,
             dataset={str(k): str(v) for k, v in p.dataset.items()},
-            extra=self._job.metadata_extra() if self._job is not None else {},
+            extra=self._job.metadata_extra() if self._job is not None else job_extra(),
         )
 
     def forecast(

@@ -37,3 +37,23 @@ def test_host_identity_prefers_override_then_boot_id(tmp_path: Path) -> None:
     real = Path("/proc/sys/kernel/random/boot_id")
     require(real.exists(), "Linux's /proc/sys/kernel/random/boot_id")
     assert host_identity({}) == "boot_id:" + real.read_text().strip()
+
+
+def test_single_process_run_under_slurm_carries_the_job(tmp_path: Path, monkeypatch) -> None:
+    from tensorboard.context import RequestContext
+
+    from greenops_tb import GreenSummaryWriter
+    from greenops_tb.meters.constant import ConstantPowerSource
+    from greenops_tb.readers.events import local_provider, read_runs
+
+    for var in ("RANK", "WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS", "TORCHELASTIC_RUN_ID", "GREENOPS_JOB_ID"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("SLURM_JOB_ID", "31337")
+    monkeypatch.setenv("SLURM_ARRAY_JOB_ID", "31300")
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "3")
+    with GreenSummaryWriter(str(tmp_path / "run"), country="DE", meters=[ConstantPowerSource({"cpu:0": 10.0})]) as w:
+        with w.stage("train"):
+            pass
+    (run,) = read_runs(local_provider(str(tmp_path)), RequestContext(), "").values()
+    assert run.metadata.extra["job"]["key"] == "slurm:31300_3"
+    assert run.metadata.extra["job"]["slurm"]["job_id"] == "31337"

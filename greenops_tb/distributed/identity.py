@@ -52,6 +52,12 @@ def job_identity(env: Mapping[str, str] | None = None) -> dict[str, object]:
     return out
 
 
+def job_extra(env: Mapping[str, str] | None = None) -> dict[str, object]:
+    """``RunMetadata.extra`` of a single-process run: ``{"job": ...}`` under a scheduler, else empty."""
+    ident = job_identity(env)
+    return {"job": ident} if ident else {}
+
+
 def host_identity(env: Mapping[str, str] | None = None, files: tuple[str, ...] = HOST_FILES) -> str:
     """This physical host's identity (see the module docstring for the order)."""
     env = os.environ if env is None else env

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 from greenops_tb.distributed.aggregate import DEFAULT_TIMEOUT_S, JobAggregator
 from greenops_tb.distributed.ranks import detect, prefix_device_id
-from greenops_tb.meters.base import Device, EnergySource, Meter, Reading
+from greenops_tb.meters.base import INTEGRAL_SUFFIX, Device, EnergySource, Meter, Reading
 
 
 def attach(
@@ -92,16 +92,30 @@ class JobMeter:
         if hint is None and self._closing:
             hint = ("stop", "(close)")
         kind, stage = hint if hint is not None else (None, "")
-        joules = self._agg.boundary(kind, stage, local.joules, self._meter.provenance())
-        return Reading(local.t_mono, local.t_wall, tuple(joules), self._job_context(local))
+        before = self._agg.exchanges
+        joules = self._agg.boundary(kind, stage, local.joules, self._meter.provenance(), local.context)
+        return Reading(local.t_mono, local.t_wall, tuple(joules), self._job_context(local, self._agg.exchanges > before))
 
-    def _job_context(self, local: Reading) -> tuple[Mapping[str, float], ...] | None:
-        """This rank's device context in job layout (other ranks' devices carry none: it is not exchanged)."""
-        if local.context is None:
-            return None
+    def _job_context(self, local: Reading, exchanged: bool) -> tuple[Mapping[str, float], ...] | None:
+        """Every rank's device context in job layout: this rank's now, the others' as of the last exchange.
+
+        The others' running integrals (``util_pct*s``) only on reads that exchanged: a stale integral
+        at one end of a record's interval would read as 0% utilisation.
+        """
         rank = self._agg.info.rank
-        mine = {prefix_device_id(rank, d.id): c for d, c in zip(self._meter.devices, local.context)}
-        return tuple(mine.get(d.id, {}) for d in self.devices)
+        by_id: dict[str, Mapping[str, float]] = {}
+        for r, (lay, contexts) in enumerate(zip(self._agg.layouts, self._agg.contexts)):
+            if r == rank:
+                continue
+            for d, c in zip(lay.devices, contexts):
+                if c:
+                    by_id[prefix_device_id(r, d.id)] = c if exchanged else {
+                        k: v for k, v in c.items() if not k.endswith(INTEGRAL_SUFFIX)}
+        if local.context is not None:
+            by_id.update((prefix_device_id(rank, d.id), c) for d, c in zip(self._meter.devices, local.context))
+        if not by_id:
+            return None
+        return tuple(by_id.get(d.id, {}) for d in self.devices)
 
     def provenance(self) -> tuple[str, ...]:
         return self._agg.provenance()

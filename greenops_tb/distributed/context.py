@@ -1,0 +1,37 @@
+"""Every rank's device context (utilisation, memory) carried in the exchange's float row.
+
+A rank's context keys (which device says what: ``(device index, key)``) are agreed once through an
+object gather, and again whenever they change (a GPU's utilisation becomes unreadable, a source falls
+back); in between, each exchange adds one float per agreed key to the row (NaN where a device says
+nothing this time), so the per-boundary cost stays one ``all_gather`` of a slightly wider tensor.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+from greenops_tb.meters.base import INTEGRAL_SUFFIX
+
+Keys = tuple[tuple[int, str], ...]
+
+
+def keys_of(context: Sequence[Mapping[str, float]] | None) -> Keys:
+    """The ``(device index, key)`` pairs a reading's context holds, in a stable order."""
+    if not context:
+        return ()
+    return tuple((i, k) for i, c in enumerate(context) for k in sorted(c))
+
+
+def pack(context: Sequence[Mapping[str, float]] | None, keys: Keys) -> list[float]:
+    """The values of ``keys`` in ``context`` (NaN where absent)."""
+    ctx = context or ()
+    return [float(ctx[i].get(k, math.nan)) if i < len(ctx) else math.nan for i, k in keys]
+
+
+def unpack(values: Sequence[float], keys: Keys, devices: int, *, integrals: bool = True) -> list[dict[str, float]]:
+    """Per device, the context ``values`` carry; ``integrals=False`` leaves running integrals out."""
+    out: list[dict[str, float]] = [{} for _ in range(devices)]
+    for (i, k), v in zip(keys, values):
+        if i < devices and not math.isnan(v) and (integrals or not k.endswith(INTEGRAL_SUFFIX)):
+            out[i][k] = float(v)
+    return out
