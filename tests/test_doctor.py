@@ -129,3 +129,12 @@ def test_apple_silicon_counters_explained(monkeypatch, capsys, tmp_path) -> None
     assert {d["device"]: d["fields"] for d in rep["apple"]["devices"]}["gpu:0"] == ["gpu_mj", "gpu_sram_mj"]
     used = {d["device"]: d["provenance"] for d in rep["sources"]["devices"]}
     assert used == dict.fromkeys(["cpu:0", "gpu:0", "gpu:ane", "ram"], "apple-ioreport")
+
+
+def test_job_and_host_identity(monkeypatch, capsys, tmp_path) -> None:
+    monkeypatch.setenv("SLURM_JOB_ID", "555")
+    monkeypatch.setenv("GREENOPS_HOST_ID", "rack3-node7")
+    rep = _doctor(capsys, "--sysfs-root", str(tmp_path), "--country", "DE")
+    assert rep["job"]["job"]["key"] == "slurm:555" and rep["job"]["host_id"] == "rack3-node7"
+    assert main(["doctor", "--sysfs-root", str(tmp_path), "--country", "DE"]) == 0
+    assert "job: slurm:555; host id: rack3-node7" in capsys.readouterr().out

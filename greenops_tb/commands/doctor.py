@@ -142,6 +142,20 @@ def _cpu_section(window_s: float = 0.3) -> dict[str, Any]:
     return out
 
 
+def _job_section(env: Mapping[str, str]) -> dict[str, Any]:
+    from greenops_tb.distributed.identity import host_identity, job_identity
+    from greenops_tb.distributed.ranks import detect
+
+    try:
+        info = detect(env)
+        rank = {"rank": info.rank, "world_size": info.world_size, "local_rank": info.local_rank, "source": info.source}
+    except ValueError as err:
+        rank = {"error": str(err)}
+    return {"job": job_identity(env), "host_id": host_identity(env), "rank": rank,
+            "notes": ["host-level sources (RAPL, hwmon) are measured once per host id: ranks with the same id "
+                      "share them, whatever their host names (set GREENOPS_HOST_ID to override)"]}
+
+
 def _location_section(args: argparse.Namespace) -> dict[str, Any]:
     from greenops_tb.grid import resolve_grid
 
@@ -199,6 +213,7 @@ def diagnose(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> 
         "rapl": _rapl_section(args.sysfs_root),
         "hwmon": _hwmon_section(args.sysfs_root, _measured_elsewhere(args.sysfs_root)),
         "cpu": _cpu_section(),
+        "job": _job_section(env),
         "location": _location_section(args),
         "sources": _sources_section(args.sysfs_root),
     }
@@ -234,6 +249,10 @@ def _print_text(rep: dict[str, Any]) -> None:
     busy = f"; other processes busy: {c['others_busy_pct']:g}% of the CPUs" if c["others_busy_pct"] is not None else ""
     print(f"  {c['model'] or '(unknown)'}: TDP {c['tdp_w']:g} W from {c['tdp_source']}; {c['logical_cpus']} logical CPUs"
           + busy)
+    j = rep["job"]
+    print("Job and host")
+    print(f"  job: {j['job'].get('key', '(no scheduler or launcher)')}; host id: {j['host_id']}; "
+          + ", ".join(f"{k}={v}" for k, v in j["rank"].items()))
     loc = rep["location"]
     print("Location")
     if "error" in loc:
