@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from fakes.fake_amdsmi import FakeAmdGpu, FakeProcess, make_fake_amdsmi
-from fakes.fake_nvml import FakeGpu, constant, make_fake_nvml
+from fakes.fake_nvml import FakeGpu, constant, make_fake_nvml, window
 from fakes.powercap import FakePowercap, Zone
 from greenops_tb.cli import main
 from greenops_tb.meters.base import Meter
@@ -116,17 +116,9 @@ def test_nvml_gpu_shared_with_another_process(monkeypatch) -> None:
 
     sources = default_sources(sysfs_root="/nonexistent/powercap", gpu_attribution="process", sample_interval=0.05)
     meter = Meter(sources)
-    try:
-        g = [d.id for d in meter.devices].index("gpu:0")
-        time.sleep(0.2)
-        ta = mod.elapsed()
-        a = meter.read()
-        time.sleep(0.6)
-        tb = mod.elapsed()
-        b = meter.read()
-        prov = meter.provenance()[g]
-    finally:
-        meter.close()
+    g = [d.id for d in meter.devices].index("gpu:0")
+    ta, tb, a, b = window(mod, meter, 0.6, settle=0.2)
+    prov = meter.provenance()[g]
     assert prov == "nvml-energy x process-util"
     # 25 of the 75 busy SM-percent are this process's: a third of 300 W
     assert b.joules[g] - a.joules[g] == pytest.approx(300.0 * (tb - ta) / 3, rel=0.05)
@@ -142,16 +134,8 @@ def test_amd_gpu_split_by_gfx_engine_time(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "zeus_apple_silicon", None)
     sources = default_sources(sysfs_root="/nonexistent/powercap", gpu_attribution="process", sample_interval=0.05)
     meter = Meter(sources)
-    try:
-        time.sleep(0.2)
-        ta = mod.elapsed()
-        a = meter.read()
-        time.sleep(0.6)
-        tb = mod.elapsed()
-        b = meter.read()
-        prov = meter.provenance()[0]
-    finally:
-        meter.close()
+    ta, tb, a, b = window(mod, meter, 0.6, settle=0.2)
+    prov = meter.provenance()[0]
     assert prov == "amdsmi-energy x process-util"
     assert b.joules[0] - a.joules[0] == pytest.approx(400.0 * (tb - ta) * 0.25, rel=0.05)
 

@@ -22,6 +22,18 @@ def _no_nvml(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GREENOPS_HWMON_ROOT", raising=False)
 
 
+def _provenance(**kw: object) -> dict[str, str]:
+    """Device -> provenance of the default sources (closed again), warnings silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sources = default_sources(**kw)
+    try:
+        return {d.id: p for s in sources for d, p in zip(s.devices, s.provenance())}
+    finally:
+        for s in sources:
+            s.close()
+
+
 def _by_title(sensors) -> dict[str, object]:
     return {s.title: s for s in sensors}
 
@@ -98,14 +110,7 @@ def test_grace_hopper_counts_grace_and_leaves_module_to_nvml(tmp_path: Path) -> 
 def test_module_sensor_alone_stands_for_cpu_gpu_and_ram(tmp_path: Path) -> None:
     FakeHwmon(tmp_path / "hwmon", [Chip("power_meter", [Channel("power", 1, "Module Power Socket 0", 650.0,
                                                                    attr="average", oem_info=True)])])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sources = default_sources(sysfs_root=str(tmp_path / "powercap"))
-    try:
-        ids = {d.id: p for s in sources for d, p in zip(s.devices, s.provenance())}
-    finally:
-        for s in sources:
-            s.close()
+    ids = _provenance(sysfs_root=str(tmp_path / "powercap"))
     assert ids == {"cpu:0": "hwmon-power-sampled [module sensor: covers cpu+gpu+ram]"}, \
         "no RAM model on top of a sensor that already includes memory"
 
@@ -136,12 +141,7 @@ def test_jetson_rails_gpu_and_cpu_counted_board_input_not(tmp_path: Path) -> Non
 def test_hwmon_gpu_sensor_skipped_when_nvml_measures_gpus(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "pynvml", make_fake_nvml([FakeGpu("GPU-1111")]))
     jetson_nano(tmp_path / "hwmon")
-    sources = default_sources(sysfs_root=str(tmp_path / "powercap"))
-    try:
-        prov = {d.id: p for s in sources for d, p in zip(s.devices, s.provenance())}
-    finally:
-        for s in sources:
-            s.close()
+    prov = _provenance(sysfs_root=str(tmp_path / "powercap"))
     assert prov["gpu:0"] == "nvml-energy" and prov["cpu:0"] == "hwmon-power-sampled"
     assert sum(1 for k in prov if k.startswith("gpu")) == 1
 
@@ -157,12 +157,7 @@ def test_rapl_measures_cpu_so_amd_energy_is_skipped_in_default_sources(tmp_path:
     intel_two_sockets(tmp_path / "powercap")
     epyc_amd_energy(tmp_path / "hwmon")
     assert hwmon_root(tmp_path / "powercap") == str(tmp_path / "hwmon")
-    sources = default_sources(sysfs_root=str(tmp_path / "powercap"))
-    try:
-        prov = {d.id: p for s in sources for d, p in zip(s.devices, s.provenance())}
-    finally:
-        for s in sources:
-            s.close()
+    prov = _provenance(sysfs_root=str(tmp_path / "powercap"))
     assert prov == {"cpu:0": "rapl", "ram": "rapl"}
 
 

@@ -35,11 +35,11 @@ from typing import Any, Mapping, Sequence
 
 from greenops_tb.meters.amd_devices import AmdGpu, visible_amd_gpus
 from greenops_tb.meters.base import Device, EnergySource
-from greenops_tb.meters.gpu_common import GpuActivity, Session, call
+from greenops_tb.meters.gpu_common import GpuActivity, Session, call, start_session
 from greenops_tb.meters.gpu_model import GpuTdp, gpu_model_after, gpu_tdp
 from greenops_tb.meters.integrate import PowerIntegrator
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
-from greenops_tb.meters.visible_devices import GpusOption, parse_gpus
+from greenops_tb.meters.visible_devices import GpusOption
 
 log = logging.getLogger(__name__)
 
@@ -252,21 +252,11 @@ def amd_sources(
     ``validate_s``: the counter validation window; ``first_id``: the first device id (``gpu:<n>``).
     Raises ValueError only for a bad ``gpus=`` or mode.
     """
-    if mode not in ("auto", "power"):
-        raise ValueError(f"mode must be 'auto' or 'power', got {mode!r}")
-    if parse_gpus(gpus) == []:
+    session = start_session(_load_amdsmi(), lambda lib: lib.amdsmi_init(lib.AmdSmiInitFlags.INIT_AMD_GPUS),
+                            "amdsmi_shut_down", "AMD SMI (pip install greenops_tb[amd])", gpus=gpus, mode=mode)
+    if session is None:
         return []
-    lib = _load_amdsmi()
-    if lib is None:
-        log.debug("amdsmi is not installed (pip install greenops_tb[amd]): AMD GPUs are not measured")
-        return []
-    try:
-        lib.amdsmi_init(lib.AmdSmiInitFlags.INIT_AMD_GPUS)
-    except Exception as err:  # noqa: BLE001 - no amdgpu driver / no ROCm: nothing to measure
-        log.debug("AMD SMI unavailable (%s): AMD GPUs are not measured", err)
-        return []
-    session = Session(lib, lib.amdsmi_shut_down)
-    session.acquire()
+    lib = session.lib
     sources: list[EnergySource] = []
     try:
         try:

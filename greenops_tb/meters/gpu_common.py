@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from greenops_tb.meters.base import INTEGRAL_SUFFIX
 from greenops_tb.meters.integrate import PowerIntegrator
+from greenops_tb.meters.visible_devices import GpusOption, parse_gpus
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,30 @@ class Session:
                 self._shutdown()
             except Exception:  # noqa: BLE001
                 log.debug("shutting the GPU library down failed", exc_info=True)
+
+
+def start_session(lib: Any, init: Callable[[Any], Any], shutdown: str, what: str, *, gpus: GpusOption,
+                  mode: str) -> Session | None:
+    """A held session of an initialised vendor library, or None when there is nothing to measure.
+
+    ValueError for a bad ``mode`` or ``gpus=``; None for ``gpus="none"``, a missing library
+    (``lib`` None) or one that fails to initialise (no driver, no GPU). The caller releases it.
+    """
+    if mode not in ("auto", "power"):
+        raise ValueError(f"mode must be 'auto' or 'power', got {mode!r}")
+    if parse_gpus(gpus) == []:
+        return None
+    if lib is None:
+        log.debug("%s is not installed: its GPUs are not measured", what)
+        return None
+    try:
+        init(lib)
+    except Exception as err:  # noqa: BLE001 - no driver / no library: nothing to measure
+        log.debug("%s unavailable (%s): its GPUs are not measured", what, err)
+        return None
+    session = Session(lib, getattr(lib, shutdown))
+    session.acquire()  # held while building, so a source closing early does not shut the library down
+    return session
 
 
 class GpuActivity:

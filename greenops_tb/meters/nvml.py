@@ -43,12 +43,12 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from greenops_tb.meters.base import Device, EnergySource
-from greenops_tb.meters.gpu_common import MEM_KEY, UTIL_KEY, GpuActivity, Session
+from greenops_tb.meters.gpu_common import MEM_KEY, UTIL_KEY, GpuActivity, Session, start_session
 from greenops_tb.meters.gpu_common import call as _call
 from greenops_tb.meters.gpu_model import GpuTdp, gpu_model_after, gpu_tdp
 from greenops_tb.meters.integrate import PowerIntegrator
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
-from greenops_tb.meters.visible_devices import GpusOption, VisibleGpu, parse_gpus, visible_gpus
+from greenops_tb.meters.visible_devices import GpusOption, VisibleGpu, visible_gpus
 
 log = logging.getLogger(__name__)
 
@@ -276,21 +276,11 @@ def nvml_sources(
     "power" (sampled power even where the counter exists, e.g. to compare the two).
     Raises ValueError only for a malformed or impossible ``gpus=`` option or mode.
     """
-    if mode not in ("auto", "power"):
-        raise ValueError(f"mode must be 'auto' or 'power', got {mode!r}")
-    if parse_gpus(gpus) == []:
+    session = start_session(_load_pynvml(), lambda lib: lib.nvmlInit(), "nvmlShutdown", "NVML (nvidia-ml-py)",
+                            gpus=gpus, mode=mode)
+    if session is None:
         return []
-    nvml = _load_pynvml()
-    if nvml is None:
-        log.debug("nvidia-ml-py is not installed: GPUs are not measured")
-        return []
-    try:
-        nvml.nvmlInit()
-    except Exception as err:  # noqa: BLE001 - no driver / no library: nothing to measure
-        log.debug("NVML unavailable (%s): GPUs are not measured", err)
-        return []
-    session = Session(nvml, nvml.nvmlShutdown)
-    session.acquire()  # held while building, so a source closing early does not shut NVML down
+    nvml = session.lib
     sources: list[EnergySource] = []
     try:
         try:

@@ -9,14 +9,11 @@ instant their values describe, so tests know the exact energy behind a read.
 """
 from __future__ import annotations
 
-import contextlib
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
-from fakes.powercap import WIDTH
+from fakes.powercap import WIDTH, Ticking
 
 
 @dataclass
@@ -37,18 +34,13 @@ class Chip:
     channels: list[Channel]
 
 
-class FakeHwmon:
+class FakeHwmon(Ticking):
     """Writes ``root/hwmon<N>`` per chip; ``start()`` advances energy counters, ``set_power()`` changes power."""
 
     def __init__(self, root: Path, chips: list[Chip], tick_s: float = 0.0005) -> None:
+        super().__init__(tick_s)
         self.root = Path(root)
         self.chips = chips
-        self.tick_s = tick_s
-        self._lock = threading.RLock()  # held() may wrap set_power()/reset_counter()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.t0 = time.perf_counter()
-        self.last_write = self.t0
         for n, chip in enumerate(chips):
             d = self.root / f"hwmon{n}"
             (d / "device").mkdir(parents=True, exist_ok=True)
@@ -69,13 +61,14 @@ class FakeHwmon:
         with open(ch.path, "r+" if ch.path.exists() else "w") as f:
             f.write(f"{value:0{WIDTH}d}\n")
 
-    def write_all(self) -> None:
+    def write_all(self) -> float:
         with self._lock:
             t = time.perf_counter()
             for ch in self.channels():
                 if ch.family == "energy":
                     self._write(ch, t - self.t0)
             self.last_write = t
+            return t
 
     def set_power(self, ch: Channel, watts: float) -> None:
         with self._lock:
@@ -87,34 +80,6 @@ class FakeHwmon:
         with self._lock:
             ch.start_uj = -int(ch.watts * (self.last_write - self.t0) * 1e6)
             self._write(ch, self.last_write - self.t0)
-
-    @contextlib.contextmanager
-    def held(self) -> Iterator[float]:
-        with self._lock:
-            yield self.last_write
-
-    def start(self) -> "FakeHwmon":
-        self.t0 = time.perf_counter()
-        self.write_all()
-        self._thread = threading.Thread(target=self._run, name="fake-hwmon", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.write_all()
-            time.sleep(self.tick_s)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2)
-
-    def __enter__(self) -> "FakeHwmon":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def epyc_amd_energy(root: Path) -> FakeHwmon:
