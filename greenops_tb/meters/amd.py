@@ -35,7 +35,13 @@ from typing import Any, Mapping, Sequence
 
 from greenops_tb.meters.amd_devices import AmdGpu, visible_amd_gpus
 from greenops_tb.meters.base import Device, EnergySource
-from greenops_tb.meters.gpu_common import GpuActivity, Session, call, start_session
+from greenops_tb.meters.gpu_common import (
+    GpuActivity,
+    Held,
+    Session,
+    call,
+    start_session,
+)
 from greenops_tb.meters.gpu_model import GpuTdp, gpu_model_after, gpu_tdp
 from greenops_tb.meters.integrate import PowerIntegrator
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
@@ -174,11 +180,10 @@ class AmdSource(EnergySource):
         self._integ = PowerIntegrator(1)
         self._t0 = self._last_t = time.perf_counter()
         self._last_j = 0.0
-        self._closed = False
         self._steps = 0
         if how == ENERGY:
             self._acc, self._res = counter_uj(self.lib, gpu.socket_handle)
-        session.acquire()
+        self._held = Held(session)
 
     def _advance(self) -> float:
         with self._lock:  # under the lock: values applied out of order would look like a wrap
@@ -229,11 +234,7 @@ class AmdSource(EnergySource):
         return gpu_model_after(self.devices[0], self._last_j, self._last_t - self._t0, self.support.power_cap_w)
 
     def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._session.release()
+        self._held.release()
 
 
 def amd_sources(

@@ -56,6 +56,23 @@ class Session:
                 log.debug("shutting the GPU library down failed", exc_info=True)
 
 
+class Held:
+    """One reference to a :class:`Session`, taken now and released once (a source's ``close()``)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._lock = threading.Lock()
+        self._released = False
+        session.acquire()
+
+    def release(self) -> None:
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+        self._session.release()
+
+
 def start_session(lib: Any, init: Callable[[Any], Any], shutdown: str, what: str, *, gpus: GpusOption,
                   mode: str) -> Session | None:
     """A held session of an initialised vendor library, or None when there is nothing to measure.

@@ -43,7 +43,14 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from greenops_tb.meters.base import Device, EnergySource
-from greenops_tb.meters.gpu_common import MEM_KEY, UTIL_KEY, GpuActivity, Session, start_session
+from greenops_tb.meters.gpu_common import (
+    MEM_KEY,
+    UTIL_KEY,
+    GpuActivity,
+    Held,
+    Session,
+    start_session,
+)
 from greenops_tb.meters.gpu_common import call as _call
 from greenops_tb.meters.gpu_model import GpuTdp, gpu_model_after, gpu_tdp
 from greenops_tb.meters.integrate import PowerIntegrator
@@ -130,8 +137,7 @@ class _NvmlGpu(EnergySource):
         self._t0 = time.perf_counter()
         self._last_t = self._t0
         self._last_j = 0.0
-        self._closed = False
-        session.acquire()
+        self._held = Held(session)
 
     def _suffix(self) -> str:
         return " [MIG: whole GPU]" if self.gpu.mig_uuid else ""
@@ -152,11 +158,7 @@ class _NvmlGpu(EnergySource):
         return gpu_model_after(self.devices[0], self._last_j, self._last_t - self._t0, self._support.power_limit_w)
 
     def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._session.release()
+        self._held.release()
 
 
 class NvmlEnergySource(_NvmlGpu):
