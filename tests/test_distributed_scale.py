@@ -76,7 +76,8 @@ def launch(out_dir: str) -> None:
     codes = fork_ranks(WORLD, rank_main, lambda r: {"LOCAL_RANK": str(r % PER_HOST),
                                                      "LOCAL_WORLD_SIZE": str(PER_HOST),
                                                      "GREENOPS_HOST_ID": f"host{r // PER_HOST}",
-                                                     "SLURM_JOB_ID": "777", "SLURM_JOB_NODELIST": "node[0-3]"}, 90,
+                                                     "SLURM_JOB_ID": "777", "SLURM_JOB_NODELIST": "node[0-3]",
+                                                     "GREENOPS_LOCK_DIR": str(out)}, 90,
                        after_fork=lambda: [cap.start() for cap in caps])  # ticking here while the ranks read
     (out / "launcher.json").write_text(json.dumps({"codes": codes, "seconds": time.perf_counter() - started}))
     for cap in caps:
