@@ -57,3 +57,25 @@ def test_single_process_run_under_slurm_carries_the_job(tmp_path: Path, monkeypa
     (run,) = read_runs(local_provider(str(tmp_path)), RequestContext(), "").values()
     assert run.metadata.extra["job"]["key"] == "slurm:31300_3"
     assert run.metadata.extra["job"]["slurm"]["job_id"] == "31337"
+
+
+def test_cli_summary_groups_the_runs_of_one_job(tmp_path: Path, monkeypatch, capsys) -> None:
+    from greenops_tb import GreenSummaryWriter
+    from greenops_tb.cli import main
+    from greenops_tb.meters.constant import ConstantPowerSource
+
+    for var in ("RANK", "WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS", "GREENOPS_JOB_ID"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("SLURM_ARRAY_JOB_ID", "500")
+    for task, watts in (("0", 100.0), ("1", 300.0)):
+        monkeypatch.setenv("SLURM_JOB_ID", "50" + task)
+        monkeypatch.setenv("SLURM_ARRAY_TASK_ID", task)
+        monkeypatch.setenv("GREENOPS_JOB_ID", "slurm:500")  # the array as one job
+        with GreenSummaryWriter(str(tmp_path / f"task{task}"), country="DE",
+                                meters=[ConstantPowerSource({"cpu:0": watts})]) as w:
+            with w.stage("train"):
+                pass
+    assert main(["summary", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "run task0 (job slurm:500)" in out and "run task1 (job slurm:500)" in out
+    assert "job slurm:500: 2 runs (task0, task1)" in out
