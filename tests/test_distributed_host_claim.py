@@ -76,3 +76,21 @@ def test_holder_gone_frees_the_host(tmp_path) -> None:
 def test_no_scheduler_job_means_no_claim(tmp_path) -> None:
     kept, claim = claim_host(_sources(), {"GREENOPS_LOCK_DIR": str(tmp_path)})
     assert claim is None and len(kept) == 2 and not list(tmp_path.iterdir())
+
+
+def test_writer_of_a_second_step_records_its_devices_only(tmp_path, other_step, monkeypatch) -> None:
+    from greenops_tb import GreenSummaryWriter
+    from greenops_tb.readers.csv import read_records
+
+    for k, v in _env(tmp_path, step="1").items():
+        monkeypatch.setenv(k, v)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with GreenSummaryWriter(str(tmp_path / "step1"), country="DE", meters=_sources()) as w:
+            with w.stage("train"):
+                time.sleep(0.05)
+    (rec,) = read_records(tmp_path / "step1" / "green.csv")
+    assert set(rec.devices) == {"gpu:0"}, "the host's CPU/RAM are step 0's to count"
+    assert any("already measures this host" in str(x.message) for x in caught)
+    kept, claim = claim_host(_sources(), _env(tmp_path, step="2"))
+    assert claim is None, "step 0 still holds the host; step 1's writer released nothing it did not hold"

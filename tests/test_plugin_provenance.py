@@ -7,8 +7,6 @@ import time
 import warnings
 from pathlib import Path
 
-import pytest
-
 from fakes.fake_amdsmi import FakeAmdGpu, make_fake_amdsmi
 from fakes.fake_apple import FakeSoc, make_fake_apple
 from fakes.fake_nvml import constant

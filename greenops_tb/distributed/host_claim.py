@@ -19,7 +19,7 @@ import tempfile
 import warnings
 from typing import Mapping, Sequence
 
-from greenops_tb.distributed.aggregate import host_level
+from greenops_tb.distributed.exchange import host_level
 from greenops_tb.distributed.identity import host_identity, job_identity
 from greenops_tb.meters.base import EnergySource
 
