@@ -113,6 +113,8 @@ def test_module_sensor_alone_stands_for_cpu_gpu_and_ram(tmp_path: Path) -> None:
     ids = _provenance(sysfs_root=str(tmp_path / "powercap"))
     assert ids == {"cpu:0": "hwmon-power-sampled [module sensor: covers cpu+gpu+ram]"}, \
         "no RAM model on top of a sensor that already includes memory"
+    assert _provenance(sysfs_root=str(tmp_path / "powercap"), cpu_attribution="process") == ids, \
+        "a module sensor includes the GPU: it is not scaled by this process's share of CPU time"
 
 
 def test_jetson_rails_gpu_and_cpu_counted_board_input_not(tmp_path: Path) -> None:

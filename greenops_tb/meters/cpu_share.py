@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from typing import Mapping, Sequence
+from typing import Sequence
 
 from greenops_tb.meters.base import EnergySource
 from greenops_tb.meters.share import ScaledSource, Share
@@ -74,10 +74,7 @@ class ShareWatch(EnergySource):
                 "energy includes theirs. Pass cpu_attribution='process' to count this process's share only",
                 RuntimeWarning, stacklevel=2)
 
-    def context(self) -> Sequence[Mapping[str, float]]:
-        return self.inner.context()
-
-    def provenance(self) -> Sequence[str]:
+    def provenance(self) -> Sequence[str]:  # no context(): whole-socket sources have none, boundaries stay cheap
         return self.inner.provenance()
 
     def fallback(self, error: BaseException) -> EnergySource | None:
@@ -95,7 +92,8 @@ def attribute_cpu(sources: Sequence[EnergySource], mode: str = "socket") -> list
         return list(sources)
     out: list[EnergySource] = []
     for s in sources:
-        if s.scope not in (None, "host") or [d.kind for d in s.devices] != ["cpu"]:
+        if s.scope not in (None, "host") or [d.kind for d in s.devices] != ["cpu"] or \
+                tuple(getattr(s, "covers", ("cpu",))) != ("cpu",):  # a module/PSU sensor is more than the CPU
             out.append(s)
         elif mode == "process":
             out.append(ScaledSource(s, cpu_share(), LABEL, scope="process"))

@@ -209,6 +209,7 @@ class HwmonSource(EnergySource):
         sensors: Sequence[Sensor],
         *,
         note: str = "",
+        covers: Sequence[str] = (),
         fallback: Callable[[], EnergySource | None] | None = None,
         interval: float = DEFAULT_INTERVAL_S,
     ) -> None:
@@ -217,6 +218,8 @@ class HwmonSource(EnergySource):
         self.devices = (device,)
         self.sensors = tuple(sensors)
         self._note = note
+        #: the kinds a container sensor stands for (e.g. cpu, gpu, ram), else just its device's
+        self.covers = tuple(covers) or (device.kind,)
         self._fallback = fallback
         self._lock = threading.Lock()
         self._efds = [os.open(s.path, os.O_RDONLY) for s in sensors if s.family == "energy"]
@@ -296,6 +299,6 @@ def hwmon_sources(
         kind = kinds[0]
         dev_id = "cpu:0" if kind == "cpu" else kind
         note = f" [{role} sensor: covers {'+'.join(kinds)}]" if role in CONTAINS else ""
-        sources.append(HwmonSource(Device(dev_id, kind, f"hwmon {_describe(mine)}"), mine, note=note,
+        sources.append(HwmonSource(Device(dev_id, kind, f"hwmon {_describe(mine)}"), mine, note=note, covers=kinds,
                                    fallback=fallbacks.get(kind), interval=interval))
     return sources, set(covered)
