@@ -138,6 +138,7 @@ def test_jetson_rails_gpu_and_cpu_counted_board_input_not(tmp_path: Path) -> Non
     assert got["gpu:0"] == pytest.approx(3.0 * dt, rel=0.05) and got["cpu:0"] == pytest.approx(2.0 * dt, rel=0.05)
     sensors, _ = plan(discover(tmp_path / "hwmon"))
     assert not _by_title(sensors)["ina3221 POM_5V_IN"].counted, "board input contains the rails"
+    assert "gpu:0" not in _provenance(sysfs_root=str(tmp_path / "powercap"), gpus="none"), "gpus='none' means none"
 
 
 def test_hwmon_gpu_sensor_skipped_when_nvml_measures_gpus(tmp_path: Path, monkeypatch) -> None:

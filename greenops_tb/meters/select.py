@@ -35,7 +35,7 @@ from greenops_tb.meters.model import ModelCpuSource, ModelRamSource
 from greenops_tb.meters.nvml import nvml_sources
 from greenops_tb.meters.rapl import discover, rapl_sources
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
-from greenops_tb.meters.visible_devices import GpusOption
+from greenops_tb.meters.visible_devices import GpusOption, parse_gpus
 
 
 def gpu_sources(gpus: GpusOption = None, *, sample_interval: float = DEFAULT_INTERVAL_S) -> list[EnergySource]:
@@ -78,7 +78,8 @@ def default_sources(
     models: dict[str, Callable[[], EnergySource]] = {
         "cpu": ModelCpuSource, "ram": lambda: ModelRamSource(sample_interval=sample_interval),
     }
-    measured = rapl_kinds(sysfs_root) | ({"gpu"} if accel else set())
+    # gpus="none" also keeps hwmon GPU sensors out: no GPU is wanted from this process
+    measured = rapl_kinds(sysfs_root) | ({"gpu"} if accel or parse_gpus(gpus) == [] else set())
     hw, covered = hwmon_sources(hwmon_root(sysfs_root), measured=sorted(measured), fallbacks=models,
                                 interval=sample_interval)
     by_kind = {s.devices[0].kind: s for s in hw if s.devices[0].kind != "gpu"}
