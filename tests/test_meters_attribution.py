@@ -149,10 +149,13 @@ def test_doctor_says_other_processes_make_the_socket_figure_misleading(busy_proc
                                                                         tmp_path) -> None:
     me = os.getpid()
     monkeypatch.setitem(sys.modules, "pynvml", make_fake_nvml([FakeGpu("GPU-7777", processes=[(me, 0.1), (99, 0.5)])]))
+    FakePowercap(tmp_path, [Zone("intel-rapl:0", "package-0", PACKAGE_W)])  # RAPL: a whole-socket figure
     assert main(["doctor", "--json", "--sysfs-root", str(tmp_path), "--country", "DE"]) == 0
     rep = json.loads(capsys.readouterr().out)
     n = psutil.cpu_count()
     assert rep["cpu"]["others_busy_pct"] >= 100.0 / n * 0.5, "the busy process holds one CPU"
-    noted = any("cpu_attribution='process'" in note for note in rep["cpu"]["notes"])
-    assert noted == (rep["cpu"]["others_busy_pct"] >= 25.0), "the note comes exactly when others hold a quarter"
+    noted = [note for note in rep["cpu"]["notes"] if "cpu_attribution='process'" in note]
+    assert bool(noted) == (rep["cpu"]["others_busy_pct"] >= 25.0), "the note comes exactly when others hold a quarter"
+    assert all("rapl measures the whole socket" in note for note in noted)
+    assert rep["cpu"]["others_busy_pct"] <= 100.0
     assert rep["gpu"]["gpus"][0]["compute_pids"] == [me, 99]

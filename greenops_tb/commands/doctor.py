@@ -135,11 +135,18 @@ def _cpu_section(window_s: float = 0.3) -> dict[str, Any]:
     except OSError:  # no /proc/stat (not Linux)
         return out
     pct = 100.0 * others / (window_s * logical_cpus())
-    out["others_busy_pct"] = round(pct, 1)
-    if pct >= 25.0:
-        out["notes"].append(f"other processes keep {pct:.0f}% of the CPUs busy: RAPL's whole-socket figure includes "
-                            "their energy; pass cpu_attribution='process' to count a run's share only")
+    out["others_busy_pct"] = round(min(100.0, pct), 1)  # /proc/stat ticks (10 ms) can overshoot a short window
     return out
+
+
+def _busy_note(cpu: dict[str, Any], sources: dict[str, Any]) -> None:
+    """Say when other processes' load makes a whole-socket CPU figure (RAPL, hwmon) misleading."""
+    whole = [d for d in sources["devices"] if d["kind"] == "cpu" and not d["provenance"].startswith("model")]
+    pct = cpu["others_busy_pct"]
+    if whole and pct is not None and pct >= 25.0:
+        cpu["notes"].append(f"other processes keep {pct:.0f}% of the CPUs busy: {whole[0]['provenance']} measures "
+                            "the whole socket, their energy included; pass cpu_attribution='process' to count a "
+                            "run's share only")
 
 
 def _job_section(env: Mapping[str, str]) -> dict[str, Any]:
@@ -206,7 +213,7 @@ def _measured_elsewhere(root: str | None) -> list[str]:
 def diagnose(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The whole report as plain data (what ``--json`` prints)."""
     env = os.environ if env is None else env
-    return {
+    rep = {
         "gpu": _gpu_section(env),
         "amd": amd_section(env),
         "apple": apple_section(),
@@ -217,6 +224,8 @@ def diagnose(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> 
         "location": _location_section(args),
         "sources": _sources_section(args.sysfs_root),
     }
+    _busy_note(rep["cpu"], rep["sources"])
+    return rep
 
 
 def _print_text(rep: dict[str, Any]) -> None:
