@@ -25,6 +25,7 @@ def soc(monkeypatch: pytest.MonkeyPatch) -> FakeSoc:
 
 
 def test_cpu_gpu_ane_and_unified_memory_per_interval(soc: FakeSoc) -> None:
+    created = time.perf_counter()
     (src,) = apple_sources()
     assert isinstance(src, AppleSiliconSource) and src.scope == "host"
     assert [(d.id, d.kind) for d in src.devices] == [("cpu:0", "cpu"), ("gpu:0", "gpu"), ("gpu:ane", "gpu"),
@@ -36,7 +37,8 @@ def test_cpu_gpu_ane_and_unified_memory_per_interval(soc: FakeSoc) -> None:
     # cumulative mJ -> J: 12 W CPU, 18 + 0.5 W GPU and its SRAM, 2 W ANE, 1.5 W DRAM
     for j, watts in zip(got, (12.0, 18.5, 2.0, 1.5)):
         assert j == pytest.approx(watts * dt, rel=0.03, abs=0.002)
-    assert a.joules[0] < 1.0, "counted from the source's start, not the counter's arbitrary origin"
+    # the counters start at 7000 J: energy is counted from the source's start, not from their arbitrary origin
+    assert a.joules[0] <= 12.0 * (time.perf_counter() - created) + 0.01
 
 
 def test_default_sources_on_apple_silicon_are_the_soc_only(soc: FakeSoc, tmp_path) -> None:
