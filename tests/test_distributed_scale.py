@@ -48,9 +48,14 @@ def launch(out_dir: str) -> None:
         socket.gethostname = lambda: f"node{host}-c{rank % PER_HOST}"  # every rank its own host name
         init_group(30)
 
+        steps = [0]
+        born = time.perf_counter()
+
         class Gpu(ConstantPowerSource):
-            def context(self):
-                return [{"mem_used_gb": 10.0 + rank}]
+            def context(self):  # a key appears mid-run (as when a reading becomes available): the row widens
+                extra = {"temp_c": 40.0 + rank} if steps[0] >= STEPS // 2 else {}
+                busy = {"util_pct*s": 50.0 * (time.perf_counter() - born)}  # a running integral: 50 % busy
+                return [{"mem_used_gb": 10.0 + rank, **busy, **extra}]
 
         meters = [Gpu({"gpu:0": gpu_w(rank)}, label="test-gpu", scope="device"),
                   *rapl_sources(out / f"sys{host}", cpu_name="fake")]
@@ -62,6 +67,7 @@ def launch(out_dir: str) -> None:
         for _ in range(STEPS):
             time.sleep(0.02)
             w.update("train")
+            steps[0] += 1
         t2 = time.perf_counter()
         w.stop("train")
         t3 = time.perf_counter()
@@ -136,6 +142,13 @@ def test_every_ranks_device_context_and_hosts_in_metadata(job) -> None:
     last = read_records(log_dir / "green.csv")[-1]
     assert {r: last.devices[f"r{r}/gpu:0"].context.get("mem_used_gb") for r in range(WORLD)} == \
         {r: 10.0 + r for r in range(WORLD)}, "other ranks' device context is exchanged, not only rank 0's"
+    assert all(last.devices[f"r{r}/gpu:0"].context["util_pct"] == pytest.approx(50.0, rel=0.05) for r in range(WORLD)), \
+        "the last record's both ends exchanged: every rank's mean utilisation"
+    second = read_records(log_dir / "green.csv")[1]  # update #2: no exchange (dist_flush_every=4)
+    assert second.devices["r0/gpu:0"].context["util_pct"] == pytest.approx(50.0, rel=0.05)
+    assert second.devices["r1/gpu:0"].context == {}, "between exchanges other ranks' context is left out, not stale"
+    assert {r: last.devices[f"r{r}/gpu:0"].context.get("temp_c") for r in range(WORLD)} == \
+        {r: 40.0 + r for r in range(WORLD)}, "a context key that appears mid-run is agreed and exchanged too"
     (run,) = read_runs(local_provider(str(log_dir)), RequestContext(), "").values()
     extra = run.metadata.extra
     assert extra["host_ids"] == {f"host{h}": list(range(h * PER_HOST, (h + 1) * PER_HOST)) for h in range(HOSTS)}

@@ -4,13 +4,17 @@ A rank's context keys (which device says what: ``(device index, key)``) are agre
 object gather, and again whenever they change (a GPU's utilisation becomes unreadable, a source falls
 back); in between, each exchange adds one float per agreed key to the row (NaN where a device says
 nothing this time), so the per-boundary cost stays one ``all_gather`` of a slightly wider tensor.
+
+Running integrals (``util_pct*s``) are turned into means on the sending rank's own clock (sent in the
+row), over the interval between its last two exchanges (:class:`Means`): dividing by the receiver's
+interval would be wrong by the ranks' skew.
 """
 from __future__ import annotations
 
 import math
 from typing import Mapping, Sequence
 
-from greenops_tb.meters.base import INTEGRAL_SUFFIX
+from greenops_tb.meters.base import INTEGRAL_SUFFIX, Reading, context_between
 
 Keys = tuple[tuple[int, str], ...]
 
@@ -35,3 +39,16 @@ def unpack(values: Sequence[float], keys: Keys, devices: int, *, integrals: bool
         if i < devices and not math.isnan(v) and (integrals or not k.endswith(INTEGRAL_SUFFIX)):
             out[i][k] = float(v)
     return out
+
+
+class Means:
+    """Per rank, its last two exchanged contexts turned into a record's context (integrals -> means)."""
+
+    def __init__(self, world: int) -> None:
+        self._prev: list[Reading | None] = [None] * world
+
+    def update(self, rank: int, clock: float, raw: Sequence[Mapping[str, float]]) -> list[dict[str, float]]:
+        """The context of ``rank`` over the interval since its previous exchange (gauges: as of now)."""
+        cur = Reading(clock, 0.0, (), tuple(raw))
+        prev, self._prev[rank] = self._prev[rank], cur
+        return list(context_between(prev or Reading(clock, 0.0, ()), cur) or ())

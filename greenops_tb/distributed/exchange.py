@@ -68,7 +68,7 @@ DEFAULT_TIMEOUT_S = 60.0
 BOUNDARY_KINDS = ("start", "update", "stop")
 LOCAL_ONLY = " (this rank only: job aggregation failed)"
 FROZEN = " (no data: job aggregation failed)"
-_HEADER = 4  # chain checksum, boundary count, provenance version, device count
+_HEADER = 5  # chain checksum, boundary count, provenance version, device count, the rank's clock
 
 
 class DistributedError(RuntimeError):
@@ -221,6 +221,7 @@ class JobAggregator:
         self._job = [0.0] * pos
         self._ctx_keys = [()] * self.info.world_size
         self.contexts = [[{} for _ in lay.devices] for lay in self._layouts]
+        self._means = ctx.Means(self.info.world_size)
         self._alloc_buffers(self._width())
 
     def _width(self) -> int:
@@ -351,7 +352,7 @@ class JobAggregator:
         what = f"{kind}({stage!r}) (boundary #{self._count})"
         own = self._job[self._slices[self.info.rank]]
         row = self._row_np
-        row[:_HEADER] = (self._chain, self._count, self._prov_version, len(own))
+        row[:_HEADER] = (self._chain, self._count, self._prov_version, len(own), time.perf_counter())
         row[_HEADER:_HEADER + len(own)] = own
         mine = ctx.pack(self._local_ctx, self._ctx_keys[self.info.rank])
         row[_HEADER + len(own):_HEADER + len(own) + len(mine)] = mine
@@ -364,7 +365,8 @@ class JobAggregator:
             if lay.rank != self.info.rank:
                 n = len(lay.devices)
                 self._job[sl] = table[lay.rank, _HEADER:_HEADER + n].tolist()
-                self.contexts[lay.rank] = ctx.unpack(table[lay.rank, _HEADER + n:_HEADER + n + len(keys)], keys, n)
+                raw = ctx.unpack(table[lay.rank, _HEADER + n:_HEADER + n + len(keys)], keys, n)
+                self.contexts[lay.rank] = self._means.update(lay.rank, float(table[lay.rank, 4]), raw)
         versions = [int(v) for v in table[:, 2]]
         if versions != self._known_versions:
             self._refresh_provenance(versions, what)

@@ -19,7 +19,7 @@ from typing import Mapping
 
 from greenops_tb.distributed.exchange import DEFAULT_TIMEOUT_S, JobAggregator
 from greenops_tb.distributed.ranks import detect, prefix_device_id
-from greenops_tb.meters.base import INTEGRAL_SUFFIX, Device, EnergySource, Meter, Reading
+from greenops_tb.meters.base import Device, EnergySource, Meter, Reading
 
 
 def attach(
@@ -97,20 +97,21 @@ class JobMeter:
         return Reading(local.t_mono, local.t_wall, tuple(joules), self._job_context(local, self._agg.exchanges > before))
 
     def _job_context(self, local: Reading, exchanged: bool) -> tuple[Mapping[str, float], ...] | None:
-        """Every rank's device context in job layout: this rank's now, the others' as of the last exchange.
+        """Every rank's device context in job layout: this rank's now; the others' on reads that exchanged.
 
-        The others' running integrals (``util_pct*s``) only on reads that exchanged: a stale integral
-        at one end of a record's interval would read as 0% utilisation.
+        The others' context is what their last exchange said: gauges as of then, means (utilisation)
+        over the interval since their previous exchange, on their own clock (see
+        :class:`~greenops_tb.distributed.context.Means`). A record that ends between exchanges carries
+        none for them rather than a stale value.
         """
         rank = self._agg.info.rank
         by_id: dict[str, Mapping[str, float]] = {}
         for r, (lay, contexts) in enumerate(zip(self._agg.layouts, self._agg.contexts)):
-            if r == rank:
+            if r == rank or not exchanged:
                 continue
             for d, c in zip(lay.devices, contexts):
                 if c:
-                    by_id[prefix_device_id(r, d.id)] = c if exchanged else {
-                        k: v for k, v in c.items() if not k.endswith(INTEGRAL_SUFFIX)}
+                    by_id[prefix_device_id(r, d.id)] = c
         if local.context is not None:
             by_id.update((prefix_device_id(rank, d.id), c) for d, c in zip(self._meter.devices, local.context))
         if not by_id:
