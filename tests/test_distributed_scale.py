@@ -115,21 +115,22 @@ def test_sixteen_ranks_four_hosts_totals_and_host_energy_once(job) -> None:
     win = {r: json.loads((log_dir.parent / f"rank{r}.json").read_text()) for r in range(WORLD)}
     per_device = {k: sum(r.devices[k].energy_kwh for r in recs) * 3.6e6 for k in want}
 
-    def within(joules: float, watts: float, rank: int) -> bool:  # watts x the rank's own window, with 2 ms slack
-        return watts * (win[rank]["shortest"] - 0.002) <= joules <= watts * (win[rank]["longest"] + 0.002)
+    def within(joules: float, watts: float, rank: int, slack_s: float = 0.002) -> bool:  # watts x the rank's window
+        return watts * (win[rank]["shortest"] - slack_s) <= joules <= watts * (win[rank]["longest"] + slack_s)
 
     for rank in range(WORLD):
         assert within(per_device[f"r{rank}/gpu:0"], gpu_w(rank), rank), (rank, per_device[f"r{rank}/gpu:0"], win[rank])
     for h, rank in enumerate(leaders):
-        assert within(per_device[f"r{rank}/cpu:0"], PACKAGE_W[h], rank), h
-        assert within(per_device[f"r{rank}/ram"], DRAM_W[h], rank), h
+        # the fake counters tick every 2 ms in a launcher thread that a loaded machine may delay
+        assert within(per_device[f"r{rank}/cpu:0"], PACKAGE_W[h], rank, 0.05), h
+        assert within(per_device[f"r{rank}/ram"], DRAM_W[h], rank, 0.05), h
     total = recs[-1].run_energy_kwh * 3.6e6
     assert total == pytest.approx(sum(per_device.values()), rel=1e-9), "the job total is the sum over ranks' meters"
     low = sum(gpu_w(r) * win[r]["shortest"] for r in range(WORLD)) + sum(
         (PACKAGE_W[h] + DRAM_W[h]) * win[r]["shortest"] for h, r in enumerate(leaders))
     high = sum(gpu_w(r) * win[r]["longest"] for r in range(WORLD)) + sum(
         (PACKAGE_W[h] + DRAM_W[h]) * win[r]["longest"] for h, r in enumerate(leaders))
-    assert low * 0.99 <= total <= high * 1.01, "hand-computed: 16 GPUs and 4 hosts' RAPL, each counted once"
+    assert low * 0.97 <= total <= high * 1.03, "hand-computed: 16 GPUs and 4 hosts' RAPL, each counted once"
 
 
 def test_every_ranks_device_context_and_hosts_in_metadata(job) -> None:

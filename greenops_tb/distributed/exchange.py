@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from greenops_tb.distributed import context as ctx
-from greenops_tb.distributed.identity import host_identity, job_identity
+from greenops_tb.distributed.identity import host_identity, job_identity, ranks_by
 from greenops_tb.distributed.ranks import RankInfo, cuda_state, detect, prefix_device_id, rank_gpu
 from greenops_tb.meters.base import Device, EnergySource
 
@@ -257,12 +257,7 @@ class JobAggregator:
 
     def metadata_extra(self) -> dict[str, Any]:
         """World size, ranks and hosts for ``RunMetadata.extra``."""
-        hosts: dict[str, list[int]] = {}
-        for rank, host in enumerate(self.hosts):
-            hosts.setdefault(host, []).append(rank)
-        host_ids: dict[str, list[int]] = {}
-        for rank, host_id in enumerate(self.host_ids):
-            host_ids.setdefault(host_id, []).append(rank)
+        hosts, host_ids = ranks_by(self.hosts), ranks_by(self.host_ids)
         return {
             "job": job_identity(),
             "host_ids": host_ids,

@@ -72,3 +72,11 @@ def host_identity(env: Mapping[str, str] | None = None, files: tuple[str, ...] =
         if value:
             return f"{os.path.basename(path)}:{value}"
     return f"hostname:{socket.gethostname()}"
+
+
+def ranks_by(values: list[str]) -> dict[str, list[int]]:
+    """``{value: [ranks]}`` for a per-rank list (host names, host ids), in rank order."""
+    out: dict[str, list[int]] = {}
+    for rank, value in enumerate(values):
+        out.setdefault(value, []).append(rank)
+    return out
