@@ -10,12 +10,15 @@ How it works
   the rank's CUDA device and the training streams are not touched.
 * :meth:`select_sources` keeps the sources this rank measures: GPUs on every
   rank (each rank measures the GPU it uses), host-level sources (RAPL, CPU,
-  RAM) only on the lowest rank of each host, so nothing is counted twice.
+  RAM) only on the lowest rank of each host, so nothing is counted twice; a
+  host is its identity (:func:`~greenops_tb.distributed.identity.host_identity`:
+  the boot id), not its host name.
   Per-process models (this process's CPU time and RSS) are measured by every
   rank; every source says which with its ``scope``, see :func:`host_level`.
 * At each stage boundary (``start``, ``update``, ``stop``) the writer calls
   :meth:`boundary` with this rank's cumulative joules per device. When an
-  exchange is due, all ranks ``all_gather`` theirs, and :attr:`job_joules`
+  exchange is due, all ranks ``all_gather`` theirs (with their devices' context,
+  :mod:`greenops_tb.distributed.context`), and :attr:`job_joules`
   holds every device of the job, keyed ``r<rank>/<device id>``
   (:meth:`device_ids`): a record's energy is the sum over ranks, and the
   per-rank and per-host breakdown is in the ids
