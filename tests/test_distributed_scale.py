@@ -68,6 +68,7 @@ def launch(out_dir: str) -> None:
             time.sleep(0.02)
             w.update("train")
             steps[0] += 1
+        time.sleep(0.02)
         t2 = time.perf_counter()
         w.stop("train")
         t3 = time.perf_counter()
@@ -143,8 +144,9 @@ def test_every_ranks_device_context_and_hosts_in_metadata(job) -> None:
     last = read_records(log_dir / "green.csv")[-1]
     assert {r: last.devices[f"r{r}/gpu:0"].context.get("mem_used_gb") for r in range(WORLD)} == \
         {r: 10.0 + r for r in range(WORLD)}, "other ranks' device context is exchanged, not only rank 0's"
-    assert all(last.devices[f"r{r}/gpu:0"].context["util_pct"] == pytest.approx(50.0, rel=0.05) for r in range(WORLD)), \
-        "the last record's both ends exchanged: every rank's mean utilisation"
+    for rec in (read_records(log_dir / "green.csv")[STEPS - 1], last):  # they end at exchanges (update 12, stop)
+        assert all(rec.devices[f"r{r}/gpu:0"].context["util_pct"] == pytest.approx(50.0, rel=0.1)
+                   for r in range(WORLD)), "every rank's mean utilisation, on its own clock"
     second = read_records(log_dir / "green.csv")[1]  # update #2: no exchange (dist_flush_every=4)
     assert second.devices["r0/gpu:0"].context["util_pct"] == pytest.approx(50.0, rel=0.05)
     assert second.devices["r1/gpu:0"].context == {}, "between exchanges other ranks' context is left out, not stale"

@@ -144,6 +144,7 @@ class JobAggregator:
         self._local_prov: tuple[str, ...] = ()
         self._local_keys: ctx.Keys = ()  # this rank's context keys now; agreed ones in self._ctx_keys
         self._local_ctx: Any = None
+        self._clock = 0.0  # perf_counter of this rank's reading (its context's instant)
         self._ctx_keys: list[ctx.Keys] = []
         self.contexts: list[list[dict[str, float]]] = []  # per rank, its devices' context at the last exchange
         self._prov_version = 0
@@ -279,7 +280,7 @@ class JobAggregator:
     # -- per boundary ------------------------------------------------------------
     def boundary(
         self, kind: str | None, stage: str, joules: Sequence[float], provenance: Sequence[str],
-        context: Sequence[Mapping[str, float]] | None = None,
+        context: Sequence[Mapping[str, float]] | None = None, clock: float | None = None,
     ) -> list[float]:
         """Note one stage boundary of this rank; exchange if due. Returns the job's cumulative joules.
 
@@ -294,7 +295,7 @@ class JobAggregator:
             if prov != self._local_prov or keys != self._local_keys:
                 self._local_prov, self._local_keys = prov, keys
                 self._prov_version += 1
-            self._local_ctx = context
+            self._local_ctx, self._clock = context, time.perf_counter() if clock is None else clock
             self._job[self._slices[self.info.rank]] = [float(j) for j in joules]
             if self._broken is not None or kind is None:
                 return list(self._job)
@@ -350,7 +351,7 @@ class JobAggregator:
         what = f"{kind}({stage!r}) (boundary #{self._count})"
         own = self._job[self._slices[self.info.rank]]
         row = self._row_np
-        row[:_HEADER] = (self._chain, self._count, self._prov_version, len(own), time.perf_counter())
+        row[:_HEADER] = (self._chain, self._count, self._prov_version, len(own), self._clock)
         row[_HEADER:_HEADER + len(own)] = own
         mine = ctx.pack(self._local_ctx, self._ctx_keys[self.info.rank])
         row[_HEADER + len(own):_HEADER + len(own) + len(mine)] = mine

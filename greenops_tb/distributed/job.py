@@ -93,7 +93,7 @@ class JobMeter:
             hint = ("stop", "(close)")
         kind, stage = hint if hint is not None else (None, "")
         before = self._agg.exchanges
-        joules = self._agg.boundary(kind, stage, local.joules, self._meter.provenance(), local.context)
+        joules = self._agg.boundary(kind, stage, local.joules, self._meter.provenance(), local.context, local.t_mono)
         return Reading(local.t_mono, local.t_wall, tuple(joules), self._job_context(local, self._agg.exchanges > before))
 
     def _job_context(self, local: Reading, exchanged: bool) -> tuple[Mapping[str, float], ...] | None:
