@@ -16,8 +16,9 @@ from typing import Any, Iterable
 from greenops_tb.columns import BASE_COLUMNS, MIX_PREFIX, WATCH_PREFIX
 from greenops_tb.schema import Record
 from greenops_tb.sinks.rows import record_to_row
+from greenops_tb.workunits import WORK_FIELDS
 
-_INTS = ("seq", "step", "epoch")
+_INTS = ("seq", "step", "epoch", "resume", *WORK_FIELDS)
 _COSTS = ("cost", "stage_cost", "run_cost")
 _CATEGORIES = ("run", "stage", "currency", "location", "location_source", "price_source", "intensity_source")
 _TEXT = ("provenance", "devices_json")
@@ -80,9 +81,21 @@ def records_frame(records: Iterable[Record]) -> Any:
 
 
 def read_csv(path: str | os.PathLike[str]) -> Any:
-    """A live CSV as a DataFrame (a torn last line from a crash is ignored)."""
-    from greenops_tb.readers.csv import read_records
+    """A live CSV as a DataFrame (a torn last line from a crash is ignored).
 
+    Warns once about columns the writer does not write (ignored) and base columns that are
+    missing (a CSV narrowed with ``csv_columns=``, or not the writer's: they read as 0 / empty),
+    and once about malformed rows (skipped and counted).
+    """
+    import warnings
+
+    from greenops_tb.readers.csv import column_problems, read_records, read_table
+
+    unknown, missing = column_problems(read_table(path)[0])
+    if unknown or missing:
+        parts = ([f"unknown columns {unknown} are ignored"] if unknown else []) + (
+            [f"columns {missing} are missing and read as 0 / empty"] if missing else [])
+        warnings.warn(f"greenops_tb: {os.fspath(path)}: {'; '.join(parts)}", RuntimeWarning, stacklevel=2)
     return records_frame(read_records(path))
 
 
@@ -91,5 +104,36 @@ def load_runs(logdir: str | os.PathLike[str], *, runs: str | None = None, loader
     from greenops_tb.runs import open_logdir
 
     with open_logdir(logdir, loader) as ld:
-        records = [rec for run in ld.select(runs) for rec in ld.read(run).records]
+        records = [rec for data in ld.read_all(ld.select(runs)) for rec in data.records]
     return records_frame(records)
+
+
+def whatif_frame(result: Any) -> Any:
+    """A :class:`~greenops_tb.elsewhere.WhatIf` as a DataFrame: this run first, then every ranked place
+    (cleanest, then cheapest not already listed), one row each, with a ``ranking`` column."""
+    import dataclasses
+
+    pd = _pandas()
+    seen: set[str] = set()
+    rows = [{"ranking": "this run", **dataclasses.asdict(result.this_run)}]
+    for ranking, places in (("cleanest", result.cleanest), ("cheapest", result.cheapest)):
+        for p in places:
+            if p.key not in seen:
+                seen.add(p.key)
+                rows.append({"ranking": ranking, **dataclasses.asdict(p)})
+    df = pd.DataFrame(rows)
+    df.attrs["units"] = {"co2_kg": "kg CO2e", "co2_saving_kg": "kg CO2e", "carbon_intensity_g_per_kwh": "g/kWh",
+                         "price_per_kwh": "currency/kWh", "cost": "currency", "cost_saving": "currency"}
+    return df
+
+
+def efficiency_frame(efficiency: Any) -> Any:
+    """``writer.efficiency()`` (stage -> unit -> :class:`~greenops_tb.workunits.Efficiency`) as a DataFrame:
+    one row per stage and unit, with J and gCO2e per unit, units per kWh and per 1,000 units."""
+    pd = _pandas()
+    rows = [e.to_json() for units in efficiency.values() for e in units.values()]
+    df = pd.DataFrame(rows, columns=["stage", "unit", "count", "energy_kwh", "co2_kg", "j_per_unit", "g_per_unit",
+                                     "units_per_kwh", "kj_per_1k", "g_per_1k"])
+    df.attrs["units"] = {"energy_kwh": "kWh", "co2_kg": "kg CO2e", "j_per_unit": "J", "g_per_unit": "g CO2e",
+                         "units_per_kwh": "1/kWh", "kj_per_1k": "kJ", "g_per_1k": "g CO2e"}
+    return df

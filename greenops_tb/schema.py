@@ -26,6 +26,8 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from greenops_tb.workunits import WORK_FIELDS, g_per, j_per
+
 SCHEMA_VERSION = 1
 
 #: Grid generation sources, in display order. Shares of a mix sum to 1.
@@ -124,6 +126,30 @@ class Record:
     run_co2_kg: float
     run_cost: float | None
     chain_hash: str = ""  # hash chain over CSV rows, "" when not enabled
+    resume: int = 0  # which opening of the run wrote it: 0, then 1, 2, ... for each re-opening (see resume.py)
+    # -- work units (greenops_tb.workunits): this interval's counts and the stage's running totals
+    samples: int = 0
+    tokens: int = 0
+    stage_samples: int = 0
+    stage_tokens: int = 0
+
+    @property
+    def stage_j_per_sample(self) -> float | None:
+        """The stage's IT energy so far per sample counted so far, in J (None before any sample)."""
+        return j_per(self.stage_energy_kwh, self.stage_samples) if self.stage_samples else None
+
+    @property
+    def stage_g_per_sample(self) -> float | None:
+        """The stage's CO2e so far per sample, in grams (None before any sample)."""
+        return g_per(self.stage_co2_kg, self.stage_samples) if self.stage_samples else None
+
+    @property
+    def stage_j_per_token(self) -> float | None:
+        return j_per(self.stage_energy_kwh, self.stage_tokens) if self.stage_tokens else None
+
+    @property
+    def stage_g_per_token(self) -> float | None:
+        return g_per(self.stage_co2_kg, self.stage_tokens) if self.stage_tokens else None
 
     @property
     def provenance(self) -> str:
@@ -147,10 +173,7 @@ class Record:
         version = d.get("schema", SCHEMA_VERSION)
         if isinstance(version, int) and version > SCHEMA_VERSION:
             raise NewerFormatError("schema", version)
-        kwargs: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            if f.name in d:
-                kwargs[f.name] = d[f.name]
+        kwargs: dict[str, Any] = {name: d[name] for name in RECORD_FIELDS if name in d}
         kwargs["devices"] = {k: DeviceEnergy.from_json(v) for k, v in d.get("devices", {}).items()}
         kwargs["mix_kwh"] = {k: float(v) for k, v in d.get("mix_kwh", {}).items()}
         kwargs["watched"] = {k: float(v) for k, v in d.get("watched", {}).items()}
@@ -166,7 +189,7 @@ RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Record
 record_values = operator.attrgetter(*RECORD_FIELDS)
 #: The dict-valued fields; every other field holds one value of the kind below (else a float).
 DICT_FIELDS: frozenset[str] = frozenset({"mix_kwh", "devices", "watched"})
-INT_FIELDS: frozenset[str] = frozenset({"seq", "step", "epoch"})
+INT_FIELDS: frozenset[str] = frozenset({"seq", "step", "epoch", "resume", *WORK_FIELDS})
 OPTIONAL_FLOAT_FIELDS: frozenset[str] = frozenset({"cost", "stage_cost", "run_cost"})
 STR_FIELDS: frozenset[str] = frozenset(
     {"run", "stage", "currency", "price_source", "intensity_source", "location", "location_source", "chain_hash"}
@@ -194,6 +217,9 @@ class RunMetadata:
     price_source: str
     dataset: dict[str, str] = field(default_factory=dict)  # provenance of the grid data used
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. distributed world size, ranks, hosts
+    resume: int = 0  # this opening of the run (0: the first; see greenops_tb.resume)
+    #: every opening so far, this one last: {"resume", "started_at", "location", "devices": {id: provenance}}
+    openings: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json_str(self) -> str:
         return json.dumps(dataclasses.asdict(self), separators=(",", ":"), allow_nan=True)

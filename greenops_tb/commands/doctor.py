@@ -248,6 +248,8 @@ def _print_text(rep: dict[str, Any]) -> None:
     print(f"CPU/RAM (RAPL under {r['root']})")
     for z in r["zones"]:
         print(f"  {z['zone']} {z['name']}: {z['counts_as']} ({z['why']}); energy_uj {z['energy_uj']}")
+    for note in r["notes"]:  # why RAPL is not used, under its own heading
+        print(f"  status: {note}")
     h = rep["hwmon"]
     print(f"hwmon sensors (under {h['root']})")
     for s in h["sensors"]:
@@ -273,7 +275,7 @@ def _print_text(rep: dict[str, Any]) -> None:
     print("A writer would measure")
     for d in rep["sources"]["devices"]:
         print(f"  {d['device']} ({d['name']}): {d['provenance']}")
-    for note in g["notes"] + rep["amd"]["notes"] + r["notes"] + c["notes"] + h["notes"] + loc.get("notes", []) + rep["sources"]["notes"]:
+    for note in g["notes"] + rep["amd"]["notes"] + c["notes"] + h["notes"] + loc.get("notes", []) + rep["sources"]["notes"]:
         print(f"note: {note}")
 
 
