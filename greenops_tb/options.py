@@ -12,6 +12,7 @@ from greenops_tb.sinks.csv import CsvSink, choose_columns
 
 if TYPE_CHECKING:
     from greenops_tb.distributed.exchange import JobAggregator
+    from greenops_tb.distributed.host_claim import HostClaim
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +67,15 @@ def check_types(*, sample_interval: object, currency: object, sysfs_root: object
 
 
 def build_meter(job: "JobAggregator | None", meters: Sequence[EnergySource] | None, gpus: list[int] | None,
-                sysfs_root: str | None, sample_interval: float) -> MeterLike:
-    """The meter read at every boundary: the given sources or the default ones; job-wide in a distributed run."""
+                sysfs_root: str | None, sample_interval: float, *, cpu_attribution: str = "socket",
+                gpu_attribution: str = "device") -> "tuple[MeterLike, HostClaim | None]":
+    """The meter read at every boundary: the given sources or the default ones; job-wide in a distributed run.
+
+    Under a scheduler job, host-level sources are kept only by the first process of the job on this host
+    (:mod:`greenops_tb.distributed.host_claim`); the claim is returned, to be released at close.
+    """
+    from greenops_tb.distributed.host_claim import claim_host
+
     if gpus is None and job is not None:
         gpus = job.default_gpus()  # this rank's GPU, so no GPU is counted by two ranks
     if meters is not None:
@@ -75,12 +83,15 @@ def build_meter(job: "JobAggregator | None", meters: Sequence[EnergySource] | No
     else:
         from greenops_tb.meters.select import default_sources
 
-        srcs = default_sources(gpus=gpus, sysfs_root=sysfs_root, sample_interval=sample_interval)
+        srcs = default_sources(gpus=gpus, sysfs_root=sysfs_root, sample_interval=sample_interval,
+                               cpu_attribution=cpu_attribution, gpu_attribution=gpu_attribution)
     if job is None:
-        return Meter(srcs)
+        srcs, claim = claim_host(srcs)
+        return Meter(srcs), claim
     from greenops_tb.distributed.job import JobMeter
 
-    return JobMeter(Meter(job.select_sources(srcs)), job)
+    srcs, claim = claim_host(job.select_sources(srcs))
+    return JobMeter(Meter(srcs), job), claim
 
 
 def build_csv(log_dir: str, csv_path: str | os.PathLike[str] | bool | None, base_columns: list[str],

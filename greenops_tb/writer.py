@@ -25,9 +25,11 @@ from tensorboard.compat.proto.event_pb2 import Event, SessionLog
 from torch.utils.tensorboard import SummaryWriter
 
 from greenops_tb import __version__, resume
+from greenops_tb.distributed.identity import job_extra
 from greenops_tb.grid import resolve_grid
 from greenops_tb.meters.base import EnergySource, MeterLike
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
+from greenops_tb.meters.sync import sync_accelerators
 from greenops_tb.options import RecordOptions, build_csv, build_meter, check_types
 from greenops_tb.schema import Record, RunMetadata
 from greenops_tb.sinks.base import SinkFanOut
@@ -69,11 +71,6 @@ def _disown_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_disown_in_child)
-
-
-def _sync_cuda() -> None:
-    if torch.cuda.is_initialized():
-        torch.cuda.synchronize()
 
 
 class _StageScope(contextlib.ContextDecorator):
@@ -140,10 +137,13 @@ class GreenSummaryWriter(SummaryWriter):
       watch: ``{name: value}`` to record with every record (see :mod:`greenops_tb.watch`).
       meters: energy sources (default :func:`greenops_tb.meters.select.default_sources`).
       gpus, sysfs_root, sample_interval: passed to the default sources.
+      cpu_attribution, gpu_attribution: on shared machines, "process" counts this process's share of the CPU
+        socket / GPU instead of the whole device (defaults "socket" / "device"; see
+        :func:`greenops_tb.meters.select.default_sources`).
       emit_every: write every Nth ``update()`` record of a stage to the events (``stop()`` always);
         the CSV always gets every record.
-      sync_cuda: synchronise CUDA at stage boundaries when CUDA is in use, so GPU work is
-        attributed to the stage that launched it.
+      sync_cuda: synchronise CUDA (also ROCm) and MPS at stage boundaries when in use, so GPU work is
+        attributed to the stage that launched it (see :mod:`greenops_tb.meters.sync`).
       run_name: the run's name in records (default: the log dir's base name).
       step_axis: "user" (default): a record without ``step=`` takes the highest ``global_step`` of your own
         ``add_*`` calls so far, so green scalars line up with yours; "stage": each stage's own count (which
@@ -174,6 +174,8 @@ class GreenSummaryWriter(SummaryWriter):
         gpus: list[int] | None = None,
         sysfs_root: str | None = None,
         sample_interval: float = DEFAULT_INTERVAL_S,
+        cpu_attribution: str = "socket",
+        gpu_attribution: str = "device",
         emit_every: int = 1,
         sync_cuda: bool = True,
         run_name: str | None = None,
@@ -215,7 +217,8 @@ class GreenSummaryWriter(SummaryWriter):
         self._csv: CsvSink | None = None
         self._meter: MeterLike | None = None
         try:
-            self._build(opts, csv_path, hash_chain, meters, gpus, sysfs_root, sample_interval, run_name, sync_cuda)
+            self._build(opts, csv_path, hash_chain, meters, gpus, sysfs_root, sample_interval, run_name, sync_cuda,
+                        {"cpu_attribution": cpu_attribution, "gpu_attribution": gpu_attribution})
         except BaseException:
             self._abandon(new_dir)
             raise
@@ -225,12 +228,12 @@ class GreenSummaryWriter(SummaryWriter):
 
     def _build(self, opts: RecordOptions, csv_path: Any, hash_chain: bool, meters: Sequence[EnergySource] | None,
                gpus: list[int] | None, sysfs_root: str | None, sample_interval: float, run_name: str | None,
-               sync_cuda: bool) -> None:
+               sync_cuda: bool, attribution: Mapping[str, str]) -> None:
         """Everything after the log dir: CSV, meter, pricing, sinks, stages, run metadata."""
         self._run = run_name or os.path.basename(os.path.normpath(self.log_dir))
         # only rank 0 writes the job's CSV and events
         self._csv = build_csv(self.log_dir, csv_path if self._writes else False, opts.base_columns, hash_chain)
-        self._meter = build_meter(self._job, meters, gpus, sysfs_root, sample_interval)
+        self._meter, self._host_claim = build_meter(self._job, meters, gpus, sysfs_root, sample_interval, **attribution)
         self._resumed = resume.from_csv(self._csv.path) if self._csv is not None and self._csv.next_seq else None
         self._started_at = time.time()
         profile = self._grid.profile
@@ -243,7 +246,7 @@ class GreenSummaryWriter(SummaryWriter):
         self._sinks = SinkFanOut([self._csv, self._events] if self._csv is not None else [self._events])
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._sinks.write,
-            seq0=self._csv.next_seq if self._csv else 0, before_boundary=_sync_cuda if sync_cuda else None,
+            seq0=self._csv.next_seq if self._csv else 0, before_boundary=sync_accelerators if sync_cuda else None,
             resumed=self._resumed,
             user_step=self._user_steps.current if self._step_axis == "user" else None,
         )
@@ -369,7 +372,7 @@ class GreenSummaryWriter(SummaryWriter):
             carbon_intensity_g_per_kwh=p.carbon_intensity_g_per_kwh, intensity_source=p.intensity_source,
             mix_shares=dict(p.mix), price_per_kwh=p.price_per_kwh, currency=p.currency, price_source=p.price_source,
             dataset={str(k): str(v) for k, v in p.dataset.items()},
-            extra=self._job.metadata_extra() if self._job is not None else {},
+            extra=self._job.metadata_extra() if self._job is not None else job_extra(),
             resume=index, openings=[*(self._resumed.openings if self._resumed is not None else []), this],
         )
 
@@ -471,4 +474,6 @@ class GreenSummaryWriter(SummaryWriter):
             self._sinks.report(self._events, err)
         self._sinks.close()  # the event file again (closes a failed one), the CSV
         self._meter.close()
+        if self._host_claim is not None:
+            self._host_claim.release()
         self._grid.close()

@@ -62,3 +62,50 @@ def init_group(timeout_s: float = 30.0) -> None:
     import torch.distributed as dist
 
     dist.init_process_group("gloo", init_method="env://", timeout=datetime.timedelta(seconds=timeout_s))
+
+
+def fork_ranks(world: int, fn, rank_env, deadline_s: float = 60.0, after_fork=None) -> list[int | None]:
+    """Run ``fn(rank)`` in ``world`` processes forked from this one (imports already paid), joined by env://.
+
+    ``rank_env(rank)`` gives each rank's extra environment; ``after_fork()`` runs in this process once
+    every rank is forked (e.g. to start threads: call this before starting any). Returns each rank's
+    exit code (None: killed at the deadline).
+    """
+    import signal
+    import traceback
+
+    port = free_port()
+    pids = []
+    for rank in range(world):
+        pid = os.fork()
+        if pid == 0:  # the rank
+            code = 1
+            try:
+                os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
+                                  MASTER_PORT=str(port), **rank_env(rank))
+                fn(rank)
+                code = 0
+            except BaseException:  # noqa: BLE001 - reported on stderr, exit code says it
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        pids.append(pid)
+    if after_fork is not None:
+        after_fork()
+    codes: dict[int, int | None] = {}
+    end = time.perf_counter() + deadline_s
+    while len(codes) < world and time.perf_counter() < end:
+        for pid in pids:
+            if pid not in codes:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    codes[pid] = os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    for pid in pids:
+        if pid not in codes:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            codes[pid] = None
+    return [codes[p] for p in pids]

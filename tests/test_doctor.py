@@ -79,3 +79,62 @@ def test_console_script(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120, env=_env())
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["location"]["zone"].startswith("SE")
+
+
+def test_hwmon_sensors_listed_with_how_each_is_used(tmp_path, monkeypatch, capsys) -> None:
+    from fakes.hwmon import grace_hopper
+
+    monkeypatch.setitem(sys.modules, "pynvml", make_fake_nvml([FakeGpu("GPU-aaaa-1111", name="NVIDIA GH200 480GB")]))
+    monkeypatch.delenv("GREENOPS_HWMON_ROOT", raising=False)
+    grace_hopper(tmp_path / "hwmon")
+    rep = _doctor(capsys, "--sysfs-root", str(tmp_path / "powercap"), "--country", "DE")
+    h = {s["label"]: s for s in rep["hwmon"]["sensors"]}
+    assert rep["hwmon"]["root"] == str(tmp_path / "hwmon")
+    assert h["Grace Power Socket 0"]["counted"] and h["Grace Power Socket 0"]["role"] == "cpu"
+    assert not h["Module Power Socket 0"]["counted"] and "not counted twice" in h["Module Power Socket 0"]["why"]
+    assert not h["CPU Power Socket 0"]["counted"]
+    used = {d["device"]: d["provenance"] for d in rep["sources"]["devices"]}
+    assert used["gpu:0"] == "nvml-energy" and used["cpu:0"] == "hwmon-power-sampled" and used["ram"] == "model-rss"
+    assert main(["doctor", "--sysfs-root", str(tmp_path / "powercap"), "--country", "DE"]) == 0
+    text = capsys.readouterr().out
+    assert "power_meter Module Power Socket 0 [power1_average]: module; not counted" in text
+
+
+def test_amd_gpus_partitions_and_a_rejected_counter(monkeypatch, capsys, tmp_path) -> None:
+    from fakes.fake_amdsmi import FakeAmdGpu, make_fake_amdsmi
+
+    parts = [FakeAmdGpu(0xC0, partition_id=p, partition_mode="CPX") for p in range(2)]
+    monkeypatch.setitem(sys.modules, "amdsmi", make_fake_amdsmi([*parts, FakeAmdGpu(0xC1, bus=1, counter_factor=1e6)]))
+    monkeypatch.setitem(sys.modules, "pynvml", None)
+    monkeypatch.setenv("HIP_VISIBLE_DEVICES", "1,2")
+    rep = _doctor(capsys, "--sysfs-root", str(tmp_path), "--country", "DE")
+    a = rep["amd"]
+    assert a["status"] == "ok" and [g["rocr_uuid"] for g in a["gpus"]] == ["GPU-00000000000000c0"] * 2 + \
+        ["GPU-00000000000000c1"]
+    assert a["gpus"][0]["measured_as"] == "amdsmi-energy" and "validated" in a["gpus"][0]["energy_counter"]
+    assert "measured once" in a["gpus"][1]["measured_as"]
+    assert a["gpus"][2]["measured_as"] == "amdsmi-power-sampled"
+    assert "disagrees with sampled power" in a["gpus"][2]["energy_counter"]
+    assert [v["cuda"] for v in a["visible"]] == ["cuda:0", "cuda:1"] and a["visible"][1]["amdsmi_index"] == 2
+    used = {d["device"]: d["provenance"] for d in rep["sources"]["devices"]}
+    assert used["gpu:0"] == "amdsmi-energy [partition: whole socket]" and used["gpu:1"] == "amdsmi-power-sampled"
+
+
+def test_apple_silicon_counters_explained(monkeypatch, capsys, tmp_path) -> None:
+    from fakes.fake_apple import FakeSoc, make_fake_apple
+
+    monkeypatch.setitem(sys.modules, "zeus_apple_silicon", make_fake_apple(FakeSoc()))
+    rep = _doctor(capsys, "--sysfs-root", str(tmp_path), "--country", "DE")
+    assert rep["apple"]["status"].startswith("ok")
+    assert {d["device"]: d["fields"] for d in rep["apple"]["devices"]}["gpu:0"] == ["gpu_mj", "gpu_sram_mj"]
+    used = {d["device"]: d["provenance"] for d in rep["sources"]["devices"]}
+    assert used == dict.fromkeys(["cpu:0", "gpu:0", "gpu:ane", "ram"], "apple-ioreport")
+
+
+def test_job_and_host_identity(monkeypatch, capsys, tmp_path) -> None:
+    monkeypatch.setenv("SLURM_JOB_ID", "555")
+    monkeypatch.setenv("GREENOPS_HOST_ID", "rack3-node7")
+    rep = _doctor(capsys, "--sysfs-root", str(tmp_path), "--country", "DE")
+    assert rep["job"]["job"]["key"] == "slurm:555" and rep["job"]["host_id"] == "rack3-node7"
+    assert main(["doctor", "--sysfs-root", str(tmp_path), "--country", "DE"]) == 0
+    assert "job: slurm:555; host id: rack3-node7" in capsys.readouterr().out

@@ -1,7 +1,8 @@
 """``greenops-tb doctor [--json]``: what this machine can measure, and why not.
 
-Reports NVML and the driver, every GPU with its energy-counter and power
-support, the CUDA_VISIBLE_DEVICES mapping, the RAPL zones and their
+Reports NVML and the driver, every NVIDIA GPU with its energy-counter and power
+support, the CUDA_VISIBLE_DEVICES mapping, every AMD GPU through AMD SMI (counter
+validation, partitions, ROCR/HIP_VISIBLE_DEVICES), the hwmon sensors, the RAPL zones and their
 permissions, the CPU model and the TDP it resolves to, the location a writer
 would use and why, and the energy source each device would get.
 """
@@ -10,11 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import time
 import warnings
 from typing import Any, Mapping
 
 from greenops_tb.meters import nvml as nvml_mod
+from greenops_tb.commands.doctor_vendors import amd_section, apple_section, print_amd, print_apple
+from greenops_tb.meters import hwmon
+from greenops_tb.meters.gpu_common import call as _call
 from greenops_tb.meters.cpu_info import logical_cpus, resolve_cpu_tdp
+from greenops_tb.meters.cpu_share import cpu_share
 from greenops_tb.meters.rapl import FIX_HINT, discover, powercap_root
 from greenops_tb.meters.visible_devices import visible_gpus
 
@@ -54,7 +60,9 @@ def _gpu_section(env: Mapping[str, str]) -> dict[str, Any]:
             sup = nvml_mod.probe_gpu(nvml, h)
             name = _text(nvml.nvmlDeviceGetName(h))
             measured_as, tdp = nvml_mod.measurement(name, sup)
+            procs, perr = _call(nvml.nvmlDeviceGetComputeRunningProcesses, h)
             out["gpus"].append({
+                "compute_pids": [int(p.pid) for p in procs] if procs is not None else perr,
                 "nvml_index": i,
                 "name": name,
                 "uuid": _text(nvml.nvmlDeviceGetUUID(h)),
@@ -103,9 +111,56 @@ def _rapl_section(root: str | None) -> dict[str, Any]:
     return out
 
 
-def _cpu_section() -> dict[str, Any]:
+def _hwmon_section(root: str | None, measured: list[str]) -> dict[str, Any]:
+    base = hwmon.hwmon_root(root)
+    sensors, covered = hwmon.plan(hwmon.discover(base), measured)
+    out: dict[str, Any] = {"root": base, "sensors": [], "covers": covered, "notes": []}
+    for s in sensors:
+        out["sensors"].append({"chip": s.chip, "label": s.label, "file": os.path.basename(s.path), "family": s.family,
+                               "role": s.role or "-", "counted": s.counted, "why": s.why})
+    if not sensors:
+        out["notes"].append(f"no hwmon power or energy sensors under {base}")
+    return out
+
+
+def _cpu_section(window_s: float = 0.3) -> dict[str, Any]:
     tdp = resolve_cpu_tdp()
-    return {"model": tdp.model, "tdp_w": tdp.tdp_w, "tdp_source": tdp.source, "logical_cpus": logical_cpus()}
+    out = {"model": tdp.model, "tdp_w": tdp.tdp_w, "tdp_source": tdp.source, "logical_cpus": logical_cpus(),
+           "others_busy_pct": None, "notes": []}
+    try:
+        share = cpu_share()
+        time.sleep(window_s)
+        share.step()
+        others = max(0.0, share.all - share.mine)
+    except OSError:  # no /proc/stat (not Linux)
+        return out
+    pct = 100.0 * others / (window_s * logical_cpus())
+    out["others_busy_pct"] = round(min(100.0, pct), 1)  # /proc/stat ticks (10 ms) can overshoot a short window
+    return out
+
+
+def _busy_note(cpu: dict[str, Any], sources: dict[str, Any]) -> None:
+    """Say when other processes' load makes a whole-socket CPU figure (RAPL, hwmon) misleading."""
+    whole = [d for d in sources["devices"] if d["kind"] == "cpu" and not d["provenance"].startswith("model")]
+    pct = cpu["others_busy_pct"]
+    if whole and pct is not None and pct >= 25.0:
+        cpu["notes"].append(f"other processes keep {pct:.0f}% of the CPUs busy: {whole[0]['provenance']} measures "
+                            "the whole socket, their energy included; pass cpu_attribution='process' to count a "
+                            "run's share only")
+
+
+def _job_section(env: Mapping[str, str]) -> dict[str, Any]:
+    from greenops_tb.distributed.identity import host_identity, job_identity
+    from greenops_tb.distributed.ranks import detect
+
+    try:
+        info = detect(env)
+        rank = {"rank": info.rank, "world_size": info.world_size, "local_rank": info.local_rank, "source": info.source}
+    except ValueError as err:
+        rank = {"error": str(err)}
+    return {"job": job_identity(env), "host_id": host_identity(env), "rank": rank,
+            "notes": ["host-level sources (RAPL, hwmon) are measured once per host id: ranks with the same id "
+                      "share them, whatever their host names (set GREENOPS_HOST_ID to override)"]}
 
 
 def _location_section(args: argparse.Namespace) -> dict[str, Any]:
@@ -142,16 +197,35 @@ def _sources_section(root: str | None) -> dict[str, Any]:
     return {"devices": devices, "notes": [str(w.message) for w in caught]}
 
 
+def _measured_elsewhere(root: str | None) -> list[str]:
+    """Kinds RAPL and the GPU libraries measure (hwmon does not count them again)."""
+    from greenops_tb.meters.select import gpu_sources, rapl_kinds
+
+    kinds = rapl_kinds(root)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        accel = gpu_sources()
+    for s in accel:
+        s.close()
+    return sorted(kinds | ({"gpu"} if accel else set()))
+
+
 def diagnose(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The whole report as plain data (what ``--json`` prints)."""
     env = os.environ if env is None else env
-    return {
+    rep = {
         "gpu": _gpu_section(env),
+        "amd": amd_section(env),
+        "apple": apple_section(),
         "rapl": _rapl_section(args.sysfs_root),
+        "hwmon": _hwmon_section(args.sysfs_root, _measured_elsewhere(args.sysfs_root)),
         "cpu": _cpu_section(),
+        "job": _job_section(env),
         "location": _location_section(args),
         "sources": _sources_section(args.sysfs_root),
     }
+    _busy_note(rep["cpu"], rep["sources"])
+    return rep
 
 
 def _print_text(rep: dict[str, Any]) -> None:
@@ -168,15 +242,28 @@ def _print_text(rep: dict[str, Any]) -> None:
           f"  CUDA_DEVICE_ORDER={g['cuda_device_order']}")
     for v in g["visible"]:
         print(f"  {v['cuda']} -> nvml {v['nvml_index']} {v['mig_uuid'] or v['uuid']}")
+    print_amd(rep["amd"])
+    print_apple(rep["apple"])
     r = rep["rapl"]
     print(f"CPU/RAM (RAPL under {r['root']})")
     for z in r["zones"]:
         print(f"  {z['zone']} {z['name']}: {z['counts_as']} ({z['why']}); energy_uj {z['energy_uj']}")
     for note in r["notes"]:  # why RAPL is not used, under its own heading
         print(f"  status: {note}")
+    h = rep["hwmon"]
+    print(f"hwmon sensors (under {h['root']})")
+    for s in h["sensors"]:
+        print(f"  {s['chip']} {s['label'] or '(no label)'} [{s['file']}]: {s['role']}; "
+              f"{'counted' if s['counted'] else 'not counted'} ({s['why']})")
     c = rep["cpu"]
     print("CPU model")
-    print(f"  {c['model'] or '(unknown)'}: TDP {c['tdp_w']:g} W from {c['tdp_source']}; {c['logical_cpus']} logical CPUs")
+    busy = f"; other processes busy: {c['others_busy_pct']:g}% of the CPUs" if c["others_busy_pct"] is not None else ""
+    print(f"  {c['model'] or '(unknown)'}: TDP {c['tdp_w']:g} W from {c['tdp_source']}; {c['logical_cpus']} logical CPUs"
+          + busy)
+    j = rep["job"]
+    print("Job and host")
+    print(f"  job: {j['job'].get('key', '(no scheduler or launcher)')}; host id: {j['host_id']}; "
+          + ", ".join(f"{k}={v}" for k, v in j["rank"].items()))
     loc = rep["location"]
     print("Location")
     if "error" in loc:
@@ -188,7 +275,7 @@ def _print_text(rep: dict[str, Any]) -> None:
     print("A writer would measure")
     for d in rep["sources"]["devices"]:
         print(f"  {d['device']} ({d['name']}): {d['provenance']}")
-    for note in g["notes"] + loc.get("notes", []) + rep["sources"]["notes"]:
+    for note in g["notes"] + rep["amd"]["notes"] + c["notes"] + h["notes"] + loc.get("notes", []) + rep["sources"]["notes"]:
         print(f"note: {note}")
 
 

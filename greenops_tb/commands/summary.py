@@ -104,8 +104,9 @@ def render(summary: Mapping[str, Any]) -> str:
         return f"run {summary['run']}: no records" + (f" ({skipped} malformed records skipped)" if skipped else "")
     loc = summary["location"]
     price = summary["price"]
+    job = job_key(summary)
     lines = [
-        f"run {summary['run']}: location {loc['zone']} {loc['name']} ({loc['source']}), PUE {summary['pue']:g}, "
+        f"run {summary['run']}{f' (job {job})' if job else ''}: location {loc['zone']} {loc['name']} ({loc['source']}), PUE {summary['pue']:g}, "
         f"{summary['carbon_intensity_g_per_kwh']:.4g} g/kWh ({summary['intensity_source']}), "
         + (f"price {_num(price['per_kwh'])} {price['currency']}/kWh ({price['source']})" if price["per_kwh"] is not None
            else "price unknown (give the writer price_per_kwh=, or set GREENOPS_PRICE_PER_KWH)"),
@@ -128,6 +129,29 @@ def render(summary: Mapping[str, Any]) -> str:
     if not summary.get("splits_exact", summary["complete"]):
         lines.append(f"note: {summary['records_kept']} of {summary['records_emitted']} records kept; splits are scaled")
     return "\n".join(lines)
+
+
+def job_key(summary: Mapping[str, Any]) -> str | None:
+    """The scheduler job a run belongs to (``RunMetadata.extra["job"]["key"]``), None when none."""
+    extra = (summary.get("metadata") or {}).get("extra") or {}
+    key = (extra.get("job") or {}).get("key")
+    return str(key) if key else None
+
+
+def jobs_text(summaries: list[Mapping[str, Any]]) -> list[str]:
+    """One line per job with several runs (SLURM array tasks and steps, torchrun restarts): their totals."""
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for s in summaries:
+        if s.get("has_records") and job_key(s):
+            groups.setdefault(str(job_key(s)), []).append(s)
+    lines = []
+    for job, runs in groups.items():
+        if len(runs) > 1:
+            kwh = sum(r["totals"]["energy_kwh"] for r in runs)
+            co2 = sum(r["totals"]["co2_kg"] for r in runs)
+            lines.append(f"job {job}: {len(runs)} runs ({', '.join(r['run'] for r in runs)}), "
+                         f"{_num(kwh)} kWh, {_num(co2)} kg CO2")
+    return lines
 
 
 def summarize_run(data: RunData, args: argparse.Namespace) -> dict[str, Any]:
@@ -179,4 +203,6 @@ def run(args: argparse.Namespace) -> int:
             print(s["forecast_text"])
         if "forecast_error" in s:
             print(s["forecast_error"])
+    for line in jobs_text(summaries):
+        print(line)
     return 0

@@ -10,12 +10,15 @@ How it works
   the rank's CUDA device and the training streams are not touched.
 * :meth:`select_sources` keeps the sources this rank measures: GPUs on every
   rank (each rank measures the GPU it uses), host-level sources (RAPL, CPU,
-  RAM) only on the lowest rank of each host, so nothing is counted twice.
+  RAM) only on the lowest rank of each host, so nothing is counted twice; a
+  host is its identity (:func:`~greenops_tb.distributed.identity.host_identity`:
+  the boot id), not its host name.
   Per-process models (this process's CPU time and RSS) are measured by every
   rank; every source says which with its ``scope``, see :func:`host_level`.
 * At each stage boundary (``start``, ``update``, ``stop``) the writer calls
   :meth:`boundary` with this rank's cumulative joules per device. When an
-  exchange is due, all ranks ``all_gather`` theirs, and :attr:`job_joules`
+  exchange is due, all ranks ``all_gather`` theirs (with their devices' context,
+  :mod:`greenops_tb.distributed.context`), and :attr:`job_joules`
   holds every device of the job, keyed ``r<rank>/<device id>``
   (:meth:`device_ids`): a record's energy is the sum over ranks, and the
   per-rank and per-host breakdown is in the ids
@@ -55,8 +58,10 @@ import time
 import warnings
 import zlib
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
+from greenops_tb.distributed import context as ctx
+from greenops_tb.distributed.identity import host_identity, job_identity, ranks_by
 from greenops_tb.distributed.ranks import RankInfo, cuda_state, detect, prefix_device_id, rank_gpu
 from greenops_tb.meters.base import Device, EnergySource
 
@@ -66,7 +71,7 @@ DEFAULT_TIMEOUT_S = 60.0
 BOUNDARY_KINDS = ("start", "update", "stop")
 LOCAL_ONLY = " (this rank only: job aggregation failed)"
 FROZEN = " (no data: job aggregation failed)"
-_HEADER = 4  # chain checksum, boundary count, provenance version, device count
+_HEADER = 5  # chain checksum, boundary count, provenance version, device count, the rank's clock
 
 
 class DistributedError(RuntimeError):
@@ -137,6 +142,11 @@ class JobAggregator:
         self._broken: DistributedError | None = None
         self._layouts: list[RankLayout] = []
         self._local_prov: tuple[str, ...] = ()
+        self._local_keys: ctx.Keys = ()  # this rank's context keys now; agreed ones in self._ctx_keys
+        self._local_ctx: Any = None
+        self._clock = 0.0  # perf_counter of this rank's reading (its context's instant)
+        self._ctx_keys: list[ctx.Keys] = []
+        self.contexts: list[list[dict[str, float]]] = []  # per rank, its devices' context at the last exchange
         self._prov_version = 0
         self._known_versions: list[int] = []
         self._job: list[float] = []
@@ -148,29 +158,36 @@ class JobAggregator:
                 backend="gloo", timeout=datetime.timedelta(seconds=self.timeout_s)
             )
             hosts: list[Any] = [None] * info.world_size
-            dist.all_gather_object(hosts, info.host, group=self._group)
+            dist.all_gather_object(hosts, (info.host, host_identity()), group=self._group)
         except Exception as err:  # noqa: BLE001 - turned into a clear error
             raise RankTimeoutError(
                 f"greenops_tb rank {info.rank}: setting up job-wide measurement failed after "
                 f"{time.perf_counter() - t0:.1f}s ({type(err).__name__}: {_first_line(err)}). Create the writer on "
                 f"EVERY rank (it is a collective), or pass distributed=False to measure this rank alone"
             ) from err
-        self.hosts: list[str] = [str(h) for h in hosts]
-        self.host_leader: dict[str, int] = {}
-        for rank, host in enumerate(self.hosts):
-            self.host_leader.setdefault(host, rank)
+        self.hosts: list[str] = [str(h) for h, _ in hosts]  # host names, as each rank sees its own
+        self.host_ids: list[str] = [str(i) for _, i in hosts]  # physical hosts (see distributed.identity)
+        self.host_leader: dict[str, int] = {}  # host id -> its lowest rank, which measures host-level sources
+        for rank, host_id in enumerate(self.host_ids):
+            self.host_leader.setdefault(host_id, rank)
 
     # -- setup ---------------------------------------------------------------
     @property
     def measures_host(self) -> bool:
         """True on the lowest rank of this host: it measures the host-level sources."""
-        return self.host_leader[self.info.host] == self.info.rank
+        return self.host_leader[self.host_ids[self.info.rank]] == self.info.rank
+
+    @property
+    def layouts(self) -> tuple[RankLayout, ...]:
+        """Every rank's devices and provenance (after :meth:`start`)."""
+        return tuple(self._layouts)
 
     def default_gpus(self) -> list[int] | str | None:
         """``gpus=`` for this rank's default sources: the GPU it uses; or, when GPUs cannot
         be told apart per rank (see :func:`~greenops_tb.distributed.ranks.rank_gpu`), all
         of them on the host's lowest rank and none on the others."""
-        host_ranks = [r for r, h in enumerate(self.hosts) if h == self.info.host]
+        me = self.host_ids[self.info.rank]
+        host_ranks = [r for r, h in enumerate(self.host_ids) if h == me]
         if self.info.local_world_size == len(host_ranks) and 0 <= self.info.local_rank < len(host_ranks):
             local_index = self.info.local_rank  # the launcher's numbering, which device placement follows
         else:
@@ -206,7 +223,13 @@ class JobAggregator:
             self._slices.append(slice(pos, pos + len(lay.devices)))
             pos += len(lay.devices)
         self._job = [0.0] * pos
-        self._alloc_buffers(_HEADER + max(len(lay.devices) for lay in self._layouts))
+        self._ctx_keys = [()] * self.info.world_size
+        self.contexts = [[{} for _ in lay.devices] for lay in self._layouts]
+        self._means = ctx.Means(self.info.world_size)
+        self._alloc_buffers(self._width())
+
+    def _width(self) -> int:
+        return _HEADER + max(len(lay.devices) + len(k) for lay, k in zip(self._layouts, self._ctx_keys))
 
     def _alloc_buffers(self, width: int) -> None:
         """Reused exchange buffers: one row out, one row per rank in (CPU float64, numpy views)."""
@@ -238,10 +261,10 @@ class JobAggregator:
 
     def metadata_extra(self) -> dict[str, Any]:
         """World size, ranks and hosts for ``RunMetadata.extra``."""
-        hosts: dict[str, list[int]] = {}
-        for rank, host in enumerate(self.hosts):
-            hosts.setdefault(host, []).append(rank)
+        hosts, host_ids = ranks_by(self.hosts), ranks_by(self.host_ids)
         return {
+            "job": job_identity(),
+            "host_ids": host_ids,
             "world_size": self.info.world_size,
             "ranks": [
                 {"rank": lay.rank, "host": lay.host, "devices": [prefix_device_id(lay.rank, d.id) for d in lay.devices]}
@@ -256,7 +279,8 @@ class JobAggregator:
 
     # -- per boundary ------------------------------------------------------------
     def boundary(
-        self, kind: str | None, stage: str, joules: Sequence[float], provenance: Sequence[str]
+        self, kind: str | None, stage: str, joules: Sequence[float], provenance: Sequence[str],
+        context: Sequence[Mapping[str, float]] | None = None, clock: float | None = None,
     ) -> list[float]:
         """Note one stage boundary of this rank; exchange if due. Returns the job's cumulative joules.
 
@@ -267,9 +291,11 @@ class JobAggregator:
             raise ValueError(f"boundary kind must be one of {BOUNDARY_KINDS} or None, got {kind!r}")
         with self._lock:
             prov = tuple(provenance)
-            if prov != self._local_prov:
-                self._local_prov = prov
+            keys = ctx.keys_of(context)
+            if prov != self._local_prov or keys != self._local_keys:
+                self._local_prov, self._local_keys = prov, keys
                 self._prov_version += 1
+            self._local_ctx, self._clock = context, time.perf_counter() if clock is None else clock
             self._job[self._slices[self.info.rank]] = [float(j) for j in joules]
             if self._broken is not None or kind is None:
                 return list(self._job)
@@ -325,26 +351,35 @@ class JobAggregator:
         what = f"{kind}({stage!r}) (boundary #{self._count})"
         own = self._job[self._slices[self.info.rank]]
         row = self._row_np
-        row[:_HEADER] = (self._chain, self._count, self._prov_version, len(own))
+        row[:_HEADER] = (self._chain, self._count, self._prov_version, len(own), self._clock)
         row[_HEADER:_HEADER + len(own)] = own
+        mine = ctx.pack(self._local_ctx, self._ctx_keys[self.info.rank])
+        row[_HEADER + len(own):_HEADER + len(own) + len(mine)] = mine
         if not self._collective(lambda: self._dist.all_gather(self._out, self._row, group=self._group), what):
             return
         table = self._table  # [rank, column], views of the gathered buffers
         if (table[:, :2] != table[0:1, :2]).any():
             self._order_error(what)
+        for lay, sl, keys in zip(self._layouts, self._slices, self._ctx_keys):
+            if lay.rank != self.info.rank:
+                n = len(lay.devices)
+                self._job[sl] = table[lay.rank, _HEADER:_HEADER + n].tolist()
+                raw = ctx.unpack(table[lay.rank, _HEADER + n:_HEADER + n + len(keys)], keys, n)
+                self.contexts[lay.rank] = self._means.update(lay.rank, float(table[lay.rank, 4]), raw)
         versions = [int(v) for v in table[:, 2]]
         if versions != self._known_versions:
             self._refresh_provenance(versions, what)
-        for lay, sl in zip(self._layouts, self._slices):
-            if lay.rank != self.info.rank:
-                self._job[sl] = table[lay.rank, _HEADER:_HEADER + len(lay.devices)].tolist()
         self._since = []
 
     def _refresh_provenance(self, versions: list[int], what: str) -> None:
-        provs: list[Any] = [None] * self.info.world_size
-        self._collective(lambda: self._dist.all_gather_object(provs, self._local_prov, group=self._group), what)
-        self._layouts = [RankLayout(lay.rank, lay.host, lay.devices, tuple(p)) for lay, p in zip(self._layouts, provs)]
+        got: list[Any] = [None] * self.info.world_size
+        mine = (self._local_prov, self._local_keys)
+        self._collective(lambda: self._dist.all_gather_object(got, mine, group=self._group), what)
+        self._layouts = [RankLayout(lay.rank, lay.host, lay.devices, tuple(p)) for lay, (p, _) in zip(self._layouts, got)]
+        self._ctx_keys = [tuple(tuple(k) for k in keys) for _, keys in got]
         self._known_versions = versions
+        if self._width() > len(self._row_np):
+            self._alloc_buffers(self._width())
 
     def _order_error(self, what: str) -> None:
         seen: list[Any] = [None] * self.info.world_size

@@ -92,16 +92,31 @@ class JobMeter:
         if hint is None and self._closing:
             hint = ("stop", "(close)")
         kind, stage = hint if hint is not None else (None, "")
-        joules = self._agg.boundary(kind, stage, local.joules, self._meter.provenance())
-        return Reading(local.t_mono, local.t_wall, tuple(joules), self._job_context(local))
+        before = self._agg.exchanges
+        joules = self._agg.boundary(kind, stage, local.joules, self._meter.provenance(), local.context, local.t_mono)
+        return Reading(local.t_mono, local.t_wall, tuple(joules), self._job_context(local, self._agg.exchanges > before))
 
-    def _job_context(self, local: Reading) -> tuple[Mapping[str, float], ...] | None:
-        """This rank's device context in job layout (other ranks' devices carry none: it is not exchanged)."""
-        if local.context is None:
-            return None
+    def _job_context(self, local: Reading, exchanged: bool) -> tuple[Mapping[str, float], ...] | None:
+        """Every rank's device context in job layout: this rank's now; the others' on reads that exchanged.
+
+        The others' context is what their last exchange said: gauges as of then, means (utilisation)
+        over the interval since their previous exchange, on their own clock (see
+        :class:`~greenops_tb.distributed.context.Means`). A record that ends between exchanges carries
+        none for them rather than a stale value.
+        """
         rank = self._agg.info.rank
-        mine = {prefix_device_id(rank, d.id): c for d, c in zip(self._meter.devices, local.context)}
-        return tuple(mine.get(d.id, {}) for d in self.devices)
+        by_id: dict[str, Mapping[str, float]] = {}
+        for r, (lay, contexts) in enumerate(zip(self._agg.layouts, self._agg.contexts)):
+            if r == rank or not exchanged:
+                continue
+            for d, c in zip(lay.devices, contexts):
+                if c:
+                    by_id[prefix_device_id(r, d.id)] = c
+        if local.context is not None:
+            by_id.update((prefix_device_id(rank, d.id), c) for d, c in zip(self._meter.devices, local.context))
+        if not by_id:
+            return None
+        return tuple(by_id.get(d.id, {}) for d in self.devices)
 
     def provenance(self) -> tuple[str, ...]:
         return self._agg.provenance()

@@ -44,19 +44,26 @@ from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from greenops_tb.meters.base import INTEGRAL_SUFFIX, Device, EnergySource
+from greenops_tb.meters.base import Device, EnergySource
+from greenops_tb.meters.gpu_common import (
+    MEM_KEY,
+    UTIL_KEY,
+    GpuActivity,
+    Held,
+    Session,
+    start_session,
+)
+from greenops_tb.meters.gpu_common import call as _call
 from greenops_tb.meters.counter import Counter, plausible_max_w
 from greenops_tb.meters.gpu_model import GpuTdp, gpu_model_after, gpu_tdp
 from greenops_tb.meters.integrate import PowerIntegrator
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
-from greenops_tb.meters.visible_devices import GpusOption, VisibleGpu, parse_gpus, visible_gpus
+from greenops_tb.meters.visible_devices import GpusOption, VisibleGpu, visible_gpus
 
 log = logging.getLogger(__name__)
 
 _GB = 1e9
-#: device-context keys of NVML GPUs: the mean utilisation (%) over a record's interval, used memory (GB) at its end
-UTIL_KEY = "util_pct" + INTEGRAL_SUFFIX
-MEM_KEY = "mem_used_gb"
+__all__ = ["MEM_KEY", "UTIL_KEY", "NvmlEnergySource", "NvmlPowerSource", "NvmlUtilModelSource", "nvml_sources"]
 #: the bound on a GPU's power when neither its power limit nor its TDP is known (no GPU draws more)
 DEFAULT_MAX_GPU_W = 2000.0
 #: the energy counter (unsigned 64-bit mJ) refreshes in chunks (tens of ms): a delta may carry this long's energy on top
@@ -82,13 +89,6 @@ class GpuSupport:
     utilization_error: str | None = None
 
 
-def _call(fn: Any, *args: Any) -> tuple[Any, str | None]:
-    try:
-        return fn(*args), None
-    except Exception as err:  # noqa: BLE001 - NVMLError subclasses, or AttributeError on old bindings
-        return None, f"{type(err).__name__}: {err}"
-
-
 def probe_gpu(nvml: Any, handle: Any) -> GpuSupport:
     """Try the energy counter, power, power limit and utilisation of one GPU."""
     _, energy_err = _call(nvml.nvmlDeviceGetTotalEnergyConsumption, handle)
@@ -110,77 +110,10 @@ def measurement(name: str, support: GpuSupport, mode: str = "auto") -> tuple[str
     return "not measured", tdp
 
 
-class _Session:
-    """Reference-counted ``nvmlInit``/``nvmlShutdown`` shared by the sources of one selection."""
-
-    def __init__(self, nvml: Any) -> None:
-        self.nvml = nvml
-        self._refs = 0
-        self._lock = threading.Lock()
-
-    def acquire(self) -> None:
-        with self._lock:
-            self._refs += 1
-
-    def release(self) -> None:
-        with self._lock:
-            self._refs -= 1
-            last = self._refs == 0
-        if last:
-            try:
-                self.nvml.nvmlShutdown()
-            except Exception:  # noqa: BLE001
-                log.debug("nvmlShutdown failed", exc_info=True)
-
-
-class GpuActivity:
-    """Utilisation and used memory of one GPU, read by the sampler: a record's device context.
-
-    ``context(now)`` gives ``util_pct*s`` (running integral of the utilisation, so a
-    record gets its mean over the record's interval) and ``mem_used_gb`` (the last
-    sample). A reading NVML does not support, or that fails later, is left out from
-    then on (one debug log) and never fails the energy source. Shared by the sources
-    a GPU goes through on fallback, so the integral stays continuous.
-    """
-
-    def __init__(self, nvml: Any, handle: Any) -> None:
-        self._nvml = nvml
-        self._handle = handle
-        self.util_error: str | None = None
-        self._mem_error: str | None = None
-        self._util = PowerIntegrator(1)
-        self._mem_gb: float | None = None
-        self.sample(time.perf_counter())
-
-    @property
-    def readable(self) -> bool:
-        """Whether anything is still read (else the sampler need not call)."""
-        return self.util_error is None or self._mem_error is None
-
-    def sample(self, t: float) -> float | None:
-        """Read utilisation and memory at monotonic time ``t``; the utilisation in %, None when unreadable."""
-        util = None
-        if self.util_error is None:
-            rates, self.util_error = _call(self._nvml.nvmlDeviceGetUtilizationRates, self._handle)
-            if rates is not None:
-                util = float(rates.gpu)
-                self._util.add(t, [util])
-            else:
-                log.debug("GPU utilisation unreadable from now on: %s", self.util_error)
-        if self._mem_error is None:
-            mem, self._mem_error = _call(self._nvml.nvmlDeviceGetMemoryInfo, self._handle)
-            self._mem_gb = mem.used / _GB if mem is not None else None
-            if mem is None:
-                log.debug("GPU memory unreadable from now on: %s", self._mem_error)
-        return util
-
-    def context(self, now: float) -> dict[str, float]:
-        out: dict[str, float] = {}
-        if self.util_error is None:
-            out[UTIL_KEY] = self._util.joules(now)[0]
-        if self._mem_gb is not None:
-            out[MEM_KEY] = self._mem_gb
-        return out
+def nvml_activity(nvml: Any, handle: Any) -> GpuActivity:
+    """Utilisation (``nvmlDeviceGetUtilizationRates``) and used memory (``nvmlDeviceGetMemoryInfo``) of a GPU."""
+    return GpuActivity(lambda: nvml.nvmlDeviceGetUtilizationRates(handle).gpu,
+                       lambda: nvml.nvmlDeviceGetMemoryInfo(handle).used / _GB)
 
 
 class _NvmlGpu(EnergySource):
@@ -193,7 +126,7 @@ class _NvmlGpu(EnergySource):
 
     def __init__(
         self,
-        session: _Session,
+        session: Session,
         gpu: VisibleGpu,
         support: GpuSupport,
         activity: GpuActivity | None = None,
@@ -201,18 +134,17 @@ class _NvmlGpu(EnergySource):
     ) -> None:
         self.devices = (Device(f"gpu:{gpu.cuda_index}", "gpu", gpu.name),)
         self.gpu = gpu
-        self.nvml = session.nvml
+        self.nvml = session.lib
         self._session = session
         self._support = support
-        self.activity = activity or GpuActivity(session.nvml, gpu.handle)
+        self.activity = activity or nvml_activity(session.lib, gpu.handle)
         self.interval = interval
         self.sample_interval = interval if self.sampled or self.activity.readable else None
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
         self._last_t = self._t0
         self._last_j = 0.0
-        self._closed = False
-        session.acquire()
+        self._held = Held(session)
 
     def _suffix(self) -> str:
         return " [MIG: whole GPU]" if self.gpu.mig_uuid else ""
@@ -233,11 +165,7 @@ class _NvmlGpu(EnergySource):
         return gpu_model_after(self.devices[0], self._last_j, self._last_t - self._t0, self._support.power_limit_w)
 
     def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._session.release()
+        self._held.release()
 
 
 class NvmlEnergySource(_NvmlGpu):
@@ -248,7 +176,7 @@ class NvmlEnergySource(_NvmlGpu):
 
     label = "nvml-energy"
 
-    def __init__(self, session: _Session, gpu: VisibleGpu, support: GpuSupport, **kw: Any) -> None:
+    def __init__(self, session: Session, gpu: VisibleGpu, support: GpuSupport, **kw: Any) -> None:
         super().__init__(session, gpu, support, **kw)
         tdp = gpu_tdp(gpu.name, support.power_limit_w)
         now = time.perf_counter()
@@ -299,7 +227,7 @@ class _SampledPower(_NvmlGpu):
 
     sampled = True
 
-    def __init__(self, session: _Session, gpu: VisibleGpu, support: GpuSupport, **kw: Any) -> None:
+    def __init__(self, session: Session, gpu: VisibleGpu, support: GpuSupport, **kw: Any) -> None:
         super().__init__(session, gpu, support, **kw)
         self._integrator = PowerIntegrator(1)
 
@@ -344,7 +272,7 @@ class NvmlUtilModelSource(_SampledPower):
 
     label = "model-gpu-tdp-util"
 
-    def __init__(self, session: _Session, gpu: VisibleGpu, support: GpuSupport, tdp: GpuTdp, **kw: Any) -> None:
+    def __init__(self, session: Session, gpu: VisibleGpu, support: GpuSupport, tdp: GpuTdp, **kw: Any) -> None:
         self.tdp = tdp
         super().__init__(session, gpu, support, **kw)
 
@@ -368,21 +296,11 @@ def nvml_sources(
     "power" (sampled power even where the counter exists, e.g. to compare the two).
     Raises ValueError only for a malformed or impossible ``gpus=`` option or mode.
     """
-    if mode not in ("auto", "power"):
-        raise ValueError(f"mode must be 'auto' or 'power', got {mode!r}")
-    if parse_gpus(gpus) == []:
+    session = start_session(_load_pynvml(), lambda lib: lib.nvmlInit(), "nvmlShutdown", "NVML (nvidia-ml-py)",
+                            gpus=gpus, mode=mode)
+    if session is None:
         return []
-    nvml = _load_pynvml()
-    if nvml is None:
-        log.debug("nvidia-ml-py is not installed: GPUs are not measured")
-        return []
-    try:
-        nvml.nvmlInit()
-    except Exception as err:  # noqa: BLE001 - no driver / no library: nothing to measure
-        log.debug("NVML unavailable (%s): GPUs are not measured", err)
-        return []
-    session = _Session(nvml)
-    session.acquire()  # held while building, so a source closing early does not shut NVML down
+    nvml = session.lib
     sources: list[EnergySource] = []
     try:
         try:

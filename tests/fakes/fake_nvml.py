@@ -70,6 +70,8 @@ class FakeGpu:
     utilization: float | Callable[[float], float] | None = 87
     memory_total: int = 40 * 2**30
     memory_used: int | None = 12 * 2**30
+    #: compute processes: (pid, share of the SMs it keeps busy, 0..1); None: the calls are NOT_SUPPORTED
+    processes: list[tuple[int, float]] | None = None
     calls: int = 0
     counter_offset_mj: int = 0
     counter_fault: Callable[[int], object] | None = None
@@ -181,6 +183,23 @@ def make_fake_nvml(gpus: list[FakeGpu], *, driver: str = "550.54.15", init_error
         if g.memory_used is None:
             raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
         return types.SimpleNamespace(total=g.memory_total, used=g.memory_used, free=g.memory_total - g.memory_used)
+
+    def nvmlDeviceGetComputeRunningProcesses(h: _Handle) -> list[types.SimpleNamespace]:
+        g = gpu_of(h)
+        if g.processes is None:
+            raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
+        return [types.SimpleNamespace(pid=pid, usedGpuMemory=2**30) for pid, _ in g.processes]
+
+    def nvmlDeviceGetProcessUtilization(h: _Handle, last_seen_us: int) -> list[types.SimpleNamespace]:
+        """One sample per process at the current instant, if newer than ``last_seen_us`` (NOT_FOUND if none)."""
+        g = gpu_of(h)
+        if g.processes is None:
+            raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
+        ts = int(time.time() * 1e6)
+        if not g.processes or ts <= last_seen_us:
+            raise NVMLError(NVML_ERROR_NOT_FOUND)
+        return [types.SimpleNamespace(pid=pid, timeStamp=ts, smUtil=round(share * 100), memUtil=0, encUtil=0,
+                                      decUtil=0) for pid, share in g.processes]
 
     def nvmlDeviceGetMaxMigDeviceCount(h: _Handle) -> int:
         g = gpu_of(h)

@@ -36,19 +36,61 @@ class Zone:
     path: Path = field(init=False)
 
 
-class FakePowercap:
+class Ticking:
+    """A sysfs tree whose counters a helper thread rewrites every ``tick_s`` (``write_all``).
+
+    ``start()`` begins, ``stop()`` ends (also as a context manager); ``held()`` pauses the
+    writes and yields the instant (perf_counter) the values now in the files describe.
+    """
+
+    def __init__(self, tick_s: float) -> None:
+        self.tick_s = tick_s
+        self._stop = threading.Event()
+        self._lock = threading.RLock()  # held() may wrap a test's own changes to the tree
+        self._thread: threading.Thread | None = None
+        self.t0 = time.perf_counter()
+        self.last_write = self.t0
+
+    def write_all(self) -> float:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[float]:
+        with self._lock:
+            yield self.last_write
+
+    def start(self) -> "Ticking":
+        self.t0 = time.perf_counter()
+        self.write_all()
+        self._thread = threading.Thread(target=self._run, name=f"fake-{type(self).__name__}", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.write_all()
+            time.sleep(self.tick_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2)
+
+    def __enter__(self) -> "Ticking":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class FakePowercap(Ticking):
     """Writes the tree under ``root``; ``start()`` begins advancing counters, ``stop()`` ends it."""
 
     def __init__(self, root: Path, zones: list[Zone], tick_s: float = 0.0005) -> None:
+        super().__init__(tick_s)
         self.root = Path(root)
         self.zones = zones
-        self.tick_s = tick_s
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
         self._fds: list[int] = []
-        self.t0 = time.perf_counter()
-        self.last_write = self.t0
         (self.root / "intel-rapl").mkdir(parents=True, exist_ok=True)  # the control-type directory
         for z in zones:
             parent = z.entry.rsplit(":", 1)[0] if z.entry.count(":") == 2 else None
@@ -89,31 +131,11 @@ class FakePowercap:
         with self._lock:
             yield self._write()
 
-    def start(self) -> "FakePowercap":
-        self.t0 = time.perf_counter()
-        self.write_all()
-        self._thread = threading.Thread(target=self._run, name="fake-rapl", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.write_all()
-            time.sleep(self.tick_s)
-
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2)
+        super().stop()
         for fd in self._fds:
             os.close(fd)
         self._fds = []
-
-    def __enter__(self) -> "FakePowercap":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def intel_two_sockets(root: Path, **kw: object) -> FakePowercap:
