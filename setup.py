@@ -59,7 +59,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["greenops_tb", "greenops_tb.*"]),
     include_package_data=True,
-    package_data={"greenops_tb": ["grid/data/*", "plugin/static/*"]},
+    package_data={"greenops_tb": ["grid/data/*", "footprint/data/*", "plugin/static/*"]},
     install_requires=[
         "torch>=2.1",
         "tensorboard>=2.21",
