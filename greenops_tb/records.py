@@ -114,6 +114,17 @@ class Record:
     run_co2_kg: float
     run_cost: float | None
     chain_hash: str = ""  # hash chain over CSV rows, "" when not enabled
+    # -- footprint (greenops_tb.footprint): BESIDE operational CO2e, never added into co2_kg; None = unknown
+    embodied_kg: float | None = None  # manufacturing CO2e of the occupied hardware, amortised over this interval
+    water_onsite_l: float | None = None  # IT energy x WUE (None: WUE unknown)
+    water_offsite_l: float | None = None  # facility energy's grid mix x water consumption factors (None: no mix)
+    stage_embodied_kg: float | None = None
+    stage_water_onsite_l: float | None = None
+    stage_water_offsite_l: float | None = None
+    run_embodied_kg: float | None = None
+    run_water_onsite_l: float | None = None
+    run_water_offsite_l: float | None = None
+    embodied_kg_by_device: dict[str, float] = field(default_factory=dict)  # part ("gpu:0", "host") -> kgCO2e
 
     @property
     def provenance(self) -> str:
@@ -139,6 +150,7 @@ class Record:
         kwargs["devices"] = {k: DeviceEnergy.from_json(v) for k, v in d.get("devices", {}).items()}
         kwargs["mix_kwh"] = {k: float(v) for k, v in d.get("mix_kwh", {}).items()}
         kwargs["watched"] = {k: float(v) for k, v in d.get("watched", {}).items()}
+        kwargs["embodied_kg_by_device"] = {k: float(v) for k, v in d.get("embodied_kg_by_device", {}).items()}
         return cls(**kwargs)
 
     @classmethod
@@ -158,6 +170,12 @@ _record_values = operator.attrgetter(*_RECORD_FIELDS)
 
 WATCH_PREFIX = "watch:"
 MIX_PREFIX = "mix_kwh_"
+#: The footprint's columns, beside operational CO2e (``embodied_json``: the interval's kgCO2e per part).
+FOOTPRINT_COLUMNS: tuple[str, ...] = (
+    "embodied_kg", "water_onsite_l", "water_offsite_l", "embodied_json",
+    "stage_embodied_kg", "stage_water_onsite_l", "stage_water_offsite_l",
+    "run_embodied_kg", "run_water_onsite_l", "run_water_offsite_l",
+)
 
 BASE_COLUMNS: tuple[str, ...] = (
     "run",
@@ -194,6 +212,7 @@ BASE_COLUMNS: tuple[str, ...] = (
     "run_energy_kwh",
     "run_co2_kg",
     "run_cost",
+    *FOOTPRINT_COLUMNS,
     "watched_extra",
 )
 #: Appended after the watch columns when the hash chain is enabled.
@@ -203,7 +222,8 @@ CHAIN_COLUMN = "chain_hash"
 REQUIRED_COLUMNS: frozenset[str] = frozenset({"run", "stage", "seq", "step", "energy_kwh"})
 
 _INT_FIELDS = frozenset({"seq", "step", "epoch"})
-_OPTIONAL_FLOAT_FIELDS = frozenset({"cost", "stage_cost", "run_cost"})
+_OPTIONAL_FLOAT_FIELDS = frozenset({"cost", "stage_cost", "run_cost"} | {c for c in FOOTPRINT_COLUMNS if c != "embodied_json"})
+_DICT_FIELDS = ("mix_kwh", "devices", "watched", "embodied_kg_by_device")
 _STR_FIELDS = frozenset(
     {"run", "stage", "currency", "price_source", "intensity_source", "location", "location_source", "chain_hash"}
 )
@@ -259,7 +279,7 @@ def _getter(names: Sequence[Any], get: Callable[..., Callable[[Any], Any]] = ope
 #: Record fields that always hold a float, in field order (the CSV's number columns and the JSON's).
 FLOAT_FIELDS: tuple[str, ...] = tuple(
     f for f in _RECORD_FIELDS
-    if f not in _STR_FIELDS | _INT_FIELDS | _OPTIONAL_FLOAT_FIELDS and f not in ("mix_kwh", "devices", "watched")
+    if f not in _STR_FIELDS | _INT_FIELDS | _OPTIONAL_FLOAT_FIELDS and f not in _DICT_FIELDS
 )
 _OPTIONAL_FIELDS: tuple[str, ...] = tuple(f for f in _RECORD_FIELDS if f in _OPTIONAL_FLOAT_FIELDS)
 _INT_FIELD_ORDER: tuple[str, ...] = tuple(f for f in _RECORD_FIELDS if f in _INT_FIELDS)
@@ -355,13 +375,14 @@ class RecordText:
         parts = _json_numbers(n.floats) + _json_numbers(n.optional)  # a new list
         parts += map(int.__repr__, _int_values(rec))
         parts += map(_json_str, _str_values(rec))
-        parts += (_numbers_object(rec.mix_kwh, n.mix), self.devices_json, _numbers_object(rec.watched, n.watched))
+        parts += (_numbers_object(rec.mix_kwh, n.mix), self.devices_json, _numbers_object(rec.watched, n.watched),
+                  _JSON.encode(rec.embodied_kg_by_device))
         return _RECORD_TEMPLATE % _JSON_ORDER(parts)
 
 
 def _json_layout() -> tuple[str, Callable[[list[str]], tuple]]:
     """The record JSON as a %-template in field order, and how to put RecordText.json's parts in that order."""
-    groups = [*FLOAT_FIELDS, *_OPTIONAL_FIELDS, *_INT_FIELD_ORDER, *_STR_FIELD_ORDER, "mix_kwh", "devices", "watched"]
+    groups = [*FLOAT_FIELDS, *_OPTIONAL_FIELDS, *_INT_FIELD_ORDER, *_STR_FIELD_ORDER, *_DICT_FIELDS]
     template = "{" + ",".join(f'"{f}":%s' for f in _RECORD_FIELDS) + f',"schema":{SCHEMA_VERSION}}}'
     return template, operator.itemgetter(*(groups.index(f) for f in _RECORD_FIELDS))
 
@@ -398,7 +419,7 @@ class RowPlan:
                 g, key = 5, c[len(WATCH_PREFIX):]
             elif c.startswith(MIX_PREFIX):
                 g, key = 4, c[len(MIX_PREFIX):]
-            elif c in ("provenance", "devices_json", "watched_extra"):
+            elif c in ("provenance", "devices_json", "watched_extra", "embodied_json"):
                 g, key = 6, c
             elif c in _STR_FIELDS:
                 g, key = 3, c
@@ -445,6 +466,8 @@ class RowPlan:
                 cells.append(neutralise_text(rec.provenance))
             elif c == "devices_json":
                 cells.append(text.devices_json)
+            elif c == "embodied_json":
+                cells.append(_JSON.encode(rec.embodied_kg_by_device) if rec.embodied_kg_by_device else "")
             elif rec.watched.keys() <= self._header_watch:  # watched_extra, nothing extra
                 cells.append("")
             else:
@@ -475,7 +498,7 @@ def row_to_record(row: Mapping[str, str]) -> Record:
     kw: dict[str, Any] = {}
     for f in dataclasses.fields(Record):
         name = f.name
-        if name in ("mix_kwh", "devices", "watched"):
+        if name in _DICT_FIELDS:
             continue
         s = row.get(name)
         if name in _STR_FIELDS:
@@ -500,6 +523,8 @@ def row_to_record(row: Mapping[str, str]) -> Record:
     if extra:
         watched.update({k: float(v) for k, v in json.loads(extra).items()})
     kw["watched"] = watched
+    ej = row.get("embodied_json") or ""
+    kw["embodied_kg_by_device"] = {k: float(v) for k, v in json.loads(ej).items()} if ej else {}
     return Record(**kw)
 
 
@@ -562,6 +587,7 @@ class RunMetadata:
     price_source: str
     dataset: dict[str, str] = field(default_factory=dict)  # provenance of the grid data used
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. distributed world size, ranks, hosts
+    footprint: dict[str, Any] = field(default_factory=dict)  # greenops_tb.footprint.Footprint.metadata()
 
     def to_json_str(self) -> str:
         return json.dumps(dataclasses.asdict(self), separators=(",", ":"), allow_nan=True)

@@ -27,6 +27,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Mapping, NamedTuple
 
+from greenops_tb.footprint import NO_FOOTPRINT, Footprint, FootprintTotals, IntervalFootprint
 from greenops_tb.grid.types import Intensity
 from greenops_tb.meters.base import Meter, Reading, context_between
 from greenops_tb.records import DEVICE_KINDS, DeviceEnergy, Record
@@ -68,7 +69,7 @@ class _Acc:
     """
 
     __slots__ = ("records", "duration", "kwh", "by_kind", "facility", "co2", "cost", "mix", "_shares",
-                 "_facility_at")
+                 "_facility_at", "footprint")
 
     def __init__(self, priced: bool) -> None:
         self.records = 0
@@ -81,6 +82,7 @@ class _Acc:
         self.mix: dict[str, float] = {}  # settled part
         self._shares: Mapping[str, float] = {}
         self._facility_at = 0.0  # facility energy at self._shares, not yet in self.mix
+        self.footprint = FootprintTotals()
 
     def add(self, duration: float, p: "_Priced") -> None:
         self.duration += duration
@@ -96,6 +98,7 @@ class _Acc:
             self.mix = self._mix()
             self._shares, self._facility_at = p.shares, 0.0
         self._facility_at += p.facility
+        self.footprint.add(p.footprint)
 
     def _mix(self) -> dict[str, float]:
         """Facility energy per grid source so far."""
@@ -105,8 +108,10 @@ class _Acc:
         return mix
 
     def totals(self, stage: str) -> StageTotals:
+        f = self.footprint
         return StageTotals(stage, self.records, self.duration, self.kwh, dict(self.by_kind), self.facility,
-                           self.co2, self.cost, self._mix())
+                           self.co2, self.cost, self._mix(), f.embodied_kg, f.water_onsite_l, f.water_offsite_l,
+                           dict(f.embodied_kg_by_device))
 
 
 class _Priced(NamedTuple):
@@ -118,6 +123,7 @@ class _Priced(NamedTuple):
     co2: float
     cost: float | None
     shares: Mapping[str, float]
+    footprint: IntervalFootprint  # embodied and water, beside the CO2
 
 
 @dataclass(slots=True)
@@ -142,6 +148,7 @@ class Stages:
         *,
         seq0: int = 0,
         before_boundary: Callable[[], None] | None = None,
+        footprint: Footprint | None = None,
     ) -> None:
         self._meter = meter
         self._intensity = current_intensity
@@ -150,6 +157,7 @@ class Stages:
         self._emit = emit
         self._seq = seq0
         self._before = before_boundary
+        self._footprint = footprint
         self._lock = threading.RLock()
         self._stages: dict[str, _Stage] = {}
         self._open: dict[str, _Stage] = {}
@@ -225,7 +233,9 @@ class Stages:
         facility = energy * self._p.pue
         co2 = facility * it.carbon_intensity_g_per_kwh / 1000.0
         cost = None if self._p.price_per_kwh is None else facility * self._p.price_per_kwh
-        return _Priced(kinds, energy, facility, co2, cost, it.mix)
+        fp = NO_FOOTPRINT if self._footprint is None else \
+            self._footprint.interval_at(b.t_mono - a.t_mono, energy, facility, it.mix)
+        return _Priced(kinds, energy, facility, co2, cost, it.mix, fp)
 
     def _close(self, name: str, step: int | None, reopen: bool) -> Record:
         if self._before is not None:
@@ -282,4 +292,16 @@ class Stages:
             devices, self._watches.read(),  # devices, watched
             acc.duration, acc.kwh, acc.co2, acc.cost,  # stage_duration_s, stage_energy_kwh, stage_co2_kg, stage_cost
             run.duration, run.kwh, run.co2, run.cost,  # run_duration_s, run_energy_kwh, run_co2_kg, run_cost
+            **_footprint_fields(priced.footprint, acc.footprint, run.footprint),
         )
+
+
+def _footprint_fields(f: IntervalFootprint, stage: FootprintTotals, run: FootprintTotals) -> dict[str, object]:
+    """The record's footprint fields (beside the CO2, never in it)."""
+    return {
+        "embodied_kg": f.embodied_kg, "water_onsite_l": f.water_onsite_l, "water_offsite_l": f.water_offsite_l,
+        "stage_embodied_kg": stage.embodied_kg, "stage_water_onsite_l": stage.water_onsite_l,
+        "stage_water_offsite_l": stage.water_offsite_l, "run_embodied_kg": run.embodied_kg,
+        "run_water_onsite_l": run.water_onsite_l, "run_water_offsite_l": run.water_offsite_l,
+        "embodied_kg_by_device": f.embodied_kg_by_device,
+    }

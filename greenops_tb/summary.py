@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 from greenops_tb.records import DEVICE_KINDS, SOURCES
 
@@ -20,6 +20,11 @@ class StageTotals:
     co2_kg: float
     cost: float | None  # None when no price is known
     mix_kwh: Mapping[str, float]  # facility energy per grid source
+    # footprint, beside the CO2 (never in it); None = unknown (see greenops_tb.footprint)
+    embodied_kg: float | None = None
+    water_onsite_l: float | None = None
+    water_offsite_l: float | None = None
+    embodied_kg_by_device: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def avg_power_w(self) -> float:
@@ -45,6 +50,7 @@ class Totals:
     price_per_kwh: float | None
     price_source: str
     devices: Mapping[str, str] = field(default_factory=dict)  # device id -> provenance
+    footprint: Mapping[str, Any] = field(default_factory=dict)  # Footprint.metadata(): parts, WUE, factors
 
 
 def _fmt_energy(kwh: float) -> str:
@@ -58,6 +64,23 @@ def _fmt_co2(kg: float) -> str:
 
 def _fmt_cost(cost: float | None, currency: str) -> str:
     return "unknown" if cost is None else f"{cost:.4g} {currency}".strip()
+
+
+def footprint_text(t: Totals) -> list[str]:
+    """Embodied CO2e and water lines (beside the CO2 above, never in it)."""
+    from greenops_tb.footprint.view import footprint_lines
+
+    embodied = t.footprint.get("embodied", {})
+    water = t.footprint.get("water", {})
+    parts = embodied.get("parts", {})
+    return footprint_lines({
+        "embodied_kg": t.total.embodied_kg, "water_onsite_l": t.total.water_onsite_l,
+        "water_offsite_l": t.total.water_offsite_l,
+        "embodied_parts": [{"part": k, "embodied_kg": t.total.embodied_kg_by_device.get(k), "label": p["label"]}
+                           for k, p in parts.items()],
+        "lifetime_years": embodied.get("lifetime_years"), "utilisation": embodied.get("utilisation"),
+        "wue_l_per_kwh": water.get("wue_l_per_kwh"), "wue_label": water.get("wue_label", "unknown"),
+    })
 
 
 def format_summary(t: Totals) -> str:
@@ -86,6 +109,7 @@ def format_summary(t: Totals) -> str:
         lines.append(f"  grid mix ({t.mix_source}): {mix}")
     else:
         lines.append("  grid mix: not known for this location")
+    lines += ["  " + line for line in footprint_text(t)]
     if t.devices:
         lines.append("  measured by: " + ", ".join(f"{d}={p}" for d, p in sorted(t.devices.items())))
     return "\n".join(lines)

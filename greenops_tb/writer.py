@@ -26,6 +26,8 @@ from tensorboard.compat.proto.event_pb2 import Event, SessionLog
 from torch.utils.tensorboard import SummaryWriter
 
 from greenops_tb import __version__
+from greenops_tb.footprint import EmbodiedOptions, Footprint
+from greenops_tb.footprint.water import check_wue
 from greenops_tb.grid import resolve_grid
 from greenops_tb.meters.base import EnergySource, Meter
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
@@ -76,6 +78,11 @@ class GreenSummaryWriter(SummaryWriter):
       country / region / cloud: where training runs (else ``GREENOPS_COUNTRY`` etc., else the
         world average with one warning); unknown places raise ``LocationError`` with suggestions.
       pue: data-centre power usage effectiveness, >= 1 (default 1.0).
+      embodied_options: ``{"lifetime_years", "utilisation", "gpu_kgco2e", "host_kgco2e", "host_share"}`` (any
+        subset) for the embodied emissions (defaults: 6 years, 85 %, the embedded table; see
+        :mod:`greenops_tb.footprint.embodied`). Reported beside the CO2, never added into it.
+      wue: water usage effectiveness, litres of site water per kWh of IT energy (default: the cloud
+        provider's published WUE for ``cloud=``, else unknown). See :mod:`greenops_tb.footprint.water`.
       price_per_kwh, currency: electricity price (default: the grid dataset's, or unknown).
       live, live_options: opt-in live grid provider ("electricitymaps" with a token, "uk-carbon-intensity")
         and its options (see :mod:`greenops_tb.grid.live`); any failure falls back to the embedded data.
@@ -104,6 +111,8 @@ class GreenSummaryWriter(SummaryWriter):
         region: str | None = None,
         cloud: str | None = None,
         pue: float = 1.0,
+        embodied_options: Mapping[str, Any] | None = None,
+        wue: float | None = None,
         price_per_kwh: float | None = None,
         currency: str | None = None,
         live: str | None = None,
@@ -134,6 +143,8 @@ class GreenSummaryWriter(SummaryWriter):
         if isinstance(emit_every, bool) or not isinstance(emit_every, int) or emit_every < 1:
             raise ValueError(f"emit_every must be an int >= 1 (1 = every record), got {emit_every!r}")
         base_columns = choose_columns(csv_columns)
+        embodied = EmbodiedOptions.of(embodied_options)
+        wue = check_wue(wue)
         self._watches = Watches()
         for name, value in (watch or {}).items():
             self._watches.add(name, value)
@@ -177,6 +188,7 @@ class GreenSummaryWriter(SummaryWriter):
         profile = self._grid.profile
         self._pricing = Pricing(self._run, float(pue), profile.price_per_kwh, profile.currency, profile.price_source,
                                 profile.zone, profile.location_source)
+        self._footprint = Footprint(self._meter.devices, embodied_options=embodied, wue=wue, cloud=profile.cloud)
         self._emit_every = emit_every
         self._cuda_sync = sync_cuda
         self._counts: dict[str, int] = {}
@@ -186,6 +198,7 @@ class GreenSummaryWriter(SummaryWriter):
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._emit,
             seq0=self._csv.next_seq if self._csv else 0, before_boundary=_sync_cuda if sync_cuda else None,
+            footprint=self._footprint,
         )
         self._close_lock = threading.Lock()
         self._closed = False
@@ -254,6 +267,7 @@ class GreenSummaryWriter(SummaryWriter):
             intensity_source=p.intensity_source, mix_shares=dict(p.mix), mix_source=p.mix_source,
             pue=self._pricing.pue, currency=p.currency, price_per_kwh=p.price_per_kwh, price_source=p.price_source,
             devices={d.id: pv for d, pv in zip(self._meter.devices, self._meter.provenance())},
+            footprint=self._footprint.metadata(),
         )
 
     def summary(self) -> str:
@@ -273,6 +287,7 @@ class GreenSummaryWriter(SummaryWriter):
             mix_shares=dict(p.mix), price_per_kwh=p.price_per_kwh, currency=p.currency, price_source=p.price_source,
             dataset={str(k): str(v) for k, v in p.dataset.items()},
             extra=self._job.metadata_extra() if self._job is not None else {},
+            footprint=self._footprint.metadata(),
         )
 
     def forecast(

@@ -25,7 +25,7 @@ from greenops_tb.footprint.water import (
     resolve_wue,
 )
 
-__all__ = ["EmbodiedOptions", "EmbodiedPart", "Footprint", "FootprintTotals", "IntervalFootprint", "WueChoice",
+__all__ = ["NO_FOOTPRINT", "EmbodiedOptions", "EmbodiedPart", "Footprint", "FootprintTotals", "IntervalFootprint", "WueChoice",
            "add_optional", "amortised_kg", "offsite_water_l", "onsite_water_l", "resolve_wue"]
 
 
@@ -79,11 +79,25 @@ class Footprint:
         busy_s = self.options.busy_hours() * 3600.0
         #: kgCO2e per second of occupancy, per known part
         self._rates = {p.id: p.kgco2e / busy_s for p in self.parts if p.kgco2e is not None}
+        self._shares: Mapping[str, float] | None = None
+        self._l_per_kwh: float | None = None  # off-site litres per facility kWh at self._shares
 
     def interval(self, duration_s: float, it_kwh: float, mix_kwh: Mapping[str, float]) -> IntervalFootprint:
+        """The footprint of one interval: ``mix_kwh`` is its facility energy per grid source."""
+        return self._make(duration_s, it_kwh, offsite_water_l(mix_kwh))
+
+    def interval_at(self, duration_s: float, it_kwh: float, facility_kwh: float,
+                    shares: Mapping[str, float]) -> IntervalFootprint:
+        """:meth:`interval` for ``mix_kwh = facility_kwh x shares`` (the stage hot path: the shares'
+        weighted factor is computed once per shares object)."""
+        if shares is not self._shares:
+            self._shares, self._l_per_kwh = shares, offsite_water_l(shares)
+        return self._make(duration_s, it_kwh, None if self._l_per_kwh is None else facility_kwh * self._l_per_kwh)
+
+    def _make(self, duration_s: float, it_kwh: float, offsite_l: float | None) -> IntervalFootprint:
         by_device = {k: r * duration_s for k, r in self._rates.items()}
         return IntervalFootprint(sum(by_device.values()) if by_device else None, by_device,
-                                 onsite_water_l(it_kwh, self.wue), offsite_water_l(mix_kwh))
+                                 onsite_water_l(it_kwh, self.wue), offsite_l)
 
     def metadata(self) -> dict[str, Any]:
         """What the run metadata records: every part and factor with its label and source."""

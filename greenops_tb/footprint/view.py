@@ -67,7 +67,8 @@ def _litres(litres: float | None) -> str:
 
 def footprint_lines(f: Mapping[str, Any]) -> list[str]:
     """The summary's text lines: embodied CO2e with its parts, then water on-site and off-site."""
-    parts = ", ".join(f"{p['part']} {_mass(p['embodied_kg'])} ({p['label']})" for p in f["embodied_parts"])
+    parts = ", ".join(f"{p['part']} {_mass(p['embodied_kg'])}" + ("" if p["label"] == "unknown" else f" ({p['label']})")
+                      for p in f["embodied_parts"])
     lines = [f"embodied CO2e (beside, not in, CO2): {_mass(f['embodied_kg'])}"
              + (f" = {parts}" if parts else "")
              + (f"; lifetime {f['lifetime_years']:g} y, utilisation {f['utilisation']:.0%}"
