@@ -30,6 +30,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
+from greenops_tb.footprint.view import footprint_summary
 from greenops_tb.grid.dataset import load as load_dataset
 from greenops_tb.grid.factors import split_co2_by_source
 from greenops_tb.readers.events import RunData
@@ -226,6 +227,8 @@ def summarize(data: RunData) -> dict[str, Any]:
         records_kept=len(records),
         records_emitted=last.seq + 1,
         complete=complete,
+        footprint=footprint_summary(last, [rs[-1] for rs in by_stage.values()],
+                                    getattr(meta, "footprint", None), run_mix),
     )
     return out
 
