@@ -18,6 +18,7 @@ from fakes.fake_nvml import FakeGpu, make_fake_nvml
 from training import train
 
 from greenops_tb import GreenSummaryWriter
+from greenops_tb.frames import read_csv
 from greenops_tb.readers.csv import read_records, read_rows
 from greenops_tb.readers.events import local_provider, read_runs
 
@@ -99,6 +100,9 @@ def test_cpu_only_host_is_unknown_not_zero(tmp_path: Path) -> None:
     assert {r["embodied_kg"] for r in rows} == {""} and {r["run_embodied_kg"] for r in rows} == {""}
     assert all(float(r["water_onsite_l"]) == pytest.approx(float(r["energy_kwh"]) * 0.4) for r in rows)
     assert run.totals.total.embodied_kg is None
+    df = read_csv(run.csv_path)  # pandas: unknown is NA, not 0
+    assert df["embodied_kg"].isna().all() and df.attrs["units"]["water_onsite_l"] == "L"
+    assert df["water_onsite_l"].tolist() == pytest.approx([float(r["water_onsite_l"]) for r in rows])
     text = str(run.totals.footprint["embodied"]["parts"]["host"]["source"])
     assert "host_kgco2e" in text
 
