@@ -63,6 +63,8 @@ def test_options_override_lifetime_utilisation_and_figures(monkeypatch: pytest.M
     assert f.embodied_kg_by_device["gpu:1"] == pytest.approx(164 / busy)
     assert f.embodied_kg_by_device["host"] == pytest.approx(4000 * 2 / 8 / busy)  # two of eight GPUs
     assert fp.parts[-1].label == "argument"
+    job = Footprint([Device(f"r{i // 8}/gpu:{i % 8}", "gpu", "NVIDIA H100 80GB HBM3") for i in range(16)])
+    assert job.parts[-1].kgco2e == 2 * 2500, "16 GPUs occupy two 8-GPU nodes"
 
 
 def test_unknown_gpu_gets_the_labelled_class_average_and_a_cpu_host_is_unknown(monkeypatch) -> None:

@@ -36,7 +36,7 @@ class EmbodiedOptions:
     utilisation: float | None = None
     gpu_kgco2e: float | None = None  # every GPU's figure (kgCO2e per GPU)
     host_kgco2e: float | None = None  # the whole host's figure (kgCO2e), also for CPU-only hosts
-    host_share: float | None = None  # share of that host this process occupies (0 < share <= 1)
+    host_share: float | None = None  # hosts this run occupies (default: GPUs used / 8; 1.0 = one whole machine)
 
     @classmethod
     def of(cls, options: Mapping[str, Any] | None) -> "EmbodiedOptions":
@@ -51,8 +51,8 @@ class EmbodiedOptions:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"embodied_options[{key!r}] must be a number, got {value!r}")
             low_ok = value >= 0 if key.endswith("kgco2e") else value > 0
-            if not low_ok or (key in ("utilisation", "host_share") and value > 1):
-                allowed = {"lifetime_years": "> 0 years", "utilisation": "in (0, 1]", "host_share": "in (0, 1]"}
+            if not low_ok or (key == "utilisation" and value > 1):
+                allowed = {"lifetime_years": "> 0 years", "utilisation": "in (0, 1]", "host_share": "> 0 hosts"}
                 raise ValueError(f"embodied_options[{key!r}] must be {allowed.get(key, '>= 0 kgCO2e')}, got {value!r}")
         return cls(**{k: None if v is None else float(v) for k, v in options.items()})
 
@@ -87,7 +87,7 @@ def amortised_kg(kgco2e: float, device_hours: float, busy_hours: float) -> float
 
 
 def _cite(f: EmbodiedFigure, share: float = 1.0) -> str:
-    part = "" if share == 1.0 else f", x {share:g} of the node"
+    part = "" if share == 1.0 else f", x {share:g} node-equivalents"
     return f"{f.product}: {f.figure} ({f.scope}{part}); {f.source}; confidence {f.confidence}"
 
 
@@ -110,7 +110,7 @@ def _host_part(n_gpus: int, opts: EmbodiedOptions) -> EmbodiedPart:
     if opts.host_share is not None:
         share = opts.host_share
     elif n_gpus:
-        share = min(1.0, n_gpus / node_gpus)
+        share = n_gpus / node_gpus  # node-equivalents: 16 GPUs of a job occupy two 8-GPU nodes
     else:
         share = 1.0
     if opts.host_kgco2e is not None:
