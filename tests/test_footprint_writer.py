@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from cli_runs import cli
-from tensorboard import context as tb_context
 from fakes.fake_nvml import FakeGpu, make_fake_nvml
+from tensorboard import context as tb_context
 from training import train
 
 from greenops_tb import GreenSummaryWriter

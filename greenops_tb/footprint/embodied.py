@@ -39,7 +39,7 @@ class EmbodiedOptions:
     host_share: float | None = None  # hosts this run occupies (default: GPUs used / 8; 1.0 = one whole machine)
 
     @classmethod
-    def of(cls, options: Mapping[str, Any] | None) -> "EmbodiedOptions":
+    def of(cls, options: Mapping[str, Any] | None) -> EmbodiedOptions:
         """Validated options from a mapping; ValueError naming the bad key and what is allowed."""
         options = dict(options or {})
         unknown = sorted(set(options) - set(_OPTION_KEYS))
