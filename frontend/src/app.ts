@@ -14,6 +14,7 @@ import {
   formatCharges, formatCo2, formatCost, formatCostExact, formatDeviceContext, formatDistance, formatDuration, formatEnergy,
   formatPower, formatShare, formatTime, sig, type Kind,
 } from "./format";
+import { footprintSection } from "./sections/footprint";
 import { CSS, RUN_COLORS } from "./styles";
 import {
   SOURCES, type DeviceSummary, type RunInfo, type RunSummary, type SeriesResponse, type StageSummary,
@@ -281,6 +282,7 @@ export class GreenApp {
     this.setStatus("", "none");
     const sections: Child[] = [
       this.headlineSection(summaries),
+      footprintSection(summaries),
       this.mixSection(summaries),
       this.stageSection(summaries),
       this.seriesSection(),

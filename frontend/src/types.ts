@@ -54,6 +54,34 @@ export interface DeviceSummary {
   context?: Record<string, ContextStats>;
 }
 
+/** One part of the hardware a run occupies (a GPU, or the host) and its embodied emissions. */
+export interface EmbodiedPart {
+  part: string;
+  name: string;
+  /** This run's amortised share; null: unknown (never 0). */
+  embodied_kg: number | null;
+  /** The part's figure (kgCO₂e) before amortisation; null: unknown. */
+  figure_kgco2e: number | null;
+  label: string;
+  source: string;
+}
+
+/** Embodied emissions and water, beside (never inside) the CO₂e; null means unknown. */
+export interface FootprintSummary {
+  embodied_kg: number | null;
+  water_onsite_l: number | null;
+  water_offsite_l: number | null;
+  embodied_parts: EmbodiedPart[];
+  lifetime_years: number | null;
+  utilisation: number | null;
+  wue_l_per_kwh: number | null;
+  wue_label: string;
+  wue_source: string;
+  water_offsite_by_source_l: Record<string, number>;
+  water_offsite_source: string;
+  stages: Record<string, { embodied_kg: number | null; water_onsite_l: number | null; water_offsite_l: number | null }>;
+}
+
 export interface RunSummary {
   run: string;
   has_records: boolean;
@@ -79,6 +107,7 @@ export interface RunSummary {
   records_kept?: number;
   records_emitted?: number;
   complete?: boolean;
+  footprint?: FootprintSummary;
 }
 
 export interface Series {

