@@ -124,3 +124,16 @@ def test_bad_footprint_options_fail_before_anything_is_written(tmp_path: Path, k
     with pytest.raises(ValueError, match=fragment):
         GreenSummaryWriter(str(tmp_path / "bad"), country="DE", **kw)
     assert not (tmp_path / "bad").exists()
+
+
+def test_compare_puts_the_footprint_beside_the_co2(h100_run, capsys) -> None:
+    tmp, run = h100_run
+    cpu = train(tmp / "cpu", steps=3, eval_every=0, country="DE", gpus=[], sysfs_root=str(tmp / "none")).csv_path
+    code, out, err = cli(capsys, "compare", str(tmp / "h100"), str(cpu.parent), "--json")
+    assert code == 0, err
+    rows = {r["metric"]: r for r in json.loads(out)["rows"]}
+    a = read_records(run.csv_path)[-1]
+    assert rows["embodied_CO2_kg"]["values"] == [a.run_embodied_kg, None]
+    assert rows["embodied_CO2_kg"]["ratios"] == [None], "unknown is not compared as 0"
+    assert rows["water_onsite_L"]["values"][0] == a.run_water_onsite_l
+    assert rows["CO2_kg"]["values"][0] == pytest.approx(a.run_co2_kg, rel=1e-12)

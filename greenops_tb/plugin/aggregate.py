@@ -251,6 +251,7 @@ def headline(summary: Mapping[str, Any]) -> dict[str, Any]:
         "stage_energy_kwh": {s["stage"]: s["energy_kwh"] for s in summary["stages"]},
         "mix_shares": summary["mix_shares"],
         "complete": summary["complete"],
+        **{k: summary["footprint"][k] for k in ("embodied_kg", "water_onsite_l", "water_offsite_l")},
     }
 
 
