@@ -298,6 +298,11 @@ def _number_texts(values: Sequence[Any]) -> list[str]:
         return list(map(format_float, values))
 
 
+def _optional_texts(values: Sequence[Any]) -> list[str]:
+    """:func:`format_float` of values that may be None, without the exception path of :func:`_number_texts`."""
+    return ["" if v is None else repr(float(v)) for v in values]
+
+
 def _json_numbers(texts: list[str]) -> list[str]:
     """Number texts as JSON writes them ('' -> null, nan -> NaN, inf -> Infinity)."""
     if all(texts) and "n" not in "".join(texts):  # the usual case: finite numbers only
@@ -340,17 +345,26 @@ class RecordText:
     fields only (the CSV sets ``chain_hash``).
     """
 
-    __slots__ = ("rec", "_numbers", "_devices")
+    __slots__ = ("rec", "_numbers", "_devices", "_embodied")
 
     def __init__(self, rec: Record) -> None:
         self.rec = rec
         self._numbers: Numbers | None = None
         self._devices: str | None = None
+        self._embodied: str | None = None
+
+    @property
+    def embodied_json(self) -> str:
+        """``json.dumps(rec.embodied_kg_by_device, separators=(",", ":"))`` (the CSV cell and the JSON's)."""
+        if self._embodied is None:
+            d = self.rec.embodied_kg_by_device
+            self._embodied = _numbers_object(d, _number_texts(tuple(d.values())))
+        return self._embodied
 
     def numbers(self) -> Numbers:
         if self._numbers is None:
             rec = self.rec
-            self._numbers = Numbers(_number_texts(_float_values(rec)), _number_texts(_optional_values(rec)),
+            self._numbers = Numbers(_number_texts(_float_values(rec)), _optional_texts(_optional_values(rec)),
                                     _number_texts(tuple(rec.mix_kwh.values())),
                                     _number_texts(tuple(rec.watched.values())))
         return self._numbers
@@ -376,7 +390,7 @@ class RecordText:
         parts += map(int.__repr__, _int_values(rec))
         parts += map(_json_str, _str_values(rec))
         parts += (_numbers_object(rec.mix_kwh, n.mix), self.devices_json, _numbers_object(rec.watched, n.watched),
-                  _JSON.encode(rec.embodied_kg_by_device))
+                  self.embodied_json)
         return _RECORD_TEMPLATE % _JSON_ORDER(parts)
 
 
@@ -467,7 +481,7 @@ class RowPlan:
             elif c == "devices_json":
                 cells.append(text.devices_json)
             elif c == "embodied_json":
-                cells.append(_JSON.encode(rec.embodied_kg_by_device) if rec.embodied_kg_by_device else "")
+                cells.append(text.embodied_json if rec.embodied_kg_by_device else "")
             elif rec.watched.keys() <= self._header_watch:  # watched_extra, nothing extra
                 cells.append("")
             else:

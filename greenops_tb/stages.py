@@ -292,16 +292,13 @@ class Stages:
             devices, self._watches.read(),  # devices, watched
             acc.duration, acc.kwh, acc.co2, acc.cost,  # stage_duration_s, stage_energy_kwh, stage_co2_kg, stage_cost
             run.duration, run.kwh, run.co2, run.cost,  # run_duration_s, run_energy_kwh, run_co2_kg, run_cost
-            **_footprint_fields(priced.footprint, acc.footprint, run.footprint),
+            "",  # chain_hash (set by the CSV sink)
+            *_footprint_values(priced.footprint, acc.footprint, run.footprint),
         )
 
 
-def _footprint_fields(f: IntervalFootprint, stage: FootprintTotals, run: FootprintTotals) -> dict[str, object]:
-    """The record's footprint fields (beside the CO2, never in it)."""
-    return {
-        "embodied_kg": f.embodied_kg, "water_onsite_l": f.water_onsite_l, "water_offsite_l": f.water_offsite_l,
-        "stage_embodied_kg": stage.embodied_kg, "stage_water_onsite_l": stage.water_onsite_l,
-        "stage_water_offsite_l": stage.water_offsite_l, "run_embodied_kg": run.embodied_kg,
-        "run_water_onsite_l": run.water_onsite_l, "run_water_offsite_l": run.water_offsite_l,
-        "embodied_kg_by_device": f.embodied_kg_by_device,
-    }
+def _footprint_values(f: IntervalFootprint, stage: FootprintTotals, run: FootprintTotals) -> tuple[object, ...]:
+    """The record's footprint fields in field order (beside the CO2, never in it)."""
+    return (f.embodied_kg, f.water_onsite_l, f.water_offsite_l,
+            stage.embodied_kg, stage.water_onsite_l, stage.water_offsite_l,
+            run.embodied_kg, run.water_onsite_l, run.water_offsite_l, f.embodied_kg_by_device)

@@ -59,12 +59,17 @@ class FootprintTotals:
     embodied_kg_by_device: dict[str, float] = field(default_factory=dict)
 
     def add(self, f: IntervalFootprint) -> None:
-        self.embodied_kg = add_optional(self.embodied_kg, f.embodied_kg)
-        self.water_onsite_l = add_optional(self.water_onsite_l, f.water_onsite_l)
-        self.water_offsite_l = add_optional(self.water_offsite_l, f.water_offsite_l)
-        by = self.embodied_kg_by_device
-        for k, v in f.embodied_kg_by_device.items():
-            by[k] = by.get(k, 0.0) + v
+        """Add one interval (:func:`add_optional` for each total, inlined: this runs at every boundary)."""
+        if f.embodied_kg is not None:
+            self.embodied_kg = f.embodied_kg if self.embodied_kg is None else self.embodied_kg + f.embodied_kg
+            by = self.embodied_kg_by_device
+            for k, v in f.embodied_kg_by_device.items():
+                by[k] = by.get(k, 0.0) + v
+        if f.water_onsite_l is not None:
+            self.water_onsite_l = f.water_onsite_l if self.water_onsite_l is None else self.water_onsite_l + f.water_onsite_l
+        if f.water_offsite_l is not None:
+            self.water_offsite_l = f.water_offsite_l if self.water_offsite_l is None \
+                else self.water_offsite_l + f.water_offsite_l
 
 
 class Footprint:
@@ -79,6 +84,7 @@ class Footprint:
         busy_s = self.options.busy_hours() * 3600.0
         #: kgCO2e per second of occupancy, per known part
         self._rates = {p.id: p.kgco2e / busy_s for p in self.parts if p.kgco2e is not None}
+        self._rate = sum(self._rates.values())
         self._shares: Mapping[str, float] | None = None
         self._l_per_kwh: float | None = None  # off-site litres per facility kWh at self._shares
 
@@ -96,8 +102,9 @@ class Footprint:
 
     def _make(self, duration_s: float, it_kwh: float, offsite_l: float | None) -> IntervalFootprint:
         by_device = {k: r * duration_s for k, r in self._rates.items()}
-        return IntervalFootprint(sum(by_device.values()) if by_device else None, by_device,
-                                 onsite_water_l(it_kwh, self.wue), offsite_l)
+        wue = self.wue.l_per_kwh  # onsite_water_l(), inlined for the hot path
+        return IntervalFootprint(self._rate * duration_s if by_device else None, by_device,
+                                 None if wue is None else it_kwh * wue, offsite_l)
 
     def metadata(self) -> dict[str, Any]:
         """What the run metadata records: every part and factor with its label and source."""
