@@ -20,7 +20,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
 from common import median, ratio, row, standalone  # noqa: E402
 from gen_logdir import GenSpec, cached  # noqa: E402
-from greenops_tb.plugin.plugin import LISTING_TTL_S  # noqa: E402
+from greenops_tb.plugin.cache import LISTING_TTL_S  # noqa: E402
 from plugin_fixtures import TensorBoardProcess  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -106,7 +106,7 @@ def first_chart(logdir: Path, tries: int) -> tuple[float, float, float]:
                         page.wait_for_timeout(5) if frame is None else None
                     frame.wait_for_selector("[data-rendered='1']", timeout=60_000)
                     chart.append(time.perf_counter() - t0)
-                    inner.append(frame.evaluate("window.__green.firstChartMs") / 1e3)
+                    inner.append(frame.evaluate("performance.getEntriesByName('green:first-chart', 'mark')[0].startTime") / 1e3)
                     ctx.close()
             finally:
                 browser.close()

@@ -32,6 +32,8 @@ import time
 import warnings
 from pathlib import Path
 
+from greenops_tb.units import kwh
+
 log = logging.getLogger(__name__)
 
 #: where an Intel/AMD RAPL counter would be; none here means CPU energy is estimated or absent
@@ -278,7 +280,7 @@ class Zeus(Tool):
     def window_logged(self) -> None:
         m = self._measure()
         joules = m.total_energy
-        self._log_two(joules / 3.6e6, 0.0)  # Zeus reports no CO2
+        self._log_two(kwh(joules), 0.0)  # Zeus reports no CO2
 
     def begin_idle(self) -> None:
         self.monitor.begin_window("idle", sync_execution=False)

@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "GreenSummaryWriter": ("greenops_tb.writer", "GreenSummaryWriter"),
-    "Totals": ("greenops_tb.summary", "Totals"),
+    "RunTotals": ("greenops_tb.totals", "RunTotals"),
     "ConstantPowerSource": ("greenops_tb.meters.constant", "ConstantPowerSource"),
     "read_csv": ("greenops_tb.frames", "read_csv"),
     "read_records": ("greenops_tb.readers.csv", "read_records"),
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from greenops_tb.frames import load_runs, read_csv
     from greenops_tb.meters.constant import ConstantPowerSource
     from greenops_tb.readers.csv import read_records
-    from greenops_tb.summary import Totals
+    from greenops_tb.totals import RunTotals
     from greenops_tb.writer import GreenSummaryWriter
 
 

@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from greenops_tb.records import Record
+from greenops_tb.schema import Record
 
 _BOOT = 1000  # bootstrap replicates
 _CHUNK = 100  # replicates drawn at once (bounds memory for long stages)

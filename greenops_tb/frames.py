@@ -1,6 +1,6 @@
 """pandas DataFrames of green records (pandas is an optional extra: ``pip install greenops_tb[pandas]``).
 
-One row per record, the live CSV's columns (:func:`greenops_tb.records.csv_columns`)
+One row per record, the live CSV's columns (:func:`greenops_tb.columns.csv_columns`)
 with proper dtypes: integers for ``seq``/``step``/``epoch``, floats for quantities
 (nullable ``Float64`` for ``cost`` columns, empty when no price is known, and for the footprint's
 embodied and water columns, empty when unknown),
@@ -14,7 +14,9 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable
 
-from greenops_tb.records import BASE_COLUMNS, FOOTPRINT_COLUMNS, MIX_PREFIX, WATCH_PREFIX, Record, record_to_row
+from greenops_tb.columns import BASE_COLUMNS, FOOTPRINT_COLUMNS, MIX_PREFIX, WATCH_PREFIX
+from greenops_tb.schema import Record
+from greenops_tb.sinks.rows import record_to_row
 
 _INTS = ("seq", "step", "epoch")
 _COSTS = ("cost", "stage_cost", "run_cost")

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import torch
 from torch import nn
 
-from greenops_tb.stages import J_PER_KWH
+from greenops_tb.units import kwh
 
 if TYPE_CHECKING:
     from greenops_tb.writer import GreenSummaryWriter
@@ -125,9 +125,9 @@ class ModelHooks:
             tot = self._totals[stage] = PassTotals()
             names = {
                 "forward_s": lambda: tot.forward_s,
-                "forward_kwh": lambda: tot.forward_j / J_PER_KWH,
+                "forward_kwh": lambda: kwh(tot.forward_j),
                 "backward_s": lambda: tot.backward_s,
-                "backward_kwh": lambda: tot.backward_j / J_PER_KWH,
+                "backward_kwh": lambda: kwh(tot.backward_j),
             }
             if self._count_steps:
                 names["steps"] = lambda: float(tot.steps)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from greenops_tb.readers.events import RunData, green_runs, read_runs
-from greenops_tb.records import Record
+from greenops_tb.schema import Record
 
 LOADERS = ("auto", "server", "python")
 EXPERIMENT = ""  # a local logdir has one unnamed experiment

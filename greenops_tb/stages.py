@@ -1,4 +1,4 @@
-"""Stage accounting: meter readings at boundaries -> :class:`~greenops_tb.records.Record`.
+"""Stage accounting: meter readings at boundaries -> :class:`~greenops_tb.schema.Record`.
 
 A stage is a named, repeatable interval (``train``, ``eval``). Semantics:
 
@@ -22,30 +22,18 @@ A stage is a named, repeatable interval (``train``, ``eval``). Semantics:
 """
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from typing import Callable, Mapping, NamedTuple
 
 from greenops_tb.footprint import NO_FOOTPRINT, Footprint, FootprintTotals, IntervalFootprint
 from greenops_tb.grid.types import Intensity
-from greenops_tb.meters.base import Meter, Reading, context_between
-from greenops_tb.records import DEVICE_KINDS, DeviceEnergy, Record
-from greenops_tb.summary import StageTotals
+from greenops_tb.meters.base import MeterLike, Reading, context_between
+from greenops_tb.schema import DEVICE_KINDS, DeviceEnergy, Record
+from greenops_tb.totals import StageTotals
+from greenops_tb.tags import check_name
+from greenops_tb.units import J_PER_KWH, avg_power_w, co2_kg
 from greenops_tb.watch import Watches
-
-J_PER_KWH = 3.6e6
-_NAME = re.compile(r"[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)*\Z")
-
-
-def check_name(name: object, what: str = "stage name") -> str:
-    """``name`` if it is safe as a TensorBoard tag part, else ValueError saying what is allowed."""
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ValueError(
-            f"bad {what} {name!r}: use letters, digits, '_', '-', '.', and '/' between parts "
-            "(not empty, no spaces, no leading, trailing or double '/'), e.g. 'train' or 'eval/val'"
-        )
-    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +128,7 @@ class Stages:
 
     def __init__(
         self,
-        meter: Meter,
+        meter: MeterLike,
         current_intensity: Callable[[], Intensity],
         pricing: Pricing,
         watches: Watches,
@@ -231,7 +219,7 @@ class Stages:
             kinds[kind] += (jb - ja) / J_PER_KWH
         energy = sum(kinds.values())
         facility = energy * self._p.pue
-        co2 = facility * it.carbon_intensity_g_per_kwh / 1000.0
+        co2 = co2_kg(facility, it.carbon_intensity_g_per_kwh)
         cost = None if self._p.price_per_kwh is None else facility * self._p.price_per_kwh
         fp = NO_FOOTPRINT if self._footprint is None else \
             self._footprint.interval_at(b.t_mono - a.t_mono, energy, facility, it.mix)
@@ -284,7 +272,7 @@ class Stages:
             a.t_wall, b.t_wall, duration,  # start_time, end_time, duration_s
             kinds["gpu"], kinds["cpu"], kinds["ram"],  # energy_kwh_gpu, _cpu, _ram
             energy, priced.facility,  # energy_kwh, facility_energy_kwh
-            energy * J_PER_KWH / duration if duration > 0 else 0.0,  # avg_power_w
+            avg_power_w(energy, duration),  # avg_power_w
             priced.co2, priced.cost, p.currency, p.price_source,  # co2_kg, cost, currency, price_source
             it.carbon_intensity_g_per_kwh, it.source,  # carbon_intensity_g_per_kwh, intensity_source
             p.location, p.location_source, p.pue,  # location, location_source, pue

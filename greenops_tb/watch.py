@@ -21,6 +21,8 @@ import threading
 import warnings
 from typing import Any, Callable, Mapping
 
+from greenops_tb.tags import check_name
+
 Getter = Callable[[], float]
 
 
@@ -74,8 +76,6 @@ class Watches:
 
     def add(self, name: str, value: Any) -> None:
         """Register ``value`` under ``name``; raises ValueError if it cannot give a number."""
-        from greenops_tb.stages import check_name
-
         check_name(name, "watched name")
         try:
             getter = _getter(value)

@@ -2,7 +2,7 @@
 
 Everything of :class:`torch.utils.tensorboard.SummaryWriter` works unchanged;
 the green options are keyword-only. Each closed stage interval becomes one
-:class:`~greenops_tb.records.Record`, appended to the CSV (``<log_dir>/green.csv``
+:class:`~greenops_tb.schema.Record`, appended to the CSV (``<log_dir>/green.csv``
 by default) and written to the event file as ONE event (structured record +
 its scalars + watched values). See :mod:`greenops_tb.stages` for the stage,
 step, epoch and overlap semantics.
@@ -17,9 +17,8 @@ import os
 import socket
 import threading
 import time
-import warnings
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import torch
 from tensorboard.compat.proto.event_pb2 import Event, SessionLog
@@ -29,14 +28,17 @@ from greenops_tb import __version__
 from greenops_tb.footprint import EmbodiedOptions, Footprint
 from greenops_tb.footprint.water import check_wue
 from greenops_tb.grid import resolve_grid
-from greenops_tb.meters.base import EnergySource, Meter
+from greenops_tb.meters.base import EnergySource, MeterLike
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
-from greenops_tb.records import Record, RecordText, RunMetadata
-from greenops_tb.sinks.csv import CsvSink, choose_columns
+from greenops_tb.options import RecordOptions, build_csv, build_meter
+from greenops_tb.schema import Record, RunMetadata
+from greenops_tb.sinks.base import SinkFanOut
+from greenops_tb.sinks.csv import CsvSink
 from greenops_tb.sinks.event_file import FastFileWriter
-from greenops_tb.sinks.events import RecordEvents, metadata_summary, record_summary
-from greenops_tb.stages import Pricing, Stages, check_name
-from greenops_tb.summary import Totals, format_summary
+from greenops_tb.sinks.events import EventSink, metadata_summary
+from greenops_tb.stages import Pricing, Stages
+from greenops_tb.totals import RunTotals, format_summary
+from greenops_tb.tags import check_name
 from greenops_tb.watch import Watches
 
 if TYPE_CHECKING:
@@ -89,7 +91,7 @@ class GreenSummaryWriter(SummaryWriter):
       detect_cloud: opt-in cloud metadata detection of the region (short timeout; off by default).
       config_path: a TOML file with a ``[grid]`` table (default ``GREENOPS_CONFIG`` or ~/.config/greenops_tb.toml).
       csv_path: None -> ``<log_dir>/green.csv``; False -> no CSV; a path -> there.
-      csv_columns: subset of :data:`greenops_tb.records.BASE_COLUMNS` (required columns always kept).
+      csv_columns: subset of :data:`greenops_tb.columns.BASE_COLUMNS` (required columns always kept).
       hash_chain: add a ``chain_hash`` column (see :mod:`greenops_tb.hashchain`).
       watch: ``{name: value}`` to record with every record (see :mod:`greenops_tb.watch`).
       meters: energy sources (default :func:`greenops_tb.meters.select.default_sources`).
@@ -136,13 +138,7 @@ class GreenSummaryWriter(SummaryWriter):
         **kwargs: Any,
     ) -> None:
         self._closed = True  # until fully constructed: close() is a no-op
-        if isinstance(pue, bool) or not isinstance(pue, (int, float)) or not pue >= 1.0:
-            raise ValueError(
-                f"pue must be a number >= 1 (1.0 = no data-centre overhead; typical clouds 1.1-1.6), got {pue!r}"
-            )
-        if isinstance(emit_every, bool) or not isinstance(emit_every, int) or emit_every < 1:
-            raise ValueError(f"emit_every must be an int >= 1 (1 = every record), got {emit_every!r}")
-        base_columns = choose_columns(csv_columns)
+        opts = RecordOptions.checked(pue, emit_every, csv_columns)
         embodied = EmbodiedOptions.of(embodied_options)
         wue = check_wue(wue)
         self._watches = Watches()
@@ -152,8 +148,6 @@ class GreenSummaryWriter(SummaryWriter):
 
         self._job = attach(distributed, timeout_s=dist_timeout_s, flush_every=dist_flush_every)
         self._writes = writes_files(self._job)
-        if not self._writes:
-            csv_path = False  # only rank 0 writes the job's CSV and events
         self._grid = resolve_grid(
             country, region, cloud, price_per_kwh=price_per_kwh, currency=currency, live=live,
             live_options=live_options, detect_cloud=detect_cloud, config_path=config_path,
@@ -167,36 +161,23 @@ class GreenSummaryWriter(SummaryWriter):
                 "(or fix its permissions); nothing was recorded"
             ) from err
         self._run = run_name or os.path.basename(os.path.normpath(self.log_dir))
-        self._csv: CsvSink | None = None
-        if csv_path is not False:
-            path = os.path.join(self.log_dir, "green.csv") if csv_path in (None, True) else csv_path
-            try:
-                self._csv = CsvSink(path, base_columns=base_columns, chain=hash_chain)
-            except (OSError, ValueError):
-                super().close()
-                self._grid.close()
-                raise
-        if gpus is None and self._job is not None:
-            gpus = self._job.default_gpus()  # this rank's GPU, so no GPU is counted by two ranks
-        srcs = list(meters) if meters is not None else self._default_sources(gpus, sysfs_root, sample_interval)
-        if self._job is not None:
-            from greenops_tb.distributed.job import JobMeter
-
-            self._meter = JobMeter(Meter(self._job.select_sources(srcs)), self._job)
-        else:
-            self._meter = Meter(srcs)
+        try:  # only rank 0 writes the job's CSV and events
+            self._csv = build_csv(self.log_dir, csv_path if self._writes else False, opts.base_columns, hash_chain)
+        except (OSError, ValueError):
+            super().close()
+            self._grid.close()
+            raise
+        self._meter = build_meter(self._job, meters, gpus, sysfs_root, sample_interval)
         profile = self._grid.profile
-        self._pricing = Pricing(self._run, float(pue), profile.price_per_kwh, profile.currency, profile.price_source,
+        self._pricing = Pricing(self._run, opts.pue, profile.price_per_kwh, profile.currency, profile.price_source,
                                 profile.zone, profile.location_source)
         self._footprint = Footprint(self._meter.devices, embodied_options=embodied, wue=wue, cloud=profile.cloud)
-        self._emit_every = emit_every
         self._cuda_sync = sync_cuda
-        self._counts: dict[str, int] = {}
-        self._sink_failed: set[str] = set()
         self._fw = self._get_file_writer()
-        self._write_event, self._flush_soon = self._record_event_writer()
+        self._events = EventSink(self._fw, opts.emit_every)
+        self._sinks = SinkFanOut([self._csv, self._events] if self._csv is not None else [self._events])
         self._stages = Stages(
-            self._meter, self._grid.current, self._pricing, self._watches, self._emit,
+            self._meter, self._grid.current, self._pricing, self._watches, self._sinks.write,
             seq0=self._csv.next_seq if self._csv else 0, before_boundary=_sync_cuda if sync_cuda else None,
             footprint=self._footprint,
         )
@@ -205,12 +186,6 @@ class GreenSummaryWriter(SummaryWriter):
         self._fw.add_summary(metadata_summary(self.run_metadata()), 0, time.time())
         self._atexit = functools.partial(_close_at_exit, weakref.ref(self))
         atexit.register(self._atexit)
-
-    @staticmethod
-    def _default_sources(gpus: list[int] | str | None, sysfs_root: str | None, interval: float) -> list[EnergySource]:
-        from greenops_tb.meters.select import default_sources
-
-        return default_sources(gpus=gpus, sysfs_root=sysfs_root, sample_interval=interval)
 
     # -- stages ----------------------------------------------------------------------
     def start(self, name: str, *, step: int | None = None, epoch: int | None = None) -> None:
@@ -225,10 +200,7 @@ class GreenSummaryWriter(SummaryWriter):
         self._check_open()
         self._expect("stop", name)
         rec = self._stages.stop(name, step=step)
-        try:
-            self._flush_soon()
-        except Exception as err:  # noqa: BLE001 - a sink must never crash training
-            self._sink_failure("events", err)
+        self._sinks.flush()
         return rec
 
     def update(self, name: str, step: int | None = None) -> Record:
@@ -258,10 +230,10 @@ class GreenSummaryWriter(SummaryWriter):
         self._watches.remove(name)
 
     # -- results --------------------------------------------------------------------
-    def totals(self) -> Totals:
+    def totals(self) -> RunTotals:
         stages, total = self._stages.totals()
         p = self._grid.profile
-        return Totals(
+        return RunTotals(
             run=self._run, stages=stages, total=total, location=p.zone, location_name=p.name,
             location_source=p.location_source, carbon_intensity_g_per_kwh=p.carbon_intensity_g_per_kwh,
             intensity_source=p.intensity_source, mix_shares=dict(p.mix), mix_source=p.mix_source,
@@ -301,12 +273,13 @@ class GreenSummaryWriter(SummaryWriter):
         from greenops_tb.forecast import forecast
         from greenops_tb.readers.csv import read_records
 
-        if self._csv is None:
+        csv = self._live_csv()
+        if csv is None:
             raise ValueError(
                 "forecast() reads the stage's intervals from the run's CSV, which is off (csv_path=False); "
                 "use `greenops-tb summary LOGDIR --forecast STAGE --total-steps N` on the event files instead"
             )
-        records = [r for r in read_records(self._csv.path) if r.stage == stage]
+        records = [r for r in read_records(csv.path) if r.stage == stage]
         return forecast(records, total_steps, total_epochs, confidence=confidence)
 
     # -- model hooks ----------------------------------------------------------------
@@ -320,61 +293,24 @@ class GreenSummaryWriter(SummaryWriter):
         return attach(self, model, stage, count_steps=count_steps, sync_cuda=self._cuda_sync)
 
     @property
-    def meter(self) -> Meter:
+    def meter(self) -> MeterLike:
         """The meter this writer reads at every stage boundary (devices, provenance, ``read()``)."""
         return self._meter
 
     @property
     def csv_path(self) -> str | None:
-        return self._csv.path if self._csv else None
+        """The CSV being written; None when it is off or was dropped after a failure."""
+        csv = self._live_csv()
+        return csv.path if csv is not None else None
+
+    def _live_csv(self) -> CsvSink | None:
+        return self._csv if self._csv is not None and self._csv in self._sinks else None
 
     @property
     def run_name(self) -> str:
         return self._run
 
     # -- sinks ------------------------------------------------------------------------
-    def _emit(self, rec: Record, closing: bool) -> None:
-        """Called by Stages under its lock, in seq order: CSV row first (it sets the chain hash), then the event;
-        both from one :class:`RecordText`, so each number is formatted once."""
-        text = RecordText(rec)
-        if self._csv is not None:
-            try:
-                text.rec = self._csv.write(rec, text)
-            except OSError as err:
-                self._sink_failure("csv", err)
-                self._csv.close()
-                self._csv = None
-        if self._emit_every > 1 and not closing:
-            n = self._counts[rec.stage] = self._counts.get(rec.stage, 0) + 1
-            if n % self._emit_every:
-                return
-        try:
-            self._write_event(text)
-        except Exception as err:  # noqa: BLE001 - a sink must never crash training
-            self._sink_failure("events", err)
-
-    def _record_event_writer(self) -> tuple[Callable[[RecordText], None], Callable[[], None]]:
-        """How a record reaches the event file, and how a stage's end gets it to disk: on our own file,
-        serialised into its buffer, which its flush thread writes when ``stop()`` wakes it; on any other
-        file writer, as a Summary, flushed at ``stop()``."""
-        fw = self._fw
-        if isinstance(fw, FastFileWriter):
-            write, encode = fw.event_writer.write, RecordEvents().encode
-            return (lambda text: write(encode(text))), fw.event_writer.wake
-
-        def add(text: RecordText) -> None:
-            fw.add_summary(record_summary(text.rec), text.rec.step, text.rec.end_time)
-
-        return add, fw.flush
-
-    def _sink_failure(self, sink: str, err: BaseException) -> None:
-        if sink not in self._sink_failed:
-            self._sink_failed.add(sink)
-            warnings.warn(
-                f"greenops_tb: writing the {sink} failed ({type(err).__name__}: {err}); "
-                "training continues and the other sink keeps recording", RuntimeWarning, stacklevel=5,
-            )
-
     def _get_file_writer(self) -> Any:
         """This writer's FileWriter: a :class:`FastFileWriter` for a local log dir (same files, less
         cost per event, for the user's own ``add_*`` calls too), TensorBoard's own for remote ones
@@ -390,7 +326,7 @@ class GreenSummaryWriter(SummaryWriter):
                 self.purge_step = None
             return fw
         if self.file_writer is None:
-            from greenops_tb.distributed.job import NullFileWriter
+            from greenops_tb.sinks.null import NullFileWriter
 
             self.file_writer = NullFileWriter(self.log_dir)
             self.all_writers = {self.log_dir: self.file_writer}
@@ -416,10 +352,7 @@ class GreenSummaryWriter(SummaryWriter):
         try:
             super().close()  # flushes, then closes
         except Exception as err:  # noqa: BLE001 - a failed event file must not keep the CSV and meters open
-            self._sink_failure("events", err)
-            with contextlib.suppress(Exception):  # already reported; this closes the file whatever it says
-                self._fw.close()
-        if self._csv is not None:
-            self._csv.close()
+            self._sinks.report(self._events, err)
+        self._sinks.close()  # the event file again (closes a failed one), the CSV
         self._meter.close()
         self._grid.close()

@@ -98,6 +98,7 @@ def one_path(mode: str, window: float, nvml, handle, plog: PowerLog) -> dict:
     from greenops_tb import GreenSummaryWriter
     from greenops_tb.meters.model import ModelCpuSource
     from greenops_tb.meters.nvml import nvml_sources
+    from greenops_tb.units import J_PER_KWH
 
     sources = nvml_sources(gpus=[0], mode=mode)
     if not sources:
@@ -117,14 +118,14 @@ def one_path(mode: str, window: float, nvml, handle, plog: PowerLog) -> dict:
             short = w.stop("short")
         finally:
             w.close()
-    got = rec.devices["gpu:0"].energy_kwh * 3.6e6
+    got = rec.devices["gpu:0"].energy_kwh * J_PER_KWH
     counter = (mj1 - mj0) / 1000.0
     sampled = plog.joules(t0, t1)
     return {
         "mode": mode, "provenance": rec.devices["gpu:0"].provenance, "window_s": rec.duration_s,
         "writer_j": got, "counter_j": counter, "sampled_j": sampled, "avg_power_w": counter / (t1 - t0),
         "ratio_vs_counter": got / counter, "ratio_vs_sampled": got / sampled,
-        "short_window_j": short.devices["gpu:0"].energy_kwh * 3.6e6,
+        "short_window_j": short.devices["gpu:0"].energy_kwh * J_PER_KWH,
         "short_window_provenance": short.devices["gpu:0"].provenance,
     }
 

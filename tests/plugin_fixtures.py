@@ -18,13 +18,13 @@ from typing import Callable
 from training import train
 
 from greenops_tb.meters.constant import ConstantPowerSource
-from greenops_tb.summary import Totals
+from greenops_tb.totals import RunTotals
 
 XSS_RUN = "<img src=x onerror=alert(1)>"
 
 
 def write_run(logdir: Path, name: str, *, steps: int = 24, eval_every: int = 8, country: str = "DE",
-              watts: dict[str, float] | None = None, pue: float = 1.2) -> Totals:
+              watts: dict[str, float] | None = None, pue: float = 1.2) -> RunTotals:
     """A real run with known power (``watts``); returns ``writer.totals()``: what the Green tab must show."""
     meters = [ConstantPowerSource(watts or {"cpu:0": 45.0, "ram": 6.0}, label="model-test")]
     return train(logdir / name, steps=steps, eval_every=eval_every, country=country, pue=pue, meters=meters).totals

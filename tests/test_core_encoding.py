@@ -10,15 +10,9 @@ import time
 
 from tensorboard.compat.proto import event_pb2
 
-from greenops_tb.records import (
-    SOURCES,
-    DeviceEnergy,
-    Record,
-    csv_columns,
-    format_float,
-    record_to_row,
-    row_to_record,
-)
+from greenops_tb.columns import csv_columns, format_float, row_to_record
+from greenops_tb.schema import SOURCES, DeviceEnergy, Record
+from greenops_tb.sinks.rows import record_to_row
 from greenops_tb.sinks.events import RecordEvents, record_summary
 
 
@@ -127,7 +121,8 @@ def test_stage_records_carry_each_value_in_its_own_field():
     from greenops_tb import ConstantPowerSource
     from greenops_tb.grid import resolve_grid
     from greenops_tb.meters.base import Meter
-    from greenops_tb.stages import J_PER_KWH, Pricing, Stages
+    from greenops_tb.stages import Pricing, Stages
+    from greenops_tb.units import J_PER_KWH
     from greenops_tb.watch import Watches
 
     grid = resolve_grid("FR", price_per_kwh=0.2, currency="EUR")

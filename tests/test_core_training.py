@@ -14,7 +14,8 @@ from tensorboard import context
 from greenops_tb import ConstantPowerSource, GreenSummaryWriter
 from greenops_tb.readers.csv import read_records
 from greenops_tb.readers.events import local_provider, read_runs
-from greenops_tb.records import Record, scalar_tag, watch_tag
+from greenops_tb.schema import Record
+from greenops_tb.tags import scalar_tag, watch_tag
 
 GPU_W, CPU_W = 200.0, 50.0
 PUE, PRICE = 1.5, 0.3

@@ -8,12 +8,12 @@ from typing import Any
 import torch
 
 from greenops_tb import GreenSummaryWriter
-from greenops_tb.summary import Totals
+from greenops_tb.totals import RunTotals
 
 
 @dataclass(frozen=True)
 class TrainedRun:
-    totals: Totals  # writer.totals() at the end: what every reader must show
+    totals: RunTotals  # writer.totals() at the end: what every reader must show
     csv_path: Path | None
 
 

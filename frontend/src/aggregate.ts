@@ -1,8 +1,9 @@
 // Pure helpers that turn backend summaries into what the dashboard shows.
 
 import {
-  LOW_CARBON, RENEWABLE, SOURCES, type Mix, type RunInfo, type RunSummary, type Series, type SeriesResponse, type Totals,
+  LOW_CARBON, RENEWABLE, SOURCES, type Mix, type RunInfo, type RunSummary, type Series, type StageSeries, type Totals,
 } from "./types";
+import { avgPowerW } from "./units";
 
 /** Combined headline of several runs: sums, with power and shares recomputed from the sums. */
 export interface Headline extends Totals {
@@ -58,7 +59,7 @@ export function combineTotals(summaries: RunSummary[]): Headline | null {
     co2_kg: co2,
     cost,
     duration_s: duration,
-    avg_power_w: duration > 0 ? (energy * 3.6e6) / duration : 0,
+    avg_power_w: avgPowerW(energy, duration),
     renewable_share: shareOf(mix, RENEWABLE),
     low_carbon_share: shareOf(mix, LOW_CARBON),
     currency,
@@ -141,7 +142,7 @@ export type XAxis = "step" | "wall_time";
  * One history of `metric` from every stage of a run (a watched value is read at the records of each stage):
  * points in wall-time order, one per (step, wall time); null when no stage has it.
  */
-export function mergeStages(r: SeriesResponse, metric: string): Series | null {
+export function mergeStages(r: StageSeries, metric: string): Series | null {
   const points = Object.values(r.stages).flatMap((m) => {
     const s = m[metric];
     return s ? s.step.map((step, i) => ({ step, t: s.wall_time[i], v: s.value[i] ?? null })) : [];

@@ -8,7 +8,7 @@ import { CanvasRenderer } from "echarts/renderers";
 import { mergeStages, mixEntries, orderStages, seriesPoints, type MixBasis, type XAxis } from "./aggregate";
 import { chartUnit, formatCo2, formatEnergy, sourceLabel, tick, withUnit, type Kind, type Unit } from "./format";
 import { RUN_COLORS } from "./styles";
-import { SOURCES, type Mix, type Series, type SeriesResponse } from "./types";
+import { SOURCES, type Mix, type Series, type StageSeries } from "./types";
 
 echarts.use([BarChart, LineChart, PieChart, GridComponent, LegendComponent, TooltipComponent, DataZoomComponent, CanvasRenderer]);
 
@@ -108,7 +108,7 @@ export interface Line { name: string; s: Series; run: number; dash: number }
  * The lines of `metric`, one per (run, stage); stages in `stageOrder` (the stage table's order), so that a stage
  * has the same dash in every run.
  */
-export function stageLines(series: SeriesResponse[], metric: string, stageOrder: string[]): Line[] {
+export function stageLines(series: StageSeries[], metric: string, stageOrder: string[]): Line[] {
   return series.flatMap((r, run) => orderStages(Object.keys(r.stages))
     .sort((a, b) => rankIn(stageOrder, a) - rankIn(stageOrder, b))
     .flatMap((stage) => {
@@ -120,7 +120,7 @@ export function stageLines(series: SeriesResponse[], metric: string, stageOrder:
 const rankIn = (order: string[], x: string): number => (order.includes(x) ? order.indexOf(x) : order.length);
 
 /** The lines of watched value `name`, one per run (its records from every stage, in one history). */
-export function runLines(series: SeriesResponse[], name: string): Line[] {
+export function runLines(series: StageSeries[], name: string): Line[] {
   return series.flatMap((r, run) => {
     const s = mergeStages(r, name);
     return s ? [{ name: r.run, s, run, dash: 0 }] : [];

@@ -1,4 +1,6 @@
-// Shapes of the backend's JSON (greenops_tb/plugin/plugin.py and aggregate.py).
+// Shapes of the backend's JSON: a mirror of greenops_tb/plugin/contract.py (the TypedDicts the routes return).
+// tests/test_plugin_contract.py fails when the two drift apart: it writes the routes' real answers and the
+// TypedDicts' key sets as typed TypeScript into test/fixtures/ and type-checks them against these interfaces.
 
 export const SOURCES = [
   "coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "bioenergy", "other_renewable",
@@ -14,6 +16,11 @@ export interface RunInfo {
   stages: string[];
   max_step: number;
   max_wall_time: number;
+}
+
+/** `/runs` */
+export interface RunsResponse {
+  runs: RunInfo[];
 }
 
 export interface Totals {
@@ -37,7 +44,7 @@ export interface StageSummary extends Totals {
   co2_by_source_kg?: Mix;
 }
 
-/** One context key of a device over the kept records (aggregate.py's ContextStats). */
+/** One context key of a device over the kept records (run_summary.py's ContextStats). */
 export interface ContextStats {
   mean: number | null; // weighted by record duration
   max: number | null;
@@ -79,9 +86,29 @@ export interface FootprintSummary {
   wue_source: string;
   water_offsite_by_source_l: Record<string, number>;
   water_offsite_source: string;
-  stages: Record<string, { embodied_kg: number | null; water_onsite_l: number | null; water_offsite_l: number | null }>;
+  stages: Record<string, StageFootprint>;
 }
 
+/** A stage's footprint totals; null means unknown. */
+export interface StageFootprint {
+  embodied_kg: number | null;
+  water_onsite_l: number | null;
+  water_offsite_l: number | null;
+}
+
+export interface Location {
+  zone: string;
+  source: string;
+  name: string;
+}
+
+export interface Price {
+  source: string;
+  currency: string;
+  per_kwh: number | null;
+}
+
+/** `/summary?run=R` */
 export interface RunSummary {
   run: string;
   has_records: boolean;
@@ -98,11 +125,11 @@ export interface RunSummary {
   co2_by_source_kg?: Mix;
   /** Where the lifecycle factors behind `co2_by_source_kg` come from. */
   co2_by_source_factors?: string;
-  location?: { zone: string; source: string; name: string };
+  location?: Location;
   pue?: number;
   carbon_intensity_g_per_kwh?: number;
   intensity_source?: string;
-  price?: { source: string; currency: string; per_kwh: number | null };
+  price?: Price;
   dataset?: Record<string, string>;
   records_kept?: number;
   records_emitted?: number;
@@ -116,7 +143,57 @@ export interface Series {
   value: (number | null)[];
 }
 
-export interface SeriesResponse {
+/** A run's series by stage and name (what the line charts draw). */
+export interface StageSeries {
   run: string;
   stages: Record<string, Record<string, Series>>;
+}
+
+/** `/watched?run=R&points=N`: stage -> watched name -> series. */
+export type WatchedResponse = StageSeries;
+
+/** `/series?run=R&points=N`: stage -> metric (one of `metrics`) -> series. */
+export interface SeriesResponse extends StageSeries {
+  metrics: string[];
+}
+
+export interface StageMix {
+  stage: string;
+  mix_kwh: Mix;
+  mix_shares: Mix;
+  co2_by_source_kg: Mix;
+}
+
+/** `/mix?run=R` */
+export interface MixResponse {
+  run: string;
+  mix_kwh: Mix;
+  mix_shares: Mix;
+  co2_by_source_kg: Mix;
+  stages: StageMix[];
+}
+
+/** One run of `/compare`: its totals, per-stage energy and source shares (only `run` and `has_records` without records). */
+export interface CompareRow extends Partial<Totals> {
+  run: string;
+  has_records: boolean;
+  currency?: string;
+  location?: string;
+  pue?: number;
+  stage_energy_kwh?: Record<string, number>;
+  mix_shares?: Mix;
+  complete?: boolean;
+  embodied_kg?: number | null;
+  water_onsite_l?: number | null;
+  water_offsite_l?: number | null;
+}
+
+/** `/compare?run=A&run=B...` */
+export interface CompareResponse {
+  runs: CompareRow[];
+}
+
+/** Any route's answer to a bad request (400), an unknown run (404) or unreadable data (503). */
+export interface ErrorResponse {
+  error: string;
 }

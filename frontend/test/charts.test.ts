@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { mergeStages } from "../src/aggregate";
 import { barsOption, linesOption, mixBarsOption, mixPieOption, runLines, stageLines } from "../src/charts";
 import { RUN_COLORS } from "../src/styles";
-import type { Series, SeriesResponse } from "../src/types";
+import type { Series, StageSeries } from "../src/types";
 
 // The option builders are plain data: read back what ECharts would draw.
 type Any = any;
@@ -36,7 +36,7 @@ describe("one unit per chart", () => {
     expect(o.series[0].data.map((d: Any) => d.itemStyle.color)).toEqual([RUN_COLORS[0], RUN_COLORS[1]]);
   });
   it("draws a sub-cent cost in its currency times a power of ten", () => {
-    const r: SeriesResponse = { run: "a", stages: { train: { cost: series([0, 1], [1e-7, 6.4e-7]) } } };
+    const r: StageSeries = { run: "a", stages: { train: { cost: series([0, 1], [1e-7, 6.4e-7]) } } };
     const o = linesOption(stageLines([r], "cost", ["train"]), "step", "cost", "EUR") as Any;
     expect(o.yAxis.name).toBe("×10⁻⁷ EUR");
     expect(o.series[0].data[1][1]).toBeCloseTo(6.4, 12);
@@ -45,8 +45,8 @@ describe("one unit per chart", () => {
 });
 
 describe("lines", () => {
-  const a: SeriesResponse = { run: "a", stages: { eval: { e: series([4], [1]) }, train: { e: series([0, 4], [1, 2]) } } };
-  const b: SeriesResponse = { run: "b", stages: { train: { e: series([0, 4], [1, 3]) }, eval: { e: series([4], [2]) } } };
+  const a: StageSeries = { run: "a", stages: { eval: { e: series([4], [1]) }, train: { e: series([0, 4], [1, 2]) } } };
+  const b: StageSeries = { run: "b", stages: { train: { e: series([0, 4], [1, 3]) }, eval: { e: series([4], [2]) } } };
   it("gives a stage the same dash in every run and a run one colour", () => {
     const lines = stageLines([a, b], "e", ["train", "eval"]);
     expect(lines.map((l) => [l.name, l.run, l.dash])).toEqual([
@@ -61,12 +61,12 @@ describe("lines", () => {
     expect(o.series.map((s: Any) => s.lineStyle.color)).toEqual([undefined, undefined]);
   });
   it("merges a watched value's records from every stage into one line per run", () => {
-    const r: SeriesResponse = { run: "a", stages: {
+    const r: StageSeries = { run: "a", stages: {
       train: { loss: series([0, 1, 2], [3, 2, 1]) }, eval: { loss: series([2], [1], 100.5), acc: series([2], [0.9]) },
     } };
     expect(mergeStages(r, "loss")).toEqual({ step: [0, 1, 2, 2], wall_time: [100, 101, 102, 102.5], value: [3, 2, 1, 1] });
     expect(mergeStages(r, "nothing")).toBeNull();
-    const dup: SeriesResponse = { run: "a", stages: { x: { v: series([1], [5]) }, y: { v: series([1], [5]) } } };
+    const dup: StageSeries = { run: "a", stages: { x: { v: series([1], [5]) }, y: { v: series([1], [5]) } } };
     expect(mergeStages(dup, "v")!.step).toEqual([1]);
     expect(runLines([r, dup], "loss").map((l) => l.name)).toEqual(["a"]);
   });

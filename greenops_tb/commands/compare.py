@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any, Mapping
 
-from greenops_tb.plugin.aggregate import headline, json_safe, summarize
+from greenops_tb.plugin.run_summary import headline, json_safe, summarize
 from greenops_tb.runs import LOADERS, InputError, load_run
 
 METRICS = (

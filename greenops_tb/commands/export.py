@@ -3,8 +3,8 @@
 Records come through TensorBoard's own loading code and the plugin's reader
 (:mod:`greenops_tb.runs`), one run at a time so memory stays bounded.
 
-* ``csv``: exactly the live CSV layout (:func:`greenops_tb.records.csv_columns` and
-  :func:`~greenops_tb.records.record_to_row`). Watched names of the first exported
+* ``csv``: exactly the live CSV layout (:func:`greenops_tb.columns.csv_columns` and
+  :func:`~greenops_tb.sinks.rows.record_to_row`). Watched names of the first exported
   record become ``watch:`` columns, as in the live CSV whose header is written with
   its first row; names that appear later go to ``watched_extra`` (nothing is lost).
 * ``jsonl`` / ``json``: one :meth:`Record.to_json` object per record (nested devices,
@@ -20,7 +20,9 @@ import sys
 from pathlib import Path
 from typing import Iterator, TextIO
 
-from greenops_tb.records import Record, csv_columns, record_to_row
+from greenops_tb.columns import csv_columns
+from greenops_tb.schema import Record
+from greenops_tb.sinks.rows import record_to_row
 from greenops_tb.runs import LOADERS, InputError, Logdir, Progress, open_logdir
 
 FORMATS = ("csv", "jsonl", "json")

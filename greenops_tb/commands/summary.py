@@ -1,7 +1,7 @@
 """``greenops-tb summary LOGDIR``: per run and stage, duration, energy, CO2, cost, source mix, CO2 by source, provenance
 and GPU context.
 
-The numbers are the Green tab's (:func:`greenops_tb.plugin.aggregate.summarize`
+The numbers are the Green tab's (:func:`greenops_tb.plugin.run_summary.summarize`
 over the same reader). ``--forecast STAGE --total-steps N`` (or ``--total-epochs``)
 adds a projection with its uncertainty band (:mod:`greenops_tb.forecast`).
 """
@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from greenops_tb.footprint.view import footprint_lines
 from greenops_tb.forecast import forecast
-from greenops_tb.plugin.aggregate import json_safe, summarize
+from greenops_tb.plugin.run_summary import json_safe, summarize
 from greenops_tb.readers.events import RunData
 from greenops_tb.runs import LOADERS, InputError, open_logdir
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from greenops_tb import hashchain
 from greenops_tb.readers.csv import read_table
-from greenops_tb.records import CHAIN_COLUMN
+from greenops_tb.columns import CHAIN_COLUMN
 from greenops_tb.runs import LOADERS, InputError, event_files, open_logdir
 
 

@@ -1,5 +1,5 @@
 """torch.distributed-aware measurement: ranks, job-wide aggregation, per-rank/per-host breakdown."""
-from greenops_tb.distributed.aggregate import (
+from greenops_tb.distributed.exchange import (
     DEFAULT_TIMEOUT_S,
     DistributedError,
     JobAggregator,

@@ -1,7 +1,7 @@
 """The writer's entry point to distributed measurement.
 
 ``attach(...)`` decides whether this process is part of a multi-rank job and
-sets up the :class:`~greenops_tb.distributed.aggregate.JobAggregator`;
+sets up the :class:`~greenops_tb.distributed.exchange.JobAggregator`;
 :class:`JobMeter` then stands in for the writer's :class:`~greenops_tb.meters.base.Meter`:
 its devices are every rank's devices (``r<rank>/<id>``) and each read returns
 the job's cumulative joules, so the stage arithmetic, records, CSV and events
@@ -9,15 +9,15 @@ are unchanged and carry job totals with the per-rank breakdown.
 
 Only rank 0 writes (events and CSV); the other ranks measure and take part in
 the exchanges, and their ``SummaryWriter`` calls write nothing
-(:class:`NullFileWriter`), as in Lightning's and Hugging Face's rank-zero
+(:class:`greenops_tb.sinks.null.NullFileWriter`), as in Lightning's and Hugging Face's rank-zero
 logging.
 """
 from __future__ import annotations
 
 import warnings
-from typing import Any, Mapping
+from typing import Mapping
 
-from greenops_tb.distributed.aggregate import DEFAULT_TIMEOUT_S, JobAggregator
+from greenops_tb.distributed.exchange import DEFAULT_TIMEOUT_S, JobAggregator
 from greenops_tb.distributed.ranks import detect, prefix_device_id
 from greenops_tb.meters.base import Device, EnergySource, Meter, Reading
 
@@ -109,26 +109,6 @@ class JobMeter:
     def close(self) -> None:
         self._agg.close()
         self._meter.close()
-
-
-class NullFileWriter:
-    """Stands in for TensorBoard's FileWriter on ranks other than 0: accepts everything, writes nothing."""
-
-    def __init__(self, log_dir: str) -> None:
-        self._log_dir = log_dir
-
-    def get_logdir(self) -> str:
-        return self._log_dir
-
-    def add_event(self, *args: Any, **kwargs: Any) -> None:
-        """Dropped: only rank 0 writes."""
-
-    add_summary = add_graph = add_onnx_graph = add_event
-
-    def flush(self) -> None:
-        """Nothing buffered."""
-
-    close = reopen = flush
 
 
 def writes_files(aggregator: JobAggregator | None) -> bool:

@@ -10,7 +10,7 @@ Sources, in order of trust:
 
 The host is ``socket.gethostname()``. Which rank is the lowest on its host is
 decided from every rank's host name gathered over the process group
-(:class:`~greenops_tb.distributed.aggregate.JobAggregator`), not from
+(:class:`~greenops_tb.distributed.exchange.JobAggregator`), not from
 ``LOCAL_RANK`` alone, because launchers do not always set it.
 """
 from __future__ import annotations

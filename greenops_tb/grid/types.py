@@ -16,7 +16,7 @@ class Intensity:
     """Carbon intensity and mix applied to one interval."""
 
     carbon_intensity_g_per_kwh: float
-    mix: Mapping[str, float]  # source -> share, keys from records.SOURCES, sums to 1; empty if unknown
+    mix: Mapping[str, float]  # source -> share, keys from schema.SOURCES, sums to 1; empty if unknown
     source: str  # e.g. "ember-2024", "electricitymaps-live 2026-11-26T10:00Z", "embedded (live failed: timeout)"
 
 

@@ -24,7 +24,7 @@ import time
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping, Protocol, Sequence, runtime_checkable
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,26 @@ class _Slot:
             except Exception:  # noqa: BLE001 - context is optional; energy goes on without it
                 log.debug("context of %s failed", type(self.source).__name__, exc_info=True)
         return self._no_context
+
+
+@runtime_checkable
+class MeterLike(Protocol):
+    """What stages and the writer read: :class:`Meter`, or ``distributed.JobMeter`` for a whole job."""
+
+    devices: tuple[Device, ...]
+
+    @property
+    def sources(self) -> tuple[EnergySource, ...]:
+        ...
+
+    def read(self) -> Reading:
+        ...
+
+    def provenance(self) -> tuple[str, ...]:
+        ...
+
+    def close(self) -> None:
+        ...
 
 
 class Meter:

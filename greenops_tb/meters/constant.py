@@ -13,7 +13,7 @@ import time
 from typing import Mapping, Sequence
 
 from greenops_tb.meters.base import Device, EnergySource
-from greenops_tb.records import DEVICE_KINDS
+from greenops_tb.schema import DEVICE_KINDS
 
 
 class ConstantPowerSource(EnergySource):

@@ -10,7 +10,8 @@ import csv
 import io
 import os
 
-from greenops_tb.records import Record, row_to_record
+from greenops_tb.columns import row_to_record
+from greenops_tb.schema import Record
 
 
 def complete_text(path: str | os.PathLike[str]) -> str:

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from greenops_tb.records import PLUGIN_NAME
+from greenops_tb.tags import PLUGIN_NAME
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,13 @@ Green tab and ``greenops-tb export`` cannot disagree.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from greenops_tb.records import PLUGIN_NAME, RECORD_TAG_SUFFIX, RUN_METADATA_TAG, Record, RunMetadata, is_finite
+from greenops_tb.schema import Record, RunMetadata, is_finite
+from greenops_tb.tags import PLUGIN_NAME, RUN_METADATA_TAG, parse_plugin_content, stage_of_record_tag
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +39,16 @@ def _decode(value: Any) -> str:
 
 
 def green_runs(provider: Any, ctx: Any, experiment_id: str) -> dict[str, list[str]]:
-    """Run name -> green tags present, for runs that have any green data."""
+    """Run name -> green tags present, for runs that have any green data.
+
+    Raises :class:`~greenops_tb.schema.NewerFormatError` for a tag written in a newer layout
+    (:meth:`Record.from_json` does for a newer record schema).
+    """
     listing = provider.list_tensors(ctx, experiment_id=experiment_id, plugin_name=PLUGIN_NAME)
+    for tags in listing.values():
+        for ts in tags.values():
+            with contextlib.suppress(ValueError):  # not a version: foreign data, skipped datum by datum
+                parse_plugin_content(ts.plugin_content)
     return {run: sorted(tags) for run, tags in listing.items() if tags}
 
 
@@ -79,7 +89,7 @@ def read_runs(
                     text = _decode(datum.numpy)
                     if tag == RUN_METADATA_TAG:
                         meta = RunMetadata.from_json_str(text)
-                    elif tag.endswith(RECORD_TAG_SUFFIX):
+                    elif stage_of_record_tag(tag) is not None:
                         records.append(_checked(Record.from_json_str(text)))
                 except (ValueError, TypeError, KeyError) as err:
                     log.warning("skipping undecodable green datum in run %r tag %r step %s: %s", run, tag, datum.step, err)

@@ -1,1 +1,2 @@
-"""Sinks: where records go (TensorBoard events, CSV)."""
+"""Sinks: where records go (TensorBoard events, CSV), behind one :class:`~greenops_tb.sinks.base.RecordSink`
+interface and one :class:`~greenops_tb.sinks.base.SinkFanOut`."""

@@ -2,7 +2,7 @@
 
 * The header is written once, with the first row, so watched names registered
   before the first record become ``watch:<name>`` columns; names first seen
-  later go to the ``watched_extra`` JSON column (see :mod:`greenops_tb.records`).
+  later go to the ``watched_extra`` JSON column (see :mod:`greenops_tb.columns`).
 * Re-opening an existing file appends under its header (its columns win) and
   continues its ``seq`` and hash chain; a torn last line (no newline, left by a
   crash) is cut off first.
@@ -19,18 +19,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import os
-from typing import Sequence
+from typing import Sequence, overload
 
 from greenops_tb import hashchain
-from greenops_tb.records import (
-    BASE_COLUMNS,
-    CHAIN_COLUMN,
-    REQUIRED_COLUMNS,
-    WATCH_PREFIX,
-    Record,
-    RecordText,
-    row_plan,
-)
+from greenops_tb.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX
+from greenops_tb.schema import Record
+from greenops_tb.sinks.rows import row_plan
+from greenops_tb.sinks.text import RecordText
 
 _TAIL = 1 << 16
 
@@ -78,7 +73,11 @@ def choose_columns(selected: Sequence[str] | None) -> list[str]:
 
 
 class CsvSink:
-    """Appends records to ``path``; see the module docstring for the guarantees."""
+    """Appends records to ``path``; see the module docstring for the guarantees. A
+    :class:`~greenops_tb.sinks.base.RecordSink`, dropped after a failure (its last row may be torn)."""
+
+    name = "csv"
+    retry_after_failure = False
 
     def __init__(self, path: str | os.PathLike[str], *, base_columns: list[str], chain: bool) -> None:
         self.path = os.fspath(path)
@@ -174,9 +173,24 @@ class CsvSink:
             self._quoted[cell] = q
         return q
 
-    def write(self, rec: Record, text: RecordText | None = None) -> Record:
-        """Append ``rec`` (``text``: its numbers formatted already); returns it, with ``chain_hash`` set
-        when the chain is on."""
+    @overload
+    def write(self, item: Record, closing: bool = False) -> Record: ...
+
+    @overload
+    def write(self, item: RecordText, closing: bool = False) -> RecordText: ...
+
+    def write(self, item: Record | RecordText, closing: bool = False) -> Record | RecordText:
+        """Append a record (or its :class:`RecordText`, numbers formatted already; every record, ``closing``
+        or not); returns the same kind, with ``chain_hash`` set when the chain is on."""
+        if isinstance(item, RecordText):
+            rec = self._append(item.rec, item)
+            return item if rec is item.rec else item.with_record(rec)
+        return self._append(item, None)
+
+    def flush(self) -> None:
+        """Nothing buffered: each row is on the file when write() returns."""
+
+    def _append(self, rec: Record, text: RecordText | None) -> Record:
         if self.header is None:
             self._start(rec)
         cells = self._row(rec, text)

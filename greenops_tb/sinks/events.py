@@ -1,6 +1,6 @@
 """Records as TensorBoard summaries: ONE ``Summary`` (one event) per record.
 
-The layout of tags is defined in :mod:`greenops_tb.records`. Protos are built
+The layout of tags is defined in :mod:`greenops_tb.tags`. Protos are built
 directly (no per-value ``add_scalar``), so one record costs one event.
 :class:`RecordEvents` gives the same events serialised, from one cached event
 per (stage, scalars present, watched names) whose values are overwritten, so
@@ -8,15 +8,18 @@ the protos are built once per layout instead of once per record.
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 
-from greenops_tb.records import (
+from greenops_tb.schema import Record, RunMetadata
+from greenops_tb.sinks.event_file import FastFileWriter
+from greenops_tb.sinks.text import RecordText
+from greenops_tb.tags import (
     EVENT_SCALARS,
+    PLUGIN_CONTENT,
     PLUGIN_NAME,
     RUN_METADATA_TAG,
-    Record,
-    RecordText,
-    RunMetadata,
     record_tag,
     scalar_tag,
     watch_tag,
@@ -27,7 +30,7 @@ _SCALAR_META = summary_pb2.SummaryMetadata(
     data_class=summary_pb2.DATA_CLASS_SCALAR,
 )
 _GREEN_META = summary_pb2.SummaryMetadata(
-    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=PLUGIN_NAME, content=b"1"),
+    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=PLUGIN_NAME, content=PLUGIN_CONTENT),
     data_class=summary_pb2.DATA_CLASS_TENSOR,
 )
 _SCALAR_SHAPE = tensor_shape_pb2.TensorShapeProto()
@@ -101,6 +104,49 @@ class RecordEvents:
         if layout is None:
             layout = self._layouts[key] = _Layout(rec, attrs)
         return layout.fill(text)
+
+
+class EventSink:
+    """Records into a TensorBoard FileWriter, as a :class:`~greenops_tb.sinks.base.RecordSink`.
+
+    On our own :class:`~greenops_tb.sinks.event_file.FastFileWriter` each record is serialised into
+    the file's buffer and ``flush()`` (a stage's end) wakes its flush thread; on any other file writer
+    it goes as a Summary and ``flush()`` flushes. ``emit_every``: write every Nth ``update()`` record
+    of a stage (a stage's end always).
+    """
+
+    name = "events"
+    retry_after_failure = True
+
+    def __init__(self, file_writer: Any, emit_every: int = 1) -> None:
+        self._fw = file_writer
+        self._emit_every = emit_every
+        self._counts: dict[str, int] = {}
+        if isinstance(file_writer, FastFileWriter):
+            write, encode = file_writer.event_writer.write, RecordEvents().encode
+            self._add: Callable[[RecordText], None] = lambda text: write(encode(text))
+            self._flush_soon: Callable[[], None] = file_writer.event_writer.wake
+        else:
+            self._add, self._flush_soon = self._add_summary, file_writer.flush
+
+    def _add_summary(self, text: RecordText) -> None:
+        self._fw.add_summary(record_summary(text.rec), text.rec.step, text.rec.end_time)
+
+    def write(self, text: RecordText, closing: bool) -> RecordText:
+        if self._emit_every > 1 and not closing:
+            stage = text.rec.stage
+            n = self._counts[stage] = self._counts.get(stage, 0) + 1
+            if n % self._emit_every:
+                return text
+        self._add(text)
+        return text
+
+    def flush(self) -> None:
+        self._flush_soon()
+
+    def close(self) -> None:
+        """Close the file writer (a no-op when ``SummaryWriter.close()`` closed it already)."""
+        self._fw.close()
 
 
 def metadata_summary(meta: RunMetadata) -> summary_pb2.Summary:

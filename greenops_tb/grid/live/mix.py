@@ -1,9 +1,9 @@
-"""Map a provider's fuel names onto records.SOURCES shares (summing to 1)."""
+"""Map a provider's fuel names onto schema.SOURCES shares (summing to 1)."""
 from __future__ import annotations
 
 from typing import Mapping
 
-from greenops_tb.records import SOURCES
+from greenops_tb.schema import SOURCES
 
 #: provider fuel name -> our source; names not listed (imports, unknown, storage discharge, "other")
 #: carry no known source and are left out before normalising.

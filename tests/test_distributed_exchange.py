@@ -214,7 +214,7 @@ if __name__ == "__main__":
 
 def test_each_source_declares_what_it_covers():
     """Host-level sources are measured once per host; per-process models on every rank, also when relabelled."""
-    from greenops_tb.distributed.aggregate import host_level
+    from greenops_tb.distributed.exchange import host_level
     from greenops_tb.meters.constant import ConstantPowerSource
     from greenops_tb.meters.model import ModelCpuSource, ModelRamSource
     from greenops_tb.meters.rapl import LabelledSource

@@ -1,10 +1,11 @@
-"""The run's numbers as a value object (:class:`Totals`) and as text (``str(writer)``)."""
+"""The run's numbers as a value object (:class:`RunTotals`) and as text (``str(writer)``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from greenops_tb.records import DEVICE_KINDS, SOURCES
+from greenops_tb.schema import DEVICE_KINDS, SOURCES
+from greenops_tb.units import avg_power_w
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +29,11 @@ class StageTotals:
 
     @property
     def avg_power_w(self) -> float:
-        return self.energy_kwh * 3.6e6 / self.duration_s if self.duration_s > 0 else 0.0
+        return avg_power_w(self.energy_kwh, self.duration_s)
 
 
 @dataclass(frozen=True, slots=True)
-class Totals:
+class RunTotals:
     """What ``writer.totals()`` returns: per-stage and run totals plus where the factors came from."""
 
     run: str
@@ -66,7 +67,7 @@ def _fmt_cost(cost: float | None, currency: str) -> str:
     return "unknown" if cost is None else f"{cost:.4g} {currency}".strip()
 
 
-def footprint_text(t: Totals) -> list[str]:
+def footprint_text(t: RunTotals) -> list[str]:
     """Embodied CO2e and water lines (beside the CO2 above, never in it)."""
     from greenops_tb.footprint.view import footprint_lines
 
@@ -83,7 +84,7 @@ def footprint_text(t: Totals) -> list[str]:
     })
 
 
-def format_summary(t: Totals) -> str:
+def format_summary(t: RunTotals) -> str:
     """Readable text: per-stage duration, energy, CO2, cost, then the location's mix with provenance."""
     rows = [(s.stage, s) for s in t.stages.values()] + [("total (each joule once)", t.total)]
     width = max(len(name) for name, _ in rows)

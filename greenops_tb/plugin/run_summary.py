@@ -16,7 +16,7 @@ energy mix in proportion to share x IPCC AR5 lifecycle factor
 CO2 total and the summary names the factors (``co2_by_source_factors``).
 
 A device's context (what its source says it was doing, e.g. ``util_pct`` and
-``mem_used_gb``; see :class:`~greenops_tb.records.DeviceEnergy`) is summarised
+``mem_used_gb``; see :class:`~greenops_tb.schema.DeviceEnergy`) is summarised
 per key over the kept records as :class:`ContextStats`: ``mean`` weighted by each
 record's duration (a plain mean when every record is zero-length), ``max`` and
 ``last`` (the latest record's value). Overlapping stages count their shared time
@@ -33,29 +33,10 @@ from typing import Any, Iterable, Mapping
 from greenops_tb.footprint.view import footprint_summary
 from greenops_tb.grid.dataset import load as load_dataset
 from greenops_tb.grid.factors import split_co2_by_source
+from greenops_tb.plugin.contract import CompareRow, RunSummary, Totals
 from greenops_tb.readers.events import RunData
-from greenops_tb.records import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record
-
-J_PER_KWH = 3.6e6
-
-
-@dataclass(frozen=True, slots=True)
-class Totals:
-    """Headline numbers of a run or a stage."""
-
-    energy_kwh: float
-    facility_energy_kwh: float
-    co2_kg: float
-    cost: float | None
-    duration_s: float
-    avg_power_w: float
-    renewable_share: float | None
-    low_carbon_share: float | None
-
-
-def power_w(energy_kwh: float, duration_s: float) -> float:
-    """Average power in W; 0.0 for a zero-length interval."""
-    return energy_kwh * J_PER_KWH / duration_s if duration_s > 0 else 0.0
+from greenops_tb.schema import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record
+from greenops_tb.units import avg_power_w
 
 
 def mix_shares(mix_kwh: Mapping[str, float]) -> dict[str, float]:
@@ -102,7 +83,7 @@ def _totals(energy_kwh: float, pue: float, co2_kg: float, cost: float | None, du
         co2_kg=co2_kg,
         cost=cost,
         duration_s=duration_s,
-        avg_power_w=power_w(energy_kwh, duration_s),
+        avg_power_w=avg_power_w(energy_kwh, duration_s),
         renewable_share=share_of(mix_kwh, RENEWABLE_SOURCES),
         low_carbon_share=share_of(mix_kwh, LOW_CARBON_SOURCES),
     )
@@ -119,12 +100,12 @@ def _stage_summary(stage: str, recs: list[Record]) -> dict[str, Any]:
     totals = _totals(last.stage_energy_kwh, last.pue, last.stage_co2_kg, last.stage_cost, last.stage_duration_s, mix)
     return {
         "stage": stage,
-        **asdict(totals),
+        **totals,
         "last_step": last.step,
         "epoch": last.epoch,
         "records_kept": len(recs),
         "mix_kwh": mix,
-        "co2_by_source_kg": co2_by_source(totals.co2_kg, mix),
+        "co2_by_source_kg": co2_by_source(totals["co2_kg"], mix),
     }
 
 
@@ -187,11 +168,11 @@ def _devices(records: list[Record], run_energy_kwh: float) -> list[dict[str, Any
     ]
 
 
-def summarize(data: RunData) -> dict[str, Any]:
+def summarize(data: RunData) -> RunSummary:
     """The per-run summary the dashboard shows (JSON-ready; see the module docstring)."""
     records = data.records
     meta = data.metadata
-    out: dict[str, Any] = {
+    out: RunSummary = {
         "run": data.run,
         "has_records": bool(records),
         "metadata": _metadata_json(meta),
@@ -205,7 +186,7 @@ def summarize(data: RunData) -> dict[str, Any]:
     run_mix = _scaled(_sum_mix(records), last.run_energy_kwh * last.pue)
     complete = is_complete(records)
     out.update(
-        totals=asdict(_totals(last.run_energy_kwh, last.pue, last.run_co2_kg, last.run_cost, last.run_duration_s, run_mix)),
+        totals=_totals(last.run_energy_kwh, last.pue, last.run_co2_kg, last.run_cost, last.run_duration_s, run_mix),
         currency=last.currency,
         start_time=records[0].start_time,
         end_time=last.end_time,
@@ -237,7 +218,7 @@ def _metadata_json(meta: Any) -> dict[str, Any] | None:
     return asdict(meta) if meta is not None else None
 
 
-def headline(summary: Mapping[str, Any]) -> dict[str, Any]:
+def headline(summary: Mapping[str, Any]) -> CompareRow:
     """One row of the run comparison: the totals, per-stage energy and source shares."""
     if not summary.get("has_records"):
         return {"run": summary["run"], "has_records": False}

@@ -1,0 +1,69 @@
+"""Run summaries and the provider's run listing, reused while the provider reports nothing new."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from tensorboard import errors as tb_errors
+from tensorboard.context import RequestContext
+
+from greenops_tb.plugin.contract import RunSummary
+from greenops_tb.plugin.run_summary import summarize
+from greenops_tb.readers.events import read_runs
+from greenops_tb.tags import PLUGIN_NAME
+
+LISTING_TTL_S = 2.0
+
+#: run -> {tag: the provider's time series metadata}, runs with green data only
+Listing = dict[str, dict[str, Any]]
+
+
+def no_green_data(run: str) -> tb_errors.NotFoundError:
+    return tb_errors.NotFoundError(f"no green data for run {run!r}; /runs lists the runs that have some")
+
+
+class SummaryCache:
+    """Run summaries, recomputed only when the provider reports new green data for the run.
+
+    The provider's listing itself is reused for ``LISTING_TTL_S`` (each data call to the
+    Rust data server costs tens of ms; TensorBoard reloads every few seconds anyway).
+    """
+
+    def __init__(self, provider: Any) -> None:
+        self._provider = provider
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], tuple[Any, RunSummary]] = {}
+        self._listings: dict[str, tuple[float, Listing]] = {}
+
+    def listing(self, ctx: RequestContext, eid: str) -> Listing:
+        """Run -> {tag: time series metadata} for runs with green data."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._listings.get(eid)
+        if hit is not None and now - hit[0] < LISTING_TTL_S:
+            return hit[1]
+        listing = self._provider.list_tensors(ctx, experiment_id=eid, plugin_name=PLUGIN_NAME)
+        result = {run: tags for run, tags in listing.items() if tags}
+        with self._lock:
+            self._listings[eid] = (now, result)
+        return result
+
+    def summary(self, ctx: RequestContext, eid: str, run: str, listing: Listing | None = None) -> RunSummary:
+        """The run's summary; :class:`tensorboard.errors.NotFoundError` when it has no green data."""
+        listing = self.listing(ctx, eid) if listing is None else listing
+        tags = listing.get(run)
+        if tags is None:
+            raise no_green_data(run)
+        key = tuple(sorted((tag, ts.max_step, ts.max_wall_time) for tag, ts in tags.items()))
+        with self._lock:
+            hit = self._entries.get((eid, run))
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        data = read_runs(self._provider, ctx, eid, runs=[run]).get(run)
+        if data is None:  # deleted between listing and reading
+            raise no_green_data(run)
+        result = summarize(data)
+        with self._lock:
+            self._entries[(eid, run)] = (key, result)
+        return result

@@ -1,0 +1,227 @@
+"""The one record schema: one closed interval of one stage, and the run's metadata.
+
+Every sink (CSV, TensorBoard events) and every reader (plugin, export, pandas)
+goes through :class:`Record`, so they cannot disagree. The record JSON carries
+``"schema": SCHEMA_VERSION``; readers load older versions and refuse newer ones
+with :class:`NewerFormatError` (which says to upgrade).
+
+Units are in the field names: ``_kwh`` kilowatt-hours, ``_kg`` kilograms of
+CO2-equivalent, ``_s`` seconds, ``_w`` watts, ``_g_per_kwh`` grams per kWh.
+
+* ``energy_kwh*`` is IT energy, what the devices drew (before PUE).
+* ``facility_energy_kwh`` is ``energy_kwh * pue``; CO2, cost and the source
+  mix are computed from it.
+* ``cost`` is ``None`` when no electricity price is known (an empty CSV cell),
+  never an invented number.
+* ``stage_*`` are the stage's running totals up to and including this record.
+* ``run_*`` are the run's running totals where every joule is counted once,
+  even when stages overlap (the ``total`` view).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import operator
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+SCHEMA_VERSION = 1
+
+#: Grid generation sources, in display order. Shares of a mix sum to 1.
+SOURCES: tuple[str, ...] = (
+    "coal",
+    "gas",
+    "oil",
+    "nuclear",
+    "hydro",
+    "wind",
+    "solar",
+    "bioenergy",
+    "other_renewable",
+)
+LOW_CARBON_SOURCES = frozenset({"nuclear", "hydro", "wind", "solar", "bioenergy", "other_renewable"})
+RENEWABLE_SOURCES = frozenset({"hydro", "wind", "solar", "bioenergy", "other_renewable"})
+
+#: Device kinds every record reports, even when a kind is not measured (0.0).
+DEVICE_KINDS: tuple[str, ...] = ("gpu", "cpu", "ram")
+
+#: Compact JSON as ``json.dumps(x, separators=(",", ":"))`` gives it (NaN/inf allowed), without
+#: building a new encoder per call. Python's json round-trips NaN/inf watched values.
+COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=True, check_circular=False)
+
+
+class NewerFormatError(RuntimeError):
+    """Data written by a newer greenops_tb than this one (not a ValueError: readers that skip bad data
+    must not skip this)."""
+
+    def __init__(self, what: str, version: int) -> None:
+        super().__init__(
+            f"written by a newer greenops_tb ({what} {version}); upgrade greenops_tb: pip install -U greenops_tb"
+        )
+        self.version = version
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEnergy:
+    """Energy of one device in one interval and where the number came from."""
+
+    kind: str  # "gpu" | "cpu" | "ram"
+    energy_kwh: float
+    provenance: str  # e.g. "nvml-energy", "rapl", "model-tdp", "model-tdp (fallback: rapl unreadable)"
+    #: what the device was doing, where its source says: e.g. {"util_pct": mean over the interval,
+    #: "mem_used_gb": at its end}; empty for most devices (and in files written before it existed)
+    context: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        d = {"kind": self.kind, "energy_kwh": self.energy_kwh, "provenance": self.provenance}
+        if self.context:
+            d["context"] = self.context
+        return d
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "DeviceEnergy":
+        return cls(kind=str(d["kind"]), energy_kwh=float(d["energy_kwh"]), provenance=str(d["provenance"]),
+                   context={str(k): float(v) for k, v in d.get("context", {}).items()})
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One closed interval of one stage. Emitted by ``update()`` and ``stop()``."""
+
+    run: str
+    stage: str
+    seq: int  # order of emission within the run, from 0
+    step: int
+    epoch: int
+    start_time: float  # unix seconds (wall clock)
+    end_time: float
+    duration_s: float  # from a monotonic clock
+    energy_kwh_gpu: float
+    energy_kwh_cpu: float
+    energy_kwh_ram: float
+    energy_kwh: float  # sum of the device kinds, before PUE
+    facility_energy_kwh: float  # energy_kwh * pue
+    avg_power_w: float  # energy_kwh / duration_s, in W (0.0 for a zero-length interval)
+    co2_kg: float
+    cost: float | None
+    currency: str  # ISO 4217, "" when unknown
+    price_source: str  # e.g. "eurostat-2024-S2-non_household", "argument", "unknown"
+    carbon_intensity_g_per_kwh: float
+    intensity_source: str  # dataset and year, or live provider, e.g. "ember-2024", "electricitymaps-live"
+    location: str  # resolved zone, e.g. "DE", "US-CA", "IE"
+    location_source: str  # how it was chosen: "argument", "env:GREENOPS_COUNTRY", "timezone", "world-average", ...
+    pue: float
+    mix_kwh: dict[str, float]  # facility energy per grid source (keys: SOURCES); empty when no mix is known
+    devices: dict[str, DeviceEnergy]  # device id ("gpu:0", "cpu:0", "ram") -> energy and provenance
+    watched: dict[str, float]  # watched name -> value at record time (NaN/inf kept)
+    stage_duration_s: float
+    stage_energy_kwh: float
+    stage_co2_kg: float
+    stage_cost: float | None
+    run_duration_s: float
+    run_energy_kwh: float
+    run_co2_kg: float
+    run_cost: float | None
+    chain_hash: str = ""  # hash chain over CSV rows, "" when not enabled
+    # -- footprint (greenops_tb.footprint): BESIDE operational CO2e, never added into co2_kg; None = unknown
+    embodied_kg: float | None = None  # manufacturing CO2e of the occupied hardware, amortised over this interval
+    water_onsite_l: float | None = None  # IT energy x WUE (None: WUE unknown)
+    water_offsite_l: float | None = None  # facility energy's grid mix x water consumption factors (None: no mix)
+    stage_embodied_kg: float | None = None
+    stage_water_onsite_l: float | None = None
+    stage_water_offsite_l: float | None = None
+    run_embodied_kg: float | None = None
+    run_water_onsite_l: float | None = None
+    run_water_offsite_l: float | None = None
+    embodied_kg_by_device: dict[str, float] = field(default_factory=dict)  # part ("gpu:0", "host") -> kgCO2e
+
+    @property
+    def provenance(self) -> str:
+        """``device=label;...`` for every device, sorted by device id."""
+        return ";".join(f"{k}={v.provenance}" for k, v in sorted(self.devices.items()))
+
+    def to_json(self) -> dict[str, Any]:
+        d = dict(zip(RECORD_FIELDS, record_values(self)))
+        d["devices"] = {k: v.to_json() for k, v in self.devices.items()}
+        d["schema"] = SCHEMA_VERSION
+        return d
+
+    def to_json_str(self) -> str:
+        """``json.dumps(self.to_json(), separators=(",", ":"))`` (sinks use the faster
+        :class:`greenops_tb.sinks.text.RecordText`, which gives the same text)."""
+        return COMPACT_JSON.encode(self.to_json())
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "Record":
+        """The record of ``to_json()``'s dict, of this or an older schema (NewerFormatError for a newer one)."""
+        version = d.get("schema", SCHEMA_VERSION)
+        if isinstance(version, int) and version > SCHEMA_VERSION:
+            raise NewerFormatError("schema", version)
+        kwargs: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name in d:
+                kwargs[f.name] = d[f.name]
+        kwargs["devices"] = {k: DeviceEnergy.from_json(v) for k, v in d.get("devices", {}).items()}
+        kwargs["mix_kwh"] = {k: float(v) for k, v in d.get("mix_kwh", {}).items()}
+        kwargs["watched"] = {k: float(v) for k, v in d.get("watched", {}).items()}
+        kwargs["embodied_kg_by_device"] = {k: float(v) for k, v in d.get("embodied_kg_by_device", {}).items()}
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json_str(cls, s: str | bytes) -> "Record":
+        return cls.from_json(json.loads(s))
+
+
+#: Record's fields in order, and ``rec -> tuple of their values``.
+RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Record))
+record_values = operator.attrgetter(*RECORD_FIELDS)
+#: The dict-valued fields; every other field holds one value of the kind below (else a float).
+DICT_FIELDS: frozenset[str] = frozenset({"mix_kwh", "devices", "watched", "embodied_kg_by_device"})
+#: The footprint's number fields (a float or None = unknown), beside operational CO2e.
+FOOTPRINT_FIELDS: tuple[str, ...] = (
+    "embodied_kg", "water_onsite_l", "water_offsite_l", "stage_embodied_kg", "stage_water_onsite_l",
+    "stage_water_offsite_l", "run_embodied_kg", "run_water_onsite_l", "run_water_offsite_l",
+)
+INT_FIELDS: frozenset[str] = frozenset({"seq", "step", "epoch"})
+OPTIONAL_FLOAT_FIELDS: frozenset[str] = frozenset({"cost", "stage_cost", "run_cost", *FOOTPRINT_FIELDS})
+STR_FIELDS: frozenset[str] = frozenset(
+    {"run", "stage", "currency", "price_source", "intensity_source", "location", "location_source", "chain_hash"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunMetadata:
+    """Written once per run: what was measured and with which data."""
+
+    run: str
+    version: str
+    started_at: float
+    host: str
+    devices: dict[str, dict[str, str]]  # device id -> {"kind", "name", "provenance"}
+    location: str
+    location_name: str
+    location_source: str
+    pue: float
+    carbon_intensity_g_per_kwh: float
+    intensity_source: str
+    mix_shares: dict[str, float]  # source -> share of generation, sums to 1 (empty if unknown)
+    price_per_kwh: float | None
+    currency: str
+    price_source: str
+    dataset: dict[str, str] = field(default_factory=dict)  # provenance of the grid data used
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. distributed world size, ranks, hosts
+    footprint: dict[str, Any] = field(default_factory=dict)  # greenops_tb.footprint.Footprint.metadata()
+
+    def to_json_str(self) -> str:
+        return json.dumps(dataclasses.asdict(self), separators=(",", ":"), allow_nan=True)
+
+    @classmethod
+    def from_json_str(cls, s: str | bytes) -> "RunMetadata":
+        d = json.loads(s)
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def is_finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
