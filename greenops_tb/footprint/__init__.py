@@ -26,14 +26,7 @@ from greenops_tb.footprint.water import (
 )
 
 __all__ = ["NO_FOOTPRINT", "EmbodiedOptions", "EmbodiedPart", "Footprint", "FootprintTotals", "IntervalFootprint", "WueChoice",
-           "add_optional", "amortised_kg", "offsite_water_l", "onsite_water_l", "resolve_wue"]
-
-
-def add_optional(total: float | None, x: float | None) -> float | None:
-    """``total + x`` where None means unknown: unknown only while nothing known was added."""
-    if x is None:
-        return total
-    return x if total is None else total + x
+           "amortised_kg", "offsite_water_l", "onsite_water_l", "resolve_wue"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +52,7 @@ class FootprintTotals:
     embodied_kg_by_device: dict[str, float] = field(default_factory=dict)
 
     def add(self, f: IntervalFootprint) -> None:
-        """Add one interval (:func:`add_optional` for each total, inlined: this runs at every boundary)."""
+        """Add one interval: a total stays None (unknown) until a known value is added."""
         if f.embodied_kg is not None:
             self.embodied_kg = f.embodied_kg if self.embodied_kg is None else self.embodied_kg + f.embodied_kg
             by = self.embodied_kg_by_device
@@ -81,9 +74,9 @@ class Footprint:
             else EmbodiedOptions.of(embodied_options)
         self.parts = embodied_parts(devices, self.options)
         self.wue = resolve_wue(wue, cloud)
-        busy_s = self.options.busy_hours() * 3600.0
+        busy_hours = self.options.busy_hours()
         #: kgCO2e per second of occupancy, per known part
-        self._rates = {p.id: p.kgco2e / busy_s for p in self.parts if p.kgco2e is not None}
+        self._rates = {p.id: amortised_kg(p.kgco2e, 1.0, busy_hours) / 3600.0 for p in self.parts if p.kgco2e is not None}
         self._rate = sum(self._rates.values())
         self._shares: Mapping[str, float] | None = None
         self._l_per_kwh: float | None = None  # off-site litres per facility kWh at self._shares
@@ -102,9 +95,8 @@ class Footprint:
 
     def _make(self, duration_s: float, it_kwh: float, offsite_l: float | None) -> IntervalFootprint:
         by_device = {k: r * duration_s for k, r in self._rates.items()}
-        wue = self.wue.l_per_kwh  # onsite_water_l(), inlined for the hot path
         return IntervalFootprint(self._rate * duration_s if by_device else None, by_device,
-                                 None if wue is None else it_kwh * wue, offsite_l)
+                                 onsite_water_l(it_kwh, self.wue), offsite_l)
 
     def metadata(self) -> dict[str, Any]:
         """What the run metadata records: every part and factor with its label and source."""

@@ -67,7 +67,3 @@ def offsite_water_l(mix_kwh: Mapping[str, float]) -> float | None:
     """Total off-site litres, ``sum(mix_kwh[s] x factor[s])``; None for an unknown (empty) mix."""
     return sum(offsite_water_by_source(mix_kwh).values()) if mix_kwh else None
 
-
-def offsite_factors() -> dict[str, float]:
-    """Grid source -> L/kWh of the embedded factors."""
-    return {s: f.l_per_kwh for s, f in water_table().offsite.items()}
