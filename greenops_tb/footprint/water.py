@@ -58,9 +58,10 @@ def onsite_water_l(it_kwh: float, wue: WueChoice) -> float | None:
 
 
 def offsite_water_by_source(mix_kwh: Mapping[str, float]) -> dict[str, float]:
-    """Litres consumed at the power plants per grid source for this facility energy per source."""
+    """Litres consumed at the power plants per grid source for this facility energy per source (every
+    ``records.SOURCES`` name has a factor; a key that is not one of them is left out, never a crash)."""
     factors = water_table().offsite
-    return {s: kwh * factors[s].l_per_kwh for s, kwh in mix_kwh.items()}
+    return {s: kwh * factors[s].l_per_kwh for s, kwh in mix_kwh.items() if s in factors}
 
 
 def offsite_water_l(mix_kwh: Mapping[str, float]) -> float | None:
