@@ -1,6 +1,6 @@
 """Hugging Face Trainer on a tiny BERT built from a config (no download): ``python examples/hf_example.py``.
 
-Needs ``pip install 'greenops_tb[hf]'``. Writes ``runs/hf/green`` (stages train,
+Needs ``pip install 'greenops_tb[hf]'``. Writes ``runs/hf/green``, the run ``hf/green`` (stages train,
 epoch, evaluate, predict). Under torchrun the job's totals go to rank 0's files.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """PyTorch Lightning on a tiny model, measured by GreenCallback: ``python examples/lightning_example.py``.
 
-Needs ``pip install 'greenops_tb[lightning]'``. Writes ``runs/lightning/green``
-(stages fit, train per epoch, validate, sanity_check, test). Under DDP
+Needs ``pip install 'greenops_tb[lightning]'``. Writes ``runs/lightning/green``, the run
+``lightning/green`` (stages fit, train per epoch, validate, sanity_check, test). Under DDP
 (``Trainer(strategy="ddp", devices=2)``) the job's totals go to rank 0's files.
 """
 from __future__ import annotations

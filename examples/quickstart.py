@@ -4,7 +4,7 @@
     tensorboard --logdir runs                      # Scalars tab + the Green tab
     python examples/quickstart.py --country FR --name quickstart-FR
 
-Each epoch has a ``train`` stage (one record per batch via ``update``) and an
+Each epoch has a ``train`` stage (one record per batch via ``update``, counting its samples) and an
 ``eval`` stage; a final ``test`` stage scores the held-out set. The loss, the
 learning rate and the eval accuracy are watched values, and ``watch_model``
 splits the train stage's time and energy into forward and backward passes.
@@ -78,10 +78,11 @@ def main() -> None:
                     sched.step()
                     last["loss"] = loss.item()
                     writer.add_scalar("train/loss", last["loss"], step)
-                    writer.update("train", step=step)
+                    writer.update("train", step=step, samples=len(y))  # work units: J and gCO2e per sample
                     step += 1
             with writer.stage("eval", step=step, epoch=epoch):
                 last["accuracy"] = accuracy(model, val)
+                writer.count("eval", samples=len(val.dataset))
             writer.add_scalar("eval/accuracy", last["accuracy"], step)
             print(f"epoch {epoch}: loss {last['loss']:.3f}, eval accuracy {last['accuracy']:.3f}")
         with writer.stage("test", step=step):

@@ -17,10 +17,14 @@ _EXPORTS = {
     "read_csv": ("greenops_tb.frames", "read_csv"),
     "read_records": ("greenops_tb.readers.csv", "read_records"),
     "load_runs": ("greenops_tb.frames", "load_runs"),
+    "whatif": ("greenops_tb.api", "whatif"),
+    "report": ("greenops_tb.api", "report"),
+    "ranges": ("greenops_tb.api", "ranges"),
 }
 __all__ = [*_EXPORTS, "__version__"]
 
 if TYPE_CHECKING:
+    from greenops_tb.api import ranges, report, whatif
     from greenops_tb.frames import load_runs, read_csv
     from greenops_tb.meters.constant import ConstantPowerSource
     from greenops_tb.readers.csv import read_records

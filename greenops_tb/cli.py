@@ -9,10 +9,35 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import re
 import sys
 from typing import Sequence
 
-COMMANDS = ("doctor", "zones", "export", "summary", "compare", "verify")
+COMMANDS = ("doctor", "zones", "export", "summary", "compare", "verify", "whatif", "report")
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a writer stopped by SIGPIPE (e.g. `greenops-tb export | head`)
+
+_ROLE = re.compile(r":[a-z]+:`(~?)([^`]+)`")  # :func:`a.b.c` -> a.b.c, :func:`~a.b.c` -> c (as Sphinx shows them)
+
+
+def plain_text(text: str | None) -> str | None:
+    """A docstring as ``--help`` shows it: Sphinx roles and double back-quotes become plain text."""
+    if not text:
+        return text
+    text = _ROLE.sub(lambda m: m.group(2).rsplit(".", 1)[-1] if m.group(1) else m.group(2), text)
+    return text.replace("``", "")
+
+
+def _plain_help(parser: argparse.ArgumentParser) -> None:
+    """Plain-text descriptions and help strings for ``parser`` and all its sub-command parsers."""
+    parser.description = plain_text(parser.description)
+    for action in parser._actions:
+        action.help = plain_text(action.help)
+        if isinstance(action, argparse._SubParsersAction):
+            for listed in action._choices_actions:
+                listed.help = plain_text(listed.help)
+            for sub in action.choices.values():
+                _plain_help(sub)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"greenops_tb.commands.{name}").add_parser(sub)
+    _plain_help(parser)  # the commands' docstrings are their descriptions
     return parser
 
 
@@ -30,7 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # the reader closed the pipe (`| head`): stop quietly, and keep the interpreter's final flush quiet too
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -12,7 +12,17 @@ import dataclasses
 import json
 from typing import Any, Mapping
 
-from greenops_tb.schema import DICT_FIELDS, FOOTPRINT_FIELDS, INT_FIELDS, OPTIONAL_FLOAT_FIELDS, SOURCES, STR_FIELDS, DeviceEnergy, Record
+from greenops_tb.schema import (
+    DICT_FIELDS,
+    FOOTPRINT_FIELDS,
+    INT_FIELDS,
+    OPTIONAL_FLOAT_FIELDS,
+    SOURCES,
+    STR_FIELDS,
+    DeviceEnergy,
+    Record,
+)
+from greenops_tb.workunits import WORK_FIELDS
 
 WATCH_PREFIX = "watch:"
 MIX_PREFIX = "mix_kwh_"
@@ -54,6 +64,7 @@ BASE_COLUMNS: tuple[str, ...] = (
     "run_energy_kwh",
     "run_co2_kg",
     "run_cost",
+    *WORK_FIELDS,  # work units: samples, tokens and the stage's running totals
     *FOOTPRINT_COLUMNS,
     "watched_extra",
 )
@@ -61,6 +72,7 @@ BASE_COLUMNS: tuple[str, ...] = (
 DERIVED_COLUMNS: frozenset[str] = frozenset({"provenance", "devices_json", "watched_extra", "embodied_json"})
 #: Appended after the watch columns when the hash chain is enabled.
 CHAIN_COLUMN = "chain_hash"
+CSV_NAME = "green.csv"  # the CSV's name in the run's log_dir unless the writer is given csv_path=
 
 #: Columns that must be present for a row to be turned back into a Record.
 REQUIRED_COLUMNS: frozenset[str] = frozenset({"run", "stage", "seq", "step", "energy_kwh"})

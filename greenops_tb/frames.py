@@ -17,8 +17,9 @@ from typing import Any, Iterable
 from greenops_tb.columns import BASE_COLUMNS, FOOTPRINT_COLUMNS, MIX_PREFIX, WATCH_PREFIX
 from greenops_tb.schema import Record
 from greenops_tb.sinks.rows import record_to_row
+from greenops_tb.workunits import WORK_FIELDS
 
-_INTS = ("seq", "step", "epoch")
+_INTS = ("seq", "step", "epoch", *WORK_FIELDS)
 _COSTS = ("cost", "stage_cost", "run_cost")
 _UNKNOWN_AS_NA = _COSTS + tuple(c for c in FOOTPRINT_COLUMNS if c != "embodied_json")  # '' = unknown, never 0
 _CATEGORIES = ("run", "stage", "currency", "location", "location_source", "price_source", "intensity_source")
@@ -95,3 +96,34 @@ def load_runs(logdir: str | os.PathLike[str], *, runs: str | None = None, loader
     with open_logdir(logdir, loader) as ld:
         records = [rec for run in ld.select(runs) for rec in ld.read(run).records]
     return records_frame(records)
+
+
+def whatif_frame(result: Any) -> Any:
+    """A :class:`~greenops_tb.elsewhere.WhatIf` as a DataFrame: this run first, then every ranked place
+    (cleanest, then cheapest not already listed), one row each, with a ``ranking`` column."""
+    import dataclasses
+
+    pd = _pandas()
+    seen: set[str] = set()
+    rows = [{"ranking": "this run", **dataclasses.asdict(result.this_run)}]
+    for ranking, places in (("cleanest", result.cleanest), ("cheapest", result.cheapest)):
+        for p in places:
+            if p.key not in seen:
+                seen.add(p.key)
+                rows.append({"ranking": ranking, **dataclasses.asdict(p)})
+    df = pd.DataFrame(rows)
+    df.attrs["units"] = {"co2_kg": "kg CO2e", "co2_saving_kg": "kg CO2e", "carbon_intensity_g_per_kwh": "g/kWh",
+                         "price_per_kwh": "currency/kWh", "cost": "currency", "cost_saving": "currency"}
+    return df
+
+
+def efficiency_frame(efficiency: Any) -> Any:
+    """``writer.efficiency()`` (stage -> unit -> :class:`~greenops_tb.workunits.Efficiency`) as a DataFrame:
+    one row per stage and unit, with J and gCO2e per unit, units per kWh and per 1,000 units."""
+    pd = _pandas()
+    rows = [e.to_json() for units in efficiency.values() for e in units.values()]
+    df = pd.DataFrame(rows, columns=["stage", "unit", "count", "energy_kwh", "co2_kg", "j_per_unit", "g_per_unit",
+                                     "units_per_kwh", "kj_per_1k", "g_per_1k"])
+    df.attrs["units"] = {"energy_kwh": "kWh", "co2_kg": "kg CO2e", "j_per_unit": "J", "g_per_unit": "g CO2e",
+                         "units_per_kwh": "1/kWh", "kj_per_1k": "kJ", "g_per_1k": "g CO2e"}
+    return df

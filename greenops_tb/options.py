@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
+from greenops_tb.columns import CSV_NAME
 from greenops_tb.meters.base import EnergySource, Meter, MeterLike
 from greenops_tb.sinks.csv import CsvSink, choose_columns
 
@@ -54,5 +55,5 @@ def build_csv(log_dir: str, csv_path: str | os.PathLike[str] | bool | None, base
     """The CSV sink: None when ``csv_path is False``, else at ``csv_path`` (default ``<log_dir>/green.csv``)."""
     if csv_path is False:
         return None
-    path = os.path.join(log_dir, "green.csv") if csv_path in (None, True) else csv_path
+    path = os.path.join(log_dir, CSV_NAME) if csv_path in (None, True) else csv_path
     return CsvSink(path, base_columns=base_columns, chain=chain)  # type: ignore[arg-type]

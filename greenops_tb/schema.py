@@ -26,6 +26,8 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from greenops_tb.workunits import WORK_FIELDS, g_per, j_per
+
 SCHEMA_VERSION = 1
 
 #: Grid generation sources, in display order. Shares of a mix sum to 1.
@@ -124,6 +126,11 @@ class Record:
     run_co2_kg: float
     run_cost: float | None
     chain_hash: str = ""  # hash chain over CSV rows, "" when not enabled
+    # -- work units (greenops_tb.workunits): this interval's counts and the stage's running totals
+    samples: int = 0
+    tokens: int = 0
+    stage_samples: int = 0
+    stage_tokens: int = 0
     # -- footprint (greenops_tb.footprint): BESIDE operational CO2e, never added into co2_kg; None = unknown
     embodied_kg: float | None = None  # manufacturing CO2e of the occupied hardware, amortised over this interval
     water_onsite_l: float | None = None  # IT energy x WUE (None: WUE unknown)
@@ -135,6 +142,24 @@ class Record:
     run_water_onsite_l: float | None = None
     run_water_offsite_l: float | None = None
     embodied_kg_by_device: dict[str, float] = field(default_factory=dict)  # part ("gpu:0", "host") -> kgCO2e
+
+    @property
+    def stage_j_per_sample(self) -> float | None:
+        """The stage's IT energy so far per sample counted so far, in J (None before any sample)."""
+        return j_per(self.stage_energy_kwh, self.stage_samples) if self.stage_samples else None
+
+    @property
+    def stage_g_per_sample(self) -> float | None:
+        """The stage's CO2e so far per sample, in grams (None before any sample)."""
+        return g_per(self.stage_co2_kg, self.stage_samples) if self.stage_samples else None
+
+    @property
+    def stage_j_per_token(self) -> float | None:
+        return j_per(self.stage_energy_kwh, self.stage_tokens) if self.stage_tokens else None
+
+    @property
+    def stage_g_per_token(self) -> float | None:
+        return g_per(self.stage_co2_kg, self.stage_tokens) if self.stage_tokens else None
 
     @property
     def provenance(self) -> str:
@@ -183,7 +208,7 @@ FOOTPRINT_FIELDS: tuple[str, ...] = (
     "embodied_kg", "water_onsite_l", "water_offsite_l", "stage_embodied_kg", "stage_water_onsite_l",
     "stage_water_offsite_l", "run_embodied_kg", "run_water_onsite_l", "run_water_offsite_l",
 )
-INT_FIELDS: frozenset[str] = frozenset({"seq", "step", "epoch"})
+INT_FIELDS: frozenset[str] = frozenset({"seq", "step", "epoch", *WORK_FIELDS})
 OPTIONAL_FLOAT_FIELDS: frozenset[str] = frozenset({"cost", "stage_cost", "run_cost", *FOOTPRINT_FIELDS})
 STR_FIELDS: frozenset[str] = frozenset(
     {"run", "stage", "currency", "price_source", "intensity_source", "location", "location_source", "chain_hash"}

@@ -34,6 +34,7 @@ from greenops_tb.totals import StageTotals
 from greenops_tb.tags import check_name
 from greenops_tb.units import J_PER_KWH, avg_power_w, co2_kg
 from greenops_tb.watch import Watches
+from greenops_tb.workunits import check_count
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,7 @@ class _Acc:
     """
 
     __slots__ = ("records", "duration", "kwh", "by_kind", "facility", "co2", "cost", "mix", "_shares",
-                 "_facility_at", "footprint")
+                 "_facility_at", "samples", "tokens", "footprint")
 
     def __init__(self, priced: bool) -> None:
         self.records = 0
@@ -70,6 +71,7 @@ class _Acc:
         self.mix: dict[str, float] = {}  # settled part
         self._shares: Mapping[str, float] = {}
         self._facility_at = 0.0  # facility energy at self._shares, not yet in self.mix
+        self.samples = self.tokens = 0  # work units counted (stages only; the run's stay 0)
         self.footprint = FootprintTotals()
 
     def add(self, duration: float, p: "_Priced") -> None:
@@ -98,8 +100,8 @@ class _Acc:
     def totals(self, stage: str) -> StageTotals:
         f = self.footprint
         return StageTotals(stage, self.records, self.duration, self.kwh, dict(self.by_kind), self.facility,
-                           self.co2, self.cost, self._mix(), f.embodied_kg, f.water_onsite_l, f.water_offsite_l,
-                           dict(f.embodied_kg_by_device))
+                           self.co2, self.cost, self._mix(), self.samples, self.tokens, f.embodied_kg,
+                           f.water_onsite_l, f.water_offsite_l, dict(f.embodied_kg_by_device))
 
 
 class _Priced(NamedTuple):
@@ -121,6 +123,8 @@ class _Stage:
     epoch: int = -1
     open_at: Reading | None = None
     open_wall: float = 0.0
+    samples: int = 0  # work units counted in the open interval, not yet in a record
+    tokens: int = 0
 
 
 class Stages:
@@ -183,11 +187,21 @@ class Stages:
             st.open_wall = reading.t_wall
             self._open[name] = st
 
-    def stop(self, name: str, *, step: int | None = None) -> Record:
-        return self._close(name, step, reopen=False)
+    def stop(self, name: str, *, step: int | None = None, samples: int | None = None,
+             tokens: int | None = None) -> Record:
+        return self._close(name, step, reopen=False, counts=(samples, tokens))
 
-    def update(self, name: str, *, step: int | None = None) -> Record:
-        return self._close(name, step, reopen=True)
+    def update(self, name: str, *, step: int | None = None, samples: int | None = None,
+               tokens: int | None = None) -> Record:
+        return self._close(name, step, reopen=True, counts=(samples, tokens))
+
+    def count(self, name: str, *, samples: int | None = None, tokens: int | None = None) -> None:
+        """Add work units to running stage ``name``'s open interval (they go into its next record)."""
+        s, t = check_count(samples, "samples"), check_count(tokens, "tokens")
+        with self._lock:
+            st = self._running(name, "count for")
+            st.samples += s
+            st.tokens += t
 
     def stop_all(self) -> list[Record]:
         with self._lock:
@@ -225,17 +239,24 @@ class Stages:
             self._footprint.interval_at(b.t_mono - a.t_mono, energy, facility, it.mix)
         return _Priced(kinds, energy, facility, co2, cost, it.mix, fp)
 
-    def _close(self, name: str, step: int | None, reopen: bool) -> Record:
+    def _running(self, name: str, verb: str) -> _Stage:
+        st = self._stages.get(name)
+        if st is None or st.open_at is None:
+            raise RuntimeError(
+                f"cannot {verb} stage {name!r}: it is not running (open stages: {self._open_list()}); "
+                f"call start({check_name(name)!r}) first"
+            )
+        return st
+
+    def _close(self, name: str, step: int | None, reopen: bool,
+               counts: tuple[int | None, int | None] = (None, None)) -> Record:
+        samples, tokens = check_count(counts[0], "samples"), check_count(counts[1], "tokens")
         if self._before is not None:
             self._before()
         with self._lock:
-            st = self._stages.get(name)
-            if st is None or st.open_at is None:
-                verb = "update" if reopen else "stop"
-                raise RuntimeError(
-                    f"cannot {verb} stage {name!r}: it is not running (open stages: {self._open_list()}); "
-                    f"call start({check_name(name)!r}) first"
-                )
+            st = self._running(name, "update" if reopen else "stop")
+            st.samples += samples
+            st.tokens += tokens
             reading = self._boundary()
             rec = self._record(name, st, st.open_at, reading, st.step if step is None else int(step))
             st.step = rec.step + 1
@@ -258,6 +279,10 @@ class Stages:
         acc.records += 1
         run.records += 1
         acc.add(duration, priced)
+        samples, tokens = st.samples, st.tokens
+        acc.samples += samples
+        acc.tokens += tokens
+        st.samples = st.tokens = 0
         prov = self._meter.provenance()
         context = context_between(a, b) or [{} for _ in self._ids]
         devices = {
@@ -280,7 +305,7 @@ class Stages:
             devices, self._watches.read(),  # devices, watched
             acc.duration, acc.kwh, acc.co2, acc.cost,  # stage_duration_s, stage_energy_kwh, stage_co2_kg, stage_cost
             run.duration, run.kwh, run.co2, run.cost,  # run_duration_s, run_energy_kwh, run_co2_kg, run_cost
-            "",  # chain_hash (set by the CSV sink)
+            "", samples, tokens, acc.samples, acc.tokens,  # chain_hash, samples, tokens, stage_samples, stage_tokens
             *_footprint_values(priced.footprint, acc.footprint, run.footprint),
         )
 

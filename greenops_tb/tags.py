@@ -38,6 +38,11 @@ EVENT_SCALARS: dict[str, str] = {
     "cost": "stage_cost",
     "duration_s": "stage_duration_s",
     "power_w": "avg_power_w",
+    # work units (written only once the stage has counted some): running J and gCO2e per unit
+    "j_per_sample": "stage_j_per_sample",
+    "g_per_sample": "stage_g_per_sample",
+    "j_per_token": "stage_j_per_token",
+    "g_per_token": "stage_g_per_token",
 }
 #: the scalar every stage writes with every event: its tags name the run's stages
 STAGE_SCALAR = "energy_kwh"

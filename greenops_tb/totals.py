@@ -21,6 +21,8 @@ class StageTotals:
     co2_kg: float
     cost: float | None  # None when no price is known
     mix_kwh: Mapping[str, float]  # facility energy per grid source
+    samples: int = 0  # work units counted (0 for the run's "total")
+    tokens: int = 0
     # footprint, beside the CO2 (never in it); None = unknown (see greenops_tb.footprint)
     embodied_kg: float | None = None
     water_onsite_l: float | None = None

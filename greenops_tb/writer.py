@@ -40,6 +40,7 @@ from greenops_tb.stages import Pricing, Stages
 from greenops_tb.totals import RunTotals, format_summary
 from greenops_tb.tags import check_name
 from greenops_tb.watch import Watches
+from greenops_tb.workunits import Efficiency, stage_efficiency
 
 if TYPE_CHECKING:
     from greenops_tb.forecast import Forecast
@@ -194,20 +195,29 @@ class GreenSummaryWriter(SummaryWriter):
         self._expect("start", name)
         self._stages.start(name, step=step, epoch=epoch)
 
-    def stop(self, name: str, *, step: int | None = None) -> Record:
-        """Close stage ``name`` and record the interval; its event reaches the file within milliseconds
-        (``flush()`` waits for that)."""
+    def stop(self, name: str, *, step: int | None = None, samples: int | None = None,
+             tokens: int | None = None) -> Record:
+        """Close stage ``name`` and record the interval (with the ``samples``/``tokens`` it processed, if
+        given); its event reaches the file within milliseconds (``flush()`` waits for that)."""
         self._check_open()
         self._expect("stop", name)
-        rec = self._stages.stop(name, step=step)
+        rec = self._stages.stop(name, step=step, samples=samples, tokens=tokens)
         self._sinks.flush()
         return rec
 
-    def update(self, name: str, step: int | None = None) -> Record:
-        """Close the current interval of running stage ``name``, record it, open the next one."""
+    def update(self, name: str, step: int | None = None, *, samples: int | None = None,
+               tokens: int | None = None) -> Record:
+        """Close the current interval of running stage ``name`` (it processed ``samples``/``tokens``, if
+        given), record it, open the next one."""
         self._check_open()
         self._expect("update", name)
-        return self._stages.update(name, step=step)
+        return self._stages.update(name, step=step, samples=samples, tokens=tokens)
+
+    def count(self, name: str, *, samples: int | None = None, tokens: int | None = None) -> None:
+        """Add work units to running stage ``name``'s current interval (for loops that know the count
+        elsewhere); they are recorded at its next ``update``/``stop``."""
+        self._check_open()
+        self._stages.count(name, samples=samples, tokens=tokens)
 
     def _expect(self, kind: str, name: str) -> None:
         """Distributed: name the next boundary, so ranks can check they pass the same ones."""
@@ -241,6 +251,13 @@ class GreenSummaryWriter(SummaryWriter):
             devices={d.id: pv for d, pv in zip(self._meter.devices, self._meter.provenance())},
             footprint=self._footprint.metadata(),
         )
+
+    def efficiency(self) -> dict[str, dict[str, Efficiency]]:
+        """Per stage, energy and CO2e per counted unit (``sample``/``token``), else per step (interval)."""
+        stages, _total = self._stages.totals()
+        return {n: stage_efficiency(n, s.energy_kwh, s.co2_kg, {"samples": s.samples, "tokens": s.tokens},
+                                    s.records)
+                for n, s in stages.items()}
 
     def summary(self) -> str:
         return format_summary(self.totals())

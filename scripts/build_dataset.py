@@ -1,6 +1,6 @@
-"""Build the embedded grid dataset ``greenops_tb/grid/data/grid.json.gz`` from ``../shared/data``.
+"""Build the embedded grid dataset ``greenops_tb/grid/data/grid.json.gz`` from the raw sources in ``data/sources``.
 
-Usage: ``python scripts/build_dataset.py [--data DIR] [--out FILE]``.
+Usage: ``python scripts/build_dataset.py [--data DIR] [--out FILE]`` (defaults: data/sources, the shipped file).
 
 Bases (documented in greenops_tb/grid/data/PROVENANCE.md; each zone carries its own label):
 
@@ -26,7 +26,7 @@ import math
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = REPO.parent / "shared" / "data"
+DEFAULT_DATA = REPO / "data" / "sources"
 DEFAULT_OUT = REPO / "greenops_tb" / "grid" / "data" / "grid.json.gz"
 SOURCES = ("coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "bioenergy", "other_renewable")
 
@@ -233,11 +233,11 @@ def build(data: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="directory of the raw data (../shared/data)")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="directory of the raw data (default: data/sources)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
     if not (args.data / "README.md").exists():
-        raise SystemExit(f"no raw data at {args.data}; pass --data DIR (the shared/data folder)")
+        raise SystemExit(f"no raw data at {args.data}; pass --data DIR (a folder like data/sources, with its README.md)")
     ds = build(args.data)
     raw = json.dumps(ds, separators=(",", ":"), sort_keys=True).encode()
     args.out.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))

@@ -1,6 +1,6 @@
-"""Build greenops_tb/meters/data/{cpu_tdp,gpu_tdp}.csv from ../shared/data.
+"""Build greenops_tb/meters/data/{cpu_tdp,gpu_tdp}.csv from the raw sources in data/sources.
 
-Inputs (see ../shared/data/README.md for provenance and licences):
+Inputs (see data/sources/README.md for provenance and licences):
   codecarbon_cpu_power.csv       (MIT, mlco2/codecarbon)  Name,TDP
   gpu_tdp_epoch_ml_hardware.csv  (CC BY 4.0, Epoch AI)    hardware_name,...,type,...,tdp_w
 
@@ -8,17 +8,20 @@ Outputs: ``key,tdp_w`` with ``key = normalise_model(name)``, sorted, one row per
 key (the first TDP seen wins on duplicates), so the runtime does no parsing
 beyond reading two columns.
 
-Usage: python scripts/build_hardware_tables.py [--src ../shared/data]
+Usage: python scripts/build_hardware_tables.py [--src data/sources] [--out greenops_tb/meters/data]
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from pathlib import Path
 
-from greenops_tb.meters.cpu_info import normalise_model
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the normaliser of this checkout, not of an installed greenops_tb
+
+from greenops_tb.meters.cpu_info import normalise_model  # noqa: E402
+
 OUT = ROOT / "greenops_tb" / "meters" / "data"
 GPU_TYPES = {"GPU", "GPGPU", "TPU", "XPU", "NPU", "DCU (GPGPU)"}
 
@@ -29,7 +32,7 @@ def _write(path: Path, rows: dict[str, float]) -> None:
         w.writerow(["key", "tdp_w"])
         for key in sorted(rows):
             w.writerow([key, f"{rows[key]:g}"])
-    print(f"wrote {path.relative_to(ROOT)}: {len(rows)} rows")
+    print(f"wrote {path}: {len(rows)} rows")
 
 
 def _table(path: Path, name_col: str, tdp_col: str, keep=lambda row: True) -> dict[str, float]:
@@ -47,18 +50,20 @@ def _table(path: Path, name_col: str, tdp_col: str, keep=lambda row: True) -> di
     return out
 
 
-def build(src: Path) -> None:
+def build(src: Path, out: Path = OUT) -> None:
     cpu = _table(src / "codecarbon_cpu_power.csv", "Name", "TDP")
     gpu = _table(src / "gpu_tdp_epoch_ml_hardware.csv", "hardware_name", "tdp_w", lambda r: r["type"] in GPU_TYPES)
-    OUT.mkdir(parents=True, exist_ok=True)
-    _write(OUT / "cpu_tdp.csv", cpu)
-    _write(OUT / "gpu_tdp.csv", gpu)
+    out.mkdir(parents=True, exist_ok=True)
+    _write(out / "cpu_tdp.csv", cpu)
+    _write(out / "gpu_tdp.csv", gpu)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--src", type=Path, default=ROOT.parent / "shared" / "data")
-    build(ap.parse_args().src)
+    ap.add_argument("--src", type=Path, default=ROOT / "data" / "sources", help="raw data (default: data/sources)")
+    ap.add_argument("--out", type=Path, default=OUT, help="output folder (default: greenops_tb/meters/data)")
+    args = ap.parse_args(argv)
+    build(args.src, args.out)
 
 
 if __name__ == "__main__":

@@ -39,15 +39,17 @@ def free_port() -> int:
 class TensorBoardProcess:
     """A real ``tensorboard`` serving ``logdir`` on a free loopback port; stop() ends it."""
 
-    def __init__(self, logdir: Path, *, load_fast: bool, extra: tuple[str, ...] = ()) -> None:
+    def __init__(self, logdir: Path, *, load_fast: bool, extra: tuple[str, ...] = (),
+                 python: str | None = None, env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        exe = shutil.which("tensorboard") or sys.executable
-        cmd = [exe] if exe != sys.executable else [sys.executable, "-m", "tensorboard.main"]
+        exe = shutil.which("tensorboard") if python is None else None
+        cmd = [exe] if exe else [python or sys.executable, "-m", "tensorboard.main"]
         cmd += ["--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(self.port),
                 "--load_fast", "true" if load_fast else "false", "--reload_interval", "1", *extra]
         self.log = open(logdir.parent / f"tensorboard-{self.port}.log", "w+")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=cwd,
+                                     env={**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"})
 
     def get(self, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
         try:

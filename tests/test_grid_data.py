@@ -19,7 +19,7 @@ from greenops_tb.grid.dataset import WORLD
 from greenops_tb.schema import SOURCES
 
 REPO = Path(__file__).resolve().parent.parent
-RAW = REPO.parent / "shared" / "data"
+RAW = REPO / "data" / "sources"  # the raw public sources, in the repository
 NOENV: dict[str, str] = {}
 
 

@@ -96,7 +96,7 @@ def test_fit_validate_test_predict_become_stages(tmp_path: Path) -> None:
     # the events carry the same records (structured, full precision)
     assert [(r.seq, r.stage, r.energy_kwh) for r in run.records] == [(r.seq, r.stage, r.energy_kwh) for r in csv_recs]
     assert run.metadata is not None and run.metadata.location == "DE"
-    assert csv_recs[0].run == tmp_path.name  # the run is named after the root, not "green"
+    assert csv_recs[0].run == f"{tmp_path.name}/green"  # as TensorBoard names it, started on the root's parent
 
 
 def test_ddp_spawn_on_two_cpu_processes_writes_job_totals_from_rank_zero(tmp_path: Path) -> None:

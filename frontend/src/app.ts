@@ -15,7 +15,8 @@ import { mixSection } from "./sections/mix";
 import { provenanceSection } from "./sections/provenance";
 import { seriesSection, watchedSection, type SeriesView } from "./sections/series";
 import { compareSection, stageSection } from "./sections/tables";
-import type { RunInfo, RunSummary, SeriesResponse, WatchedResponse } from "./types";
+import { efficiencyCards, efficiencySection, rangeNotes, whatifSection, WHATIF_TOP } from "./sections/decisions";
+import type { RunInfo, RunSummary, SeriesResponse, WatchedResponse, WhatIfResponse } from "./types";
 
 const REFRESH_MS = 30_000;
 const DEFAULT_SELECTED = 5;
@@ -35,6 +36,8 @@ export class GreenApp {
   private summaries = new Map<string, RunSummary>();
   private series = new Map<string, SeriesResponse>();
   private watched = new Map<string, WatchedResponse>();
+  private whatif: WhatIfResponse | undefined; // the first selected run's, as `greenops-tb whatif --json`
+  private whatifCloud = false;
   private charts = new Map<string, ECharts>();
   private loadedOnce = false;
   private seriesLoaded = false;
@@ -138,14 +141,30 @@ export class GreenApp {
     }
     this.seriesLoaded = false;
     this.renderContent();
-    const series = await Promise.all(runs.map((r) => Promise.all([api.series(r, POINTS), api.watched(r, POINTS)])));
+    const [series, whatif] = await Promise.all([
+      Promise.all(runs.map((r) => Promise.all([api.series(r, POINTS), api.watched(r, POINTS)]))),
+      this.loadWhatif(runs[0])]);
     if (!current()) return;
+    this.whatif = whatif;
     runs.forEach((r, i) => {
       this.series.set(r, series[i][0]);
       this.watched.set(r, series[i][1]);
     });
     this.seriesLoaded = true;
     this.renderContent();
+  }
+
+  /** The same run elsewhere for `run` (the first selected); a run without records has no what-if. */
+  private async loadWhatif(run: string | undefined): Promise<WhatIfResponse | undefined> {
+    if (run === undefined || !this.summaries.get(run)?.has_records) return undefined;
+    return api.whatif(run, WHATIF_TOP, this.whatifCloud);
+  }
+
+  private setWhatifCloud(on: boolean): void {
+    this.whatifCloud = on;
+    const run = [...this.summaries.keys()][0];
+    void this.loadWhatif(run).then((w) => { this.whatif = w; this.renderContent(); })
+      .catch((err: Error) => this.setStatus(err.message, "error"));
   }
 
   private reload(): void {
@@ -214,10 +233,15 @@ export class GreenApp {
     const view = this.seriesView(summaries);
     const sections: Child[] = [
       headlineSection(summaries),
+      rangeNotes(summaries),
+      efficiencyCards(summaries),
       footprintSection(summaries),
+      whatifSection({ data: this.whatif, cloudOnly: this.whatifCloud, setCloudOnly: (on) => this.setWhatifCloud(on) },
+        this.chart),
       mixSection(summaries, this.mixBasis, this.chart, (basis) => { this.mixBasis = basis; this.renderContent(); }),
       stageSection(summaries, this.chart),
-      seriesSection(view, this.chart),
+      seriesSection(view, this.chart, summaries),
+      efficiencySection(view, this.chart),
       summaries.length > 1 ? compareSection(summaries) : null,
       watchedSection(view, this.chart),
       provenanceSection(summaries),

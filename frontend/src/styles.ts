@@ -55,6 +55,8 @@ table.data .text { text-align: left; white-space: normal; word-break: break-word
 .run-cell { display: inline-flex; gap: 6px; align-items: center; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; flex: none; }
 ${swatches}
+.mine { font-weight: 600; color: var(--accent); }
+.cards.efficiency { margin-top: 10px; }
 .badge { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 11px; border: 1px solid var(--border); }
 .badge.measured { color: var(--accent); border-color: var(--accent); }
 .provenance h3 { color: var(--fg); font-size: 14px; }

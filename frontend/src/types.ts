@@ -34,6 +34,20 @@ export interface Totals {
   low_carbon_share: number | null;
 }
 
+/** Energy and CO₂e per unit of work (greenops_tb/workunits.py); null where nothing was counted. */
+export interface Efficiency {
+  stage: string;
+  unit: string; // "sample" | "token" | "step"
+  count: number;
+  energy_kwh: number;
+  co2_kg: number;
+  j_per_unit: number | null;
+  g_per_unit: number | null;
+  units_per_kwh: number | null;
+  kj_per_1k: number | null;
+  g_per_1k: number | null;
+}
+
 export interface StageSummary extends Totals {
   stage: string;
   last_step: number;
@@ -42,6 +56,41 @@ export interface StageSummary extends Totals {
   mix_kwh: Mix;
   /** The stage's CO₂e split over the grid sources (kg; parts sum to `co2_kg`); absent from older backends. */
   co2_by_source_kg?: Mix;
+  /** Work units counted (update(name, samples=, tokens=)); absent from older backends. */
+  samples?: number;
+  tokens?: number;
+  /** unit -> efficiency ("sample", "token", else "step"). */
+  efficiency?: Record<string, Efficiency>;
+}
+
+/** A value and its low-high range (docs/METHOD.md). */
+export interface Range {
+  value: number;
+  low: number;
+  high: number;
+}
+
+export interface Ranges {
+  energy_kwh: Range;
+  facility_energy_kwh: Range;
+  co2_kg: Range;
+  cost: Range | null;
+}
+
+export interface RangeFactor {
+  name: string;
+  applies_to: string;
+  low: number;
+  high: number;
+  source: string;
+  citation: string;
+}
+
+export interface RunRanges {
+  totals: Ranges;
+  stages: Record<string, Ranges>;
+  factors: RangeFactor[];
+  rule: string;
 }
 
 /** One context key of a device over the kept records (run_summary.py's ContextStats). */
@@ -134,6 +183,10 @@ export interface RunSummary {
   records_kept?: number;
   records_emitted?: number;
   complete?: boolean;
+  /** Low-high ranges of every total; absent from older backends. */
+  ranges?: RunRanges;
+  /** The headline stage's efficiency (most samples, else tokens, else steps). */
+  efficiency?: Efficiency | null;
   footprint?: FootprintSummary;
 }
 
@@ -183,6 +236,7 @@ export interface CompareRow extends Partial<Totals> {
   stage_energy_kwh?: Record<string, number>;
   mix_shares?: Mix;
   complete?: boolean;
+  efficiency?: Efficiency | null;
   embodied_kg?: number | null;
   water_onsite_l?: number | null;
   water_offsite_l?: number | null;
@@ -191,6 +245,44 @@ export interface CompareRow extends Partial<Totals> {
 /** `/compare?run=A&run=B...` */
 export interface CompareResponse {
   runs: CompareRow[];
+}
+
+/** This run's energy priced at one place (greenops_tb/elsewhere.py's Place). */
+export interface Place {
+  key: string;
+  kind: string; // "zone" | "cloud" | "this run"
+  zone: string;
+  name: string;
+  country: string;
+  carbon_intensity_g_per_kwh: number;
+  intensity_source: string;
+  year: number | null;
+  basis: string;
+  co2_kg: number;
+  co2_saving_kg: number;
+  co2_saving_rel: number | null;
+  same_basis: boolean;
+  price_per_kwh: number | null;
+  currency: string;
+  price_source: string;
+  cost: number | null;
+  cost_saving: number | null;
+  cost_saving_rel: number | null;
+}
+
+/** `/whatif?run=R&top=N&cloud=aws,gcp&pue=P`: the same run elsewhere (as `greenops-tb whatif --json`). */
+export interface WhatIfResponse {
+  run: string;
+  pue: number;
+  energy_kwh: number;
+  facility_energy_kwh: number;
+  this_run: Place;
+  cleanest: Place[];
+  cheapest: Place[];
+  places: number;
+  rank: number;
+  bases: Record<string, number>;
+  notes: string[];
 }
 
 /** Any route's answer to a bad request (400), an unknown run (404) or unreadable data (503). */

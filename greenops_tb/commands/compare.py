@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 from greenops_tb.plugin.run_summary import headline, json_safe, summarize
 from greenops_tb.runs import LOADERS, InputError, load_run
+from greenops_tb.workunits import comparison_text
 
 METRICS = (
     ("duration_s", "duration_s"),
@@ -50,8 +51,27 @@ def comparison(heads: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for h in heads:
         stages += [s for s in h["stage_energy_kwh"] if s not in stages]
     rows = [(label, [h.get(key) for h in heads]) for key, label in METRICS]
+    rows += _efficiency_rows(heads)
     rows += [(f"{s}_energy_kWh", [h["stage_energy_kwh"].get(s) for h in heads]) for s in stages]
     return [{"metric": label, "values": vals, "ratios": [ratio(v, vals[0]) for v in vals[1:]]} for label, vals in rows]
+
+
+def _efficiency_rows(heads: list[Mapping[str, Any]]) -> list[tuple[str, list[float | None]]]:
+    """J and gCO2e per unit of the runs' headline efficiencies, when every run has one in the same unit."""
+    effs = [h.get("efficiency") for h in heads]
+    units = {e["unit"] for e in effs if e}
+    if None in effs or len(units) != 1:
+        return []
+    unit = units.pop()
+    return [(f"J_per_{unit}", [e["j_per_unit"] for e in effs]), (f"gCO2e_per_{unit}", [e["g_per_unit"] for e in effs])]
+
+
+def efficiency_lines(labels: list[str], heads: list[Mapping[str, Any]]) -> list[str]:
+    """``run B: 37% less energy per sample than run A`` (headline efficiencies in one unit)."""
+    rows = _efficiency_rows(heads)
+    if not rows:
+        return []
+    return comparison_text(rows[0][0].removeprefix("J_per_"), labels, rows[0][1])
 
 
 def _cell(x: float | None) -> str:
@@ -78,14 +98,17 @@ def run(args: argparse.Namespace) -> int:
     if empty:
         print(f"greenops-tb compare: no records in {', '.join(empty)}", file=sys.stderr)
         return 2
-    currencies = {h["currency"] for h in heads}
+    currencies = {h["currency"] for h in heads if h.get("cost") is not None and h["currency"]}  # of known costs
     rows = comparison(heads)
     labels = [h["run"] for h in heads]
     if args.json:
-        json.dump(json_safe({"runs": labels, "currencies": sorted(currencies), "rows": rows}), sys.stdout, indent=1)
+        json.dump(json_safe({"runs": labels, "currencies": sorted(currencies), "rows": rows,
+                             "efficiency": efficiency_lines(labels, heads)}), sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
     print(render(labels, rows))
+    for line in efficiency_lines(labels, heads):
+        print(line)
     if len(currencies) > 1:
         print(f"note: costs are in different currencies ({', '.join(sorted(currencies))}); their ratios mix units")
     return 0

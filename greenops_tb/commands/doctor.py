@@ -172,6 +172,8 @@ def _print_text(rep: dict[str, Any]) -> None:
     print(f"CPU/RAM (RAPL under {r['root']})")
     for z in r["zones"]:
         print(f"  {z['zone']} {z['name']}: {z['counts_as']} ({z['why']}); energy_uj {z['energy_uj']}")
+    for note in r["notes"]:  # why RAPL is not used, under its own heading
+        print(f"  status: {note}")
     c = rep["cpu"]
     print("CPU model")
     print(f"  {c['model'] or '(unknown)'}: TDP {c['tdp_w']:g} W from {c['tdp_source']}; {c['logical_cpus']} logical CPUs")
@@ -186,7 +188,7 @@ def _print_text(rep: dict[str, Any]) -> None:
     print("A writer would measure")
     for d in rep["sources"]["devices"]:
         print(f"  {d['device']} ({d['name']}): {d['provenance']}")
-    for note in g["notes"] + r["notes"] + loc.get("notes", []) + rep["sources"]["notes"]:
+    for note in g["notes"] + loc.get("notes", []) + rep["sources"]["notes"]:
         print(f"note: {note}")
 
 

@@ -9,6 +9,11 @@ Records come through TensorBoard's own loading code and the plugin's reader
   its first row; names that appear later go to ``watched_extra`` (nothing is lost).
 * ``jsonl`` / ``json``: one :meth:`Record.to_json` object per record (nested devices,
   mix and watched values).
+* ``parquet``: the CSV's columns with typed values (numbers as numbers), for pandas
+  and friends; needs pyarrow (``pip install 'greenops_tb[parquet]'``) and ``-o FILE``.
+
+The format comes from ``--format`` or the output's extension (.csv, .jsonl, .json,
+.parquet; no extension: csv); any other extension is refused rather than guessed.
 """
 from __future__ import annotations
 
@@ -16,16 +21,20 @@ import argparse
 import csv
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Iterator, TextIO
 
-from greenops_tb.columns import csv_columns
+from greenops_tb.columns import _FORMULA_LEAD, csv_columns
 from greenops_tb.schema import Record
 from greenops_tb.sinks.rows import record_to_row
 from greenops_tb.runs import LOADERS, InputError, Logdir, Progress, open_logdir
 
-FORMATS = ("csv", "jsonl", "json")
+FORMATS = ("csv", "jsonl", "json", "parquet")
+TEXT_COLUMNS = ("run", "stage", "location", "chain_hash")  # text even when every value looks like a number
+# the quote neutralise_text puts before text a spreadsheet would run as a formula
+FORMULA_GUARD = "^'[" + re.escape("".join(_FORMULA_LEAD)) + "]"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -45,10 +54,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _format(args: argparse.Namespace) -> str:
-    if args.format:
-        return args.format
+    """The output format; InputError for an extension we would have to guess at or that contradicts --format."""
     suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
-    return suffix if suffix in FORMATS else "csv"
+    if args.format and suffix in FORMATS and suffix != args.format:
+        raise InputError(f"--format {args.format} would write {args.format} into {args.output}; "
+                         f"name the file .{args.format} or pass --format {suffix}")
+    fmt = args.format or (suffix if suffix in FORMATS else "csv" if not suffix else None)
+    if fmt is None:
+        raise InputError(f"cannot tell the format of {args.output} from its extension .{suffix}: "
+                         f"use .csv, .jsonl, .json or .parquet, or pass --format {{{','.join(FORMATS)}}}")
+    if fmt == "parquet" and args.output is None:
+        raise InputError("Parquet is a binary file format: pass -o FILE.parquet")
+    return fmt
 
 
 def iter_records(logdir: Logdir, runs: list[str], stages: list[str] | None, progress: Progress) -> Iterator[Record]:
@@ -91,6 +108,25 @@ def write_json(records: Iterator[Record], out: TextIO, *, lines: bool) -> int:
     return n
 
 
+def write_parquet(csv_path: Path, target: Path) -> None:
+    """Convert the exported CSV at ``csv_path`` to Parquet at ``target`` (pyarrow infers the numeric types)."""
+    try:
+        import pyarrow as pa
+        from pyarrow import compute as pc, csv as pa_csv, parquet as pq
+    except ImportError:
+        raise InputError("Parquet export needs pyarrow: pip install 'greenops_tb[parquet]' (or pyarrow)") from None
+    with open(csv_path, encoding="utf-8") as f:
+        header = next(csv.reader(f), [])
+    types = {c: pa.string() for c in TEXT_COLUMNS if c in header}
+    table = pa_csv.read_csv(csv_path, convert_options=pa_csv.ConvertOptions(column_types=types))
+    for i, field in enumerate(table.schema):  # text cells as written, without the CSV's spreadsheet-formula guard
+        if pa.types.is_string(field.type):
+            col = table.column(i)
+            guarded = pc.match_substring_regex(col, FORMULA_GUARD)
+            table = table.set_column(i, field, pc.if_else(guarded, pc.utf8_slice_codeunits(col, 1), col))
+    pq.write_table(table, target)
+
+
 def export(logdir: Logdir, out: TextIO, fmt: str, runs: list[str], stages: list[str] | None) -> int:
     """Write the records of ``runs``; returns how many were written."""
     progress = Progress(len(runs), "export runs")
@@ -101,8 +137,8 @@ def export(logdir: Logdir, out: TextIO, fmt: str, runs: list[str], stages: list[
 
 
 def run(args: argparse.Namespace) -> int:
-    fmt = _format(args)
     try:
+        fmt = _format(args)
         with open_logdir(args.logdir, args.loader) as logdir:
             runs = logdir.select(args.runs)
             if args.output is None:
@@ -110,14 +146,19 @@ def run(args: argparse.Namespace) -> int:
             else:
                 target = Path(args.output)
                 tmp = target.with_name(f".{target.name}.partial")
+                text = tmp.with_name(tmp.name + ".csv") if fmt == "parquet" else tmp  # Parquet: via the CSV
                 try:
-                    with open(tmp, "w", newline="", encoding="utf-8") as out:
-                        n = export(logdir, out, fmt, runs, args.stages)
-                    os.replace(tmp, target)
+                    with open(text, "w", newline="", encoding="utf-8") as out:
+                        n = export(logdir, out, "csv" if fmt == "parquet" else fmt, runs, args.stages)
+                    if fmt == "parquet" and n:
+                        write_parquet(text, tmp)
+                    if fmt != "parquet" or n:  # no records: no Parquet file (it would have no columns)
+                        os.replace(tmp, target)
                 except OSError as err:
                     raise InputError(f"cannot write {target}: {err.strerror or err}") from err
                 finally:
                     tmp.unlink(missing_ok=True)
+                    text.unlink(missing_ok=True)
     except InputError as err:
         print(f"greenops-tb export: {err}", file=sys.stderr)
         return 2

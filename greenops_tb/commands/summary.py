@@ -18,6 +18,7 @@ from greenops_tb.forecast import forecast
 from greenops_tb.plugin.run_summary import json_safe, summarize
 from greenops_tb.readers.events import RunData
 from greenops_tb.runs import LOADERS, InputError, open_logdir
+from greenops_tb.workunits import EFFICIENCY_FIELDS, Efficiency
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -75,6 +76,20 @@ def co2_by_source_text(co2_by_source_kg: Mapping[str, float]) -> str:
     return ", ".join(f"{k} {v / total:.0%}" if v / total >= 0.005 else f"{k} <1%" for k, v in ranked)
 
 
+def ranges_text(r: Mapping[str, Any]) -> str:
+    """``range: energy 1.2 kWh (1.1-1.3), CO2e 0.41 kg (0.34-0.49)`` (the rule is in docs/METHOD.md)."""
+    def one(x: Mapping[str, float], unit: str) -> str:
+        return f"{x['value']:.3g} {unit} ({x['low']:.3g}-{x['high']:.3g})"
+
+    return (f"range: energy {one(r['energy_kwh'], 'kWh')}, CO2e {one(r['co2_kg'], 'kg')} "
+            "(measurement, PUE and grid uncertainty; docs/METHOD.md)")
+
+
+def efficiency_text(e: Mapping[str, Any]) -> str:
+    """``12.3 J and 4.1 mg CO2e per sample (2.9e+05 samples/kWh)`` (:mod:`greenops_tb.workunits`)."""
+    return Efficiency(**{k: e[k] for k in EFFICIENCY_FIELDS}).text()
+
+
 def _device(d: Mapping[str, Any]) -> str:
     how = "measured" if d["measured"] else "modelled"
     ctx = context_text(d.get("context", {}))
@@ -90,12 +105,17 @@ def render(summary: Mapping[str, Any]) -> str:
     lines = [
         f"run {summary['run']}: location {loc['zone']} {loc['name']} ({loc['source']}), PUE {summary['pue']:g}, "
         f"{summary['carbon_intensity_g_per_kwh']:.4g} g/kWh ({summary['intensity_source']}), "
-        f"price {_num(price['per_kwh'])} {price['currency']}/kWh ({price['source']})",
+        + (f"price {_num(price['per_kwh'])} {price['currency']}/kWh ({price['source']})" if price["per_kwh"] is not None
+           else "price unknown (give the writer price_per_kwh=, or set GREENOPS_PRICE_PER_KWH)"),
     ]
     cur = summary["currency"]
     rows = [_HEAD] + [_row(s["stage"], s, s["records_kept"], cur) for s in summary["stages"]]
     rows.append(_row("total", summary["totals"], summary["records_kept"], cur))
     lines.append(_table(rows))
+    lines.append(ranges_text(summary["ranges"]["totals"]))
+    eff = [f"{s['stage']} {efficiency_text(e)}" for s in summary["stages"] for e in s["efficiency"].values()]
+    if eff:
+        lines.append("efficiency: " + "; ".join(eff))
     mix = summary["mix_shares"]
     lines.append("mix: " + (", ".join(f"{k} {v:.1%}" for k, v in mix.items() if v > 0) or "unknown"))
     factors = summary.get("co2_by_source_factors")
@@ -123,6 +143,13 @@ def summarize_run(data: RunData, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _check_forecast_stage(summaries: list[dict[str, Any]], stage: str | None) -> None:
+    """A forecast stage no run has is a usage error that names the stages there are."""
+    stages = sorted({st["stage"] for s in summaries for st in s.get("stages", ())})
+    if stage and stage not in stages:
+        raise InputError(f"--forecast {stage!r}: no run has that stage; stages: {', '.join(stages) or '(none)'}")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.forecast and args.total_steps is None and args.total_epochs is None:
         print("greenops-tb summary: --forecast needs --total-steps N or --total-epochs N", file=sys.stderr)
@@ -130,6 +157,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         with open_logdir(args.logdir, args.loader) as logdir:
             summaries = [summarize_run(logdir.read(r), args) for r in logdir.select(args.runs)]
+        for s in summaries:  # a run directory given as the logdir: named by the path given, as compare names it
+            s["run"] = args.logdir if s["run"] == "." else s["run"]
+        _check_forecast_stage(summaries, args.forecast)
     except InputError as err:
         print(f"greenops-tb summary: {err}", file=sys.stderr)
         return 2

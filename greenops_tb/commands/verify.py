@@ -1,10 +1,11 @@
-"""``greenops-tb verify FILE.csv``: check a live CSV's hash chain and report the first broken row.
+"""``greenops-tb verify FILE.csv|RUN_DIR``: check a live CSV's hash chain and report the first broken row.
 
 The chain (``hash_chain=True`` on the writer, :mod:`greenops_tb.hashchain`)
 detects an edited cell, a removed, inserted or reordered row. Rows cut from the
 end leave a valid chain, so the CSV is also checked against the event files of
 its run (every record there carries its row's hash): by default the CSV's own
-directory, or ``--events RUN_DIR``. An incomplete last line (a truncated file,
+directory, or ``--events RUN_DIR``. Given a run directory, ``verify`` checks its
+``green.csv``. An incomplete last line (a truncated file,
 or a run killed mid-write) fails too.
 
 Exit codes: 0 intact, 1 broken (the first bad row is named), 2 unreadable input.
@@ -17,25 +18,37 @@ from pathlib import Path
 
 from greenops_tb import hashchain
 from greenops_tb.readers.csv import read_table
-from greenops_tb.columns import CHAIN_COLUMN
+from greenops_tb.columns import CHAIN_COLUMN, CSV_NAME, REQUIRED_COLUMNS
 from greenops_tb.runs import LOADERS, InputError, event_files, open_logdir
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("verify", help="check a live CSV's hash chain; report the first broken row",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("csv", metavar="FILE.csv", help="a CSV written with hash_chain=True")
+    p.add_argument("csv", metavar="FILE.csv|RUN_DIR",
+                   help=f"a CSV written with hash_chain=True, or a run directory (its {CSV_NAME})")
     p.add_argument("--events", metavar="RUN_DIR", help="the run's event files (default: the CSV's directory)")
     p.add_argument("--loader", choices=LOADERS, default="auto", help="TensorBoard loader (default: auto)")
     p.set_defaults(func=run)
 
 
+def csv_of(path: Path) -> Path:
+    """The CSV to check: ``path`` itself, or a run directory's ``green.csv``."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file or directory")
+    if not path.is_dir():
+        return path
+    if (path / CSV_NAME).is_file():
+        return path / CSV_NAME
+    found = sorted(p.name for p in path.glob("*.csv"))
+    raise InputError(f"{path}: a directory without {CSV_NAME}; pass the run's CSV"
+                     + (f" ({', '.join(found)} here)" if found else " (no CSV here)"))
+
+
 def _read(path: Path) -> tuple[list[str], list[list[str]], bool]:
     """(header, complete rows, whether the last line is incomplete)."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
     if not path.is_file():
-        raise InputError(f"{path}: not a file; pass the run's CSV (green.csv by default)")
+        raise InputError(f"{path}: not a file; pass the run's CSV ({CSV_NAME} by default)")
     try:
         with open(path, "rb") as f:
             f.seek(0, 2)
@@ -47,6 +60,9 @@ def _read(path: Path) -> tuple[list[str], list[list[str]], bool]:
         raise InputError(f"{path}: cannot read ({err})") from err
     if not header:
         raise InputError(f"{path}: empty file (no header)")
+    if not REQUIRED_COLUMNS <= set(header):
+        raise InputError(f"{path}: not a CSV written by greenops_tb (its header lacks "
+                         f"{', '.join(sorted(REQUIRED_COLUMNS - set(header)))}); pass the run's {CSV_NAME}")
     if CHAIN_COLUMN not in header:
         raise InputError(f"{path}: no {CHAIN_COLUMN!r} column; it was written without hash_chain=True, "
                          "so there is nothing to verify")
@@ -78,19 +94,27 @@ def check(path: Path, events: Path | None, loader: str) -> tuple[int, str]:
     run_name = rows[0][header.index("run")] if "run" in header else ""
     ev = _event_hashes(events or path.parent, run_name, loader)
     if ev is None:
-        return 0, (f"OK: {len(rows)} rows, chain intact (no event files with this run's hashes found, so rows "
+        return 0, (f"OK: {_count(len(rows), 'row')}, chain intact (no event files with this run's hashes found, so rows "
                    "removed from the end cannot be detected; pass --events RUN_DIR)")
     in_csv = {row[ci] for row in rows}
     missing = [i for i, h in enumerate(ev) if h not in in_csv]
     if missing:
-        return 1, (f"BROKEN after data row {len(rows)} (line {len(rows) + 2}): the event files hold {len(ev)} records "
-                   f"of this run but {len(missing)} of their rows are missing from the CSV (removed or truncated)")
-    return 0, f"OK: {len(rows)} rows, chain intact, matches the {len(ev)} records in the event files"
+        return 1, (f"BROKEN after data row {len(rows)} (line {len(rows) + 2}): the event files hold {_count(len(ev), 'record')} "
+                   f"of this run but {_rows_missing(len(missing))} from the CSV (removed or truncated)")
+    return 0, f"OK: {_count(len(rows), 'row')}, chain intact, matches the {_count(len(ev), 'record')} in the event files"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _rows_missing(n: int) -> str:
+    return f"{n} of their rows {'is' if n == 1 else 'are'} missing"
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        code, message = check(Path(args.csv).expanduser(), Path(args.events) if args.events else None, args.loader)
+        code, message = check(csv_of(Path(args.csv).expanduser()), Path(args.events) if args.events else None, args.loader)
     except InputError as err:
         print(f"greenops-tb verify: {err}", file=sys.stderr)
         return 2

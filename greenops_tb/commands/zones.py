@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import unicodedata
 
 from greenops_tb.grid.dataset import Dataset, load
 
 
+CLOUD_HEADER = ("cloud", "location", "zone", "g/kWh", "year", "source")
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("zones", help="list grid zones with carbon intensity, year and source",
                               description=__doc__)
-    p.add_argument("--search", metavar="TEXT", help="only rows whose key, name or source contain TEXT")
+    p.add_argument("--search", metavar="TEXT", help="only rows whose key, name or source contain TEXT (exact key first)")
     p.add_argument("--cloud", action="store_true", help="list cloud regions (provider:region -> zone)")
     p.set_defaults(func=run)
 
@@ -36,8 +40,10 @@ def _fold(text: str) -> str:
 
 
 def _filter(rows: list[tuple[str, ...]], search: str | None) -> list:
+    """Rows with ``search`` in any cell: an exact key match first, then keys starting with it, then the rest."""
     s = _fold(search or "")
-    return sorted(r for r in rows if not s or any(s in _fold(cell) for cell in r))
+    hits = [r for r in rows if not s or any(s in _fold(cell) for cell in r)]
+    return sorted(hits, key=lambda r: (0 if _fold(r[0]) == s else 1 if _fold(r[0]).startswith(s) else 2, r))
 
 
 def _print(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
@@ -48,14 +54,19 @@ def _print(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     ds = load()
+    clouds = cloud_rows(ds, args.search) if args.cloud or args.search else []
     if args.cloud:
-        rows = cloud_rows(ds, args.search)
-        header = ("cloud", "location", "zone", "g/kWh", "year", "source")
+        rows, header = clouds, CLOUD_HEADER
     else:
-        rows = zone_rows(ds, args.search)
-        header = ("zone", "name", "g/kWh", "year", "source", "mix")
-    if not rows:
+        rows, header = zone_rows(ds, args.search), ("zone", "name", "g/kWh", "year", "source", "mix")
+    if not rows and not args.cloud and clouds:  # a cloud region searched without --cloud: show the regions
+        print(f"no zones match {args.search!r}; cloud regions that do (greenops-tb zones --cloud):")
+        rows, header = clouds, CLOUD_HEADER
+    elif not rows:
         print(f"no {'cloud regions' if args.cloud else 'zones'} match {args.search!r}")
         return 1
     _print(header, rows)
+    if header != CLOUD_HEADER and clouds:
+        print(f"note: {len(clouds)} cloud region{'s' if len(clouds) != 1 else ''} also match {args.search!r}; "
+              f"list them with: greenops-tb zones --cloud --search {shlex.quote(args.search)}")
     return 0

@@ -20,11 +20,9 @@ def _suggest(text: str, candidates: dict[str, str], n: int = 5) -> list[str]:
     return seen
 
 
-def _fail(kind: str, text: str, suggestions: list[str], how: str) -> LocationError:
+def _fail(kind: str, text: str, suggestions: list[str], how: str, listing: str = "greenops-tb zones") -> LocationError:
     hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-    return LocationError(
-        f"Unknown {kind} {text!r}.{hint} {how} Run `greenops-tb zones --search TEXT` to list what is available."
-    )
+    return LocationError(f"Unknown {kind} {text!r}.{hint} {how} Run `{listing} --search TEXT` to list what is available.")
 
 
 def find_country(ds: Dataset, text: str) -> Zone:
@@ -67,5 +65,5 @@ def find_cloud(ds: Dataset, text: str) -> tuple[Zone, str]:
         cands = {k: k for k in ds.cloud}
         raise _fail("cloud region", t, _suggest(t, cands),
                     "Pass cloud= as provider:region for aws, gcp or azure (e.g. 'aws:eu-west-1'), or pass"
-                    " country=/region= for the data centre's location.")
+                    " country=/region= for the data centre's location.", listing="greenops-tb zones --cloud")
     return ds.zones[region.zone], t

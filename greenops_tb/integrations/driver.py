@@ -18,10 +18,15 @@ from greenops_tb.writer import GreenSummaryWriter
 
 
 def default_run_name(log_dir: str) -> str:
-    """The run's name: the log dir's, or its parent's for the callbacks' default ``.../green``."""
+    """The run's name as TensorBoard shows it when started on the folder above the run.
+
+    The callbacks' default ``<output_dir>/green`` (``runs/hf/green``) is ``hf/green`` in ``tensorboard --logdir
+    runs`` and ``greenops-tb summary runs``, so the writer (``print(writer)``, the records, the CSV) says
+    ``hf/green`` too; any other log dir is named by its base name, like a plain GreenSummaryWriter's.
+    """
     path = os.path.normpath(os.path.abspath(log_dir))
     name = os.path.basename(path)
-    return os.path.basename(os.path.dirname(path)) if name == "green" else name
+    return f"{os.path.basename(os.path.dirname(path))}/{name}" if name == "green" else name
 
 
 class StageDriver:
@@ -65,6 +70,12 @@ class StageDriver:
     def stop(self, name: str, *, step: int | None = None) -> None:
         if self.running(name):
             self.writer.stop(name, step=step)
+
+    def count(self, names: tuple[str, ...], *, samples: int | None = None, tokens: int | None = None) -> None:
+        """Work units into each of ``names`` that is running."""
+        for name in names:
+            if self.running(name):
+                self.writer.count(name, samples=samples, tokens=tokens)
 
     def flush(self) -> None:
         if self.writer is not None:

@@ -16,12 +16,17 @@ step or epoch); otherwise at the first prediction step, named ``evaluate`` or
 ``predict`` from the Trainer method that runs it (the same call-stack rule as
 the Trainer's own memory tracker). That first batch is then not measured.
 
+Work units: every optimizer step counts ``train_batch_size x gradient_accumulation_steps x world_size``
+samples (the last batch of an epoch may hold fewer) and, with ``include_num_input_tokens_seen=True``, the
+tokens the Trainer saw, into ``epoch`` and ``train``.
+
 ``watch_logs=("loss", "learning_rate")`` records the latest values the Trainer
 logged (NaN until logged).
 
 Rank zero: the writer is created on every process (a collective under
 torchrun); only global rank 0 writes events and CSV, as ``state.is_world_process_zero``
-does for the Trainer's own reporting. Files go to ``<output_dir>/green`` by default.
+does for the Trainer's own reporting. Files go to ``<output_dir>/green`` by default, a run
+named ``<output_dir's name>/green`` as TensorBoard shows it (``runs/hf/green``: ``hf/green``).
 Extra: ``pip install greenops_tb[hf]``.
 """
 from __future__ import annotations
@@ -58,6 +63,7 @@ class GreenTrainerCallback(TrainerCallback):
         self._log_dir = log_dir
         self._per_step = per_step
         self._logs: dict[str, float] = {}
+        self._tokens_seen = 0
         for name in watch_logs:
             self._driver.watch(name, self._log_getter(name))
 
@@ -85,6 +91,10 @@ class GreenTrainerCallback(TrainerCallback):
         self._driver.start("epoch", epoch=int(state.epoch or 0))
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0)  # with include_num_input_tokens_seen=True
+        samples = args.train_batch_size * args.gradient_accumulation_steps * max(1, args.world_size)
+        self._driver.count(("epoch", "train"), samples=samples, tokens=max(0, tokens - self._tokens_seen))
+        self._tokens_seen = tokens
         if self._per_step:
             self._driver.update("epoch", step=state.global_step)
         if control.should_evaluate:

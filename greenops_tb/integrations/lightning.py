@@ -12,13 +12,16 @@ validation before fit), ``test`` and ``predict``. Records are labelled with
 (``update("train")``); in distributed runs pair it with the writer's
 ``dist_flush_every`` to avoid a collective every batch.
 
+Work units: each training batch's size (found as Lightning's logging finds it) times the world size is
+counted as samples of ``train`` and ``fit``.
+
 ``watch_metrics=("train_loss",)`` records entries of
 ``trainer.callback_metrics`` with every record (NaN until logged).
 
 Rank zero: the writer is created in ``setup`` on every process (a collective
 under DDP); only global rank 0 writes events and CSV, like Lightning's own
 loggers. Files go to ``<logger.log_dir>/green`` (default), a run of its own next
-to the logger's.
+to the logger's, named as TensorBoard shows it (``lightning_logs/version_0/green``: ``version_0/green``).
 
 Works with the ``lightning`` package and with the older ``pytorch_lightning``
 (whichever is installed; ``lightning`` first). Extra: ``pip install greenops_tb[lightning]``.
@@ -102,6 +105,8 @@ class GreenCallback(Callback):
         self._driver.start("train", epoch=trainer.current_epoch)
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        n = _batch_size(batch)  # this rank's batch; the job's is that times the world size (even shards)
+        self._driver.count(("train", "fit"), samples=None if n is None else n * max(1, trainer.world_size))
         if self._per_batch:
             self._driver.update("train", step=trainer.global_step)
 
@@ -126,6 +131,16 @@ class GreenCallback(Callback):
 
     def on_predict_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         self._driver.stop("predict", step=trainer.global_step)
+
+
+def _batch_size(batch: Any) -> int | None:
+    """The batch's size as Lightning's own logging finds it (None when it cannot tell)."""
+    from lightning.pytorch.utilities.data import extract_batch_size
+
+    try:
+        return int(extract_batch_size(batch))
+    except (RecursionError, ValueError, TypeError):
+        return None
 
 
 def _validation_stage(trainer: Any) -> str:

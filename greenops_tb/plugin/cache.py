@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, Callable, Hashable
 
 from tensorboard import errors as tb_errors
 from tensorboard.context import RequestContext
 
 from greenops_tb.plugin.contract import RunSummary
 from greenops_tb.plugin.run_summary import summarize
-from greenops_tb.readers.events import read_runs
+from greenops_tb.readers.events import RunData, read_runs
 from greenops_tb.tags import PLUGIN_NAME
 
 LISTING_TTL_S = 2.0
@@ -33,7 +33,7 @@ class SummaryCache:
     def __init__(self, provider: Any) -> None:
         self._provider = provider
         self._lock = threading.Lock()
-        self._entries: dict[tuple[str, str], tuple[Any, RunSummary]] = {}
+        self._entries: dict[tuple[str, str, Hashable], tuple[Any, Any]] = {}
         self._listings: dict[str, tuple[float, Listing]] = {}
 
     def listing(self, ctx: RequestContext, eid: str) -> Listing:
@@ -51,19 +51,25 @@ class SummaryCache:
 
     def summary(self, ctx: RequestContext, eid: str, run: str, listing: Listing | None = None) -> RunSummary:
         """The run's summary; :class:`tensorboard.errors.NotFoundError` when it has no green data."""
+        return self.derived(ctx, eid, run, "summary", summarize, listing)
+
+    def derived(self, ctx: RequestContext, eid: str, run: str, name: Hashable, compute: Callable[[RunData], Any],
+                listing: Listing | None = None) -> Any:
+        """``compute(the run's data)``, cached under ``name`` until the provider reports new data for the run
+        (the records themselves are not kept: a run read with ``green=0`` may hold millions)."""
         listing = self.listing(ctx, eid) if listing is None else listing
         tags = listing.get(run)
         if tags is None:
             raise no_green_data(run)
         key = tuple(sorted((tag, ts.max_step, ts.max_wall_time) for tag, ts in tags.items()))
         with self._lock:
-            hit = self._entries.get((eid, run))
+            hit = self._entries.get((eid, run, name))
         if hit is not None and hit[0] == key:
             return hit[1]
         data = read_runs(self._provider, ctx, eid, runs=[run]).get(run)
         if data is None:  # deleted between listing and reading
             raise no_green_data(run)
-        result = summarize(data)
+        result = compute(data)
         with self._lock:
-            self._entries[(eid, run)] = (key, result)
+            self._entries[(eid, run, name)] = (key, result)
         return result

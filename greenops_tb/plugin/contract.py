@@ -38,6 +38,21 @@ class Totals(TypedDict):
     low_carbon_share: float | None
 
 
+class Efficiency(TypedDict):
+    """Energy and CO2e per unit of work (greenops_tb.workunits); None where nothing was counted."""
+
+    stage: str
+    unit: str  # "sample" | "token" | "step"
+    count: float
+    energy_kwh: float
+    co2_kg: float
+    j_per_unit: float | None
+    g_per_unit: float | None
+    units_per_kwh: float | None
+    kj_per_1k: float | None
+    g_per_1k: float | None
+
+
 class StageSummary(Totals):
     stage: str
     last_step: int
@@ -45,6 +60,40 @@ class StageSummary(Totals):
     records_kept: int
     mix_kwh: Mix
     co2_by_source_kg: Mix
+    samples: int
+    tokens: int
+    efficiency: dict[str, Efficiency]  # unit -> efficiency
+
+
+class Range(TypedDict):
+    value: float
+    low: float
+    high: float
+
+
+class Ranges(TypedDict):
+    energy_kwh: Range
+    facility_energy_kwh: Range
+    co2_kg: Range
+    cost: Range | None
+
+
+class RangeFactor(TypedDict):
+    name: str
+    applies_to: str  # "energy" | "pue" | "grid"
+    low: float
+    high: float
+    source: str
+    citation: str
+
+
+class RunRanges(TypedDict):
+    """Low-high ranges (docs/METHOD.md) of the run's totals and of each stage's."""
+
+    totals: Ranges
+    stages: dict[str, Ranges]
+    factors: list[RangeFactor]
+    rule: str
 
 
 class ContextStats(TypedDict):
@@ -134,6 +183,8 @@ class RunSummary(_RunSummaryBase, total=False):
     records_kept: int
     records_emitted: int
     complete: bool
+    ranges: RunRanges
+    efficiency: Efficiency | None  # the headline stage's (most samples, else tokens, else steps)
     footprint: FootprintSummary
 
 
@@ -199,6 +250,7 @@ class CompareRow(_CompareRowBase, total=False):
     stage_energy_kwh: dict[str, float]
     mix_shares: Mix
     complete: bool
+    efficiency: Efficiency | None
     embodied_kg: float | None  # beside co2_kg, never in it
     water_onsite_l: float | None
     water_offsite_l: float | None
@@ -208,6 +260,46 @@ class CompareResponse(TypedDict):
     """``/compare?run=A&run=B...``"""
 
     runs: list[CompareRow]
+
+
+class Place(TypedDict):
+    """This run's energy priced at one place (greenops_tb.elsewhere.Place)."""
+
+    key: str
+    kind: str  # "zone" | "cloud" | "this run"
+    zone: str
+    name: str
+    country: str
+    carbon_intensity_g_per_kwh: float
+    intensity_source: str
+    year: int | None
+    basis: str
+    co2_kg: float
+    co2_saving_kg: float
+    co2_saving_rel: float | None
+    same_basis: bool
+    price_per_kwh: float | None
+    currency: str
+    price_source: str
+    cost: float | None
+    cost_saving: float | None
+    cost_saving_rel: float | None
+
+
+class WhatIfResponse(TypedDict):
+    """``/whatif?run=R&top=N&cloud=aws,gcp&pue=1.1``: the same run elsewhere, as ``greenops-tb whatif --json``."""
+
+    run: str
+    pue: float
+    energy_kwh: float
+    facility_energy_kwh: float
+    this_run: Place
+    cleanest: list[Place]
+    cheapest: list[Place]
+    places: int
+    rank: int
+    bases: dict[str, int]
+    notes: list[str]
 
 
 class ErrorResponse(TypedDict):
@@ -224,4 +316,5 @@ RESPONSES: dict[str, type] = {
     "/mix": MixResponse,
     "/compare": CompareResponse,
     "/watched": WatchedResponse,
+    "/whatif": WhatIfResponse,
 }

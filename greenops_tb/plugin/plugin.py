@@ -9,6 +9,8 @@ Routes (under ``/data/plugin/green``), all GET, all JSON; what each answers is t
 ``/mix?run=R``                 source mix of the run and of each stage (kWh, shares, CO2 by source)
 ``/compare?run=A&run=B...``    headline numbers of several runs side by side
 ``/watched?run=R&points=N``    watched values per stage
+``/whatif?run=R&top=N&cloud=aws,gcp&pue=P``
+                               the same run elsewhere: every zone / cloud region ranked (``WhatIfResponse``)
 ``/static/<file>``             the bundled dashboard (ES module), path-traversal guarded
 
 As in TensorBoard's own plugins, each ``*_route`` parses the request and answers;
@@ -31,6 +33,7 @@ import json
 import logging
 import mimetypes
 import os
+from dataclasses import asdict
 from typing import Any, Callable
 
 from tensorboard import errors as tb_errors
@@ -40,12 +43,13 @@ from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 from werkzeug.security import safe_join
 
+from greenops_tb.elsewhere import whatif
 from greenops_tb.plugin.cache import SummaryCache, no_green_data
 from greenops_tb.plugin.contract import (
-    CompareResponse, MixResponse, RunsResponse, RunSummary, Series, SeriesResponse, WatchedResponse,
+    CompareResponse, MixResponse, RunsResponse, RunSummary, Series, SeriesResponse, WatchedResponse, WhatIfResponse,
 )
 from greenops_tb.plugin.run_summary import headline, json_safe, mix_shares
-from greenops_tb.readers.events import read_scalar_series
+from greenops_tb.readers.events import RunData, read_scalar_series
 from greenops_tb.tags import (
     EVENT_SCALARS, PLUGIN_NAME, parse_scalar_tag, parse_watch_tag, stage_of_record_tag, stages_of_scalar_tags,
 )
@@ -54,10 +58,13 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 ES_MODULE = "index.js"
+FALLBACK_MODULE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fallback.js")
 DEFAULT_POINTS = 500
 MAX_POINTS = 5000
 MAX_COMPARE = 50
 MAX_RUN_NAME = 4096
+DEFAULT_WHATIF = 15
+MAX_WHATIF = 200
 
 Handler = Callable[[wrappers.Request], wrappers.Response]
 Route = Callable[[Any, wrappers.Request], wrappers.Response]
@@ -124,6 +131,22 @@ def _points_arg(request: wrappers.Request) -> int:
     return n
 
 
+def _whatif_args(request: wrappers.Request) -> tuple[int, tuple[str, ...] | None, float | None]:
+    """``top`` (1..MAX_WHATIF, default 15), ``cloud`` (providers, comma-separated; absent: every zone too), ``pue``."""
+    raw_top, raw_cloud, raw_pue = request.args.get("top"), request.args.get("cloud"), request.args.get("pue")
+    try:
+        top = DEFAULT_WHATIF if raw_top is None else int(raw_top)
+        pue = None if raw_pue in (None, "") else float(raw_pue)
+    except ValueError:
+        raise tb_errors.InvalidArgumentError(
+            f"parameters 'top' (an integer) and 'pue' (a number >= 1) could not be read: {raw_top!r}, {raw_pue!r}"
+        ) from None
+    if not 1 <= top <= MAX_WHATIF:
+        raise tb_errors.InvalidArgumentError(f"parameter 'top' must be from 1 to {MAX_WHATIF}, got {top}")
+    clouds = tuple(c for c in raw_cloud.split(",") if c) if raw_cloud else None
+    return top, clouds, pue
+
+
 class GreenPlugin(base_plugin.TBPlugin):
     """TensorBoard plugin ``green``: the Green tab."""
 
@@ -154,6 +177,7 @@ class GreenPlugin(base_plugin.TBPlugin):
             "/mix": self.mix_route,
             "/compare": self.compare_route,
             "/watched": self.watched_route,
+            "/whatif": self.whatif_route,
             "/static/*": self.static_route,
         }
 
@@ -199,6 +223,16 @@ class GreenPlugin(base_plugin.TBPlugin):
 
     def watched_impl(self, ctx: RequestContext, experiment: str, run: str, points: int) -> WatchedResponse:
         return {"run": run, "stages": self._stage_series(ctx, experiment, run, points, parse_watch_tag)}
+
+    def whatif_impl(self, ctx: RequestContext, experiment: str, run: str, top: int, clouds: tuple[str, ...] | None,
+                    pue: float | None) -> WhatIfResponse:
+        def compute(data: RunData) -> WhatIfResponse:
+            try:
+                return asdict(whatif(data.records, run=data.run, pue=pue, top=top, clouds=clouds))
+            except ValueError as err:
+                raise tb_errors.InvalidArgumentError(str(err)) from None
+
+        return self._cache.derived(ctx, experiment, run, ("whatif", top, clouds, pue), compute)
 
     def _stage_series(self, ctx: RequestContext, experiment: str, run: str, points: int, parse: TagParser
                       ) -> dict[str, dict[str, Series]]:
@@ -254,12 +288,19 @@ class GreenPlugin(base_plugin.TBPlugin):
 
     @wrappers.Request.application
     @_json_errors
+    def whatif_route(self, request: wrappers.Request) -> wrappers.Response:
+        return _respond(request, self.whatif_impl(*_context(request), _run_arg(request), *_whatif_args(request)))
+
+    @wrappers.Request.application
+    @_json_errors
     def static_route(self, request: wrappers.Request) -> wrappers.Response:
         marker = "/static/"
         sub = request.path[request.path.index(marker) + len(marker):] if marker in request.path else ""
         path = safe_join(STATIC_DIR, sub) if sub else None
         if path is None:
             raise tb_errors.InvalidArgumentError(f"bad static path {sub!r}")
+        if not os.path.isfile(path) and sub == ES_MODULE:
+            path = FALLBACK_MODULE  # no bundle built: a page that says why and how to build it
         if not os.path.isfile(path):
             raise tb_errors.NotFoundError(f"no static file {sub!r} (is the frontend built?)")
         mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"

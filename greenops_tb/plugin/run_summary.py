@@ -36,7 +36,9 @@ from greenops_tb.grid.factors import split_co2_by_source
 from greenops_tb.plugin.contract import CompareRow, RunSummary, Totals
 from greenops_tb.readers.events import RunData
 from greenops_tb.schema import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record
+from greenops_tb.uncertainty import ranges_json
 from greenops_tb.units import avg_power_w
+from greenops_tb.workunits import stage_efficiency
 
 
 def mix_shares(mix_kwh: Mapping[str, float]) -> dict[str, float]:
@@ -94,8 +96,10 @@ def is_complete(records: list[Record]) -> bool:
     return all(r.seq == i for i, r in enumerate(records))
 
 
-def _stage_summary(stage: str, recs: list[Record]) -> dict[str, Any]:
+def _stage_summary(stage: str, recs: list[Record], complete: bool) -> dict[str, Any]:
     last = recs[-1]
+    counts = {"samples": last.stage_samples, "tokens": last.stage_tokens}
+    eff = stage_efficiency(stage, last.stage_energy_kwh, last.stage_co2_kg, counts, len(recs) if complete else None)
     mix = _scaled(_sum_mix(recs), last.stage_energy_kwh * last.pue)
     totals = _totals(last.stage_energy_kwh, last.pue, last.stage_co2_kg, last.stage_cost, last.stage_duration_s, mix)
     return {
@@ -106,6 +110,8 @@ def _stage_summary(stage: str, recs: list[Record]) -> dict[str, Any]:
         "records_kept": len(recs),
         "mix_kwh": mix,
         "co2_by_source_kg": co2_by_source(totals["co2_kg"], mix),
+        **counts,
+        "efficiency": {u: e.to_json() for u, e in eff.items()},
     }
 
 
@@ -185,13 +191,15 @@ def summarize(data: RunData) -> RunSummary:
         by_stage[r.stage].append(r)
     run_mix = _scaled(_sum_mix(records), last.run_energy_kwh * last.pue)
     complete = is_complete(records)
+    stages = [_stage_summary(s, rs, complete) for s, rs in by_stage.items()]
     out.update(
         totals=_totals(last.run_energy_kwh, last.pue, last.run_co2_kg, last.run_cost, last.run_duration_s, run_mix),
         currency=last.currency,
         start_time=records[0].start_time,
         end_time=last.end_time,
         last_step=max(r.step for r in records),
-        stages=[_stage_summary(s, rs) for s, rs in by_stage.items()],
+        stages=stages,
+        efficiency=headline_efficiency(stages),
         devices=_devices(records, last.run_energy_kwh),
         mix_kwh=run_mix,
         mix_shares=mix_shares(run_mix),
@@ -208,10 +216,20 @@ def summarize(data: RunData) -> RunSummary:
         records_kept=len(records),
         records_emitted=last.seq + 1,
         complete=complete,
+        ranges=ranges_json(records),  # low-high of every total (docs/METHOD.md)
         footprint=footprint_summary(last, [rs[-1] for rs in by_stage.values()],
                                     getattr(meta, "footprint", None), run_mix),
     )
     return out
+
+
+def headline_efficiency(stages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The run's headline efficiency: the stage with the most samples (else tokens, else steps), per that unit."""
+    for unit in ("sample", "token", "step"):
+        found = [s["efficiency"][unit] for s in stages if unit in s["efficiency"]]
+        if found:
+            return max(found, key=lambda e: e["count"])
+    return None
 
 
 def _metadata_json(meta: Any) -> dict[str, Any] | None:
@@ -232,6 +250,7 @@ def headline(summary: Mapping[str, Any]) -> CompareRow:
         "stage_energy_kwh": {s["stage"]: s["energy_kwh"] for s in summary["stages"]},
         "mix_shares": summary["mix_shares"],
         "complete": summary["complete"],
+        "efficiency": summary.get("efficiency"),
         **{k: summary["footprint"][k] for k in ("embodied_kg", "water_onsite_l", "water_offsite_l")},
     }
 

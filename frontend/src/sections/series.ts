@@ -3,8 +3,9 @@
 import type { XAxis } from "../aggregate";
 import { linesOption, runLines, stageLines } from "../charts";
 import { h } from "../dom";
-import type { StageSeries } from "../types";
+import type { RunSummary, StageSeries } from "../types";
 import { METRICS, POINTS, type ChartFactory } from "./common";
+import { withBands } from "./decisions";
 
 /** What the series sections draw: the loaded series of the selected runs in run-list order (their colours). */
 export interface SeriesView {
@@ -16,13 +17,16 @@ export interface SeriesView {
   metric: string;
 }
 
-export function seriesSection(v: SeriesView, chart: ChartFactory): HTMLElement {
+export function seriesSection(v: SeriesView, chart: ChartFactory, summaries: RunSummary[] = []): HTMLElement {
   const m = METRICS[v.metric];
+  const banded = m.kind === "energy" || m.kind === "co2";
   return h("section", { "data-testid": "series" },
     h("h2", {}, `${m.label} by ${v.x === "step" ? "step" : "wall time"}`),
-    chart("series", linesOption(stageLines(v.series, v.metric, v.stageOrder), v.x, m.kind, v.currency)),
+    chart("series", banded ? withBands(v, summaries, m.kind as "energy" | "co2", v.currency)
+      : linesOption(stageLines(v.series, v.metric, v.stageOrder), v.x, m.kind, v.currency)),
     h("p", { class: "note" }, "Per stage, as logged to the Scalars tab (float32). Up to "
-      + `${POINTS} points per line, downsampled by TensorBoard.`));
+      + `${POINTS} points per line, downsampled by TensorBoard.`
+      + (banded ? " Dotted: the stage's low-high range (docs/METHOD.md)." : "")));
 }
 
 export function watchedSection(v: SeriesView, chart: ChartFactory): HTMLElement | null {

@@ -7,6 +7,7 @@ import { formatCo2, formatDuration, formatEnergy, formatPower, formatShare, sig 
 import { RUN_COLORS } from "../styles";
 import type { RunSummary } from "../types";
 import { cost, stagesOf, type ChartFactory } from "./common";
+import { efficiencyCell } from "./decisions";
 
 export function stageSection(summaries: RunSummary[], chart: ChartFactory): HTMLElement {
   const rows = summaries.flatMap((s, run) => stagesOf(s).map((st) => ({ run, s, st })));
@@ -15,12 +16,13 @@ export function stageSection(summaries: RunSummary[], chart: ChartFactory): HTML
   bars.style.height = `${barsHeight(rows.length)}px`;
   return h("section", { "data-testid": "stages" },
     h("h2", {}, "Stages"),
-    table(["Run", "Stage", "Energy", "CO₂e", "Cost", "Duration", "Avg power", "Renewable", "Last step"],
+    table(["Run", "Stage", "Energy", "CO₂e", "Cost", "Duration", "Avg power", "Renewable", "Per unit", "Last step"],
       rows.map(({ run, s, st }) => [
         h("span", { class: "run-cell" }, h("span", { class: "swatch", "data-color": String(run % RUN_COLORS.length) }), s.run),
         h("span", { class: `stage depth-${Math.min(depth(st.stage), 3)}`, title: st.stage }, st.stage),
         formatEnergy(st.energy_kwh), formatCo2(st.co2_kg), cost(st.cost, s.currency),
-        formatDuration(st.duration_s), formatPower(st.avg_power_w), formatShare(st.renewable_share), String(st.last_step),
+        formatDuration(st.duration_s), formatPower(st.avg_power_w), formatShare(st.renewable_share),
+        h("span", { "data-efficiency": st.stage }, efficiencyCell(s, st.stage)), String(st.last_step),
       ]), 2),
     h("h3", {}, "Energy per stage"),
     bars);

@@ -1,0 +1,80 @@
+"""``greenops-tb report RUN``: a paper-ready statement, a model-card block or a CodeCarbon ``emissions.csv``.
+
+RUN is a run directory (or a logdir holding one green run) or a live CSV. Formats:
+
+* ``markdown`` / ``latex``: hardware, hours, energy, location and how it was chosen, intensity source,
+  year and basis, PUE, CO2e with its range, cost, each device's provenance, tool version, data citations
+  (``--standalone`` makes the LaTeX a full document);
+* ``json``: the same facts as numbers, ranges as ``{value, low, high}``;
+* ``model-card``: the Hugging Face ``co2_eq_emissions`` block (emissions in grams); ``--update README.md``
+  merges it into that model card's front matter, leaving every other byte as it was;
+* ``codecarbon``: one ``emissions.csv`` row in CodeCarbon's columns and units.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from greenops_tb.reports import FORMATS, facts, model_card, render
+from greenops_tb.runs import LOADERS, InputError, load_run
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("report", help="statement (markdown/latex/json), model-card block, CodeCarbon CSV",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run", metavar="RUN", help="a run directory or a live CSV")
+    p.add_argument("--format", choices=FORMATS, default="markdown", help="default: markdown")
+    p.add_argument("-o", "--output", help="write here (atomically) instead of stdout")
+    p.add_argument("--update", metavar="README", help="model-card: merge the block into this model card's front matter")
+    p.add_argument("--training-type", help="model-card training_type (default: from stage names)")
+    p.add_argument("--source", help="model-card source text (default: greenops_tb, its version and provenance)")
+    p.add_argument("--standalone", action="store_true", help="latex: a complete document")
+    p.add_argument("--loader", choices=LOADERS, default="auto", help="TensorBoard loader (default: auto)")
+    p.set_defaults(func=run)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except OSError as err:
+        raise InputError(f"cannot write {path}: {err.strerror or err}") from err
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _update(data, args: argparse.Namespace) -> str:
+    path = Path(args.update)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read the model card {path}: {err}") from err
+    block = model_card.block(facts(data, training=args.training_type), source=args.source)
+    write_atomic(path, model_card.update(text, block))
+    return f"updated {model_card.KEY} in {path} (emissions {block['emissions']} g)"
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.update and args.format != "model-card":
+        print("greenops-tb report: --update needs --format model-card", file=sys.stderr)
+        return 2
+    try:
+        data = load_run(args.run, args.loader)
+        if args.update:
+            print(_update(data, args), file=sys.stderr)
+            return 0
+        text = render(data, args.format, training_type=args.training_type, standalone=args.standalone,
+                      source=args.source)
+        if args.output:
+            write_atomic(Path(args.output), text)
+            print(f"wrote the {args.format} report of {data.run} to {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+    except (InputError, ValueError) as err:
+        print(f"greenops-tb report: {err}", file=sys.stderr)
+        return 2
+    return 0

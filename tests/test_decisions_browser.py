@@ -1,0 +1,106 @@
+"""The new panels in headless Chromium against a real TensorBoard: the efficiency cards and column and the
+"same run elsewhere" chart show the numbers `greenops-tb summary --json` / `whatif --json` print; no console error."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from cli_runs import cli
+from decision_runs import counted_run
+from plugin_fixtures import TensorBoardProcess
+from test_dashboard_browser import ARTIFACTS, assert_quantity, green_frame, launch, playwright, wait_ready
+
+WHATIF_TOP = 15  # what the tab asks for (frontend/src/sections/decisions.ts)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    logdir = tmp_path_factory.mktemp("decisions") / "logs"
+    counted_run(logdir / "counted", steps=12)
+    tb = TensorBoardProcess(logdir, load_fast=True)
+    try:
+        tb.wait_for("/data/plugin/green/runs", lambda b: b'"counted"' in b)
+        yield tb, logdir
+    finally:
+        tb.stop()
+
+
+JOULES = {"MJ": 1e6, "kJ": 1e3, "J": 1.0, "mJ": 1e-3, "µJ": 1e-6}
+
+
+def assert_joules(text: str, want: float) -> None:
+    """``'3.023 mJ'`` equals ``want`` J to the last digit shown."""
+    number, unit = text.split()
+    decimals = len(number.partition(".")[2])
+    assert abs(float(number) * JOULES[unit] - want) <= 0.5 * 10.0 ** -decimals * JOULES[unit] * (1 + 1e-9), (text, want)
+
+
+def _places(frame) -> list[tuple[str, float]]:  # type: ignore[no-untyped-def]
+    cells = frame.locator("[data-testid=whatif] [data-place]")
+    return [(cells.nth(i).get_attribute("data-place"), float(cells.nth(i).get_attribute("data-value")))
+            for i in range(cells.count())]
+
+
+def _ranked(w: dict) -> list[tuple[str, float]]:
+    """The CLI's ranking with this run put in its place, as the tab lists it."""
+    rows = [(p["key"], p["co2_kg"]) for p in w["cleanest"]]
+    at = next((i for i, (_, c) in enumerate(rows) if c > w["this_run"]["co2_kg"]), len(rows))
+    return rows[:at] + [(w["this_run"]["key"], w["this_run"]["co2_kg"])] + rows[at:]
+
+
+def test_efficiency_and_whatif_panels_show_the_cli_numbers(served, capsys) -> None:  # type: ignore[no-untyped-def]
+    sync_playwright = playwright()
+    tb, logdir = served
+    code, out, err = cli(capsys, "summary", str(logdir), "--json")
+    assert code == 0, err
+    summary = json.loads(out)[0]
+    eff = summary["efficiency"]
+    whatifs = {}
+    for key, extra in (("all", []), ("cloud", ["--cloud", "aws,gcp,azure"])):
+        code, out, err = cli(capsys, "whatif", str(logdir / "counted"), "--top", str(WHATIF_TOP), "--json", *extra)
+        assert code == 0, err
+        whatifs[key] = json.loads(out)
+    errors: list[str] = []
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2400})
+            page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+            page.goto(tb.url + "/#green")
+            frame = green_frame(page)
+            wait_ready(frame, "counted")
+            # efficiency cards: the CLI's numbers (raw) and as shown
+            for metric in ("j_per_unit", "g_per_unit", "units_per_kwh"):
+                el = frame.locator(f"[data-testid=efficiency] [data-metric={metric}]")
+                assert math.isclose(float(el.get_attribute("data-value")), eff[metric], rel_tol=1e-12), metric
+            assert_joules(frame.locator("[data-metric=j_per_unit] .value").inner_text(), eff["j_per_unit"])
+            assert_quantity(frame.locator("[data-metric=g_per_unit] .value").inner_text().removesuffix(" CO₂e"),
+                            eff["g_per_unit"] / 1000)
+            assert "per sample (train)" in frame.locator("[data-testid=efficiency]").inner_text()
+            # the ranges under the cards
+            r = frame.locator("[data-range=co2_kg]")
+            want = summary["ranges"]["totals"]["co2_kg"]
+            assert (float(r.get_attribute("data-low")), float(r.get_attribute("data-high"))) == \
+                pytest.approx((want["low"], want["high"]), rel=1e-12)
+            # per-stage efficiency column
+            cell = frame.locator("[data-efficiency=train]").inner_text()
+            assert cell.endswith("/ sample") and "CO₂e" in cell
+            frame.wait_for_selector("[data-chart=efficiency][data-rendered='1']")
+            # the same run elsewhere: every bar's number is the CLI's, this run in its place
+            frame.wait_for_selector("[data-chart=whatif][data-rendered='1']")
+            assert _places(frame) == pytest.approx(_ranked(whatifs["all"]))
+            assert f"rank {whatifs['all']['rank']} of" in frame.locator("[data-testid=whatif]").inner_text()
+            frame.locator("[data-testid=whatif-cloud]").click()
+            frame.wait_for_selector("[data-testid=whatif-cloud][aria-pressed=true]")
+            frame.wait_for_function("() => [...document.querySelectorAll('[data-testid=whatif] [data-place]')]"
+                                    ".every(e => e.dataset.place.includes(':') || e.classList.contains('mine'))")
+            assert _places(frame) == pytest.approx(_ranked(whatifs["cloud"]))
+            frame.wait_for_selector("[data-chart=whatif][data-rendered='1']")
+            page.screenshot(path=str(ARTIFACTS / "green-tab-decisions.png"), full_page=True)
+            assert not errors, "console errors:\n" + "\n".join(errors)
+        finally:
+            browser.close()
