@@ -18,9 +18,11 @@ from tensorboard import context as tb_context
 from training import train
 
 from greenops_tb import GreenSummaryWriter
+from greenops_tb.api import report, run_data
 from greenops_tb.frames import read_csv
 from greenops_tb.readers.csv import read_records, read_rows
 from greenops_tb.readers.events import local_provider, read_runs
+from greenops_tb.reports import facts, model_card
 
 BUSY_S = 6 * 8760 * 0.85 * 3600
 GPU_KG, HOST_KG = 1312 / 8, 2500 / 8
@@ -137,3 +139,20 @@ def test_compare_puts_the_footprint_beside_the_co2(h100_run, capsys) -> None:
     assert rows["embodied_CO2_kg"]["ratios"] == [None], "unknown is not compared as 0"
     assert rows["water_onsite_L"]["values"][0] == a.run_water_onsite_l
     assert rows["CO2_kg"]["values"][0] == pytest.approx(a.run_co2_kg, rel=1e-12)
+
+
+def test_reports_state_the_footprint_apart_from_the_emissions(h100_run) -> None:
+    tmp, run = h100_run
+    last = read_records(run.csv_path)[-1]
+    f = facts(run_data(tmp / "h100"))
+    assert f.co2_kg.value == pytest.approx(last.run_co2_kg, rel=1e-12), "the emissions are the electricity's alone"
+    text = report(tmp / "h100", "markdown")
+    sentence = next(s for s in text.split(". ") if "Not included in that figure" in s)
+    assert f"{last.run_embodied_kg:.3g} kg CO2e" in sentence and "table:nvidia h100 sxm" in sentence
+    assert f"{last.run_water_onsite_l:.3g} L on-site (WUE aws-fleet-2023)" in text
+    row = next(line for line in text.splitlines() if line.startswith("| Embodied emissions (CO2e), not included above"))
+    assert f"{last.run_embodied_kg:.3g} kg" in row
+    assert any("Macknick" in c for c in f.citations) and any("NVIDIA" in c for c in f.citations)
+    source = model_card.block(f)["source"]
+    assert f"not included in emissions: embodied hardware emissions {last.run_embodied_kg * 1000:.3g} g" in source
+    assert model_card.block(f)["emissions"] == float(f"{last.run_co2_kg * 1000:.6g}")

@@ -78,3 +78,13 @@ def footprint_lines(f: Mapping[str, Any]) -> list[str]:
     lines.append(f"water on-site: {_litres(f['water_onsite_l'])} ({wue_text}); "
                  f"off-site: {_litres(f['water_offsite_l'])} (grid mix x Macknick et al. 2012 factors)")
     return lines
+
+
+def footprint_citations(f: Mapping[str, Any]) -> list[str]:
+    """The publications behind a run's footprint figures (for a report's data sources), each once."""
+    out = [p["source"] for p in f.get("embodied_parts", []) if p.get("label", "unknown") not in ("unknown", "argument")]
+    if f.get("wue_l_per_kwh") is not None and f.get("wue_label") != "argument":
+        out.append(f"WUE: {f['wue_source']}")
+    if f.get("water_offsite_l") is not None:
+        out.append(f"Water consumption factors: {f.get('water_offsite_source') or water_table().offsite_source}")
+    return list(dict.fromkeys(out))
