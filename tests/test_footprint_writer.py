@@ -18,7 +18,8 @@ from tensorboard import context as tb_context
 from training import train
 
 from greenops_tb import GreenSummaryWriter
-from greenops_tb.api import report, run_data
+from greenops_tb.api import report, run_data, whatif
+from greenops_tb.grid import resolve_grid
 from greenops_tb.frames import read_csv
 from greenops_tb.readers.csv import read_records, read_rows
 from greenops_tb.readers.events import local_provider, read_runs
@@ -156,3 +157,19 @@ def test_reports_state_the_footprint_apart_from_the_emissions(h100_run) -> None:
     source = model_card.block(f)["source"]
     assert f"not included in emissions: embodied hardware emissions {last.run_embodied_kg * 1000:.3g} g" in source
     assert model_card.block(f)["emissions"] == float(f"{last.run_co2_kg * 1000:.6g}")
+
+
+def test_whatif_gives_the_water_of_each_place(h100_run) -> None:
+    tmp, run = h100_run
+    records = read_records(run.csv_path)
+    last = records[-1]
+    w = whatif(run_data(tmp / "h100"), top=1000)
+    assert w.this_run.water_offsite_l == pytest.approx(last.run_water_offsite_l, rel=1e-12)
+    assert w.this_run.water_onsite_l == last.run_water_onsite_l
+    places = {p.key: p for p in w.cleanest}
+    fr_mix = resolve_grid(country="FR").profile.mix
+    fr = sum(w.facility_energy_kwh * share * GAL[s] * L_PER_GAL_MWH for s, share in fr_mix.items())
+    assert places["FR"].water_offsite_l == pytest.approx(fr, rel=1e-9) and places["FR"].water_onsite_l is None
+    aws = places["aws:eu-west-1"]
+    assert aws.water_onsite_l == pytest.approx(w.energy_kwh * 0.18, rel=1e-12)
+    assert aws.co2_kg != aws.water_offsite_l  # kg and litres stay apart

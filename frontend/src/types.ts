@@ -268,6 +268,10 @@ export interface Place {
   cost: number | null;
   cost_saving: number | null;
   cost_saving_rel: number | null;
+  /** The place's grid mix x water factors; null: unknown. */
+  water_offsite_l: number | null;
+  /** Its cloud provider's published WUE x IT energy; null: unknown. */
+  water_onsite_l: number | null;
 }
 
 /** `/whatif?run=R&top=N&cloud=aws,gcp&pue=P`: the same run elsewhere (as `greenops-tb whatif --json`). */

@@ -284,6 +284,8 @@ class Place(TypedDict):
     cost: float | None
     cost_saving: float | None
     cost_saving_rel: float | None
+    water_offsite_l: float | None  # the place's grid mix x water factors; None = unknown
+    water_onsite_l: float | None  # its cloud provider's published WUE x IT energy; None = unknown
 
 
 class WhatIfResponse(TypedDict):
