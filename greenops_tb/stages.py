@@ -30,8 +30,8 @@ from greenops_tb.footprint import NO_FOOTPRINT, Footprint, FootprintTotals, Inte
 from greenops_tb.grid.types import Intensity
 from greenops_tb.meters.base import MeterLike, Reading, context_between
 from greenops_tb.schema import DEVICE_KINDS, DeviceEnergy, Record
-from greenops_tb.totals import StageTotals
 from greenops_tb.tags import check_name
+from greenops_tb.totals import StageTotals
 from greenops_tb.units import J_PER_KWH, avg_power_w, co2_kg
 from greenops_tb.watch import Watches
 from greenops_tb.workunits import check_count

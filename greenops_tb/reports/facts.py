@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from greenops_tb import __version__
+from greenops_tb.footprint.view import footprint_citations
 from greenops_tb.grid.dataset import load as load_dataset
 from greenops_tb.plugin.run_summary import summarize
 from greenops_tb.readers.events import RunData
-from greenops_tb.footprint.view import footprint_citations
 from greenops_tb.uncertainty import CITATIONS, Range, factors_json, run_uncertainty
 
 #: intensity / mix / price source prefix -> the data citation a report lists
