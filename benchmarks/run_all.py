@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 #: per-area modules (each ``run(quick: bool = False) -> list[dict]``), then the peers
 MODULES: tuple[str, ...] = (
-    "bench_core", "bench_meters", "bench_grid", "bench_plugin", "bench_export", "bench_distributed", "bench_peers",
+    "bench_core", "bench_meters", "bench_grid", "bench_plugin", "bench_export", "bench_many_runs", "bench_distributed",
+    "bench_peers",
 )
 COLUMNS = ("name", "value", "unit", "baseline", "ratio", "target", "note")
 RESULTS = HERE / "RESULTS.md"

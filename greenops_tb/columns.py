@@ -35,6 +35,7 @@ BASE_COLUMNS: tuple[str, ...] = (
     "seq",
     "step",
     "epoch",
+    "resume",
     "start_time",
     "end_time",
     "duration_s",

@@ -19,7 +19,7 @@ from greenops_tb.schema import Record
 from greenops_tb.sinks.rows import record_to_row
 from greenops_tb.workunits import WORK_FIELDS
 
-_INTS = ("seq", "step", "epoch", *WORK_FIELDS)
+_INTS = ("seq", "step", "epoch", "resume", *WORK_FIELDS)
 _COSTS = ("cost", "stage_cost", "run_cost")
 _UNKNOWN_AS_NA = _COSTS + tuple(c for c in FOOTPRINT_COLUMNS if c != "embodied_json")  # '' = unknown, never 0
 _CATEGORIES = ("run", "stage", "currency", "location", "location_source", "price_source", "intensity_source")
@@ -83,9 +83,21 @@ def records_frame(records: Iterable[Record]) -> Any:
 
 
 def read_csv(path: str | os.PathLike[str]) -> Any:
-    """A live CSV as a DataFrame (a torn last line from a crash is ignored)."""
-    from greenops_tb.readers.csv import read_records
+    """A live CSV as a DataFrame (a torn last line from a crash is ignored).
 
+    Warns once about columns the writer does not write (ignored) and base columns that are
+    missing (a CSV narrowed with ``csv_columns=``, or not the writer's: they read as 0 / empty),
+    and once about malformed rows (skipped and counted).
+    """
+    import warnings
+
+    from greenops_tb.readers.csv import column_problems, read_records, read_table
+
+    unknown, missing = column_problems(read_table(path)[0])
+    if unknown or missing:
+        parts = ([f"unknown columns {unknown} are ignored"] if unknown else []) + (
+            [f"columns {missing} are missing and read as 0 / empty"] if missing else [])
+        warnings.warn(f"greenops_tb: {os.fspath(path)}: {'; '.join(parts)}", RuntimeWarning, stacklevel=2)
     return records_frame(read_records(path))
 
 
@@ -94,7 +106,7 @@ def load_runs(logdir: str | os.PathLike[str], *, runs: str | None = None, loader
     from greenops_tb.runs import open_logdir
 
     with open_logdir(logdir, loader) as ld:
-        records = [rec for run in ld.select(runs) for rec in ld.read(run).records]
+        records = [rec for data in ld.read_all(ld.select(runs)) for rec in data.records]
     return records_frame(records)
 
 

@@ -1,6 +1,7 @@
 """GreenSummaryWriter's builders: validated options, the meter and the CSV sink, each in one place."""
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
@@ -23,13 +24,45 @@ class RecordOptions:
 
     @classmethod
     def checked(cls, pue: object, emit_every: object, csv_columns: Sequence[str] | None) -> "RecordOptions":
-        if isinstance(pue, bool) or not isinstance(pue, (int, float)) or not pue >= 1.0:
+        if isinstance(pue, bool) or not isinstance(pue, (int, float)) or not 1.0 <= pue < math.inf:
             raise ValueError(
-                f"pue must be a number >= 1 (1.0 = no data-centre overhead; typical clouds 1.1-1.6), got {pue!r}"
+                f"pue must be a finite number >= 1 (1.0 = no data-centre overhead; typical clouds 1.1-1.6), "
+                f"got {pue!r}"
             )
         if isinstance(emit_every, bool) or not isinstance(emit_every, int) or emit_every < 1:
             raise ValueError(f"emit_every must be an int >= 1 (1 = every record), got {emit_every!r}")
         return cls(float(pue), emit_every, choose_columns(csv_columns))
+
+
+#: the shortest sampling interval: below it the sampler thread would cost training real CPU time
+MIN_SAMPLE_INTERVAL_S = 0.01
+
+
+def check_types(*, sample_interval: object, currency: object, sysfs_root: object, meters: object,
+                run_name: object) -> float:
+    """Check the options that are easy to pass wrongly, before anything is created; returns the sample interval.
+
+    TypeError/ValueError naming the option and what to pass.
+    """
+    if isinstance(sample_interval, bool) or not isinstance(sample_interval, (int, float)) \
+            or not MIN_SAMPLE_INTERVAL_S <= sample_interval < math.inf:
+        raise ValueError(f"sample_interval must be a finite number of seconds >= {MIN_SAMPLE_INTERVAL_S:g} "
+                         f"(default 0.1), got {sample_interval!r}")
+    if currency is not None and not isinstance(currency, str):
+        raise TypeError(f"currency must be an ISO 4217 code such as 'EUR' (a str), got {currency!r}")
+    if sysfs_root is not None and not isinstance(sysfs_root, (str, os.PathLike)):
+        raise TypeError(f"sysfs_root must be a directory path (str or os.PathLike) such as '/sys/class/powercap', "
+                        f"got {sysfs_root!r}")
+    if run_name is not None and (not isinstance(run_name, str) or not run_name):
+        raise TypeError(f"run_name must be a non-empty string (default: the log dir's name), got {run_name!r}")
+    if meters is not None:
+        if isinstance(meters, (str, bytes, EnergySource)) or not isinstance(meters, Sequence):
+            raise TypeError(f"meters must be a list of EnergySource objects (greenops_tb.meters), got {meters!r}")
+        bad = [(i, m) for i, m in enumerate(meters) if not isinstance(m, EnergySource)]
+        if bad:
+            raise TypeError(f"meters[{bad[0][0]}] is {bad[0][1]!r}, not an EnergySource: pass sources such as "
+                            "ConstantPowerSource({'cpu:0': 65.0}) or leave meters=None for this machine's own")
+    return float(sample_interval)
 
 
 def build_meter(job: "JobAggregator | None", meters: Sequence[EnergySource] | None, gpus: list[int] | None,

@@ -16,15 +16,19 @@ import contextlib
 import fnmatch
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
-from greenops_tb.readers.events import RunData, green_runs, read_runs
+from greenops_tb.readers.events import RunData, green_listing, read_runs
 from greenops_tb.schema import Record
 
 LOADERS = ("auto", "server", "python")
 EXPERIMENT = ""  # a local logdir has one unnamed experiment
+#: :meth:`Logdir.read_all` reads runs in batches of about this many records (one provider call each),
+#: so many small runs cost a few calls and memory stays bounded for large runs
+BATCH_RECORDS = 20_000
+BATCH_RUNS = 500
 
 
 class InputError(Exception):
@@ -55,14 +59,40 @@ class Logdir:
     path: Path
     provider: Any
     runs: list[str]
+    listing: dict[str, Any] = field(default_factory=dict)  # run -> {green tag: time series metadata}
 
     def read(self, run: str) -> RunData:
         from tensorboard.context import RequestContext
 
-        data = read_runs(self.provider, RequestContext(), EXPERIMENT, runs=[run])
+        data = read_runs(self.provider, RequestContext(), EXPERIMENT, runs=[run], listing=self.listing or None)
         if run not in data:
             raise InputError(f"{self.path}: run {run!r} has no green data")
         return data[run]
+
+    def read_all(self, runs: list[str]) -> Iterator[RunData]:
+        """``runs`` in order, read in batches of about BATCH_RECORDS records (one provider call per batch)."""
+        from tensorboard.context import RequestContext
+
+        for batch in self._batches(runs):
+            data = read_runs(self.provider, RequestContext(), EXPERIMENT, runs=batch, listing=self.listing)
+            for run in batch:
+                if run not in data:
+                    raise InputError(f"{self.path}: run {run!r} has no green data")
+                yield data[run]
+
+    def _batches(self, runs: list[str]) -> Iterator[list[str]]:
+        batch: list[str] = []
+        size = 0
+        for run in runs:
+            # a run's record count is about its tags' steps (records of one tag have distinct steps)
+            n = sum(int(getattr(ts, "max_step", 0)) + 1 for ts in self.listing.get(run, {}).values())
+            if batch and (size + n > BATCH_RECORDS or len(batch) >= BATCH_RUNS):
+                yield batch
+                batch, size = [], 0
+            batch.append(run)
+            size += n
+        if batch:
+            yield batch
 
     def select(self, pattern: str | None) -> list[str]:
         """Runs matching a shell-style ``pattern`` (all when None); InputError when none match."""
@@ -98,26 +128,34 @@ def open_logdir(path: str | Path, loader: str = "auto") -> Iterator[Logdir]:
 
     p = check_logdir(path)
     with _provider(p, loader) as provider:
-        runs = sorted(green_runs(provider, RequestContext(), EXPERIMENT))
+        listing = green_listing(provider, RequestContext(), EXPERIMENT)
+        runs = sorted(listing)
         if not runs:
             raise InputError(
                 f"{p}: event files found but no green data in them (written by GreenSummaryWriter?); "
                 "they may also be corrupt or empty"
             )
-        yield Logdir(p, provider, runs)
+        yield Logdir(p, provider, runs, listing)
 
 
-def read_csv_records(path: Path) -> list[Record]:
-    """Records of a live CSV (torn last line ignored); InputError when unreadable."""
-    from greenops_tb.readers.csv import read_records
+def read_csv_records(path: Path) -> tuple[list[Record], int]:
+    """Records of a live CSV (torn last line ignored) and how many malformed rows were skipped;
+    InputError when unreadable."""
+    from greenops_tb.readers.csv import read_records_counted
 
     try:
-        records = list(read_records(path))
+        records, skipped, _ = read_records_counted(path)
     except (OSError, ValueError, KeyError) as err:
         raise InputError(f"{path}: not a readable green CSV ({err})") from err
     if not records:
-        raise InputError(f"{path}: the CSV holds no records")
-    return records
+        raise InputError(f"{path}: the CSV holds no records" + (f" ({skipped} malformed rows)" if skipped else ""))
+    return records, skipped
+
+
+def report_malformed(data: RunData, label: str | None = None, stream: TextIO | None = None) -> None:
+    """Tell the CLI's user that records of ``data`` were skipped (one line on stderr), if any were."""
+    if data.malformed:
+        print(f"{label or data.run}: {data.malformed} malformed records skipped", file=stream or sys.stderr)
 
 
 def load_run(arg: str, loader: str = "auto") -> RunData:
@@ -127,7 +165,8 @@ def load_run(arg: str, loader: str = "auto") -> RunData:
     """
     p = Path(arg).expanduser()
     if p.is_file() and p.suffix.lower() == ".csv":
-        return RunData(run=arg, metadata=None, records=read_csv_records(p))
+        records, skipped = read_csv_records(p)
+        return RunData(run=arg, metadata=None, records=records, malformed=skipped)
     if p.is_file():
         raise InputError(f"{p}: pass a run directory or a live CSV (.csv), not this file")
     with open_logdir(p, loader) as logdir:
@@ -136,7 +175,8 @@ def load_run(arg: str, loader: str = "auto") -> RunData:
             raise InputError(f"{p} holds {len(logdir.runs)} runs; pass one run directory, e.g. {examples}")
         run = logdir.runs[0]
         data = logdir.read(run)
-        return RunData(run=arg if run == "." else f"{arg}/{run}", metadata=data.metadata, records=data.records)
+        return RunData(run=arg if run == "." else f"{arg}/{run}", metadata=data.metadata, records=data.records,
+                       malformed=data.malformed)
 
 
 class Progress:

@@ -126,6 +126,7 @@ class Record:
     run_co2_kg: float
     run_cost: float | None
     chain_hash: str = ""  # hash chain over CSV rows, "" when not enabled
+    resume: int = 0  # which opening of the run wrote it: 0, then 1, 2, ... for each re-opening (see resume.py)
     # -- work units (greenops_tb.workunits): this interval's counts and the stage's running totals
     samples: int = 0
     tokens: int = 0
@@ -183,10 +184,7 @@ class Record:
         version = d.get("schema", SCHEMA_VERSION)
         if isinstance(version, int) and version > SCHEMA_VERSION:
             raise NewerFormatError("schema", version)
-        kwargs: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            if f.name in d:
-                kwargs[f.name] = d[f.name]
+        kwargs: dict[str, Any] = {name: d[name] for name in RECORD_FIELDS if name in d}
         kwargs["devices"] = {k: DeviceEnergy.from_json(v) for k, v in d.get("devices", {}).items()}
         kwargs["mix_kwh"] = {k: float(v) for k, v in d.get("mix_kwh", {}).items()}
         kwargs["watched"] = {k: float(v) for k, v in d.get("watched", {}).items()}
@@ -208,7 +206,7 @@ FOOTPRINT_FIELDS: tuple[str, ...] = (
     "embodied_kg", "water_onsite_l", "water_offsite_l", "stage_embodied_kg", "stage_water_onsite_l",
     "stage_water_offsite_l", "run_embodied_kg", "run_water_onsite_l", "run_water_offsite_l",
 )
-INT_FIELDS: frozenset[str] = frozenset({"seq", "step", "epoch", *WORK_FIELDS})
+INT_FIELDS: frozenset[str] = frozenset({"seq", "step", "epoch", "resume", *WORK_FIELDS})
 OPTIONAL_FLOAT_FIELDS: frozenset[str] = frozenset({"cost", "stage_cost", "run_cost", *FOOTPRINT_FIELDS})
 STR_FIELDS: frozenset[str] = frozenset(
     {"run", "stage", "currency", "price_source", "intensity_source", "location", "location_source", "chain_hash"}
@@ -236,6 +234,9 @@ class RunMetadata:
     price_source: str
     dataset: dict[str, str] = field(default_factory=dict)  # provenance of the grid data used
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. distributed world size, ranks, hosts
+    resume: int = 0  # this opening of the run (0: the first; see greenops_tb.resume)
+    #: every opening so far, this one last: {"resume", "started_at", "location", "devices": {id: provenance}}
+    openings: list[dict[str, Any]] = field(default_factory=list)
     footprint: dict[str, Any] = field(default_factory=dict)  # greenops_tb.footprint.Footprint.metadata()
 
     def to_json_str(self) -> str:

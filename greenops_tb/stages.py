@@ -22,19 +22,40 @@ A stage is a named, repeatable interval (``train``, ``eval``). Semantics:
 """
 from __future__ import annotations
 
+import operator
 import threading
 from dataclasses import dataclass
-from typing import Callable, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 
 from greenops_tb.footprint import NO_FOOTPRINT, Footprint, FootprintTotals, IntervalFootprint
 from greenops_tb.grid.types import Intensity
 from greenops_tb.meters.base import MeterLike, Reading, context_between
+from greenops_tb.resume import Resumed, Seed
 from greenops_tb.schema import DEVICE_KINDS, DeviceEnergy, Record
 from greenops_tb.tags import check_name
 from greenops_tb.totals import StageTotals
 from greenops_tb.units import J_PER_KWH, avg_power_w, co2_kg
 from greenops_tb.watch import Watches
 from greenops_tb.workunits import check_count
+
+
+#: steps and epochs are stored as int64 (TensorBoard's step type)
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def check_step(value: Any, what: str = "step") -> int:
+    """``value`` as an int: ints, numpy integers and 0-d integer tensors; ValueError/TypeError for anything else
+    (text, NaN, 1.7, bool) and for values outside int64, so nothing is truncated or written wrongly."""
+    if isinstance(value, bool):
+        raise TypeError(f"{what} must be an integer, got {value!r}")
+    try:
+        out = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{what} must be an integer (int, numpy integer or 0-d integer tensor), "
+                        f"got {value!r}") from None
+    if not _INT64[0] <= out <= _INT64[1]:
+        raise ValueError(f"{what} {out} is outside int64 ({_INT64[0]}..{_INT64[1]}), TensorBoard's step type")
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +111,15 @@ class _Acc:
         self._facility_at += p.facility
         self.footprint.add(p.footprint)
 
+    def seed(self, s: Seed) -> None:
+        """Continue from a re-opened run's totals (see :mod:`greenops_tb.resume`)."""
+        self.records, self.duration, self.kwh, self.facility, self.co2 = s.records, s.duration, s.kwh, s.facility, s.co2
+        self.by_kind = {k: s.by_kind.get(k, 0.0) for k in self.by_kind}
+        if self.cost is not None:
+            self.cost = s.cost if s.cost is not None else self.cost
+        self.mix = dict(s.mix)
+        self.footprint = FootprintTotals(*s.footprint, dict(s.embodied_kg_by_device))
+
     def _mix(self) -> dict[str, float]:
         """Facility energy per grid source so far."""
         mix, at = dict(self.mix), self._facility_at
@@ -140,8 +170,10 @@ class Stages:
         *,
         seq0: int = 0,
         before_boundary: Callable[[], None] | None = None,
+        resumed: Resumed | None = None,
         footprint: Footprint | None = None,
     ) -> None:
+        """``resumed``: a re-opened run's counters and running totals to continue from (see :mod:`resume`)."""
         self._meter = meter
         self._intensity = current_intensity
         self._p = pricing
@@ -151,9 +183,18 @@ class Stages:
         self._before = before_boundary
         self._footprint = footprint
         self._lock = threading.RLock()
+        self._closed = ""  # why calls are refused, once closed
         self._stages: dict[str, _Stage] = {}
         self._open: dict[str, _Stage] = {}
         self._run = _Acc(pricing.price_per_kwh is not None)
+        self._resume = 0
+        if resumed is not None:
+            self._resume = resumed.index
+            self._run.seed(resumed.run)
+            for name, seed in resumed.stages.items():
+                acc = _Acc(pricing.price_per_kwh is not None)
+                acc.seed(seed)
+                self._stages[name] = _Stage(acc, seed.next_step, seed.epoch)
         self._prev: Reading | None = None
         self._last: tuple[Reading | None, _Priced | None] = (None, None)  # previous boundary's interval start, price
         self._intensity_now: Intensity | None = None  # set at every boundary with a stage open
@@ -168,9 +209,13 @@ class Stages:
     def start(self, name: str, *, step: int | None = None, epoch: int | None = None) -> None:
         if name not in self._stages:  # names seen before were checked then
             check_name(name)
+        step = None if step is None else check_step(step)  # before the boundary: a bad value records nothing
+        epoch = None if epoch is None else check_step(epoch, "epoch")
         if self._before is not None:
             self._before()
         with self._lock:
+            if self._closed:
+                raise RuntimeError(self._closed)
             st = self._stages.get(name)
             if st is not None and st.open_at is not None:
                 raise RuntimeError(
@@ -180,9 +225,9 @@ class Stages:
             if st is None:
                 st = self._stages[name] = _Stage(_Acc(self._p.price_per_kwh is not None))
             reading = self._boundary()
-            st.epoch = st.epoch + 1 if epoch is None else int(epoch)
+            st.epoch = st.epoch + 1 if epoch is None else epoch
             if step is not None:
-                st.step = int(step)
+                st.step = step
             st.open_at = reading
             st.open_wall = reading.t_wall
             self._open[name] = st
@@ -206,6 +251,19 @@ class Stages:
     def stop_all(self) -> list[Record]:
         with self._lock:
             return [self.stop(name) for name in list(self._open)]
+
+    def close(self, reason: str) -> list[Record]:
+        """Stop every open stage (recording it) and refuse every later call with RuntimeError(``reason``), all
+        under the lock: a stage another thread opens while this runs is either recorded here or refused."""
+        with self._lock:
+            records = self.stop_all()
+            self._closed = reason
+            return records
+
+    def refuse(self, reason: str) -> None:
+        """Refuse every later call with RuntimeError(``reason``) without touching the lock (a forked child:
+        another thread may have held it at the fork)."""
+        self._closed = reason
 
     def totals(self) -> tuple[dict[str, StageTotals], StageTotals]:
         with self._lock:
@@ -240,6 +298,8 @@ class Stages:
         return _Priced(kinds, energy, facility, co2, cost, it.mix, fp)
 
     def _running(self, name: str, verb: str) -> _Stage:
+        if self._closed:
+            raise RuntimeError(self._closed)
         st = self._stages.get(name)
         if st is None or st.open_at is None:
             raise RuntimeError(
@@ -250,6 +310,7 @@ class Stages:
 
     def _close(self, name: str, step: int | None, reopen: bool,
                counts: tuple[int | None, int | None] = (None, None)) -> Record:
+        step = None if step is None else check_step(step)  # before the boundary: a bad value records nothing
         samples, tokens = check_count(counts[0], "samples"), check_count(counts[1], "tokens")
         if self._before is not None:
             self._before()
@@ -258,7 +319,7 @@ class Stages:
             st.samples += samples
             st.tokens += tokens
             reading = self._boundary()
-            rec = self._record(name, st, st.open_at, reading, st.step if step is None else int(step))
+            rec = self._record(name, st, st.open_at, reading, st.step if step is None else step)
             st.step = rec.step + 1
             if reopen:
                 st.open_at = reading
@@ -305,7 +366,8 @@ class Stages:
             devices, self._watches.read(),  # devices, watched
             acc.duration, acc.kwh, acc.co2, acc.cost,  # stage_duration_s, stage_energy_kwh, stage_co2_kg, stage_cost
             run.duration, run.kwh, run.co2, run.cost,  # run_duration_s, run_energy_kwh, run_co2_kg, run_cost
-            "", samples, tokens, acc.samples, acc.tokens,  # chain_hash, samples, tokens, stage_samples, stage_tokens
+            "", self._resume,  # chain_hash (the CSV sets it), resume
+            samples, tokens, acc.samples, acc.tokens,  # samples, tokens, stage_samples, stage_tokens
             *_footprint_values(priced.footprint, acc.footprint, run.footprint),
         )
 

@@ -24,13 +24,13 @@ import torch
 from tensorboard.compat.proto.event_pb2 import Event, SessionLog
 from torch.utils.tensorboard import SummaryWriter
 
-from greenops_tb import __version__
+from greenops_tb import __version__, resume
 from greenops_tb.footprint import EmbodiedOptions, Footprint
 from greenops_tb.footprint.water import check_wue
 from greenops_tb.grid import resolve_grid
 from greenops_tb.meters.base import EnergySource, MeterLike
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
-from greenops_tb.options import RecordOptions, build_csv, build_meter
+from greenops_tb.options import RecordOptions, build_csv, build_meter, check_types
 from greenops_tb.schema import Record, RunMetadata
 from greenops_tb.sinks.base import SinkFanOut
 from greenops_tb.sinks.csv import CsvSink
@@ -49,10 +49,28 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+CLOSED = "the writer is closed (close() was called); create a new GreenSummaryWriter to record more stages"
+FORKED = ("this GreenSummaryWriter belongs to process {parent}, and this is a forked child (pid {child}): the "
+          "child never writes the parent's files; to measure the child, create its own writer (its own log_dir) "
+          "in the child")
+#: every open writer, so a forked child can disown them (see :func:`_disown_in_child`)
+_LIVE: "weakref.WeakSet[GreenSummaryWriter]" = weakref.WeakSet()
+
+
 def _close_at_exit(ref: "weakref.ref[GreenSummaryWriter]") -> None:
     writer = ref()
     if writer is not None:
         writer.close()
+
+
+def _disown_in_child() -> None:
+    """After ``fork()``, in the child: every writer inherited from the parent refuses calls and closes nothing,
+    so the child (its ``atexit`` too) never writes into the parent's CSV or event file."""
+    for writer in list(_LIVE):
+        writer._disown()
+
+
+os.register_at_fork(after_in_child=_disown_in_child)
 
 
 def _sync_cuda() -> None:
@@ -139,9 +157,11 @@ class GreenSummaryWriter(SummaryWriter):
         **kwargs: Any,
     ) -> None:
         self._closed = True  # until fully constructed: close() is a no-op
+        self._forked = ""  # why calls are refused in a forked child
+        sample_interval = check_types(sample_interval=sample_interval, currency=currency, sysfs_root=sysfs_root,
+                                      meters=meters, run_name=run_name)
         opts = RecordOptions.checked(pue, emit_every, csv_columns)
-        embodied = EmbodiedOptions.of(embodied_options)
-        wue = check_wue(wue)
+        self._footprint_options = (EmbodiedOptions.of(embodied_options), check_wue(wue))  # validated before any file
         self._watches = Watches()
         for name, value in (watch or {}).items():
             self._watches.add(name, value)
@@ -153,6 +173,8 @@ class GreenSummaryWriter(SummaryWriter):
             country, region, cloud, price_per_kwh=price_per_kwh, currency=currency, live=live,
             live_options=live_options, detect_cloud=detect_cloud, config_path=config_path,
         )
+        given = args[0] if args else kwargs.get("log_dir")
+        new_dir = given is None or not os.path.exists(given)
         try:
             super().__init__(*args, **kwargs)
         except OSError as err:
@@ -161,17 +183,31 @@ class GreenSummaryWriter(SummaryWriter):
                 f"cannot create the TensorBoard log dir ({err}); pass a writable log_dir= "
                 "(or fix its permissions); nothing was recorded"
             ) from err
-        self._run = run_name or os.path.basename(os.path.normpath(self.log_dir))
-        try:  # only rank 0 writes the job's CSV and events
-            self._csv = build_csv(self.log_dir, csv_path if self._writes else False, opts.base_columns, hash_chain)
-        except (OSError, ValueError):
-            super().close()
-            self._grid.close()
+        self._csv: CsvSink | None = None
+        self._meter: MeterLike | None = None
+        try:
+            self._build(opts, csv_path, hash_chain, meters, gpus, sysfs_root, sample_interval, run_name, sync_cuda)
+        except BaseException:
+            self._abandon(new_dir)
             raise
+        self._atexit = functools.partial(_close_at_exit, weakref.ref(self))
+        atexit.register(self._atexit)
+        _LIVE.add(self)
+
+    def _build(self, opts: RecordOptions, csv_path: Any, hash_chain: bool, meters: Sequence[EnergySource] | None,
+               gpus: list[int] | None, sysfs_root: str | None, sample_interval: float, run_name: str | None,
+               sync_cuda: bool) -> None:
+        """Everything after the log dir: CSV, meter, pricing, sinks, stages, run metadata."""
+        self._run = run_name or os.path.basename(os.path.normpath(self.log_dir))
+        # only rank 0 writes the job's CSV and events
+        self._csv = build_csv(self.log_dir, csv_path if self._writes else False, opts.base_columns, hash_chain)
         self._meter = build_meter(self._job, meters, gpus, sysfs_root, sample_interval)
+        self._resumed = resume.from_csv(self._csv.path) if self._csv is not None and self._csv.next_seq else None
+        self._started_at = time.time()
         profile = self._grid.profile
         self._pricing = Pricing(self._run, opts.pue, profile.price_per_kwh, profile.currency, profile.price_source,
                                 profile.zone, profile.location_source)
+        embodied, wue = self._footprint_options
         self._footprint = Footprint(self._meter.devices, embodied_options=embodied, wue=wue, cloud=profile.cloud)
         self._cuda_sync = sync_cuda
         self._fw = self._get_file_writer()
@@ -180,13 +216,40 @@ class GreenSummaryWriter(SummaryWriter):
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._sinks.write,
             seq0=self._csv.next_seq if self._csv else 0, before_boundary=_sync_cuda if sync_cuda else None,
+            resumed=self._resumed,
             footprint=self._footprint,
         )
         self._close_lock = threading.Lock()
-        self._closed = False
         self._fw.add_summary(metadata_summary(self.run_metadata()), 0, time.time())
-        self._atexit = functools.partial(_close_at_exit, weakref.ref(self))
-        atexit.register(self._atexit)
+        self._pid = os.getpid()
+        self._closed = False
+
+    def _abandon(self, new_dir: bool) -> None:
+        """Undo a constructor that failed after the log dir: close what was opened (descriptors, the flush
+        thread, the meter's sampler, the live grid) and remove the files this constructor created."""
+        fw = getattr(self, "file_writer", None)
+        with contextlib.suppress(Exception):
+            SummaryWriter.close(self)
+        if isinstance(fw, FastFileWriter):
+            fw.event_writer.discard()
+        if self._csv is not None:
+            self._csv.discard()
+        if self._meter is not None:
+            with contextlib.suppress(Exception):
+                self._meter.close()
+        self._grid.close()
+        if new_dir:
+            with contextlib.suppress(OSError):  # only when empty: never anything the user put there
+                os.rmdir(self.log_dir)
+
+    def _disown(self) -> None:
+        """In a forked child (see :func:`_disown_in_child`): refuse every call, close and write nothing."""
+        reason = FORKED.format(parent=self._pid, child=os.getpid())
+        self._forked, self._closed = reason, True
+        self._stages.refuse(reason)
+        if isinstance(self._fw, FastFileWriter):
+            self._fw.event_writer.disown(RuntimeError(reason))
+        atexit.unregister(self._atexit)
 
     # -- stages ----------------------------------------------------------------------
     def start(self, name: str, *, step: int | None = None, epoch: int | None = None) -> None:
@@ -267,15 +330,19 @@ class GreenSummaryWriter(SummaryWriter):
 
     def run_metadata(self) -> RunMetadata:
         p = self._grid.profile
+        index = self._resumed.index if self._resumed is not None else 0
+        provenance = {d.id: pv for d, pv in zip(self._meter.devices, self._meter.provenance())}
+        this = {"resume": index, "started_at": self._started_at, "location": p.zone, "devices": provenance}
         return RunMetadata(
-            run=self._run, version=__version__, started_at=time.time(), host=socket.gethostname(),
-            devices={d.id: {"kind": d.kind, "name": d.name, "provenance": pv}
-                     for d, pv in zip(self._meter.devices, self._meter.provenance())},
+            run=self._run, version=__version__, started_at=self._started_at, host=socket.gethostname(),
+            devices={d.id: {"kind": d.kind, "name": d.name, "provenance": provenance[d.id]}
+                     for d in self._meter.devices},
             location=p.zone, location_name=p.name, location_source=p.location_source, pue=self._pricing.pue,
             carbon_intensity_g_per_kwh=p.carbon_intensity_g_per_kwh, intensity_source=p.intensity_source,
             mix_shares=dict(p.mix), price_per_kwh=p.price_per_kwh, currency=p.currency, price_source=p.price_source,
             dataset={str(k): str(v) for k, v in p.dataset.items()},
             extra=self._job.metadata_extra() if self._job is not None else {},
+            resume=index, openings=[*(self._resumed.openings if self._resumed is not None else []), this],
             footprint=self._footprint.metadata(),
         )
 
@@ -351,7 +418,7 @@ class GreenSummaryWriter(SummaryWriter):
 
     def _check_open(self) -> None:
         if self._closed:
-            raise RuntimeError("this GreenSummaryWriter is closed; create a new one to record more stages")
+            raise RuntimeError(self._forked or CLOSED)
 
     # -- lifecycle ------------------------------------------------------------------
     def close(self) -> None:
@@ -363,8 +430,9 @@ class GreenSummaryWriter(SummaryWriter):
                 return
             if self._job is not None:
                 self._meter.closing()  # the stops below are exchanged with the other ranks too
-            self._stages.stop_all()
+            self._stages.close(CLOSED)  # every stage open now is recorded; any later call is refused
             self._closed = True
+        _LIVE.discard(self)
         atexit.unregister(self._atexit)
         try:
             super().close()  # flushes, then closes

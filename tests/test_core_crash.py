@@ -82,3 +82,62 @@ def test_kill_9_keeps_every_completed_row(tmp_path):
     complete = text[: text.rfind("\n") + 1]
     parsed = list(csv.reader(io.StringIO(complete, newline=""), strict=True))
     assert len(parsed) == len(rows) + 1
+
+
+OPENING = textwrap.dedent(
+    """
+    import sys, torch
+    from greenops_tb import GreenSummaryWriter
+    torch.manual_seed(0)
+    model = torch.nn.Linear(8, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x = torch.randn(64, 8)
+    updates = int(sys.argv[2])  # 0: forever (until killed)
+    w = GreenSummaryWriter(sys.argv[1], country="FR", hash_chain=True)
+    print("ready", flush=True)
+    w.start("train")
+    i = 0
+    while updates == 0 or i < updates:
+        loss = model(x).pow(2).mean()
+        opt.zero_grad(); loss.backward(); opt.step()
+        print(w.update("train").seq, flush=True)
+        i += 1
+    w.close()
+    """
+)
+
+
+def test_kill_9_during_a_resumed_opening_keeps_one_verifiable_run(tmp_path, capsys):
+    """Opening 0 closes normally, opening 1 is killed mid-run, opening 2 closes normally: one run whose every
+    completed row is kept, whose chain verifies, and whose summary total is the CSV's sum."""
+    import json
+    import math
+
+    from cli_runs import cli
+
+    script = tmp_path / "opening.py"
+    script.write_text(OPENING)
+    run_dir = tmp_path / "logs" / "run_k"
+    path = run_dir / "green.csv"
+    subprocess.run([sys.executable, str(script), str(run_dir), "30"], check=True, capture_output=True, timeout=120)
+    proc = subprocess.Popen([sys.executable, str(script), str(run_dir), "0"], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(0.4)
+    os.kill(proc.pid, signal.SIGKILL)
+    out, _ = proc.communicate(timeout=30)
+    done = [int(s) for s in out.split()][:-1]  # the last printed number may be cut
+    assert done, "the killed opening completed some updates"
+    subprocess.run([sys.executable, str(script), str(run_dir), "10"], check=True, capture_output=True, timeout=120)
+
+    recs = read_records(path)
+    seqs = [r.seq for r in recs]
+    assert seqs == list(range(len(seqs))) and set(done) <= set(seqs), "every completed row kept, no gap"
+    assert {r.resume for r in recs} == {0, 1, 2} and [r.resume for r in recs] == sorted(r.resume for r in recs)
+    steps = [r.step for r in recs]
+    assert steps == list(range(len(steps))), "steps continue across openings (nothing for TensorBoard to purge)"
+    code, out, err = cli(capsys, "verify", str(path))
+    assert code == 0, (out, err)
+    code, out, err = cli(capsys, "summary", str(run_dir.parent), "--json")
+    assert code == 0, err
+    (s,) = json.loads(out)
+    assert math.isclose(s["totals"]["energy_kwh"], sum(r.energy_kwh for r in recs), rel_tol=1e-9)

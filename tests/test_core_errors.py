@@ -29,7 +29,7 @@ def test_unknown_country_suggests_close_matches(tmp_path):
 
 @pytest.mark.parametrize("pue", [0.9, 0, -1, float("nan"), "1.2", True])
 def test_pue_below_one_or_not_a_number(tmp_path, pue):
-    with pytest.raises(ValueError, match=r"pue must be a number >= 1"):
+    with pytest.raises(ValueError, match=r"pue must be a finite number >= 1"):
         _writer(tmp_path / "run", pue=pue)
 
 

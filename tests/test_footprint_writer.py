@@ -173,3 +173,19 @@ def test_whatif_gives_the_water_of_each_place(h100_run) -> None:
     aws = places["aws:eu-west-1"]
     assert aws.water_onsite_l == pytest.approx(w.energy_kwh * 0.18, rel=1e-12)
     assert aws.co2_kg != aws.water_offsite_l  # kg and litres stay apart
+
+
+def test_a_resumed_run_continues_the_footprint_totals(tmp_path: Path) -> None:
+    opts = {"country": "DE", "wue": 0.5, "gpus": [], "sysfs_root": str(tmp_path / "n"),
+            "embodied_options": {"host_kgco2e": 1000}}
+    for _ in range(2):  # the second writer re-opens the same log dir and appends to its CSV
+        with GreenSummaryWriter(str(tmp_path / "r"), **opts) as w:
+            with w.stage("train"):
+                math.fsum(range(20_000))
+    records = read_records(tmp_path / "r" / "green.csv")
+    assert [r.resume for r in records] == [0, 1]
+    last = records[-1]
+    assert last.run_water_onsite_l == pytest.approx(sum(r.water_onsite_l for r in records), rel=1e-12)
+    assert last.run_embodied_kg == pytest.approx(sum(r.embodied_kg for r in records), rel=1e-12)
+    assert last.stage_water_offsite_l == pytest.approx(sum(r.water_offsite_l for r in records), rel=1e-12)
+    assert last.run_embodied_kg == pytest.approx(last.run_duration_s / BUSY_S * 1000, rel=1e-9)

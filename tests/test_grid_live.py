@@ -108,7 +108,7 @@ def test_401_warns_once_with_token_hint_and_stops_polling():
 
 
 def test_429_honours_retry_after():
-    grid, cur, _ = _fallback({EM_CI: (429, {"Retry-After": "7"}, b"{}", 0.0)})
+    grid, cur, _ = _fallback({EM_CI: (429, {"Retry-After": "7"}, b"{}", 0.0)}, refresh_s=2)
     assert cur.source == "embedded (live failed: rate limited (HTTP 429), retry in 7s)"
     assert grid.next_delay_s == 7.0
 

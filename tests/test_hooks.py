@@ -150,3 +150,18 @@ def test_ddp_wrapped_module_hooks_inner(tmp_path: Path) -> None:
 def test_not_a_module_is_a_clear_error(tmp_path: Path) -> None:
     with _writer(tmp_path) as w, pytest.raises(TypeError, match="torch.nn.Module"):
         w.watch_model(lambda x: x)  # type: ignore[arg-type]
+
+
+def test_hook_time_and_energy_come_from_one_instant(tmp_path: Path) -> None:
+    """Each pass boundary is one meter reading whose time and joules describe the same instant: with a
+    constant power, energy == WATTS x time to rounding (not just to the gap between two clock reads)."""
+    model = _mlp()
+    with _writer(tmp_path) as w:
+        hooks = w.watch_model(model, "train")
+        with w.stage("train"):
+            _train(model, 5, other_s=0.0)
+        tot = hooks.totals("train")
+        hooks.remove()
+    assert tot.forward_s > 0 and tot.backward_s > 0
+    assert tot.forward_j == pytest.approx(WATTS * tot.forward_s, rel=1e-9)
+    assert tot.backward_j == pytest.approx(WATTS * tot.backward_s, rel=1e-9)

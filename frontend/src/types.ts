@@ -187,6 +187,8 @@ export interface RunSummary {
   ranges?: RunRanges;
   /** The headline stage's efficiency (most samples, else tokens, else steps). */
   efficiency?: Efficiency | null;
+  /** Records skipped because they are not green records (wrong JSON shape or field types). */
+  malformed_skipped?: number;
   footprint?: FootprintSummary;
 }
 

@@ -12,7 +12,7 @@ import sys
 from typing import Any, Mapping
 
 from greenops_tb.plugin.run_summary import headline, json_safe, summarize
-from greenops_tb.runs import LOADERS, InputError, load_run
+from greenops_tb.runs import LOADERS, InputError, load_run, report_malformed
 from greenops_tb.workunits import comparison_text
 
 METRICS = (
@@ -90,7 +90,10 @@ def run(args: argparse.Namespace) -> int:
         print("greenops-tb compare: give at least two runs (run directories or live CSVs)", file=sys.stderr)
         return 2
     try:
-        heads = [headline(summarize(load_run(a, args.loader))) for a in args.runs]
+        loaded = [load_run(a, args.loader) for a in args.runs]
+        for data in loaded:
+            report_malformed(data)
+        heads = [headline(summarize(data)) for data in loaded]
     except InputError as err:
         print(f"greenops-tb compare: {err}", file=sys.stderr)
         return 2

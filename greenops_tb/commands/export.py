@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from greenops_tb.columns import _FORMULA_LEAD, csv_columns
+from greenops_tb.runs import LOADERS, InputError, Logdir, Progress, open_logdir, report_malformed
 from greenops_tb.schema import Record
 from greenops_tb.sinks.rows import record_to_row
-from greenops_tb.runs import LOADERS, InputError, Logdir, Progress, open_logdir
 
 FORMATS = ("csv", "jsonl", "json", "parquet")
 TEXT_COLUMNS = ("run", "stage", "location", "chain_hash")  # text even when every value looks like a number
@@ -71,9 +71,10 @@ def _format(args: argparse.Namespace) -> str:
 def iter_records(logdir: Logdir, runs: list[str], stages: list[str] | None, progress: Progress) -> Iterator[Record]:
     """Records of ``runs`` (in run order, then emission order), filtered by stage."""
     keep = set(stages) if stages else None
-    for run in runs:
-        records = logdir.read(run).records
-        progress.update(1, f"{run} ({len(records)} records)")
+    for data in logdir.read_all(runs):
+        report_malformed(data)
+        records = data.records
+        progress.update(1, f"{data.run} ({len(records)} records)")
         for rec in records:
             if keep is None or rec.stage in keep:
                 yield rec

@@ -17,7 +17,7 @@ from greenops_tb.footprint.view import footprint_lines
 from greenops_tb.forecast import forecast
 from greenops_tb.plugin.run_summary import json_safe, summarize
 from greenops_tb.readers.events import RunData
-from greenops_tb.runs import LOADERS, InputError, open_logdir
+from greenops_tb.runs import LOADERS, InputError, open_logdir, report_malformed
 from greenops_tb.workunits import EFFICIENCY_FIELDS, Efficiency
 
 
@@ -99,7 +99,8 @@ def _device(d: Mapping[str, Any]) -> str:
 def render(summary: Mapping[str, Any]) -> str:
     """A run's summary as text: header line, stage table, mix and device provenance."""
     if not summary.get("has_records"):
-        return f"run {summary['run']}: no records"
+        skipped = summary.get("malformed_skipped")
+        return f"run {summary['run']}: no records" + (f" ({skipped} malformed records skipped)" if skipped else "")
     loc = summary["location"]
     price = summary["price"]
     lines = [
@@ -156,7 +157,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         with open_logdir(args.logdir, args.loader) as logdir:
-            summaries = [summarize_run(logdir.read(r), args) for r in logdir.select(args.runs)]
+            summaries = []
+            for data in logdir.read_all(logdir.select(args.runs)):
+                report_malformed(data)
+                summaries.append(summarize_run(data, args))
         for s in summaries:  # a run directory given as the logdir: named by the path given, as compare names it
             s["run"] = args.logdir if s["run"] == "." else s["run"]
         _check_forecast_stage(summaries, args.forecast)

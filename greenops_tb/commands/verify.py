@@ -19,7 +19,7 @@ from pathlib import Path
 from greenops_tb import hashchain
 from greenops_tb.readers.csv import read_table
 from greenops_tb.columns import CHAIN_COLUMN, CSV_NAME, REQUIRED_COLUMNS
-from greenops_tb.runs import LOADERS, InputError, event_files, open_logdir
+from greenops_tb.runs import LOADERS, InputError, event_files, open_logdir, report_malformed
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -66,6 +66,10 @@ def _read(path: Path) -> tuple[list[str], list[list[str]], bool]:
     if CHAIN_COLUMN not in header:
         raise InputError(f"{path}: no {CHAIN_COLUMN!r} column; it was written without hash_chain=True, "
                          "so there is nothing to verify")
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            raise InputError(f"{path}: data row {i + 1} (line {i + 2}) has {len(row)} cells but the header has "
+                             f"{len(header)}; the file was edited or is not one CSV (rows are never short or long)")
     return header, rows, torn
 
 
@@ -73,8 +77,11 @@ def _event_hashes(run_dir: Path, run_name: str, loader: str) -> list[str] | None
     """Chain hashes of ``run_name``'s records in the event files under ``run_dir`` (None: no events)."""
     if not run_dir.is_dir() or not event_files(run_dir):
         return None
+    records = []
     with open_logdir(run_dir, loader) as logdir:
-        records = [r for run in logdir.runs for r in logdir.read(run).records if r.run == run_name and r.chain_hash]
+        for data in logdir.read_all(logdir.runs):
+            report_malformed(data, str(run_dir) if data.run == "." else f"{run_dir}/{data.run}")
+            records += [r for r in data.records if r.run == run_name and r.chain_hash]
     return [r.chain_hash for r in sorted(records, key=lambda r: r.seq)] or None
 
 

@@ -91,6 +91,14 @@ class EnergySource(ABC):
     def read(self) -> Sequence[float]:
         """Cumulative joules per device (aligned with ``devices``), non-decreasing."""
 
+    def read_at(self, t_mono: float) -> Sequence[float]:
+        """``read()`` for the instant ``t_mono`` (``time.perf_counter()``) the :class:`Meter` stamps its reading with.
+
+        Sources whose energy is a function of time (models, integrated power) override it, so a
+        reading's joules and its ``t_mono`` describe the same instant; counters read now.
+        """
+        return self.read()
+
     @abstractmethod
     def provenance(self) -> Sequence[str]:
         """Label per device, e.g. ``nvml-energy``, ``rapl``, ``model-tdp``."""
@@ -197,6 +205,7 @@ class Meter:
         return on_error
 
     def read(self) -> Reading:
+        """Every source's cumulative joules at one instant: ``t_mono`` is read once and serves them all."""
         t_mono = time.perf_counter()
         t_wall = time.time()
         joules: list[float] = []
@@ -205,14 +214,14 @@ class Meter:
                 self._degrade(slot, slot.source, slot.failed)
             src = slot.source
             try:
-                vals = src.read()
+                vals = src.read_at(t_mono)
             except Exception as err:  # noqa: BLE001 - a meter must never crash training
                 self._degrade(slot, src, err)
                 try:
-                    vals = slot.source.read()
+                    vals = slot.source.read_at(t_mono)
                 except Exception as err2:  # noqa: BLE001
                     self._degrade(slot, slot.source, err2)
-                    vals = slot.source.read()
+                    vals = slot.source.read_at(t_mono)
             cur = [o + v for o, v in zip(slot.offset, vals)]
             slot.last = cur
             joules.extend(cur)

@@ -44,7 +44,10 @@ class ConstantPowerSource(EnergySource):
         self._t0 = time.perf_counter()
 
     def read(self) -> Sequence[float]:
-        dt = time.perf_counter() - self._t0
+        return self.read_at(time.perf_counter())
+
+    def read_at(self, t_mono: float) -> Sequence[float]:
+        dt = max(0.0, t_mono - self._t0)
         return [w * dt for w in self.watts]
 
     def provenance(self) -> Sequence[str]:

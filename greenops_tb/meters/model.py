@@ -67,5 +67,8 @@ class ModelRamSource(EnergySource):
     def read(self) -> Sequence[float]:
         return self._integ.joules()
 
+    def read_at(self, t_mono: float) -> Sequence[float]:
+        return self._integ.joules(t_mono)
+
     def provenance(self) -> Sequence[str]:
         return ["model-rss"]

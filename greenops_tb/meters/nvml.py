@@ -11,7 +11,9 @@ that fails degrades alone:
   refresh is then power x time, never zero, and the record says
   ``nvml-energy+power-interp``. Reads never decrease; the counter itself
   takes over again at its next refresh, so the interpolation error does not
-  accumulate.
+  accumulate. Every counter delta is checked against what the GPU can draw
+  (:mod:`counter`: 1.5 x its power limit or TDP): a reset, a jump or garbage counts
+  sampled power for that interval instead, labelled ``nvml-energy (glitch: reset)``.
 * ``nvml-power-sampled``: GPUs without the counter: power (mW) sampled by the
   shared background sampler and integrated (trapezoid, monotonic clock).
 * ``model-gpu-tdp-util``: GPUs NVML sees but whose power it cannot read at
@@ -43,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from greenops_tb.meters.base import INTEGRAL_SUFFIX, Device, EnergySource
+from greenops_tb.meters.counter import Counter, plausible_max_w
 from greenops_tb.meters.gpu_model import GpuTdp, gpu_model_after, gpu_tdp
 from greenops_tb.meters.integrate import PowerIntegrator
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
@@ -54,6 +57,10 @@ _GB = 1e9
 #: device-context keys of NVML GPUs: the mean utilisation (%) over a record's interval, used memory (GB) at its end
 UTIL_KEY = "util_pct" + INTEGRAL_SUFFIX
 MEM_KEY = "mem_used_gb"
+#: the bound on a GPU's power when neither its power limit nor its TDP is known (no GPU draws more)
+DEFAULT_MAX_GPU_W = 2000.0
+#: the energy counter (unsigned 64-bit mJ) refreshes in chunks (tens of ms): a delta may carry this long's energy on top
+COUNTER_SLACK_S = 0.25
 
 
 def _load_pynvml() -> Any | None:
@@ -243,31 +250,39 @@ class NvmlEnergySource(_NvmlGpu):
 
     def __init__(self, session: _Session, gpu: VisibleGpu, support: GpuSupport, **kw: Any) -> None:
         super().__init__(session, gpu, support, **kw)
-        self._mj0 = self._counter()
-        self._mj = self._mj0
-        self._seen_t = time.perf_counter()  # when the counter was first seen at its current value
+        tdp = gpu_tdp(gpu.name, support.power_limit_w)
+        now = time.perf_counter()
+        self._counter = Counter(
+            f"the NVML energy counter of gpu:{gpu.cuda_index}",
+            int(self.nvml.nvmlDeviceGetTotalEnergyConsumption(gpu.handle)), now, joules_per_unit=1e-3, wrap_at=2**64,
+            max_power_w=plausible_max_w(tdp.watts if tdp else None, DEFAULT_MAX_GPU_W), slack_s=COUNTER_SLACK_S,
+        )
+        self._seen_t = now  # when the counter was first seen at its current value
         self._interp = False
 
-    def _counter(self) -> int:
-        return int(self.nvml.nvmlDeviceGetTotalEnergyConsumption(self.gpu.handle))
+    def _power_estimate(self) -> float:
+        return min(self.power_w(), self._counter.max_power_w)
 
     def read(self) -> Sequence[float]:
         with self._lock:  # counter read under the lock, so threads see its values in order
-            mj = self._counter()
+            raw = self.nvml.nvmlDeviceGetTotalEnergyConsumption(self.gpu.handle)
             now = time.perf_counter()
+            self._counter.advance(raw, now, self._power_estimate)
             extra = 0.0
-            if mj != self._mj:
-                self._mj, self._seen_t = mj, now
+            if self._counter.changed:
+                self._seen_t = now
             elif now > self._seen_t:
-                extra = self.power_w() * (now - self._seen_t)
+                extra = self._power_estimate() * (now - self._seen_t)
             self._interp = extra > 0
-            self._last_j = max(self._last_j, (mj - self._mj0) / 1000.0 + extra)
+            self._last_j = max(self._last_j, self._counter.joules + extra)
             self._last_t = now
             return [self._last_j]
 
     def provenance(self) -> Sequence[str]:
         label = "nvml-energy+power-interp" if self._interp else "nvml-energy"
-        return [label + self._suffix()]
+        glitch = self._counter.label
+        self._counter.shown()
+        return [label + (f" ({glitch})" if glitch else "") + self._suffix()]
 
     def fallback(self, error: BaseException) -> EnergySource | None:
         """Sampled power if NVML still gives it, else the constant-power model."""
@@ -297,7 +312,10 @@ class _SampledPower(_NvmlGpu):
         self._integrator.add(t, [self._watts(t)])
 
     def read(self) -> Sequence[float]:
-        now = time.perf_counter()
+        return self.read_at(time.perf_counter())
+
+    def read_at(self, t_mono: float) -> Sequence[float]:
+        now = t_mono
         (j,) = self._integrator.joules(now)
         with self._lock:
             self._last_j = max(self._last_j, j)

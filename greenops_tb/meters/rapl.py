@@ -17,25 +17,36 @@ columns. Reads use ``pread`` on descriptors kept open (sysfs regenerates the
 value on every read at offset 0). The shared sampler reads the counters often
 enough that no wraparound is missed between two stage boundaries.
 
+Every delta is checked (:mod:`counter`) against what the zone can draw (1.5 x its
+``constraint_0`` power, else 1000 W): a smaller value is a wrap at
+``max_energy_range_uj`` only when the wrapped difference is plausible, else a
+reset; a jump or garbage is not counted. Such an interval counts the average power
+so far instead and says ``rapl (glitch: reset)``.
+
 ``energy_uj`` is readable by root only on most kernels since 2020
 (CVE-2020-8694). :func:`rapl_sources` then warns once, with the command that
 grants read access, and returns the model sources labelled with the reason.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from greenops_tb.meters.base import Device, EnergySource
+from greenops_tb.meters.counter import Counter, plausible_max_w
 
 DEFAULT_ROOT = "/sys/class/powercap"
 ROOT_ENV = "GREENOPS_POWERCAP_ROOT"
 #: assumed worst-case draw of one zone, to choose how often to read before a counter can wrap
 _MAX_ZONE_W = 1000.0
+#: RAPL counters update about every millisecond: a delta may carry this long's energy on top
+_SLACK_S = 0.01
 _ZONE_RE = re.compile(r"^(?:intel|amd)-rapl:\d+(?::\d+)*$")
 
 FIX_HINT = (
@@ -55,6 +66,7 @@ class RaplZone:
     why: str  # what it counts as, or why it is skipped
     max_range_uj: int
     readable: str | None  # None when energy_uj can be read, else the error text
+    rated_w: float | None = None  # the zone's long-term power limit (constraint_0), when powercap gives it
 
 
 def powercap_root(root: str | os.PathLike | None = None) -> str:
@@ -109,8 +121,20 @@ def discover(root: str | os.PathLike | None = None) -> list[RaplZone]:
             readable = None
         except (OSError, ValueError) as err:
             readable = f"{type(err).__name__}: {err}"
-        zones.append(RaplZone(path, name, kind, why, max_range, readable))
+        zones.append(RaplZone(path, name, kind, why, max_range, readable, _rated_w(path)))
     return zones
+
+
+def _rated_w(path: str) -> float | None:
+    """The zone's rated power (constraint 0's max power, else its limit), None when powercap does not say."""
+    for name in ("constraint_0_max_power_uw", "constraint_0_power_limit_uw"):
+        try:
+            uw = int(_read_text(os.path.join(path, name)))
+        except (OSError, ValueError):
+            continue
+        if uw > 0:
+            return uw / 1e6
+    return None
 
 
 class RaplSource(EnergySource):
@@ -129,32 +153,38 @@ class RaplSource(EnergySource):
         self._fallback = fallback
         self._lock = threading.Lock()
         self._fds = [os.open(os.path.join(z.path, "energy_uj"), os.O_RDONLY) for z in zones]
-        self._ranges = [z.max_range_uj for z in zones]
-        self._prev = self._raw()
-        self._total_uj = 0
+        try:
+            now = time.perf_counter()
+            self._counters = [
+                Counter(f"the RAPL counter {os.path.join(z.path, 'energy_uj')}", int(os.pread(fd, 32, 0)), now,
+                        joules_per_unit=1e-6, max_power_w=plausible_max_w(z.rated_w, _MAX_ZONE_W),
+                        wrap_at=z.max_range_uj or None, slack_s=_SLACK_S)
+                for z, fd in zip(zones, self._fds)
+            ]
+        except (OSError, ValueError):
+            self.close()
+            raise
         # read (sample) often enough that a counter cannot wrap twice between reads
-        self.sample_interval = max(0.5, min(60.0, min(r for r in self._ranges) / 1e6 / _MAX_ZONE_W / 2))
+        self.sample_interval = max(0.5, min(60.0, min(z.max_range_uj for z in zones) / 1e6 / _MAX_ZONE_W / 2))
 
-    def _raw(self) -> list[int]:
-        return [int(os.pread(fd, 32, 0)) for fd in self._fds]
-
-    def _advance(self) -> int:
+    def _advance(self) -> float:
         with self._lock:  # read under the lock: an older value applied after a newer one would look like a wrap
-            cur = self._raw()
-            for i, (p, c) in enumerate(zip(self._prev, cur)):
-                # a smaller value means the counter wrapped at max_energy_range_uj
-                self._total_uj += c - p if c >= p else self._ranges[i] - p + c
-            self._prev = cur
-            return self._total_uj
+            now = time.perf_counter()
+            for fd, c in zip(self._fds, self._counters):
+                c.advance(os.pread(fd, 32, 0), now, functools.partial(c.average_w, now))
+            return sum(c.joules for c in self._counters)
 
     def read(self) -> Sequence[float]:
-        return [self._advance() / 1e6]
+        return [self._advance()]
 
     def sample(self) -> None:
         self._advance()
 
     def provenance(self) -> Sequence[str]:
-        return ["rapl"]
+        glitches = sorted({c.label for c in self._counters if c.label})
+        for c in self._counters:
+            c.shown()
+        return [f"rapl ({', '.join(glitches)})" if glitches else "rapl"]
 
     def fallback(self, error: BaseException) -> EnergySource | None:
         return self._fallback() if self._fallback is not None else None
@@ -177,6 +207,9 @@ class LabelledSource(EnergySource):
 
     def read(self) -> Sequence[float]:
         return self.inner.read()
+
+    def read_at(self, t_mono: float) -> Sequence[float]:
+        return self.inner.read_at(t_mono)
 
     def sample(self) -> None:
         self.inner.sample()

@@ -158,6 +158,7 @@ class _RunSummaryBase(TypedDict):
     run: str
     has_records: bool
     metadata: dict[str, Any] | None
+    malformed_skipped: int  # records skipped: not green records (wrong JSON shape or field types)
 
 
 class RunSummary(_RunSummaryBase, total=False):

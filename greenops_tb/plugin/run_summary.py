@@ -182,6 +182,7 @@ def summarize(data: RunData) -> RunSummary:
         "run": data.run,
         "has_records": bool(records),
         "metadata": _metadata_json(meta),
+        "malformed_skipped": data.malformed,
     }
     if not records:
         return out

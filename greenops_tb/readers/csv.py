@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import os
+import warnings
 
-from greenops_tb.columns import row_to_record
+from greenops_tb.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX, row_to_record
 from greenops_tb.schema import Record
 
 
@@ -34,11 +35,37 @@ def read_rows(path: str | os.PathLike[str]) -> list[dict[str, str]]:
 
 
 def read_records(path: str | os.PathLike[str]) -> list[Record]:
-    """Complete rows as :class:`Record` (raises ValueError naming the row if one cannot be parsed)."""
-    out = []
-    for i, row in enumerate(read_rows(path)):
+    """Complete rows as :class:`Record`; malformed rows are skipped with ONE warning that counts them and names
+    the first (see :func:`read_records_counted`). ValueError when the header is not a green CSV's."""
+    records, skipped, first = read_records_counted(path)
+    if skipped:
+        warnings.warn(f"greenops_tb: {os.fspath(path)}: {skipped} malformed records skipped (first: {first})",
+                      RuntimeWarning, stacklevel=2)
+    return records
+
+
+def read_records_counted(path: str | os.PathLike[str]) -> tuple[list[Record], int, str]:
+    """(records of the complete rows, how many malformed rows were skipped, what was wrong with the first)."""
+    header, rows = read_table(path)
+    missing = REQUIRED_COLUMNS - set(header)
+    if header and missing:
+        raise ValueError(f"{os.fspath(path)}: not a green CSV: the header lacks {sorted(missing)}")
+    out: list[Record] = []
+    skipped, first = 0, ""
+    for i, cells in enumerate(rows):
         try:
-            out.append(row_to_record(row))
-        except (ValueError, KeyError) as err:
-            raise ValueError(f"{os.fspath(path)}: data row {i + 1} is not a green record ({err})") from None
-    return out
+            if len(cells) != len(header):
+                raise ValueError(f"{len(cells)} cells, the header has {len(header)}")
+            out.append(row_to_record(dict(zip(header, cells))))
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
+            skipped += 1
+            first = first or f"data row {i + 1} (line {i + 2}): {err}"
+    return out, skipped, first
+
+
+def column_problems(header: list[str]) -> tuple[list[str], list[str]]:
+    """(unknown columns, missing base columns) of a CSV header, compared with what the writer writes."""
+    known = set(BASE_COLUMNS) | {CHAIN_COLUMN}
+    unknown = [c for c in header if c not in known and not c.startswith(WATCH_PREFIX)]
+    missing = [c for c in BASE_COLUMNS if c not in header]
+    return unknown, missing

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from greenops_tb.schema import Record, RunMetadata, is_finite
 from greenops_tb.tags import PLUGIN_NAME, RUN_METADATA_TAG, parse_plugin_content, stage_of_record_tag
@@ -28,6 +28,8 @@ class RunData:
     run: str
     metadata: RunMetadata | None
     records: list[Record]
+    #: records that were skipped because they are not green records (wrong JSON shape or field types)
+    malformed: int = 0
 
 
 def _decode(value: Any) -> str:
@@ -39,7 +41,12 @@ def _decode(value: Any) -> str:
 
 
 def green_runs(provider: Any, ctx: Any, experiment_id: str) -> dict[str, list[str]]:
-    """Run name -> green tags present, for runs that have any green data.
+    """Run name -> green tags present, for runs that have any green data (see :func:`green_listing`)."""
+    return {run: sorted(tags) for run, tags in green_listing(provider, ctx, experiment_id).items()}
+
+
+def green_listing(provider: Any, ctx: Any, experiment_id: str) -> dict[str, dict[str, Any]]:
+    """Run name -> {green tag: its time series metadata (``max_step``...)}, for runs with green data.
 
     Raises :class:`~greenops_tb.schema.NewerFormatError` for a tag written in a newer layout
     (:meth:`Record.from_json` does for a newer record schema).
@@ -49,7 +56,7 @@ def green_runs(provider: Any, ctx: Any, experiment_id: str) -> dict[str, list[st
         for ts in tags.values():
             with contextlib.suppress(ValueError):  # not a version: foreign data, skipped datum by datum
                 parse_plugin_content(ts.plugin_content)
-    return {run: sorted(tags) for run, tags in listing.items() if tags}
+    return {run: tags for run, tags in listing.items() if tags}
 
 
 def read_runs(
@@ -58,15 +65,20 @@ def read_runs(
     experiment_id: str,
     runs: Iterable[str] | None = None,
     downsample: int = ALL,
+    listing: Mapping[str, Any] | None = None,
 ) -> dict[str, RunData]:
-    """Read the records and metadata of ``runs`` (default: all green runs).
+    """Read the records and metadata of ``runs`` (default: all green runs), in one provider call.
 
-    Undecodable data (a corrupted or foreign summary under our plugin name) is
-    skipped with a log message, never raised: one bad event must not hide a run.
+    ``listing``: the green runs (names -> tags) if the caller already listed them, which saves a
+    listing of the whole experiment per call (callers reading many runs read them in batches).
+
+    Undecodable data (a corrupted or foreign summary under our plugin name, valid
+    JSON of the wrong shape) is skipped and counted in ``RunData.malformed``, with
+    a log message, never raised: one bad event must not hide a run.
     """
     from tensorboard.data import provider as tb_provider
 
-    wanted = green_runs(provider, ctx, experiment_id)
+    wanted = green_listing(provider, ctx, experiment_id) if listing is None else listing
     if runs is not None:
         keep = set(runs)
         wanted = {r: t for r, t in wanted.items() if r in keep}
@@ -83,19 +95,26 @@ def read_runs(
     for run, tags in data.items():
         meta: RunMetadata | None = None
         records: list[Record] = []
+        malformed = 0
         for tag, datums in tags.items():
             for datum in datums:
                 try:
                     text = _decode(datum.numpy)
-                    if tag == RUN_METADATA_TAG:
-                        meta = RunMetadata.from_json_str(text)
+                    if tag == RUN_METADATA_TAG:  # one per opening of the run: the latest lists them all
+                        m = RunMetadata.from_json_str(text)
+                        meta = m if meta is None or m.resume >= meta.resume else meta
                     elif stage_of_record_tag(tag) is not None:
                         records.append(_checked(Record.from_json_str(text)))
-                except (ValueError, TypeError, KeyError) as err:
+                except MALFORMED as err:
+                    malformed += tag != RUN_METADATA_TAG
                     log.warning("skipping undecodable green datum in run %r tag %r step %s: %s", run, tag, datum.step, err)
         records.sort(key=lambda r: r.seq)
-        out[run] = RunData(run=run, metadata=meta, records=records)
+        out[run] = RunData(run=run, metadata=meta, records=records, malformed=malformed)
     return out
+
+
+#: what parsing a foreign or corrupt record raises (valid JSON of any shape included)
+MALFORMED = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
 
 
 #: Record fields that must hold finite numbers for the totals to mean anything.
@@ -111,8 +130,11 @@ def _checked(rec: Record) -> Record:
         v = getattr(rec, name)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not is_finite(v):
             raise ValueError(f"record field {name!r} is not a finite number: {v!r}")
-    if not isinstance(rec.stage, str) or not isinstance(rec.devices, dict):
-        raise ValueError("record stage or devices malformed")
+    for name in ("run", "stage", "currency", "intensity_source", "location", "chain_hash"):
+        if not isinstance(getattr(rec, name), str):
+            raise ValueError(f"record field {name!r} is not text: {getattr(rec, name)!r}")
+    if not isinstance(rec.devices, dict) or not isinstance(rec.watched, dict) or not isinstance(rec.mix_kwh, dict):
+        raise ValueError("record devices, watched or mix_kwh is not an object")
     return rec
 
 

@@ -16,6 +16,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import os
@@ -61,6 +62,18 @@ def _repair_tail(fd: int) -> int:
     return new
 
 
+#: how every green CSV header starts (the required columns lead, in schema order)
+_GREEN_START = b"run,stage,seq,step"
+
+
+def _parse_header(line: bytes) -> list[str]:
+    """The cells of a header line; [] when it is not UTF-8 text."""
+    try:
+        return next(csv.reader([line.decode("utf-8").rstrip("\r")]), [])
+    except (UnicodeDecodeError, csv.Error):
+        return []
+
+
 def choose_columns(selected: Sequence[str] | None) -> list[str]:
     """Base columns to write: all, or the user's subset (required columns always kept), in schema order."""
     if selected is None:
@@ -83,6 +96,7 @@ class CsvSink:
         self.path = os.fspath(path)
         self._base = base_columns
         self._chain = chain
+        self.created = not os.path.exists(self.path)  # so a failed writer can take back the file it made
         try:
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
@@ -99,20 +113,27 @@ class CsvSink:
         self._adopt_existing()
 
     def _adopt_existing(self) -> None:
-        size = _repair_tail(self._fd)
+        """Continue an existing green CSV; refuse any other file before a byte of it changes."""
+        size = os.fstat(self._fd).st_size
         if size == 0:
             return
-        header = self._read_header()
-        if not header:
+        head = os.pread(self._fd, min(size, _TAIL), 0)
+        if b"\n" not in head and (_GREEN_START.startswith(head) or head.startswith(_GREEN_START + b",")):
+            os.ftruncate(self._fd, 0)  # only a header, torn by a crash before its first row: start afresh
             return
+        header = _parse_header(head.split(b"\n", 1)[0] if b"\n" in head else b"")
         if not REQUIRED_COLUMNS <= set(header):
             os.close(self._fd)
+            self._fd = -1
+            missing = sorted(REQUIRED_COLUMNS - set(header))
             raise ValueError(
-                f"{self.path!r} exists and is not a green CSV (header lacks {sorted(REQUIRED_COLUMNS - set(header))}); "
-                "pass another csv_path="
+                f"{self.path!r} exists and is not a green CSV (its first line is not a header with {missing}); "
+                "it was left unchanged: pass another csv_path= (or csv_path=False)"
             )
+        size = _repair_tail(self._fd)
         if self._chain and CHAIN_COLUMN not in header:
             os.close(self._fd)
+            self._fd = -1
             raise ValueError(
                 f"{self.path!r} was written without a hash chain, so hash_chain=True cannot continue it; "
                 "pass a new csv_path= or hash_chain=False"
@@ -124,10 +145,6 @@ class CsvSink:
             row = dict(zip(header, last))
             self.next_seq = int(row["seq"]) + 1
             self._prev_hash = row.get(CHAIN_COLUMN, "")
-
-    def _read_header(self) -> list[str]:
-        with open(self.path, encoding="utf-8", newline="") as f:
-            return next(csv.reader([f.readline()]), [])
 
     def _start(self, rec: Record) -> None:
         cols = self._base + [WATCH_PREFIX + w for w in rec.watched]
@@ -215,3 +232,10 @@ class CsvSink:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+    def discard(self) -> None:
+        """Close; remove the file if this sink created it and nothing was written (a failed writer's)."""
+        self.close()
+        if self.created and self.header is None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)

@@ -7,6 +7,11 @@ counter refreshed every ``counter_period_s`` (or not supported), and may
 start failing (every call raising NVMLError) after ``fail_after_s``.
 Utilisation is a number or a function of t (NVML reports whole percent);
 ``None`` for the power limit, utilisation or used memory: NOT_SUPPORTED.
+
+Counter faults, as drivers produce them: ``counter_offset_mj`` is added to the counter (which is
+an unsigned 64-bit value, so it wraps at 2**64); ``reset_counter(i)`` makes GPU ``i``'s counter start
+over from 0 now (a driver reload); ``counter_fault`` (value -> what the call returns, or raise) is
+applied to every counter read until it is set back to None.
 """
 from __future__ import annotations
 
@@ -66,6 +71,8 @@ class FakeGpu:
     memory_total: int = 40 * 2**30
     memory_used: int | None = 12 * 2**30
     calls: int = 0
+    counter_offset_mj: int = 0
+    counter_fault: Callable[[int], object] | None = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +140,12 @@ def make_fake_nvml(gpus: list[FakeGpu], *, driver: str = "550.54.15", init_error
         t = now()
         if g.counter_period_s:
             t = math.floor(t / g.counter_period_s) * g.counter_period_s
-        return 10**9 + int(g.profile.energy(t) * 1000)  # mJ since "driver load"
+        value = (10**9 + int(g.profile.energy(t) * 1000) + g.counter_offset_mj) % 2**64  # mJ since "driver load"
+        return g.counter_fault(value) if g.counter_fault is not None else value  # type: ignore[return-value]
+
+    def reset_counter(i: int) -> None:
+        g = gpus[i]
+        g.counter_offset_mj -= (10**9 + int(g.profile.energy(now()) * 1000) + g.counter_offset_mj) % 2**64
 
     def nvmlDeviceGetPowerUsage(h: _Handle) -> int:
         g = gpu_of(h)
@@ -179,6 +191,7 @@ def make_fake_nvml(gpus: list[FakeGpu], *, driver: str = "550.54.15", init_error
         if callable(fn) and getattr(fn, "__name__", "").startswith("nvml"):
             setattr(mod, fn.__name__, fn)
     mod.elapsed = now
+    mod.reset_counter = reset_counter
     return mod
 
 

@@ -5,6 +5,10 @@ and subzones ``intel-rapl:N:M`` (listed at the root too, as symlinks into
 their package, like /sys/class/powercap). A helper thread advances each
 ``energy_uj`` at the zone's known power, wrapping at ``max_energy_range_uj``,
 and records the write times so tests know the exact energy behind every value.
+
+Faults: a zone's ``fault`` (counter value in uJ -> the text written instead) applies to every
+write while set; :func:`make_unreadable` makes an already open ``energy_uj`` descriptor fail
+its reads (EISDIR), as a counter that went away does.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 WIDTH = 20  # values are zero-padded and written in place, so a reader never sees a half-written file
 
@@ -28,6 +32,7 @@ class Zone:
     max_range_uj: int = 262_143_328_850
     start_uj: int = 0
     mode: int = 0o444
+    fault: Callable[[int], str] | None = None
     path: Path = field(init=False)
 
 
@@ -59,7 +64,8 @@ class FakePowercap:
 
     def _value(self, z: Zone, t: float) -> str:
         uj = (z.start_uj + int(z.watts * t * 1e6)) % z.max_range_uj
-        return f"{uj:0{WIDTH}d}\n"
+        text = z.fault(uj) if z.fault is not None else str(uj)
+        return f"{text:>0{WIDTH}}\n" if text.isdigit() else f"{text:<{WIDTH}}\n"
 
     def write_all(self) -> float:
         with self._lock:
@@ -68,6 +74,10 @@ class FakePowercap:
                 os.pwrite(fd, self._value(z, t - self.t0).encode(), 0)
             self.last_write = t
             return t
+
+    def write_now(self, zone: Zone, text: str) -> None:
+        """Put ``text`` into ``zone``'s energy_uj at once (call inside :meth:`held`, else the thread overwrites it)."""
+        os.pwrite(self._fds[self.zones.index(zone)], f"{text:<{WIDTH}}\n".encode(), 0)
 
     @contextlib.contextmanager
     def held(self) -> Iterator[float]:
@@ -121,6 +131,15 @@ def intel_two_sockets(root: Path, **kw: object) -> FakePowercap:
     (mmio / "max_energy_range_uj").write_text("262143328850\n")
     (mmio / "energy_uj").write_text("0\n")
     return cap
+
+
+def make_unreadable(fd: int, root: Path) -> None:
+    """Every later read of the open descriptor ``fd`` fails (EISDIR): a directory now sits behind it."""
+    dir_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.dup2(dir_fd, fd)
+    finally:
+        os.close(dir_fd)
 
 
 _CAP_V3 = 0x20080522

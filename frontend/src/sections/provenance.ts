@@ -21,6 +21,10 @@ export function provenanceSection(summaries: RunSummary[]): HTMLElement {
           ? `All ${s.records_emitted} records kept: device and source splits are exact.`
           : `${s.records_kept} of ${s.records_emitted} records kept by TensorBoard: totals are exact, device and source splits `
             + "use the kept records' shares (start tensorboard with --samples_per_plugin green=0 for exact splits)."),
+        s.malformed_skipped
+          ? h("p", { class: "note", "data-testid": "malformed" }, `${s.malformed_skipped} malformed records skipped `
+            + "(not green records: wrong JSON shape or field types).")
+          : null,
         h("p", { class: "note" }, `From ${formatTime(s.start_time ?? NaN)} to ${formatTime(s.end_time ?? NaN)}, last step ${s.last_step}.`));
     }));
 }

@@ -3,7 +3,11 @@
 ``current()`` only reads the cached value, so it never blocks the training loop. Until the first
 answer, and after any failure, the embedded value is used with a label saying why
 (``embedded (live pending)``, ``embedded (live failed: HTTP 500)``); the first failure warns once.
-HTTP 401/403 stops polling (the token will not fix itself); HTTP 429 waits for Retry-After.
+HTTP 401/403 stops polling (the token will not fix itself). Any other failure (429, 5xx, timeouts, an
+answer of the wrong shape or outside physical bounds) retries with exponential back-off: the refresh
+interval, doubled per consecutive failure, capped at :data:`MAX_BACKOFF_S` (or the refresh interval when
+that is longer). A 429's Retry-After is honoured within the same floor and cap, so 0, negative or
+garbage values never make a tight loop. No exception ends the polling thread.
 """
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ from greenops_tb.grid.static import StaticGrid
 from greenops_tb.grid.types import GridProfile, Intensity
 
 DEFAULT_REFRESH_S = 300.0
+#: longest wait between two attempts after failures (unless the refresh interval is longer)
+MAX_BACKOFF_S = 3600.0
 
 
 class LiveGridWarning(UserWarning):
@@ -34,6 +40,7 @@ class LiveGrid:
         self.refresh_s = float(refresh_s)
         self.next_delay_s = self.refresh_s
         self.attempts = 0
+        self.failures = 0  # consecutive failed attempts
         self._static = static.current()
         self._fetch = fetch
         self._auth_hint = auth_hint
@@ -72,22 +79,30 @@ class LiveGrid:
         try:
             self._current = self._fetch()
             self.next_delay_s = self.refresh_s
+            self.failures = 0
             return True
         except LiveError as e:
             return self._failed(e)
-        except (KeyError, IndexError, TypeError, ValueError) as e:
+        except Exception as e:  # noqa: BLE001 - no response shape may end the polling thread
             return self._failed(LiveError(f"unexpected response ({type(e).__name__}: {e})"))
 
+    def _backoff(self, retry_after_s: float | None) -> float:
+        """Seconds until the next attempt after the ``self.failures``-th failure in a row."""
+        cap = max(self.refresh_s, MAX_BACKOFF_S)
+        delay = min(cap, self.refresh_s * 2.0 ** min(self.failures - 1, 60))
+        if retry_after_s is not None:
+            delay = max(delay, min(cap, retry_after_s))
+        return delay
+
     def _failed(self, e: LiveError) -> bool:
+        self.failures += 1
         reason = e.reason
         auth = e.status in (401, 403)
+        self.next_delay_s = self._backoff(e.retry_after_s if e.status == 429 else None)
         if e.status == 429:
-            self.next_delay_s = e.retry_after_s if e.retry_after_s is not None else 2 * self.refresh_s
             reason = f"rate limited (HTTP 429), retry in {self.next_delay_s:g}s"
         elif auth:
             reason = f"HTTP {e.status}, token rejected"
-        else:
-            self.next_delay_s = self.refresh_s
         self._current = self._embedded(reason)
         if not self._warned:
             self._warned = True

@@ -9,7 +9,7 @@ import urllib.parse
 from typing import Any, Mapping
 
 from greenops_tb.grid.live.http import get_json
-from greenops_tb.grid.live.mix import shares
+from greenops_tb.grid.live.mix import intensity, shares
 from greenops_tb.grid.types import Intensity
 
 BASE_URL = "https://api.electricitymaps.com/v3"
@@ -34,11 +34,9 @@ class ElectricityMaps:
 
     def fetch(self) -> Intensity:
         ci = self._get("carbon-intensity/latest")
-        value = float(ci["carbonIntensity"])
-        if not value >= 0:
-            raise ValueError(f"carbonIntensity {value} is not a non-negative number")
+        value = intensity(ci["carbonIntensity"])
         mix: dict[str, float] = {}
         if self.breakdown:
             pb = self._get("power-breakdown/latest")
-            mix = shares(pb.get("powerConsumptionBreakdown") or {})
+            mix = shares(pb.get("powerConsumptionBreakdown"))
         return Intensity(value, mix, f"electricitymaps-live {ci.get('datetime', '')}".strip())

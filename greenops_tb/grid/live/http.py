@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import json
+import math
 import socket
 import urllib.error
 import urllib.request
 from typing import Any, Mapping
 
 USER_AGENT = "greenops_tb (+https://github.com/greenops_tb)"
+#: the most bytes of a response body read; the providers' answers are a few kB
+MAX_BODY_BYTES = 1 << 20
 
 
 class LiveError(Exception):
@@ -21,10 +24,14 @@ class LiveError(Exception):
 
 
 def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header; None when absent or not a finite number (an HTTP date, garbage).
+
+    May be 0 or negative: the poller floors it at its refresh interval."""
     try:
-        return max(0.0, float(value)) if value else None
+        seconds = float(value) if value else None
     except ValueError:
-        return None  # an HTTP date; the caller's own back-off applies
+        return None  # an HTTP date or garbage; the caller's own back-off applies
+    return seconds if seconds is not None and math.isfinite(seconds) else None
 
 
 def get_json(url: str, headers: Mapping[str, str] | None = None, timeout_s: float = 5.0) -> Any:
@@ -33,7 +40,7 @@ def get_json(url: str, headers: Mapping[str, str] | None = None, timeout_s: floa
                                                **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-            body = resp.read()
+            body = resp.read(MAX_BODY_BYTES + 1)
     except urllib.error.HTTPError as e:
         retry = _retry_after(e.headers.get("Retry-After")) if e.headers else None
         raise LiveError(f"HTTP {e.code}", status=e.code, retry_after_s=retry) from None
@@ -45,7 +52,9 @@ def get_json(url: str, headers: Mapping[str, str] | None = None, timeout_s: floa
         raise LiveError(f"network error: {e.reason}") from None
     except OSError as e:
         raise LiveError(f"network error: {e}") from None
+    if len(body) > MAX_BODY_BYTES:
+        raise LiveError(f"response larger than {MAX_BODY_BYTES} bytes")
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise LiveError("malformed JSON") from None

@@ -8,24 +8,22 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any, Mapping
 
-from greenops_tb.grid.live.http import get_json
-from greenops_tb.grid.live.mix import shares
+from greenops_tb.grid.live.http import LiveError, get_json
+from greenops_tb.grid.live.mix import intensity, shares
 from greenops_tb.grid.types import Intensity
 
 BASE_URL = "https://api.carbonintensity.org.uk"
 
 
-def _value(intensity: Mapping[str, Any]) -> float:
+def _value(period: Mapping[str, Any]) -> float:
     """The measured value where published, else the forecast."""
-    v = intensity.get("actual")
-    v = intensity["forecast"] if v is None else v
-    value = float(v)
-    if not value >= 0:
-        raise ValueError(f"intensity {value} is not a non-negative number")
-    return value
+    v = period.get("actual")
+    return intensity(period["forecast"] if v is None else v)
 
 
 def _mix(generationmix: list[Mapping[str, Any]]) -> dict[str, float]:
+    if not isinstance(generationmix, list):
+        raise LiveError(f"generationmix is a {type(generationmix).__name__}, not a list")
     return shares({g["fuel"]: g["perc"] for g in generationmix})
 
 
