@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from greenops_tb.schema import (
     DICT_FIELDS,
+    FOOTPRINT_FIELDS,
     INT_FIELDS,
     OPTIONAL_FLOAT_FIELDS,
     SOURCES,
@@ -25,6 +26,8 @@ from greenops_tb.workunits import WORK_FIELDS
 
 WATCH_PREFIX = "watch:"
 MIX_PREFIX = "mix_kwh_"
+#: The footprint's columns, beside operational CO2e (``embodied_json``: the interval's kgCO2e per part).
+FOOTPRINT_COLUMNS: tuple[str, ...] = (*FOOTPRINT_FIELDS[:3], "embodied_json", *FOOTPRINT_FIELDS[3:])
 
 BASE_COLUMNS: tuple[str, ...] = (
     "run",
@@ -64,10 +67,11 @@ BASE_COLUMNS: tuple[str, ...] = (
     "run_co2_kg",
     "run_cost",
     *WORK_FIELDS,  # work units: samples, tokens and the stage's running totals
+    *FOOTPRINT_COLUMNS,
     "watched_extra",
 )
 #: Columns derived from several fields (not one Record field each).
-DERIVED_COLUMNS: frozenset[str] = frozenset({"provenance", "devices_json", "watched_extra"})
+DERIVED_COLUMNS: frozenset[str] = frozenset({"provenance", "devices_json", "watched_extra", "embodied_json"})
 #: Appended after the watch columns when the hash chain is enabled.
 CHAIN_COLUMN = "chain_hash"
 CSV_NAME = "green.csv"  # the CSV's name in the run's log_dir unless the writer is given csv_path=
@@ -144,4 +148,6 @@ def row_to_record(row: Mapping[str, str]) -> Record:
     kw["watched"] = watched
     if "stage_step" not in row:  # a CSV written before the column existed
         kw["stage_step"] = kw["step"]
+    ej = row.get("embodied_json") or ""
+    kw["embodied_kg_by_device"] = {k: float(v) for k, v in json.loads(ej).items()} if ej else {}
     return Record(**kw)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
+from greenops_tb.footprint.water import offsite_water_l, onsite_water_l, resolve_wue
 from greenops_tb.grid.dataset import Dataset, Zone, load
 from greenops_tb.schema import Record
 
@@ -51,6 +52,10 @@ class Place:
     cost: float | None = None
     cost_saving: float | None = None
     cost_saving_rel: float | None = None
+    #: water there (greenops_tb.footprint.water; None = unknown): off-site from the place's grid mix, on-site
+    #: from its cloud provider's published WUE (this run: as recorded). Embodied emissions are the same anywhere.
+    water_offsite_l: float | None = None
+    water_onsite_l: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +148,8 @@ def whatif(records: Sequence[Record], *, run: str | None = None, pue: float | No
         price_per_kwh=(base_cost / facility if base_cost is not None and facility else None),
         currency=last.currency, price_source=last.price_source, cost=base_cost,
         cost_saving=None if base_cost is None else 0.0, cost_saving_rel=None if base_cost is None else 0.0,
+        water_offsite_l=None if last.run_water_offsite_l is None else last.run_water_offsite_l * scale,
+        water_onsite_l=last.run_water_onsite_l,  # IT energy x WUE: the PUE does not change it
     )
     places = []
     for key, kind, zone, name in _candidates(ds, clouds, countries):
@@ -161,6 +168,8 @@ def whatif(records: Sequence[Record], *, run: str | None = None, pue: float | No
             co2_saving_kg=saving or 0.0, co2_saving_rel=rel, same_basis=zone.basis == own_basis,
             price_per_kwh=zp.price_per_kwh if zp else None, currency=zp.currency if zp else "",
             price_source=zp.source if zp else "unknown", cost=cost, cost_saving=csave, cost_saving_rel=crel,
+            water_offsite_l=offsite_water_l({s: facility * share for s, share in zone.mix.items()}),
+            water_onsite_l=onsite_water_l(energy, resolve_wue(None, key)) if kind == "cloud" else None,
         ))
     if not places:
         raise ValueError(f"no place has basis {basis!r}; use production or consumption-lifecycle")

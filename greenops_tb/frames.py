@@ -2,28 +2,30 @@
 
 One row per record, the live CSV's columns (:func:`greenops_tb.columns.csv_columns`)
 with proper dtypes: integers for ``seq``/``step``/``epoch``, floats for quantities
-(nullable ``Float64`` for ``cost`` columns, empty when no price is known),
+(nullable ``Float64`` for ``cost`` columns, empty when no price is known, and for the footprint's
+embodied and water columns, empty when unknown),
 categories for ``run``/``stage``/``location``, UTC timestamps for
 ``start_time``/``end_time``, one float column per watched value (``watch:<name>``,
 names that appeared mid-run included). Units are in the column names
-(``_kwh``, ``_kg``, ``_s``, ``_w``, ``_g_per_kwh``) and in ``df.attrs["units"]``.
+(``_kwh``, ``_kg``, ``_s``, ``_w``, ``_g_per_kwh``, ``_l`` litres) and in ``df.attrs["units"]``.
 """
 from __future__ import annotations
 
 import os
 from typing import Any, Iterable
 
-from greenops_tb.columns import BASE_COLUMNS, MIX_PREFIX, WATCH_PREFIX
+from greenops_tb.columns import BASE_COLUMNS, FOOTPRINT_COLUMNS, MIX_PREFIX, WATCH_PREFIX
 from greenops_tb.schema import Record
 from greenops_tb.sinks.rows import record_to_row
 from greenops_tb.workunits import WORK_FIELDS
 
 _INTS = ("seq", "step", "epoch", "resume", *WORK_FIELDS)
 _COSTS = ("cost", "stage_cost", "run_cost")
+_UNKNOWN_AS_NA = _COSTS + tuple(c for c in FOOTPRINT_COLUMNS if c != "embodied_json")  # '' = unknown, never 0
 _CATEGORIES = ("run", "stage", "currency", "location", "location_source", "price_source", "intensity_source")
-_TEXT = ("provenance", "devices_json")
+_TEXT = ("provenance", "devices_json", "embodied_json")
 _TIMES = ("start_time", "end_time")
-_UNIT_SUFFIXES = (("_g_per_kwh", "g/kWh"), ("_kwh", "kWh"), ("_kg", "kg CO2e"), ("_s", "s"), ("_w", "W"))
+_UNIT_SUFFIXES = (("_g_per_kwh", "g/kWh"), ("_kwh", "kWh"), ("_kg", "kg CO2e"), ("_s", "s"), ("_w", "W"), ("_l", "L"))
 
 
 def _pandas() -> Any:
@@ -65,7 +67,7 @@ def records_frame(records: Iterable[Record]) -> Any:
         col = raw[c]
         if c in _INTS:
             data[c] = col.astype("int64")
-        elif c in _COSTS:
+        elif c in _UNKNOWN_AS_NA:
             data[c] = col.replace("", pd.NA).astype("Float64")
         elif c in _CATEGORIES:
             data[c] = col.map(lambda s: s[1:] if s.startswith("'") else s).astype("category")

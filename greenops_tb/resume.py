@@ -43,6 +43,9 @@ class Seed:
     epoch: int = -1
     samples: int = 0  # a stage's work units counted so far
     tokens: int = 0
+    #: the footprint's running totals (embodied kg, on-site L, off-site L; None = unknown) and embodied kg per part
+    footprint: tuple[float | None, float | None, float | None] = (None, None, None)
+    embodied_kg_by_device: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +59,14 @@ class Resumed:
 
 
 def _seed(recs: list[Record], duration: float, kwh: float, co2: float, cost: float | None, scale: float = 1.0,
-          **counters: int) -> Seed:
+          footprint: tuple[float | None, float | None, float | None] = (None, None, None), **counters: int) -> Seed:
     by_kind = {k: 0.0 for k in DEVICE_KINDS}
     mix: dict[str, float] = defaultdict(float)
     by_device: dict[str, float] = defaultdict(float)
+    embodied: dict[str, float] = defaultdict(float)
     for r in recs:
+        for part, kg in r.embodied_kg_by_device.items():
+            embodied[part] += kg * scale
         by_kind["gpu"] += r.energy_kwh_gpu * scale
         by_kind["cpu"] += r.energy_kwh_cpu * scale
         by_kind["ram"] += r.energy_kwh_ram * scale
@@ -69,7 +75,8 @@ def _seed(recs: list[Record], duration: float, kwh: float, co2: float, cost: flo
         for d, e in r.devices.items():
             by_device[d] += e.energy_kwh * scale
     facility = sum(r.facility_energy_kwh for r in recs) * scale
-    return Seed(len(recs), duration, kwh, by_kind, facility, co2, cost, dict(mix), dict(by_device), **counters)
+    return Seed(len(recs), duration, kwh, by_kind, facility, co2, cost, dict(mix), dict(by_device), footprint=footprint,
+                embodied_kg_by_device=dict(embodied), **counters)
 
 
 def resumed(records: list[Record]) -> Resumed | None:
@@ -81,6 +88,7 @@ def resumed(records: list[Record]) -> Resumed | None:
         by_stage[r.stage].append(r)
     stages = {
         name: _seed(rs, rs[-1].stage_duration_s, rs[-1].stage_energy_kwh, rs[-1].stage_co2_kg, rs[-1].stage_cost,
+                    footprint=(rs[-1].stage_embodied_kg, rs[-1].stage_water_onsite_l, rs[-1].stage_water_offsite_l),
                     # the run's axis never goes back: continue after the highest step on either count
                     next_step=max(max(r.step, r.stage_step) for r in rs) + 1, epoch=rs[-1].epoch,
                     samples=rs[-1].stage_samples, tokens=rs[-1].stage_tokens)
@@ -90,7 +98,8 @@ def resumed(records: list[Record]) -> Resumed | None:
     summed = sum(r.energy_kwh for r in records)
     # overlapping stages count a joule in each: the run's splits are the records' shares of the run total
     scale = last.run_energy_kwh / summed if summed > 0 else 1.0
-    run = _seed(records, last.run_duration_s, last.run_energy_kwh, last.run_co2_kg, last.run_cost, scale)
+    run = _seed(records, last.run_duration_s, last.run_energy_kwh, last.run_co2_kg, last.run_cost, scale,
+                footprint=(last.run_embodied_kg, last.run_water_onsite_l, last.run_water_offsite_l))
     openings: dict[int, dict[str, Any]] = {}
     for r in records:
         o = openings.setdefault(r.resume, {"resume": r.resume, "started_at": r.start_time, "location": r.location,

@@ -141,6 +141,17 @@ class Record:
     tokens: int = 0
     stage_samples: int = 0
     stage_tokens: int = 0
+    # -- footprint (greenops_tb.footprint): BESIDE operational CO2e, never added into co2_kg; None = unknown
+    embodied_kg: float | None = None  # manufacturing CO2e of the occupied hardware, amortised over this interval
+    water_onsite_l: float | None = None  # IT energy x WUE (None: WUE unknown)
+    water_offsite_l: float | None = None  # facility energy's grid mix x water consumption factors (None: no mix)
+    stage_embodied_kg: float | None = None
+    stage_water_onsite_l: float | None = None
+    stage_water_offsite_l: float | None = None
+    run_embodied_kg: float | None = None
+    run_water_onsite_l: float | None = None
+    run_water_offsite_l: float | None = None
+    embodied_kg_by_device: dict[str, float] = field(default_factory=dict)  # part ("gpu:0", "host") -> kgCO2e
 
     @property
     def stage_j_per_sample(self) -> float | None:
@@ -195,6 +206,7 @@ class Record:
             kwargs[name] = {k: float(v) for k, v in d.get(name, {}).items()}
         if "stage_step" not in d:  # written before the field existed: the stage's count was the step
             kwargs["stage_step"] = kwargs.get("step", 0)
+        kwargs["embodied_kg_by_device"] = {k: float(v) for k, v in d.get("embodied_kg_by_device", {}).items()}
         return cls(**kwargs)
 
     @classmethod
@@ -208,9 +220,14 @@ record_values = operator.attrgetter(*RECORD_FIELDS)
 #: The dict-valued fields; every other field holds one value of the kind below (else a float).
 #: The running splits (name -> float), written to the event record only (see the module docstring).
 SPLIT_FIELDS: tuple[str, ...] = ("run_devices_kwh", "stage_mix_kwh", "run_mix_kwh")
-DICT_FIELDS: frozenset[str] = frozenset({"mix_kwh", "devices", "watched", *SPLIT_FIELDS})
+DICT_FIELDS: frozenset[str] = frozenset({"mix_kwh", "devices", "watched", "embodied_kg_by_device", *SPLIT_FIELDS})
+#: The footprint's number fields (a float or None = unknown), beside operational CO2e.
+FOOTPRINT_FIELDS: tuple[str, ...] = (
+    "embodied_kg", "water_onsite_l", "water_offsite_l", "stage_embodied_kg", "stage_water_onsite_l",
+    "stage_water_offsite_l", "run_embodied_kg", "run_water_onsite_l", "run_water_offsite_l",
+)
 INT_FIELDS: frozenset[str] = frozenset({"seq", "step", "epoch", "resume", "stage_step", *WORK_FIELDS})
-OPTIONAL_FLOAT_FIELDS: frozenset[str] = frozenset({"cost", "stage_cost", "run_cost"})
+OPTIONAL_FLOAT_FIELDS: frozenset[str] = frozenset({"cost", "stage_cost", "run_cost", *FOOTPRINT_FIELDS})
 STR_FIELDS: frozenset[str] = frozenset(
     {"run", "stage", "currency", "price_source", "intensity_source", "location", "location_source", "chain_hash"}
 )
@@ -240,6 +257,7 @@ class RunMetadata:
     resume: int = 0  # this opening of the run (0: the first; see greenops_tb.resume)
     #: every opening so far, this one last: {"resume", "started_at", "location", "devices": {id: provenance}}
     openings: list[dict[str, Any]] = field(default_factory=list)
+    footprint: dict[str, Any] = field(default_factory=dict)  # greenops_tb.footprint.Footprint.metadata()
 
     def to_json_str(self) -> str:
         return json.dumps(dataclasses.asdict(self), separators=(",", ":"), allow_nan=True)

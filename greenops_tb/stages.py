@@ -38,12 +38,13 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, NamedTuple
 
+from greenops_tb.footprint import NO_FOOTPRINT, Footprint, FootprintTotals, IntervalFootprint
 from greenops_tb.grid.types import Intensity
 from greenops_tb.meters.base import MeterLike, Reading, context_between
 from greenops_tb.resume import Resumed, Seed
 from greenops_tb.schema import DEVICE_KINDS, SOURCES, DeviceEnergy, Record
-from greenops_tb.totals import StageTotals
 from greenops_tb.tags import check_name
+from greenops_tb.totals import StageTotals
 from greenops_tb.units import J_PER_KWH, avg_power_w, co2_kg
 from greenops_tb.watch import Watches
 from greenops_tb.workunits import check_count
@@ -92,7 +93,7 @@ class _Acc:
     """
 
     __slots__ = ("records", "duration", "kwh", "by_kind", "by_device", "facility", "co2", "cost", "mix", "shifted",
-                 "_shares", "_facility_at", "samples", "tokens")
+                 "_shares", "_facility_at", "samples", "tokens", "footprint")
 
     def __init__(self, priced: bool) -> None:
         self.records = 0
@@ -108,6 +109,7 @@ class _Acc:
         self._shares: Mapping[str, float] = _UNSET
         self._facility_at = 0.0  # facility energy at self._shares, not yet in self.mix
         self.samples = self.tokens = 0  # work units counted (stages only; the run's stay 0)
+        self.footprint = FootprintTotals()
 
     def add(self, duration: float, p: "_Priced") -> None:
         self.duration += duration
@@ -128,6 +130,7 @@ class _Acc:
             self.mix = self._mix()
             self._shares, self._facility_at = p.shares, 0.0
         self._facility_at += p.facility
+        self.footprint.add(p.footprint)
 
     def seed(self, s: Seed) -> None:
         """Continue from a re-opened run's totals (see :mod:`greenops_tb.resume`)."""
@@ -137,6 +140,7 @@ class _Acc:
             self.cost = s.cost if s.cost is not None else self.cost
         self.mix = dict(s.mix)
         self.samples, self.tokens = s.samples, s.tokens
+        self.footprint = FootprintTotals(*s.footprint, dict(s.embodied_kg_by_device))
 
     def mix_now(self, facility_now: float) -> dict[str, float]:
         """The record's running mix: ``{}`` while the shares have not changed and this interval's facility energy
@@ -155,8 +159,10 @@ class _Acc:
         return mix
 
     def totals(self, stage: str) -> StageTotals:
+        f = self.footprint
         return StageTotals(stage, self.records, self.duration, self.kwh, dict(self.by_kind), self.facility,
-                           self.co2, self.cost, self._mix(), self.samples, self.tokens)
+                           self.co2, self.cost, self._mix(), self.samples, self.tokens, f.embodied_kg,
+                           f.water_onsite_l, f.water_offsite_l, dict(f.embodied_kg_by_device))
 
 
 class _Priced(NamedTuple):
@@ -169,6 +175,7 @@ class _Priced(NamedTuple):
     co2: float
     cost: float | None
     shares: Mapping[str, float]
+    footprint: IntervalFootprint  # embodied and water, beside the CO2
 
 
 @dataclass(slots=True)
@@ -199,6 +206,7 @@ class Stages:
         before_boundary: Callable[[], None] | None = None,
         resumed: Resumed | None = None,
         user_step: Callable[[], int | None] | None = None,
+        footprint: Footprint | None = None,
     ) -> None:
         """``resumed``: a re-opened run's counters and running totals to continue from (see :mod:`resume`)."""
         self._meter = meter
@@ -209,6 +217,7 @@ class Stages:
         self._seq = seq0
         self._before = before_boundary
         self._user_step = user_step
+        self._footprint = footprint
         self._lock = threading.RLock()
         self._closed = ""  # why calls are refused, once closed
         self._stages: dict[str, _Stage] = {}
@@ -325,7 +334,9 @@ class Stages:
         facility = energy * self._p.pue
         co2 = co2_kg(facility, it.carbon_intensity_g_per_kwh)
         cost = None if self._p.price_per_kwh is None else facility * self._p.price_per_kwh
-        return _Priced(kinds, devices, energy, facility, co2, cost, it.mix)
+        fp = NO_FOOTPRINT if self._footprint is None else \
+            self._footprint.interval_at(b.t_mono - a.t_mono, energy, facility, it.mix)
+        return _Priced(kinds, devices, energy, facility, co2, cost, it.mix, fp)
 
     def _running(self, name: str, verb: str) -> _Stage:
         if self._closed:
@@ -407,7 +418,15 @@ class Stages:
             run.duration, run.kwh, run.co2, run.cost,  # run_duration_s, run_energy_kwh, run_co2_kg, run_cost
             "", self._resume,  # chain_hash (the CSV sets it), resume
             samples, tokens, acc.samples, acc.tokens,  # samples, tokens, stage_samples, stage_tokens
+            *_footprint_values(priced.footprint, acc.footprint, run.footprint),
             stage_step,  # stage_step
             dict(zip(self._ids, run.by_device)),  # run_devices_kwh
             acc.mix_now(priced.facility), run.mix_now(priced.facility),  # stage_mix_kwh, run_mix_kwh
         )
+
+
+def _footprint_values(f: IntervalFootprint, stage: FootprintTotals, run: FootprintTotals) -> tuple[object, ...]:
+    """The record's footprint fields in field order (beside the CO2, never in it)."""
+    return (f.embodied_kg, f.water_onsite_l, f.water_offsite_l,
+            stage.embodied_kg, stage.water_onsite_l, stage.water_offsite_l,
+            run.embodied_kg, run.water_onsite_l, run.water_offsite_l, f.embodied_kg_by_device)

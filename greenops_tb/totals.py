@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 from greenops_tb.display import format_co2, format_cost, format_duration, format_energy
 from greenops_tb.schema import DEVICE_KINDS, SOURCES
@@ -24,6 +24,11 @@ class StageTotals:
     mix_kwh: Mapping[str, float]  # facility energy per grid source
     samples: int = 0  # work units counted (0 for the run's "total")
     tokens: int = 0
+    # footprint, beside the CO2 (never in it); None = unknown (see greenops_tb.footprint)
+    embodied_kg: float | None = None
+    water_onsite_l: float | None = None
+    water_offsite_l: float | None = None
+    embodied_kg_by_device: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def avg_power_w(self) -> float:
@@ -49,6 +54,24 @@ class RunTotals:
     price_per_kwh: float | None
     price_source: str
     devices: Mapping[str, str] = field(default_factory=dict)  # device id -> provenance
+    footprint: Mapping[str, Any] = field(default_factory=dict)  # Footprint.metadata(): parts, WUE, factors
+
+
+def footprint_text(t: RunTotals) -> list[str]:
+    """Embodied CO2e and water lines (beside the CO2 above, never in it)."""
+    from greenops_tb.footprint.view import footprint_lines
+
+    embodied = t.footprint.get("embodied", {})
+    water = t.footprint.get("water", {})
+    parts = embodied.get("parts", {})
+    return footprint_lines({
+        "embodied_kg": t.total.embodied_kg, "water_onsite_l": t.total.water_onsite_l,
+        "water_offsite_l": t.total.water_offsite_l,
+        "embodied_parts": [{"part": k, "embodied_kg": t.total.embodied_kg_by_device.get(k), "label": p["label"]}
+                           for k, p in parts.items()],
+        "lifetime_years": embodied.get("lifetime_years"), "utilisation": embodied.get("utilisation"),
+        "wue_l_per_kwh": water.get("wue_l_per_kwh"), "wue_label": water.get("wue_label", "unknown"),
+    })
 
 
 def format_summary(t: RunTotals) -> str:
@@ -77,6 +100,7 @@ def format_summary(t: RunTotals) -> str:
         lines.append(f"  grid mix ({t.mix_source}): {mix}")
     else:
         lines.append("  grid mix: not known for this location")
+    lines += ["  " + line for line in footprint_text(t)]
     if t.devices:
         lines.append("  measured by: " + ", ".join(f"{d}={p}" for d, p in sorted(t.devices.items())))
     return "\n".join(lines)

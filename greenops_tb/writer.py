@@ -26,6 +26,8 @@ from torch.utils.tensorboard import SummaryWriter
 
 from greenops_tb import __version__, resume
 from greenops_tb.distributed.identity import job_extra
+from greenops_tb.footprint import EmbodiedOptions, Footprint
+from greenops_tb.footprint.water import check_wue
 from greenops_tb.grid import resolve_grid
 from greenops_tb.meters.base import EnergySource, MeterLike
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
@@ -126,6 +128,11 @@ class GreenSummaryWriter(SummaryWriter):
       country / region / cloud: where training runs (else ``GREENOPS_COUNTRY`` etc., else the
         world average with one warning); unknown places raise ``LocationError`` with suggestions.
       pue: data-centre power usage effectiveness, >= 1 (default 1.0).
+      embodied_options: ``{"lifetime_years", "utilisation", "gpu_kgco2e", "host_kgco2e", "host_share"}`` (any
+        subset) for the embodied emissions (defaults: 6 years, 85 %, the embedded table; see
+        :mod:`greenops_tb.footprint.embodied`). Reported beside the CO2, never added into it.
+      wue: water usage effectiveness, litres of site water per kWh of IT energy (default: the cloud
+        provider's published WUE for ``cloud=``, else unknown). See :mod:`greenops_tb.footprint.water`.
       price_per_kwh, currency: electricity price (default: the grid dataset's, or unknown).
       live, live_options: opt-in live grid provider ("electricitymaps" with a token, "uk-carbon-intensity")
         and its options (see :mod:`greenops_tb.grid.live`); any failure falls back to the embedded data.
@@ -160,6 +167,8 @@ class GreenSummaryWriter(SummaryWriter):
         region: str | None = None,
         cloud: str | None = None,
         pue: float = 1.0,
+        embodied_options: Mapping[str, Any] | None = None,
+        wue: float | None = None,
         price_per_kwh: float | None = None,
         currency: str | None = None,
         live: str | None = None,
@@ -193,6 +202,7 @@ class GreenSummaryWriter(SummaryWriter):
         if step_axis not in ("user", "stage"):
             raise ValueError(f"step_axis must be 'user' (your add_scalar global_step) or 'stage', got {step_axis!r}")
         self._step_axis = step_axis
+        self._footprint_options = (EmbodiedOptions.of(embodied_options), check_wue(wue))  # validated before any file
         self._watches = Watches()
         for name, value in (watch or {}).items():
             self._watches.add(name, value)
@@ -239,6 +249,8 @@ class GreenSummaryWriter(SummaryWriter):
         profile = self._grid.profile
         self._pricing = Pricing(self._run, opts.pue, profile.price_per_kwh, profile.currency, profile.price_source,
                                 profile.zone, profile.location_source)
+        embodied, wue = self._footprint_options
+        self._footprint = Footprint(self._meter.devices, embodied_options=embodied, wue=wue, cloud=profile.cloud)
         self._cuda_sync = sync_cuda
         self._fw = self._get_file_writer()
         self._user_steps = _UserSteps(self._fw)  # what _get_file_writer() gives the user's add_* calls from now on
@@ -249,6 +261,7 @@ class GreenSummaryWriter(SummaryWriter):
             seq0=self._csv.next_seq if self._csv else 0, before_boundary=sync_accelerators if sync_cuda else None,
             resumed=self._resumed,
             user_step=self._user_steps.current if self._step_axis == "user" else None,
+            footprint=self._footprint,
         )
         self._close_lock = threading.Lock()
         self._fw.add_summary(metadata_summary(self.run_metadata()), 0, time.time())
@@ -344,6 +357,7 @@ class GreenSummaryWriter(SummaryWriter):
             intensity_source=p.intensity_source, mix_shares=dict(p.mix), mix_source=p.mix_source,
             pue=self._pricing.pue, currency=p.currency, price_per_kwh=p.price_per_kwh, price_source=p.price_source,
             devices={d.id: pv for d, pv in zip(self._meter.devices, self._meter.provenance())},
+            footprint=self._footprint.metadata(),
         )
 
     def efficiency(self) -> dict[str, dict[str, Efficiency]]:
@@ -374,6 +388,7 @@ class GreenSummaryWriter(SummaryWriter):
             dataset={str(k): str(v) for k, v in p.dataset.items()},
             extra=self._job.metadata_extra() if self._job is not None else job_extra(),
             resume=index, openings=[*(self._resumed.openings if self._resumed is not None else []), this],
+            footprint=self._footprint.metadata(),
         )
 
     def forecast(

@@ -9,6 +9,7 @@ import { summaryRows, toCsv } from "./csv";
 import { fill, h, type Child } from "./dom";
 import { CSS } from "./styles";
 import { POINTS } from "./sections/common";
+import { footprintSection } from "./sections/footprint";
 import { headlineSection } from "./sections/headline";
 import { mixSection } from "./sections/mix";
 import { provenanceSection } from "./sections/provenance";
@@ -251,6 +252,7 @@ export class GreenApp {
       headlineSection(summaries),
       rangeNotes(summaries),
       efficiencyCards(summaries),
+      footprintSection(summaries),
       whatifSection({ data: this.whatif, cloudOnly: this.whatifCloud, setCloudOnly: (on) => this.setWhatifCloud(on) },
         this.chart),
       mixSection(summaries, this.mixBasis, this.chart, (basis) => { this.mixBasis = basis; this.renderContent(); }),

@@ -1,7 +1,7 @@
 // RFC 4180 CSV of what the dashboard shows, safe to open in a spreadsheet.
 
 import { mixOf } from "./aggregate";
-import { SOURCES, type RunSummary } from "./types";
+import { SOURCES, type RunSummary, type StageFootprint } from "./types";
 
 export type Cell = string | number | null | undefined;
 
@@ -24,7 +24,8 @@ export function toCsv(rows: Cell[][]): string {
 export function summaryRows(summaries: RunSummary[]): Cell[][] {
   const header: Cell[] = ["kind", "run", "stage", "energy_kwh", "facility_energy_kwh", "co2_kg", "cost", "currency", "duration_s",
     "avg_power_w", "renewable_share", "low_carbon_share", ...SOURCES.map((s) => `mix_kwh_${s}`),
-    ...SOURCES.map((s) => `co2_kg_${s}`)];
+    ...SOURCES.map((s) => `co2_kg_${s}`), "embodied_kg", "water_onsite_l", "water_offsite_l"];
+  const fp = (f: StageFootprint | undefined): Cell[] => [f?.embodied_kg, f?.water_onsite_l, f?.water_offsite_l];
   const bySource = (x: Parameters<typeof mixOf>[0]): Cell[] =>
     (["energy", "co2"] as const).flatMap((basis) => SOURCES.map((src) => mixOf(x, basis)[src] ?? null));
   const rows: Cell[][] = [header];
@@ -32,10 +33,10 @@ export function summaryRows(summaries: RunSummary[]): Cell[][] {
     if (!s.totals) continue;
     const t = s.totals;
     rows.push(["run", s.run, "", t.energy_kwh, t.facility_energy_kwh, t.co2_kg, t.cost, s.currency, t.duration_s, t.avg_power_w,
-      t.renewable_share, t.low_carbon_share, ...bySource(s)]);
+      t.renewable_share, t.low_carbon_share, ...bySource(s), ...fp(s.footprint)]);
     for (const st of s.stages ?? []) {
       rows.push(["stage", s.run, st.stage, st.energy_kwh, st.facility_energy_kwh, st.co2_kg, st.cost, s.currency, st.duration_s,
-        st.avg_power_w, st.renewable_share, st.low_carbon_share, ...bySource(st)]);
+        st.avg_power_w, st.renewable_share, st.low_carbon_share, ...bySource(st), ...fp(s.footprint?.stages[st.stage])]);
     }
   }
   return rows;

@@ -186,3 +186,13 @@ export function formatDeviceContext(context: Record<string, ContextStats> | unde
   }
   return parts.join(", ");
 }
+
+const VOLUME: Unit[] = [
+  { factor: 1e6, unit: "ML" }, { factor: 1e3, unit: "m³" }, { factor: 1, unit: "L" }, { factor: 1e-3, unit: "mL" },
+  { factor: 1e-6, unit: "µL" }, { factor: 1e-9, unit: "nL" },
+];
+/** Water given in litres, e.g. `1.234 L`, `56.78 mL`; "unknown" for null (never 0). */
+export const formatWater = (litres: number | null | undefined): string =>
+  litres == null ? "unknown" : scaled(litres, VOLUME);
+/** Embodied CO₂e given in kg; "unknown" for null (never 0). */
+export const formatEmbodied = (kg: number | null | undefined): string => (kg == null ? "unknown" : formatCo2(kg));

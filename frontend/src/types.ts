@@ -110,6 +110,41 @@ export interface DeviceSummary {
   context?: Record<string, ContextStats>;
 }
 
+/** One part of the hardware a run occupies (a GPU, or the host) and its embodied emissions. */
+export interface EmbodiedPart {
+  part: string;
+  name: string;
+  /** This run's amortised share; null: unknown (never 0). */
+  embodied_kg: number | null;
+  /** The part's figure (kgCO₂e) before amortisation; null: unknown. */
+  figure_kgco2e: number | null;
+  label: string;
+  source: string;
+}
+
+/** Embodied emissions and water, beside (never inside) the CO₂e; null means unknown. */
+export interface FootprintSummary {
+  embodied_kg: number | null;
+  water_onsite_l: number | null;
+  water_offsite_l: number | null;
+  embodied_parts: EmbodiedPart[];
+  lifetime_years: number | null;
+  utilisation: number | null;
+  wue_l_per_kwh: number | null;
+  wue_label: string;
+  wue_source: string;
+  water_offsite_by_source_l: Record<string, number>;
+  water_offsite_source: string;
+  stages: Record<string, StageFootprint>;
+}
+
+/** A stage's footprint totals; null means unknown. */
+export interface StageFootprint {
+  embodied_kg: number | null;
+  water_onsite_l: number | null;
+  water_offsite_l: number | null;
+}
+
 export interface Location {
   zone: string;
   source: string;
@@ -155,6 +190,7 @@ export interface RunSummary {
   /** Records skipped because they are not green records (wrong JSON shape or field types). */
   malformed_skipped?: number;
   splits_exact?: boolean;
+  footprint?: FootprintSummary;
 }
 
 export interface Series {
@@ -204,6 +240,9 @@ export interface CompareRow extends Partial<Totals> {
   mix_shares?: Mix;
   complete?: boolean;
   efficiency?: Efficiency | null;
+  embodied_kg?: number | null;
+  water_onsite_l?: number | null;
+  water_offsite_l?: number | null;
 }
 
 /** `/compare?run=A&run=B...` */
@@ -232,6 +271,10 @@ export interface Place {
   cost: number | null;
   cost_saving: number | null;
   cost_saving_rel: number | null;
+  /** The place's grid mix x water factors; null: unknown. */
+  water_offsite_l: number | null;
+  /** Its cloud provider's published WUE x IT energy; null: unknown. */
+  water_onsite_l: number | null;
 }
 
 /** `/whatif?run=R&top=N&cloud=aws,gcp&pue=P`: the same run elsewhere (as `greenops-tb whatif --json`). */

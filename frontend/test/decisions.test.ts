@@ -6,6 +6,7 @@ const place = (key: string, co2: number): Place => ({
   key, kind: "zone", zone: key, name: key, country: key, carbon_intensity_g_per_kwh: 1, intensity_source: "ember-2024",
   year: 2024, basis: "production", co2_kg: co2, co2_saving_kg: 0, co2_saving_rel: 0, same_basis: true,
   price_per_kwh: null, currency: "", price_source: "unknown", cost: null, cost_saving: null, cost_saving_rel: null,
+  water_offsite_l: null, water_onsite_l: null,
 });
 const whatif = (cleanest: number[], mine: number): WhatIfResponse => ({
   run: "r", pue: 1, energy_kwh: 1, facility_energy_kwh: 1, this_run: { ...place("DE", mine), kind: "this run" },

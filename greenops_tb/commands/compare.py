@@ -24,6 +24,9 @@ METRICS = (
     ("cost", "cost"),
     ("avg_power_w", "power_W"),
     ("renewable_share", "renewable_share"),
+    ("embodied_kg", "embodied_CO2_kg"),  # beside CO2_kg, never in it
+    ("water_onsite_l", "water_onsite_L"),
+    ("water_offsite_l", "water_offsite_L"),
 )
 
 

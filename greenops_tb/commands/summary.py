@@ -14,6 +14,7 @@ from dataclasses import asdict
 from typing import Any, Mapping
 
 from greenops_tb import display
+from greenops_tb.footprint.view import footprint_lines
 from greenops_tb.forecast import forecast
 from greenops_tb.plugin.run_summary import json_safe, summarize
 from greenops_tb.readers.events import RunData
@@ -126,6 +127,7 @@ def render(summary: Mapping[str, Any]) -> str:
                  + (f" ({factors.split(' (')[0]}; --json has the full citation)"
                     if factors and summary["co2_by_source_kg"] else ""))
     lines.append("devices: " + ", ".join(_device(d) for d in summary["devices"]))
+    lines += footprint_lines(summary["footprint"])
     if not summary.get("splits_exact", summary["complete"]):
         lines.append(f"note: {summary['records_kept']} of {summary['records_emitted']} records kept; splits are scaled")
     return "\n".join(lines)

@@ -42,11 +42,12 @@ def _line(i: int | str, x: Place, cost: bool) -> list[str]:
     money = "-" if x.cost is None else f"{x.cost:.4g} {x.currency}"
     saving = (f"{_pct(x.cost_saving_rel)}" if cost else f"{x.co2_saving_kg * 1000:+.4g} g ({_pct(x.co2_saving_rel)})")
     return [str(i), x.key, x.name[:34], f"{x.co2_kg * 1000:.4g} g", f"{x.carbon_intensity_g_per_kwh:.4g}",
-            money, saving, f"{x.intensity_source} ({x.basis})"]
+            money, saving, "-" if x.water_offsite_l is None else f"{x.water_offsite_l:.3g} L",
+            f"{x.intensity_source} ({x.basis})"]
 
 
 def _table(title: str, rows: list[list[str]]) -> str:
-    head = ["#", "place", "name", "CO2e", "g/kWh", "cost", "saving", "data (basis)"]
+    head = ["#", "place", "name", "CO2e", "g/kWh", "cost", "saving", "water off-site", "data (basis)"]
     rows = [head] + rows
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     return title + "\n" + "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)

@@ -41,6 +41,11 @@ def _zone_of(ds: Dataset, choice: loc.Choice) -> Zone:
     return find_region(ds, choice.text)
 
 
+def _cloud_key(ds: Dataset, choice: loc.Choice | None) -> str:
+    """The normalised ``provider:region`` when the winning choice was a cloud region, else ""."""
+    return find_cloud(ds, choice.text)[1] if choice is not None and choice.kind == "cloud" else ""
+
+
 def _detected(detect_cloud: bool | str, env: Mapping[str, str]) -> loc.Choice | None:
     if not detect_cloud:
         return None
@@ -60,23 +65,24 @@ def _from_timezone(ds: Dataset, env: Mapping[str, str]) -> loc.Choice | None:
 
 
 def _choose(ds: Dataset, args: Mapping[str, Any], config: Mapping[str, Any], detect_cloud: bool | str,
-            use_timezone: bool, env: Mapping[str, str]) -> tuple[Zone, str]:
-    """Walk the precedence levels; return the zone and the label of the level that won."""
+            use_timezone: bool, env: Mapping[str, str]) -> tuple[Zone, str, str]:
+    """Walk the precedence levels; return the zone, the label of the level that won and the cloud region
+    (``provider:region``, "" when the winner was not one)."""
     for choice in (loc.from_values(args, "argument"), loc.from_env(env), loc.from_values(config, "config")):
         if choice is not None:
-            return _zone_of(ds, choice), choice.source
+            return _zone_of(ds, choice), choice.source, _cloud_key(ds, choice)
     detected = _detected(detect_cloud, env)
     if detected is not None:
         try:
-            return _zone_of(ds, detected), detected.source
+            return _zone_of(ds, detected), detected.source, _cloud_key(ds, detected)
         except LocationError as e:
             warnings.warn(f"greenops_tb: cloud metadata said {detected.text!r}, which is not in the dataset ({e})",
                           GridLocationWarning, stacklevel=4)
     hint = _from_timezone(ds, env) if use_timezone else None
     if hint is not None:
-        return ds.zones[hint.text], hint.source
+        return ds.zones[hint.text], hint.source, ""
     warnings.warn(WORLD_WARNING, GridLocationWarning, stacklevel=4)
-    return ds.zones[WORLD], "world-average"
+    return ds.zones[WORLD], "world-average", ""
 
 
 def resolve_grid(
@@ -101,7 +107,7 @@ def resolve_grid(
     env = os.environ if env is None else env
     ds = load()
     config = loc.read_config(loc.config_file(config_path, env))
-    zone, source = _choose(ds, {"country": country, "region": region, "cloud": cloud}, config, detect_cloud,
+    zone, source, cloud_key = _choose(ds, {"country": country, "region": region, "cloud": cloud}, config, detect_cloud,
                            use_timezone, env)
     price_label = "argument"
     if price_per_kwh is None and currency is None:
@@ -115,7 +121,7 @@ def resolve_grid(
         zone=zone.key, name=zone.name, location_source=source,
         carbon_intensity_g_per_kwh=zone.carbon_intensity_g_per_kwh, intensity_source=zone.intensity_source,
         mix=dict(zone.mix), mix_source=zone.mix_source, price_per_kwh=price, currency=cur,
-        price_source=price_source, dataset={**ds.provenance(zone), "basis": zone.basis},
+        price_source=price_source, dataset={**ds.provenance(zone), "basis": zone.basis}, cloud=cloud_key,
     )
     static = StaticGrid(profile)
     live = live if live is not None else (env.get("GREENOPS_LIVE") or config.get("live"))

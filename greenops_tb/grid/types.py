@@ -35,6 +35,7 @@ class GridProfile:
     currency: str  # ISO 4217, "" if unknown
     price_source: str  # "argument", "eurostat nrg_pc_205 2024-S2 (non-household, excl. VAT)", "unknown"
     dataset: Mapping[str, str] = field(default_factory=dict)  # provenance of the data used (source, licence, year)
+    cloud: str = ""  # "aws:eu-west-1" when the location is a cloud region, else ""
 
 
 class Grid(Protocol):

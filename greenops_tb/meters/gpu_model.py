@@ -86,24 +86,32 @@ def _same_form(a: str, b: str) -> bool:
     return a == b or (a.startswith("sxm") and b.startswith("sxm") and "sxm" in (a, b))
 
 
-@functools.lru_cache(maxsize=1)
-def _rows() -> tuple[_Row, ...]:
-    return tuple(_Row.of(k) for k in embedded_table("gpu_tdp.csv"))
+@functools.lru_cache(maxsize=4)
+def _rows(keys: tuple[str, ...]) -> tuple[_Row, ...]:
+    return tuple(_Row.of(k) for k in keys)
 
 
-@functools.lru_cache(maxsize=64)
-def lookup_gpu_tdp(name: str) -> tuple[str, float] | None:
-    """(matched table key, TDP in W) for an NVML GPU name, or None when no row describes it."""
+@functools.lru_cache(maxsize=128)
+def match_gpu(name: str, keys: tuple[str, ...]) -> str | None:
+    """The key of ``keys`` (table names of GPUs) that most specifically describes the NVML GPU ``name``,
+    or None when none does (see the module docstring for the rules)."""
     words = gpu_words(name)
     memory = next((w for w in words if _MEMORY.match(w)), None)
     form = next((w for w in words if _FORM.match(w)), None)
     found = frozenset(words)
     best: tuple[float, int, str] | None = None
-    for row in _rows():
+    for row in _rows(keys):
         score = row.score(found, memory, form)
         if score is not None and (best is None or (score, len(row.key), row.key) > best):
             best = (score, len(row.key), row.key)
-    return (best[2], embedded_table("gpu_tdp.csv")[best[2]]) if best is not None else None
+    return best[2] if best is not None else None
+
+
+def lookup_gpu_tdp(name: str) -> tuple[str, float] | None:
+    """(matched table key, TDP in W) for an NVML GPU name, or None when no row describes it."""
+    table = embedded_table("gpu_tdp.csv")
+    key = match_gpu(name, tuple(table))
+    return (key, table[key]) if key is not None else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,6 +123,37 @@ class Price(TypedDict):
     per_kwh: float | None
 
 
+class EmbodiedPart(TypedDict):
+    """One part of the hardware a run occupies (a GPU, or the host); None means unknown (never 0)."""
+
+    part: str
+    name: str
+    embodied_kg: float | None  # this run's amortised share
+    figure_kgco2e: float | None  # the part's figure before amortisation
+    label: str
+    source: str
+
+
+class StageFootprint(TypedDict):
+    embodied_kg: float | None
+    water_onsite_l: float | None
+    water_offsite_l: float | None
+
+
+class FootprintSummary(StageFootprint):
+    """Embodied emissions and water, beside (never inside) the CO2e (:mod:`greenops_tb.footprint.view`)."""
+
+    embodied_parts: list[EmbodiedPart]
+    lifetime_years: float | None
+    utilisation: float | None
+    wue_l_per_kwh: float | None
+    wue_label: str
+    wue_source: str
+    water_offsite_by_source_l: Mix
+    water_offsite_source: str
+    stages: dict[str, StageFootprint]
+
+
 class _RunSummaryBase(TypedDict):
     run: str
     has_records: bool
@@ -156,6 +187,7 @@ class RunSummary(_RunSummaryBase, total=False):
     ranges: RunRanges
     efficiency: Efficiency | None  # the headline stage's (most samples, else tokens, else steps)
     splits_exact: bool  # the device and source splits are exact (always, for records that carry running splits)
+    footprint: FootprintSummary
 
 
 class Series(TypedDict):
@@ -221,6 +253,9 @@ class CompareRow(_CompareRowBase, total=False):
     mix_shares: Mix
     complete: bool
     efficiency: Efficiency | None
+    embodied_kg: float | None  # beside co2_kg, never in it
+    water_onsite_l: float | None
+    water_offsite_l: float | None
 
 
 class CompareResponse(TypedDict):
@@ -251,6 +286,8 @@ class Place(TypedDict):
     cost: float | None
     cost_saving: float | None
     cost_saving_rel: float | None
+    water_offsite_l: float | None  # the place's grid mix x water factors; None = unknown
+    water_onsite_l: float | None  # its cloud provider's published WUE x IT energy; None = unknown
 
 
 class WhatIfResponse(TypedDict):

@@ -32,6 +32,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
+from greenops_tb.footprint.view import footprint_summary
 from greenops_tb.grid.dataset import load as load_dataset
 from greenops_tb.grid.factors import split_co2_by_source
 from greenops_tb.plugin.contract import CompareRow, RunSummary, Totals
@@ -229,6 +230,8 @@ def summarize(data: RunData) -> RunSummary:
         complete=complete,
         ranges=ranges_json(records),  # low-high of every total (docs/METHOD.md)
         splits_exact=exact or complete,
+        footprint=footprint_summary(last, [rs[-1] for rs in by_stage.values()],
+                                    getattr(meta, "footprint", None), run_mix),
     )
     return out
 
@@ -261,6 +264,7 @@ def headline(summary: Mapping[str, Any]) -> CompareRow:
         "mix_shares": summary["mix_shares"],
         "complete": summary["complete"],
         "efficiency": summary.get("efficiency"),
+        **{k: summary["footprint"][k] for k in ("embodied_kg", "water_onsite_l", "water_offsite_l")},
     }
 
 

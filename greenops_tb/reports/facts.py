@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from greenops_tb import __version__
+from greenops_tb.footprint.view import footprint_citations
 from greenops_tb.grid.dataset import load as load_dataset
 from greenops_tb.plugin.run_summary import summarize
 from greenops_tb.readers.events import RunData
@@ -82,6 +83,8 @@ class Facts:
     citations: list[str]  # data sources, then the uncertainty sources
     complete: bool
     extra: dict[str, Any] = field(default_factory=dict)  # work units, efficiency (when the run counted them)
+    #: embodied emissions and water (greenops_tb.footprint.view), BESIDE co2_kg, never in it
+    footprint: dict[str, Any] = field(default_factory=dict)
 
 
 def training_type(stages: list[str], override: str | None = None) -> str:
@@ -104,6 +107,7 @@ def _citations(summary: dict[str, Any], factor_sources: list[str]) -> list[str]:
     out = [text for key, text in DATA_CITATIONS.items() if any(lab.startswith(key) for lab in labels if lab)]
     if summary.get("co2_by_source_kg"):
         out.append(DATA_CITATIONS["ipcc"])
+    out += footprint_citations(summary.get("footprint") or {})
     return out + [CITATIONS[k] for k in dict.fromkeys(factor_sources) if k != "assumption"]
 
 
@@ -134,5 +138,6 @@ def facts(data: RunData, *, training: str | None = None) -> Facts:
         intensity_basis=zone.basis if zone else "", co2_kg=run_u.co2_kg, cost=run_u.cost, currency=s["currency"],
         price_source=s["price"]["source"], uncertainty_rule=run_u.rule, uncertainty_factors=factors,
         citations=_citations(s, [f.source for f in run_u.factors]), complete=s["complete"],
+        footprint=s.get("footprint", {}),
     )
 

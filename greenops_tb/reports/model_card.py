@@ -26,11 +26,26 @@ def block(f: Facts, *, source: str | None = None) -> dict[str, Any]:
     provenance = ", ".join(sorted({d.provenance for d in f.devices}))
     return {
         "emissions": float(f"{f.co2_kg.value * 1000:.6g}"),
-        "source": source or f"{f.tool} (energy: {provenance}; intensity: {f.intensity_source})",
+        "source": source or f"{f.tool} (energy: {provenance}; intensity: {f.intensity_source})" + _beside(f),
         "training_type": f.training_type,
         "geographical_location": f"{f.location_name} ({f.location})",
         "hardware_used": ", ".join(f.hardware),
     }
+
+
+def _beside(f: Facts) -> str:
+    """What ``emissions`` leaves out, said separately: the hardware's embodied emissions and the water."""
+    fp = f.footprint
+    if not fp or (fp.get("embodied_kg") is None and fp.get("water_offsite_l") is None):
+        return ""
+    said = []
+    if fp.get("embodied_kg") is not None:
+        said.append(f"embodied hardware emissions {fp['embodied_kg'] * 1000:.3g} g")
+    water = [f"{fp[k]:.3g} L {where}" for k, where in (("water_onsite_l", "on-site"), ("water_offsite_l", "off-site"))
+             if fp.get(k) is not None]
+    if water:
+        said.append("water " + " + ".join(water))
+    return "; not included in emissions: " + ", ".join(said)
 
 
 def _scalar(v: Any) -> str:

@@ -9,7 +9,7 @@ Both formats are rendered from the same sentences and rows (:func:`sentences`, :
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 from greenops_tb.reports.facts import Facts
 from greenops_tb.uncertainty import Range
@@ -49,6 +49,8 @@ def sentences(f: Facts, dash: str, co2: str, strong: Callable[[str], str]) -> li
         f"{f.intensity_basis or 'unknown'} basis).",
         f"The run emitted {strong(f'{_kg(f.co2_kg.value)} kg {co2}')} ({_range(f.co2_kg, _kg, dash)} kg).",
     ]
+    if f.footprint:
+        out.append(footprint_sentence(f.footprint, co2))
     if f.cost is None:
         out.append("No electricity price was known, so no cost is given.")
     else:
@@ -81,7 +83,34 @@ def rows(f: Facts, dash: str, co2: str) -> list[tuple[str, str, str, str]]:
     out += [(f"Stage {s.stage}", f"{_kwh(s.energy_kwh.value)} kWh, {_kg(s.co2_kg.value)} kg", 
              f"{_range(s.co2_kg, _kg, dash)} kg", "") for s in f.stages]
     out += [(f"Efficiency ({k})", v, "", "") for k, v in f.extra.get("efficiency_text", {}).items()]
+    if f.footprint:
+        out += footprint_rows(f.footprint, co2)
     return out
+
+
+def _known(x: float | None, unit: str) -> str:
+    return "unknown" if x is None else f"{x:.3g} {unit}"
+
+
+def footprint_sentence(fp: Mapping[str, Any], co2: str) -> str:
+    """Embodied emissions and water, said apart from the emissions above (never added into them)."""
+    parts = "; ".join(f"{p['part']} {p['label']}" for p in fp["embodied_parts"])
+    life = (f", {fp['lifetime_years']:g}-year lifetime at {fp['utilisation']:.0%} utilisation"
+            if fp.get("lifetime_years") else "")
+    return (f"Not included in that figure: the manufacturing (embodied) emissions of the hardware, amortised over "
+            f"the run, {_known(fp['embodied_kg'], 'kg ' + co2)} ({parts}{life}); and the water behind the "
+            f"electricity, {_known(fp['water_onsite_l'], 'L')} on-site (WUE {fp['wue_label']}) and "
+            f"{_known(fp['water_offsite_l'], 'L')} off-site (grid mix x water consumption factors).")
+
+
+def footprint_rows(fp: Mapping[str, Any], co2: str) -> list[tuple[str, str, str, str]]:
+    """The footprint's rows of the summary table, each labelled as not part of the emissions."""
+    parts = ", ".join(p["label"] for p in fp["embodied_parts"])
+    return [
+        (f"Embodied emissions ({co2}), not included above", _known(fp["embodied_kg"], "kg"), "", parts),
+        ("Water on-site", _known(fp["water_onsite_l"], "L"), "", f"IT energy x WUE ({fp['wue_label']})"),
+        ("Water off-site", _known(fp["water_offsite_l"], "L"), "", "grid mix x Macknick et al. 2012 factors"),
+    ]
 
 
 def markdown(f: Facts) -> str:

@@ -21,7 +21,7 @@ class Cells(IntEnum):
     TEXTS = 3  # text fields, by name (neutralised)
     MIX = 4  # mix_kwh_<source>, by source
     WATCH = 5  # watch:<name>, by name
-    DERIVED = 6  # provenance, devices_json, watched_extra
+    DERIVED = 6  # provenance, devices_json, watched_extra, embodied_json
 
 
 #: groups holding text, the only cells a CSV writer may have to quote
@@ -102,6 +102,8 @@ class RowPlan:
                 cells.append(neutralise_text(rec.provenance))
             elif c == "devices_json":
                 cells.append(text.devices_json)
+            elif c == "embodied_json":
+                cells.append(text.embodied_json if rec.embodied_kg_by_device else "")
             elif rec.watched.keys() <= self._header_watch:  # watched_extra, nothing extra
                 cells.append("")
             else:

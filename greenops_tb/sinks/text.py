@@ -60,6 +60,11 @@ def number_texts(values: Sequence[Any]) -> list[str]:
         return list(map(format_float, values))
 
 
+def optional_texts(values: Sequence[Any]) -> list[str]:
+    """:func:`number_texts` of values that may be None (unknown), without its exception path."""
+    return ["" if v is None else repr(float(v)) for v in values]
+
+
 def _json_numbers(texts: list[str]) -> list[str]:
     """Number texts as JSON writes them ('' -> null, nan -> NaN, inf -> Infinity)."""
     if all(texts) and "n" not in "".join(texts):  # the usual case: finite numbers only
@@ -102,26 +107,35 @@ class RecordText:
     text fields (the CSV sets ``chain_hash``) passes on :meth:`with_record`'s new object.
     """
 
-    __slots__ = ("rec", "_numbers", "_devices")
+    __slots__ = ("rec", "_numbers", "_devices", "_embodied")
 
     def __init__(self, rec: Record) -> None:
         self.rec = rec
         self._numbers: Numbers | None = None
         self._devices: str | None = None
+        self._embodied: str | None = None
 
     def with_record(self, rec: Record) -> "RecordText":
         """The text of ``rec``, a copy of this record that differs in text fields only (numbers reused)."""
         other = RecordText(rec)
-        other._numbers, other._devices = self._numbers, self._devices
+        other._numbers, other._devices, other._embodied = self._numbers, self._devices, self._embodied
         return other
 
     def numbers(self) -> Numbers:
         if self._numbers is None:
             rec = self.rec
-            self._numbers = Numbers(number_texts(_float_values(rec)), number_texts(_optional_values(rec)),
+            self._numbers = Numbers(number_texts(_float_values(rec)), optional_texts(_optional_values(rec)),
                                     number_texts(tuple(rec.mix_kwh.values())),
                                     number_texts(tuple(rec.watched.values())))
         return self._numbers
+
+    @property
+    def embodied_json(self) -> str:
+        """``json.dumps(rec.embodied_kg_by_device, separators=(",", ":"))`` (the CSV cell and the JSON's)."""
+        if self._embodied is None:
+            d = self.rec.embodied_kg_by_device
+            self._embodied = _numbers_object(d, number_texts(tuple(d.values())))
+        return self._embodied
 
     @property
     def devices_json(self) -> str:
@@ -143,7 +157,8 @@ class RecordText:
         parts = _json_numbers(n.floats) + _json_numbers(n.optional)  # a new list
         parts += map(int.__repr__, int_values(rec))
         parts += map(_json_str, str_values(rec))
-        parts += (_numbers_object(rec.mix_kwh, n.mix), self.devices_json, _numbers_object(rec.watched, n.watched))
+        parts += (_numbers_object(rec.mix_kwh, n.mix), self.devices_json, _numbers_object(rec.watched, n.watched),
+                  self.embodied_json)
         for split in _split_values(rec):  # event records only: formatted here, not in numbers()
             parts.append(_numbers_object(split, number_texts(tuple(split.values()))))
         return _RECORD_TEMPLATE % _JSON_ORDER(parts)
@@ -152,7 +167,7 @@ class RecordText:
 def _json_layout() -> tuple[str, Callable[[list[str]], tuple]]:
     """The record JSON as a %-template in field order, and how to put RecordText.json's parts in that order."""
     groups = [*FLOAT_FIELDS, *OPTIONAL_FIELDS, *INT_FIELD_ORDER, *STR_FIELD_ORDER, "mix_kwh", "devices", "watched",
-              *SPLIT_FIELDS]
+              "embodied_kg_by_device", *SPLIT_FIELDS]
     template = "{" + ",".join(f'"{f}":%s' for f in RECORD_FIELDS) + f',"schema":{SCHEMA_VERSION}}}'
     return template, operator.itemgetter(*(groups.index(f) for f in RECORD_FIELDS))
 
