@@ -31,7 +31,7 @@ describe("formatWater and formatEmbodied", () => {
     expect(formatWater(0.0456)).toBe("45.60 mL");
     expect(formatWater(3.2e-6)).toBe("3.200 µL");
     expect(formatWater(null)).toBe("unknown");
-    expect(formatEmbodied(0.02133)).toBe("21.33 g CO₂e");
+    expect(formatEmbodied(0.02133)).toBe("21.33 g CO2e");
     expect(formatEmbodied(undefined)).toBe("unknown");
   });
 });
