@@ -78,7 +78,7 @@ def test_efficiency_and_whatif_panels_show_the_cli_numbers(served, capsys) -> No
                 el = frame.locator(f"[data-testid=efficiency] [data-metric={metric}]")
                 assert math.isclose(float(el.get_attribute("data-value")), eff[metric], rel_tol=1e-12), metric
             assert_joules(frame.locator("[data-metric=j_per_unit] .value").inner_text(), eff["j_per_unit"])
-            assert_quantity(frame.locator("[data-metric=g_per_unit] .value").inner_text().removesuffix(" CO₂e"),
+            assert_quantity(frame.locator("[data-metric=g_per_unit] .value").inner_text().removesuffix(" CO2e"),
                             eff["g_per_unit"] / 1000)
             assert "per sample (train)" in frame.locator("[data-testid=efficiency]").inner_text()
             # the ranges under the cards
@@ -88,7 +88,7 @@ def test_efficiency_and_whatif_panels_show_the_cli_numbers(served, capsys) -> No
                 pytest.approx((want["low"], want["high"]), rel=1e-12)
             # per-stage efficiency column
             cell = frame.locator("[data-efficiency=train]").inner_text()
-            assert cell.endswith("/ sample") and "CO₂e" in cell
+            assert cell.endswith("/ sample") and "CO2e" in cell
             frame.wait_for_selector("[data-chart=efficiency][data-rendered='1']")
             # the same run elsewhere: every bar's number is the CLI's, this run in its place
             frame.wait_for_selector("[data-chart=whatif][data-rendered='1']")

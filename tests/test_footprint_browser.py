@@ -43,7 +43,7 @@ def _shown(frame, metric: str) -> tuple[str, str]:  # type: ignore[no-untyped-de
 
 
 def _same_quantity(text: str, want: float, units: dict[str, float]) -> None:
-    """``text`` ('21.33 g CO₂e', '45.60 mL') is ``want`` to the last digit shown."""
+    """``text`` ('21.33 g CO2e', '45.60 mL') is ``want`` to the last digit shown."""
     value, unit = parse_quantity(text)
     decimals = len(text.split()[0].partition(".")[2])
     assert abs(value * units[unit] - want) <= 0.5 * 10.0 ** -decimals * units[unit] * (1 + 1e-9), (text, want)

@@ -234,7 +234,9 @@ def window(
     """
     try:
         time.sleep(settle)
-        wait_until(lambda: all(g.power_log or g.util_log or g.energy_counter for g in mod.gpus))  # sampled once
+        # NVML stand-ins log their answers: wait until the sampler asked each once (other vendors' fakes log none)
+        logged = [g for g in getattr(mod, "gpus", []) if hasattr(g, "power_log")]
+        wait_until(lambda: all(g.power_log or g.util_log or g.energy_counter for g in logged))
         ta = mod.elapsed()
         a = meter.read()
         time.sleep(seconds)
