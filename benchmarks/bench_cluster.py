@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPO, interleave, median, per_call, python_env, ratio, row, standalone  # noqa: E402
+from common import REPO, interleave, median, per_call, python_env, row, standalone  # noqa: E402
 
 US = 1e6
 WORLDS = (2, 4, 8, 16)
@@ -90,9 +90,9 @@ def run(quick: bool = False) -> list[dict]:
     for world, m in results.items():
         hosts = max(1, world // PER_HOST)
         note = (f"{world} gloo ranks on one machine as {hosts} simulated host(s); median of {rounds} interleaved "
-                f"batches of {n}; row {m['width']} floats; bare all_gather {m['bare'] * US:.0f} us")
+                f"batches of {n}; row {m['width']} floats; {m['exchange'] / base:.2f}x the 2-rank exchange")
         rows.append(row(f"cluster: boundary with exchange, {world} ranks", m["exchange"] * US, "us",
-                        baseline="2-rank exchange", ratio=ratio(m["exchange"], base),
+                        baseline=f"bare gloo all_gather, {world} ranks, same width", base=m["bare"] * US,
                         target="report: growth with ranks (issue 14)", note=note))
     return rows
 
