@@ -24,12 +24,12 @@ _EXPORTS = {
 __all__ = [*_EXPORTS, "__version__"]
 
 if TYPE_CHECKING:
-    from greenops_tb.api import ranges, report, whatif
-    from greenops_tb.frames import load_runs, read_csv
-    from greenops_tb.meters.constant import ConstantPowerSource
-    from greenops_tb.readers.csv import read_records
-    from greenops_tb.totals import RunTotals
-    from greenops_tb.writer import GreenSummaryWriter
+    from greenops_tb.api import ranges as ranges, report as report, whatif as whatif
+    from greenops_tb.frames import load_runs as load_runs, read_csv as read_csv
+    from greenops_tb.meters.constant import ConstantPowerSource as ConstantPowerSource
+    from greenops_tb.readers.csv import read_records as read_records
+    from greenops_tb.totals import RunTotals as RunTotals
+    from greenops_tb.writer import GreenSummaryWriter as GreenSummaryWriter
 
 
 def __getattr__(name: str) -> Any:

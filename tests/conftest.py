@@ -6,10 +6,22 @@ node, a framework) FAILS instead of skipping, so nothing is silently untested.
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any, Mapping
 
 import pytest
 
 REQUIRE_ALL = os.environ.get("GREENOPS_REQUIRE_ALL") == "1"
+
+
+def constant_writer(path: str | Path, watts: Mapping[str, float] | None = None, **kw: Any):
+    """The tests' usual writer: ``country="DE"`` and one constant-power meter (``{"cpu:0": 10.0}`` W) unless
+    ``country=``, ``meters=`` or ``watts=`` say otherwise; other options go to GreenSummaryWriter."""
+    from greenops_tb import ConstantPowerSource, GreenSummaryWriter
+
+    kw.setdefault("country", "DE")
+    kw.setdefault("meters", [ConstantPowerSource(dict(watts or {"cpu:0": 10.0}))])
+    return GreenSummaryWriter(str(path), **kw)
 
 
 def require(condition: bool, what: str) -> None:

@@ -71,7 +71,8 @@ def _uk_body(value: float, stamp: str) -> bytes:
     return json.dumps({"data": [{"from": stamp, "to": stamp, "intensity": {"forecast": value, "actual": value}}]}).encode()
 
 
-GENERATION = b'{"data": {"from": "T0", "to": "T0", "generationmix": [{"fuel": "gas", "perc": 60.0}, {"fuel": "wind", "perc": 40.0}]}}'
+GENERATION = (b'{"data": {"from": "T0", "to": "T0", "generationmix": '
+              b'[{"fuel": "gas", "perc": 60.0}, {"fuel": "wind", "perc": 40.0}]}}')
 
 
 def live_run(log_dir: Path, values: list[float], seconds: list[float], *, pue: float = 1.1) -> Path:

@@ -198,8 +198,8 @@ def test_zones_command_lists_with_year_and_source(capsys):
     rc, out = _zones_cli(["zones", "--search", "sweden"], capsys)
     lines = out.splitlines()
     assert rc == 0 and lines[0].split()[:5] == ["zone", "name", "g/kWh", "year", "source"]
-    assert any(l.startswith("SE-SE3 ") and "electricitymaps-2025 (consumption-lifecycle)" in l for l in lines)
-    assert any(l.startswith("SE ") and "ember-" in l for l in lines)
+    assert any(ln.startswith("SE-SE3 ") and "electricitymaps-2025 (consumption-lifecycle)" in ln for ln in lines)
+    assert any(ln.startswith("SE ") and "ember-" in ln for ln in lines)
     rc, out = _zones_cli(["zones", "--cloud", "--search", "aws:eu-west-1"], capsys)
     assert rc == 0 and "aws:eu-west-1" in out and " IE " in out
     rc, out = _zones_cli(["zones", "--search", "atlantis"], capsys)

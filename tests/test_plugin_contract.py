@@ -52,7 +52,8 @@ def conforms(value: Any, tp: Any, where: str) -> list[str]:
             return [f"{where}: {type(value).__name__}, not an object"]
         keys = set(value)
         problems = [f"{where}: missing {k!r}" for k in sorted(tp.__required_keys__ - keys)]
-        problems += [f"{where}: {k!r} is not in {tp.__name__}" for k in sorted(keys - tp.__required_keys__ - tp.__optional_keys__)]
+        extra = keys - tp.__required_keys__ - tp.__optional_keys__
+        problems += [f"{where}: {k!r} is not in {tp.__name__}" for k in sorted(extra)]
         h = hints(tp)
         for k in keys & set(h):
             problems += conforms(value[k], h[k], f"{where}.{k}")
@@ -137,7 +138,8 @@ def test_routes_answer_the_contract_and_the_frontend_types_accept_it(c: Client) 
     require(shutil.which("npx") is not None and (FRONTEND / "node_modules").is_dir(),
             "node, npm and the frontend's packages (npm --prefix frontend ci)")
     out = subprocess.run(["npx", "tsc", "--noEmit"], check=False, cwd=FRONTEND, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, "frontend/src/types.ts and the backend's answers differ:\n" + out.stdout[-4000:] + out.stderr[-2000:]
+    assert out.returncode == 0, ("frontend/src/types.ts and the backend's answers differ:\n"
+                                 + out.stdout[-4000:] + out.stderr[-2000:])
 
 
 def test_the_contract_check_catches_drift() -> None:

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from greenops_tb import GreenSummaryWriter
-from greenops_tb.meters.constant import ConstantPowerSource
+from conftest import constant_writer
 
 
-def _writer(path: Path, **kw) -> GreenSummaryWriter:
-    return GreenSummaryWriter(str(path), country="DE", meters=[ConstantPowerSource({"cpu:0": 10.0})], **kw)
+_writer = constant_writer
 
 
 def _steps(path: Path) -> list[tuple[str, int, int]]:

@@ -20,11 +20,10 @@ import torch
 from greenops_tb import ConstantPowerSource, GreenSummaryWriter
 from greenops_tb.hashchain import verify
 from greenops_tb.readers.csv import read_records, read_table
+from conftest import constant_writer
 
 
-def _writer(path, **kw) -> GreenSummaryWriter:
-    kw.setdefault("meters", [ConstantPowerSource({"cpu:0": 10.0})])
-    return GreenSummaryWriter(str(path), country="DE", **kw)
+_writer = constant_writer
 
 
 def _ours(caught) -> list[str]:

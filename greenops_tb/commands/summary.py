@@ -107,7 +107,8 @@ def render(summary: Mapping[str, Any]) -> str:
     price = summary["price"]
     job = job_key(summary)
     lines = [
-        f"run {summary['run']}{f' (job {job})' if job else ''}: location {loc['zone']} {loc['name']} ({loc['source']}), PUE {summary['pue']:g}, "
+        f"run {summary['run']}{f' (job {job})' if job else ''}: location {loc['zone']} {loc['name']} ({loc['source']}), "
+        f"PUE {summary['pue']:g}, "
         f"{summary['carbon_intensity_g_per_kwh']:.4g} g/kWh ({summary['intensity_source']}), "
         + (f"price {_num(price['per_kwh'])} {price['currency']}/kWh ({price['source']})" if price["per_kwh"] is not None
            else "price unknown (give the writer price_per_kwh=, or set GREENOPS_PRICE_PER_KWH)"),

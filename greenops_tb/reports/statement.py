@@ -80,7 +80,7 @@ def rows(f: Facts, dash: str, co2: str) -> list[tuple[str, str, str, str]]:
     if f.cost is not None:
         out.append(("Cost", f"{f.cost.value:.3g} {f.currency}", _range(f.cost, lambda x: f"{x:.3g}", dash),
                     f.price_source))
-    out += [(f"Stage {s.stage}", f"{_kwh(s.energy_kwh.value)} kWh, {_kg(s.co2_kg.value)} kg", 
+    out += [(f"Stage {s.stage}", f"{_kwh(s.energy_kwh.value)} kWh, {_kg(s.co2_kg.value)} kg",
              f"{_range(s.co2_kg, _kg, dash)} kg", "") for s in f.stages]
     out += [(f"Efficiency ({k})", v, "", "") for k, v in f.extra.get("efficiency_text", {}).items()]
     if f.footprint:

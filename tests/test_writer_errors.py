@@ -8,16 +8,13 @@ import pytest
 import torch
 from tensorboard import context
 
-from greenops_tb import ConstantPowerSource, GreenSummaryWriter
 from greenops_tb.grid import LocationError
 from greenops_tb.readers.csv import read_records
 from greenops_tb.readers.events import local_provider, read_runs
-from conftest import require
+from conftest import constant_writer, require
 
 
-def _writer(path, **kw) -> GreenSummaryWriter:
-    return GreenSummaryWriter(str(path), country=kw.pop("country", "DE"),
-                              meters=[ConstantPowerSource({"cpu:0": 10.0})], **kw)
+_writer = constant_writer
 
 
 def test_unknown_country_suggests_close_matches(tmp_path):

@@ -6,15 +6,15 @@ import csv
 import pytest
 from tensorboard import context
 
-from greenops_tb import ConstantPowerSource, GreenSummaryWriter
+from greenops_tb import GreenSummaryWriter
 from greenops_tb.hashchain import verify
 from greenops_tb.readers.csv import read_records, read_rows, read_table
 from greenops_tb.readers.events import local_provider, read_runs
+from conftest import constant_writer
 
 
 def _writer(path, **kw) -> GreenSummaryWriter:
-    return GreenSummaryWriter(str(path), country=kw.pop("country", "DE"),
-                              meters=[ConstantPowerSource({"gpu:0": 100.0})], **kw)
+    return constant_writer(path, {"gpu:0": 100.0}, **kw)
 
 
 def _records(w: GreenSummaryWriter, n: int, stage: str = "train") -> None:

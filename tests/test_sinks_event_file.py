@@ -15,14 +15,13 @@ from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c a
 from tensorboard.summary.writer import record_writer
 from torch.utils.tensorboard import SummaryWriter
 
-from greenops_tb import ConstantPowerSource, GreenSummaryWriter
 from greenops_tb.readers.events import local_provider, read_runs
 from greenops_tb.sinks import event_file
 from greenops_tb.sinks.event_file import BUFFER_BYTES, FLUSH_INTERVAL_S, FastFileWriter
+from conftest import constant_writer
 
 
-def _writer(path, **kw) -> GreenSummaryWriter:
-    return GreenSummaryWriter(str(path), country="DE", meters=[ConstantPowerSource({"cpu:0": 10.0})], **kw)
+_writer = constant_writer
 
 
 def _frames(path: str) -> list[bytes]:
