@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import pytest
+
+if TYPE_CHECKING:
+    from greenops_tb import GreenSummaryWriter
 
 REQUIRE_ALL = os.environ.get("GREENOPS_REQUIRE_ALL") == "1"
 
 
-def constant_writer(path: str | Path, watts: Mapping[str, float] | None = None, **kw: Any):
+def constant_writer(path: str | Path, watts: Mapping[str, float] | None = None, **kw: Any) -> GreenSummaryWriter:
     """The tests' usual writer: ``country="DE"`` and one constant-power meter (``{"cpu:0": 10.0}`` W) unless
     ``country=``, ``meters=`` or ``watts=`` say otherwise; other options go to GreenSummaryWriter."""
     from greenops_tb import ConstantPowerSource, GreenSummaryWriter

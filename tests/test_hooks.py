@@ -9,8 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from greenops_tb import GreenSummaryWriter
-from greenops_tb.meters.constant import ConstantPowerSource
+from conftest import constant_writer
 
 WATTS = 200.0  # known power: energy = WATTS x time exactly, so energy attribution can be checked
 
@@ -18,10 +17,6 @@ WATTS = 200.0  # known power: energy = WATTS x time exactly, so energy attributi
 def _mlp() -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 1))
-
-
-def _writer(tmp_path: Path) -> GreenSummaryWriter:
-    return GreenSummaryWriter(str(tmp_path / "run"), country="DE", meters=[ConstantPowerSource({"cpu:0": WATTS})])
 
 
 def _train(model: nn.Module, steps: int, other_s: float) -> tuple[float, float]:
@@ -54,7 +49,7 @@ def _no_hooks(m: nn.Module) -> bool:
 def test_forward_backward_other_sum_to_stage_total(tmp_path: Path) -> None:
     model = _mlp()
     _train(model, 2, other_s=0.0)  # warm up: the first optimizer step imports lazily, which is "other" time
-    with _writer(tmp_path) as w:
+    with constant_writer(tmp_path / "run", {"cpu:0": WATTS}) as w:
         hooks = w.watch_model(model, "train", count_steps=True)
         with w.stage("train"):
             t0 = time.perf_counter()
@@ -85,7 +80,7 @@ def test_forward_backward_other_sum_to_stage_total(tmp_path: Path) -> None:
 
 def test_watched_values_in_csv_and_removal_leaves_no_hooks(tmp_path: Path) -> None:
     model = _mlp()
-    with _writer(tmp_path) as w:
+    with constant_writer(tmp_path / "run", {"cpu:0": WATTS}) as w:
         hooks = w.watch_model(model, "train")
         for _ in range(3):
             with w.stage("train"):
@@ -116,7 +111,7 @@ def test_stage_none_attributes_to_every_open_stage_and_nested_calls_once(tmp_pat
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return inner(x) + inner(x)
 
-    with _writer(tmp_path) as w:
+    with constant_writer(tmp_path / "run", {"cpu:0": WATTS}) as w:
         hooks = w.watch_model(inner, count_steps=True)
         with w.stage("epoch"), w.stage("train"):
             x = torch.randn(4, 64)
@@ -130,7 +125,7 @@ def test_stage_none_attributes_to_every_open_stage_and_nested_calls_once(tmp_pat
 
 def test_compiled_module(tmp_path: Path) -> None:
     model = torch.compile(_mlp(), backend="aot_eager")
-    with _writer(tmp_path) as w:
+    with constant_writer(tmp_path / "run", {"cpu:0": WATTS}) as w:
         hooks = w.watch_model(model, "train", count_steps=True)
         with w.stage("train"):
             _train(model, 3, other_s=0.0)
@@ -148,7 +143,7 @@ def test_ddp_wrapped_module_hooks_inner(tmp_path: Path) -> None:
     try:
         inner = _mlp()
         ddp = nn.parallel.DistributedDataParallel(inner)
-        with _writer(tmp_path) as w:
+        with constant_writer(tmp_path / "run", {"cpu:0": WATTS}) as w:
             hooks = w.watch_model(ddp, "train", count_steps=True)
             assert hooks.module is inner
             with w.stage("train"):
@@ -162,7 +157,7 @@ def test_ddp_wrapped_module_hooks_inner(tmp_path: Path) -> None:
 
 
 def test_not_a_module_is_a_clear_error(tmp_path: Path) -> None:
-    with _writer(tmp_path) as w, pytest.raises(TypeError, match="torch.nn.Module"):
+    with constant_writer(tmp_path / "run", {"cpu:0": WATTS}) as w, pytest.raises(TypeError, match="torch.nn.Module"):
         w.watch_model(lambda x: x)  # type: ignore[arg-type]
 
 
@@ -170,7 +165,7 @@ def test_hook_time_and_energy_come_from_one_instant(tmp_path: Path) -> None:
     """Each pass boundary is one meter reading whose time and joules describe the same instant: with a
     constant power, energy == WATTS x time to rounding (not just to the gap between two clock reads)."""
     model = _mlp()
-    with _writer(tmp_path) as w:
+    with constant_writer(tmp_path / "run", {"cpu:0": WATTS}) as w:
         hooks = w.watch_model(model, "train")
         with w.stage("train"):
             _train(model, 5, other_s=0.0)

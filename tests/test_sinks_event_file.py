@@ -21,9 +21,6 @@ from greenops_tb.sinks.event_file import BUFFER_BYTES, FLUSH_INTERVAL_S, FastFil
 from conftest import constant_writer
 
 
-_writer = constant_writer
-
-
 def _frames(path: str) -> list[bytes]:
     """Event payloads, each checked against TensorBoard's own (pure Python) masked CRC-32C."""
     data = open(path, "rb").read()
@@ -48,7 +45,7 @@ def test_checksums_equal_tensorboards_and_other_writers_are_untouched(tmp_path):
     for n in (0, 1, 8, 12, 1761, 5000):
         data = os.urandom(n)
         assert event_file.masked_crc32c(data) == tb_masked_crc32c(data)
-    w = _writer(tmp_path / "green")
+    w = constant_writer(tmp_path / "green")
     plain = SummaryWriter(str(tmp_path / "plain"))
     assert isinstance(w.file_writer, FastFileWriter)
     assert not isinstance(plain.file_writer, FastFileWriter)
@@ -59,7 +56,7 @@ def test_checksums_equal_tensorboards_and_other_writers_are_untouched(tmp_path):
 
 def test_users_own_calls_read_back_by_tensorboard(tmp_path):
     run = tmp_path / "logs" / "run"
-    w = _writer(run, purge_step=5)
+    w = constant_writer(run, purge_step=5)
     w.start("train")
     for step in range(50):
         w.add_scalar("loss", 1.0 / (step + 1), step)
@@ -88,7 +85,7 @@ def test_users_own_calls_read_back_by_tensorboard(tmp_path):
 
 
 def test_events_reach_the_file_without_an_explicit_flush(tmp_path):
-    w = _writer(tmp_path / "run")
+    w = constant_writer(tmp_path / "run")
     path = _event_file(tmp_path / "run")
     w.start("train")
     w.update("train")  # buffered, written by the flush thread
@@ -132,7 +129,7 @@ def test_close_arriving_while_the_flush_thread_clears_its_signals_still_ends_it(
 
 
 def test_buffered_records_stay_bounded_and_in_order(tmp_path):
-    w = _writer(tmp_path / "run", flush_secs=3600)
+    w = constant_writer(tmp_path / "run", flush_secs=3600)
     ew = w.file_writer.event_writer
     w.start("train")
     n = 2000  # about 3 buffers' worth: written as the buffer fills, not only at close
@@ -150,7 +147,7 @@ def test_buffered_records_stay_bounded_and_in_order(tmp_path):
 
 
 def test_a_failing_event_file_warns_once_and_the_csv_keeps_every_record(tmp_path):
-    w = _writer(tmp_path / "run")
+    w = constant_writer(tmp_path / "run")
     fd = w.file_writer.event_writer._fd
     full = os.open("/dev/full", os.O_WRONLY)  # a real device where every write fails (ENOSPC)
     os.dup2(full, fd)
@@ -177,7 +174,7 @@ def test_a_failing_event_file_warns_once_and_the_csv_keeps_every_record(tmp_path
 def test_concurrent_writers_lose_nothing_and_records_keep_their_order(tmp_path):
     import threading
 
-    w = _writer(tmp_path / "run", step_axis="stage")  # record steps = their order (not the threads' steps)
+    w = constant_writer(tmp_path / "run", step_axis="stage")  # record steps = their order (not the threads' steps)
     w.start("train")
 
     def user(k: int) -> None:

@@ -10,16 +10,13 @@ import pytest
 from conftest import constant_writer
 
 
-_writer = constant_writer
-
-
 def _steps(path: Path) -> list[tuple[str, int, int]]:
     with open(path / "green.csv", newline="") as f:
         return [(r["stage"], int(r["step"]), int(r["stage_step"])) for r in csv.DictReader(f)]
 
 
 def test_records_follow_the_users_global_step_and_keep_the_stage_count(tmp_path: Path) -> None:
-    with _writer(tmp_path / "run") as w:
+    with constant_writer(tmp_path / "run") as w:
         w.start("train")
         w.update("train")  # before any user step: the stage's own count
         for gs in (10, 20, 30):
@@ -38,7 +35,7 @@ def test_records_follow_the_users_global_step_and_keep_the_stage_count(tmp_path:
 
 
 def test_stage_axis_keeps_each_stages_count(tmp_path: Path) -> None:
-    with _writer(tmp_path / "run", step_axis="stage") as w:
+    with constant_writer(tmp_path / "run", step_axis="stage") as w:
         with w.stage("train"):
             w.add_scalar("loss", 1.0, 50)
             w.update("train")
@@ -46,11 +43,11 @@ def test_stage_axis_keeps_each_stages_count(tmp_path: Path) -> None:
             pass
     assert _steps(tmp_path / "run") == [("train", 0, 0), ("train", 1, 1), ("eval", 0, 0)]
     with pytest.raises(ValueError, match="step_axis"):
-        _writer(tmp_path / "bad", step_axis="global")
+        constant_writer(tmp_path / "bad", step_axis="global")
 
 
 def test_watched_value_of_a_stage_is_recorded_only_with_it(tmp_path: Path) -> None:
-    with _writer(tmp_path / "run", watch={"loss": 0.5}) as w:
+    with constant_writer(tmp_path / "run", watch={"loss": 0.5}) as w:
         w.watch("train.tokens", 7.0, stage="train")
         with w.stage("train"):
             w.update("train")

@@ -14,12 +14,9 @@ from greenops_tb.readers.events import local_provider, read_runs
 from conftest import constant_writer, require
 
 
-_writer = constant_writer
-
-
 def test_unknown_country_suggests_close_matches(tmp_path):
     with pytest.raises(LocationError) as info:
-        _writer(tmp_path / "run", country="Germny")
+        constant_writer(tmp_path / "run", country="Germny")
     assert "Germany" in str(info.value)
     assert isinstance(info.value, ValueError)
     assert not (tmp_path / "run").exists()  # failed before creating anything
@@ -28,12 +25,12 @@ def test_unknown_country_suggests_close_matches(tmp_path):
 @pytest.mark.parametrize("pue", [0.9, 0, -1, float("nan"), "1.2", True])
 def test_pue_below_one_or_not_a_number(tmp_path, pue):
     with pytest.raises(ValueError, match=r"pue must be a finite number >= 1"):
-        _writer(tmp_path / "run", pue=pue)
+        constant_writer(tmp_path / "run", pue=pue)
 
 
 @pytest.mark.parametrize("name", ["", "a b", "/train", "train/", "a//b", "tr\nain", "loss?", 5, None])
 def test_bad_stage_names_keep_earlier_records(tmp_path, name):
-    w = _writer(tmp_path / "run")
+    w = constant_writer(tmp_path / "run")
     w.start("train")
     w.update("train")
     with pytest.raises(ValueError, match="bad stage name"):
@@ -46,7 +43,7 @@ def test_bad_stage_names_keep_earlier_records(tmp_path, name):
 
 
 def test_stop_without_start_and_start_twice_name_the_open_stages(tmp_path):
-    w = _writer(tmp_path / "run")
+    w = constant_writer(tmp_path / "run")
     w.start("train")
     w.start("eval")
     first = w.stop("eval")
@@ -65,7 +62,7 @@ def test_stop_without_start_and_start_twice_name_the_open_stages(tmp_path):
 
 @pytest.mark.parametrize("value", [object(), "abc", torch.ones(3), [1.0, 2.0], {"a": 1, "b": 2}, lambda: "x", None])
 def test_unwatchable_values_fail_at_registration(tmp_path, value):
-    w = _writer(tmp_path / "run")
+    w = constant_writer(tmp_path / "run")
     w.start("train")
     w.update("train")
     with pytest.raises(ValueError, match="cannot watch 'bad'.*Watch a callable"):
@@ -77,35 +74,35 @@ def test_unwatchable_values_fail_at_registration(tmp_path, value):
 
 def test_unwatchable_value_in_constructor(tmp_path):
     with pytest.raises(ValueError, match="cannot watch 'loss'"):
-        _writer(tmp_path / "run", watch={"loss": "high"})
+        constant_writer(tmp_path / "run", watch={"loss": "high"})
 
 
 def test_unwritable_log_dir(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     with pytest.raises(OSError, match="writable log_dir"):
-        _writer(blocker / "run")
+        constant_writer(blocker / "run")
 
 
 def test_unwritable_csv_path(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(OSError, match="csv_path"):
-        _writer(tmp_path / "run", csv_path=str(blocker / "green.csv"))
+        constant_writer(tmp_path / "run", csv_path=str(blocker / "green.csv"))
 
 
 def test_foreign_csv_and_unknown_columns(tmp_path):
     foreign = tmp_path / "data.csv"
     foreign.write_text("a,b\n1,2\n")
     with pytest.raises(ValueError, match="not a green CSV"):
-        _writer(tmp_path / "run", csv_path=str(foreign))
+        constant_writer(tmp_path / "run", csv_path=str(foreign))
     assert foreign.read_text() == "a,b\n1,2\n"  # untouched
     with pytest.raises(ValueError, match="unknown column"):
-        _writer(tmp_path / "run2", csv_columns=["energy_kwh", "joules"])
+        constant_writer(tmp_path / "run2", csv_columns=["energy_kwh", "joules"])
 
 
 def test_failing_watched_callable_records_nan_with_one_warning(tmp_path):
-    w = _writer(tmp_path / "run")
+    w = constant_writer(tmp_path / "run")
     state = {"fail": False}
 
     def loss() -> float:
@@ -130,7 +127,7 @@ def test_failing_watched_callable_records_nan_with_one_warning(tmp_path):
 
 def test_csv_disk_full_warns_once_and_events_continue(tmp_path):
     require(os.path.exists("/dev/full"), "/dev/full (a device whose writes fail with ENOSPC)")
-    w = _writer(tmp_path / "run", csv_path="/dev/full")
+    w = constant_writer(tmp_path / "run", csv_path="/dev/full")
     w.start("train")
     with pytest.warns(RuntimeWarning, match="writing the csv failed.*No space left"):
         w.update("train")

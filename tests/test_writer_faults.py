@@ -23,9 +23,6 @@ from greenops_tb.readers.csv import read_records, read_table
 from conftest import constant_writer
 
 
-_writer = constant_writer
-
-
 def _ours(caught) -> list[str]:
     return [str(w.message) for w in caught if "greenops_tb" in str(w.message)]
 
@@ -37,7 +34,7 @@ def test_a_non_utf8_log_dir_degrades_the_sinks_once_and_training_goes_on(tmp_pat
     run = os.path.join(os.fsencode(tmp_path), b"run-\xff")  # a valid Linux name that is not UTF-8
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        w = _writer(os.fsdecode(run))
+        w = constant_writer(os.fsdecode(run))
         w.start("train")
         recs = [w.update("train") for _ in range(5)]
         w.close()
@@ -54,7 +51,7 @@ def test_csv_path_at_a_foreign_file_is_refused_before_any_byte_changes(tmp_path,
     target.write_bytes(content)
     before = (os.listdir(tmp_path), set(os.listdir("/proc/self/fd")), threading.active_count())
     with pytest.raises(ValueError, match="not a green CSV"):
-        _writer(tmp_path / "run", csv_path=str(target))
+        constant_writer(tmp_path / "run", csv_path=str(target))
     assert target.read_bytes() == content
     assert os.listdir(tmp_path) == before[0], "nothing left behind (no log dir, no event file)"
     assert set(os.listdir("/proc/self/fd")) == before[1] and threading.active_count() == before[2]
@@ -64,7 +61,7 @@ def test_csv_path_at_a_foreign_file_is_refused_before_any_byte_changes(tmp_path,
 
 
 def test_a_forked_child_never_writes_into_the_parents_files(tmp_path):
-    w = _writer(tmp_path / "run", hash_chain=True)
+    w = constant_writer(tmp_path / "run", hash_chain=True)
     w.start("train")
     for _ in range(3):
         w.update("train")
@@ -106,7 +103,7 @@ def test_a_forked_child_never_writes_into_the_parents_files(tmp_path):
 
 
 def test_fork_dataloader_workers_leave_the_files_alone(tmp_path):
-    w = _writer(tmp_path / "run")
+    w = constant_writer(tmp_path / "run")
     data = torch.utils.data.TensorDataset(torch.randn(64, 4))
     loader = torch.utils.data.DataLoader(data, batch_size=8, num_workers=2, multiprocessing_context="fork")
     with w.stage("train"):
@@ -121,7 +118,7 @@ def test_fork_dataloader_workers_leave_the_files_alone(tmp_path):
 
 
 def test_close_while_threads_update_records_every_open_stage_and_later_calls_say_closed(tmp_path):
-    w = _writer(tmp_path / "run")
+    w = constant_writer(tmp_path / "run")
     started: list[list[str]] = [[] for _ in range(4)]
     errors: list[str] = []
     go = threading.Event()
@@ -165,13 +162,13 @@ def test_close_while_threads_update_records_every_open_stage_and_later_calls_say
 @pytest.mark.parametrize("pue", [float("inf"), float("-inf")])
 def test_pue_must_be_finite(tmp_path, pue):
     with pytest.raises(ValueError, match="pue must be a finite number >= 1"):
-        _writer(tmp_path / "run", pue=pue)
+        constant_writer(tmp_path / "run", pue=pue)
 
 
 @pytest.mark.parametrize("value", [0, -1, float("nan"), float("inf"), 1e-6])
 def test_sample_interval_finite_positive_with_a_floor(tmp_path, value):
     with pytest.raises(ValueError, match=r"sample_interval must be a finite number of seconds >= 0\.01"):
-        _writer(tmp_path / "run", sample_interval=value, meters=None, sysfs_root=str(tmp_path / "none"), gpus=[])
+        constant_writer(tmp_path / "run", sample_interval=value, meters=None, sysfs_root=str(tmp_path / "none"), gpus=[])
 
 
 @pytest.mark.parametrize("option, value, fix", [
@@ -194,17 +191,17 @@ def test_wrong_types_name_the_option_and_the_fix(tmp_path, option, value, fix):
 
 
 def test_a_failed_constructor_leaks_no_fd_file_or_thread(tmp_path):
-    _writer(tmp_path / "warm").close()  # imports and the shared sampler's first start happen outside the count
+    constant_writer(tmp_path / "warm").close()  # imports and the shared sampler's first start happen outside the count
     fds, threads = set(os.listdir("/proc/self/fd")), threading.active_count()
     with pytest.raises(TypeError, match="meters"):
-        _writer(tmp_path / "run", meters=[object()])
+        constant_writer(tmp_path / "run", meters=[object()])
     assert set(os.listdir("/proc/self/fd")) == fds, "no descriptor left open"
     assert threading.active_count() == threads, "no flush thread left running"
     assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir()), "no empty CSV or event file"
 
 
 def test_step_accepts_int_likes_and_refuses_the_rest(tmp_path):
-    w = _writer(tmp_path / "run")
+    w = constant_writer(tmp_path / "run")
     w.start("train")
     a = w.update("train", step=np.int64(5))
     b = w.update("train", step=torch.tensor(7))
@@ -226,7 +223,7 @@ def test_step_accepts_int_likes_and_refuses_the_rest(tmp_path):
 
 
 def test_update_records_reach_the_event_file_within_a_bounded_latency(tmp_path):
-    w = _writer(tmp_path / "run")
+    w = constant_writer(tmp_path / "run")
     w.start("train")
     (ev,) = (tmp_path / "run").glob("events.out.tfevents.*")
     lat = []
