@@ -29,8 +29,8 @@ def bench_stage(quick: bool) -> dict:
     from greenops_tb.grid import resolve_grid
     from greenops_tb.meters.base import Meter
     from greenops_tb.meters.select import default_sources
-    from greenops_tb.stages import Pricing, Stages
-    from greenops_tb.watch import Watches
+    from greenops_tb.recording.stages import Pricing, Stages
+    from greenops_tb.recording.watch import Watches
 
     grid = resolve_grid("DE")
     p = grid.profile

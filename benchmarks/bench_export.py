@@ -23,7 +23,7 @@ from common import Stat, interleave, row, standalone  # noqa: E402
 from gen_logdir import GenSpec, cached, first_runs  # noqa: E402
 
 from greenops_tb.commands.export import export  # noqa: E402
-from greenops_tb.runs import open_logdir  # noqa: E402
+from greenops_tb.readers.runs import open_logdir  # noqa: E402
 
 OUT = HERE / "out"
 

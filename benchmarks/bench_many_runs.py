@@ -21,9 +21,9 @@ from common import row, standalone  # noqa: E402
 from gen_logdir import GenSpec, cached  # noqa: E402
 
 from greenops_tb.commands.export import export  # noqa: E402
-from greenops_tb.plugin.run_summary import summarize  # noqa: E402
+from greenops_tb.analysis.run_summary import summarize  # noqa: E402
 from greenops_tb.readers.events import read_runs  # noqa: E402
-from greenops_tb.runs import EXPERIMENT, open_logdir  # noqa: E402
+from greenops_tb.readers.runs import EXPERIMENT, open_logdir  # noqa: E402
 
 OUT = HERE / "out"
 

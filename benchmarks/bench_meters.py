@@ -67,7 +67,7 @@ def bench_hooks(quick: bool, batch_size: int) -> dict:
     from torch import nn
 
     from greenops_tb import GreenSummaryWriter
-    from greenops_tb.model_hooks import attach
+    from greenops_tb.recording.model_hooks import attach
 
     torch.manual_seed(0)
     torch.set_num_threads(1)
@@ -115,8 +115,8 @@ def bench_stage_reads(quick: bool) -> list[dict]:
     from greenops_tb.meters.model import ModelCpuSource, ModelRamSource
     from greenops_tb.meters.nvml import nvml_sources
     from greenops_tb.meters.rapl import rapl_sources
-    from greenops_tb.stages import Pricing, Stages
-    from greenops_tb.watch import Watches
+    from greenops_tb.recording.stages import Pricing, Stages
+    from greenops_tb.recording.watch import Watches
 
     grid = resolve_grid("DE")
     p = grid.profile

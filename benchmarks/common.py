@@ -224,7 +224,7 @@ def machine_info() -> dict[str, str]:
 
 
 def stage_window_samples_us(stages: Any, n: int) -> list[float]:
-    """``n`` start+stop windows of stage "s" on a :class:`greenops_tb.stages.Stages`, each timed in microseconds."""
+    """``n`` start+stop windows of stage "s" on a :class:`greenops_tb.recording.stages.Stages`, each timed in microseconds."""
     samples = []
     for _ in range(n):
         t0 = time.perf_counter_ns()

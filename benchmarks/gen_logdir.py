@@ -1,7 +1,7 @@
 """Generate large, realistic green logdirs for benchmarks and tests.
 
 ``N`` runs x ``M`` records each, written exactly as the writer writes them:
-records built with :mod:`greenops_tb.schema`, turned into ONE summary each by
+records built with :mod:`greenops_tb.format.schema`, turned into ONE summary each by
 :func:`greenops_tb.sinks.events.record_summary`, and appended through torch's
 ``SummaryWriter`` file writer. Running totals (stage and run) are consistent,
 stages alternate (``train`` with an ``eval`` interval every ``eval_every``
@@ -21,11 +21,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from greenops_tb.columns import csv_columns
-from greenops_tb.schema import SOURCES, DeviceEnergy, Record, RunMetadata
-from greenops_tb.sinks.rows import record_to_row
+from greenops_tb.format.columns import csv_columns
+from greenops_tb.format.schema import SOURCES, DeviceEnergy, Record, RunMetadata
+from greenops_tb.format.rows import record_to_row
 from greenops_tb.sinks.events import metadata_summary, record_summary
-from greenops_tb.units import J_PER_KWH
+from greenops_tb.format.units import J_PER_KWH
 
 log = logging.getLogger(__name__)
 

@@ -222,7 +222,7 @@ class Zeus(Variant):
         self._joules += sum(parts)
 
     def end(self) -> float | None:
-        from greenops_tb.units import kwh  # here, not at import: the other variants' processes never load it
+        from greenops_tb.format.units import kwh  # here, not at import: the other variants' processes never load it
 
         return kwh(self._joules) if self._any else None
 

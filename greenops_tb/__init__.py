@@ -12,11 +12,11 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "GreenSummaryWriter": ("greenops_tb.writer", "GreenSummaryWriter"),
-    "RunTotals": ("greenops_tb.totals", "RunTotals"),
+    "RunTotals": ("greenops_tb.recording.totals", "RunTotals"),
     "ConstantPowerSource": ("greenops_tb.meters.constant", "ConstantPowerSource"),
-    "read_csv": ("greenops_tb.frames", "read_csv"),
+    "read_csv": ("greenops_tb.analysis.frames", "read_csv"),
     "read_records": ("greenops_tb.readers.csv", "read_records"),
-    "load_runs": ("greenops_tb.frames", "load_runs"),
+    "load_runs": ("greenops_tb.analysis.frames", "load_runs"),
     "whatif": ("greenops_tb.api", "whatif"),
     "report": ("greenops_tb.api", "report"),
     "ranges": ("greenops_tb.api", "ranges"),
@@ -24,11 +24,14 @@ _EXPORTS = {
 __all__ = [*_EXPORTS, "__version__"]
 
 if TYPE_CHECKING:
-    from greenops_tb.api import ranges as ranges, report as report, whatif as whatif
-    from greenops_tb.frames import load_runs as load_runs, read_csv as read_csv
+    from greenops_tb.analysis.frames import load_runs as load_runs
+    from greenops_tb.analysis.frames import read_csv as read_csv
+    from greenops_tb.api import ranges as ranges
+    from greenops_tb.api import report as report
+    from greenops_tb.api import whatif as whatif
     from greenops_tb.meters.constant import ConstantPowerSource as ConstantPowerSource
     from greenops_tb.readers.csv import read_records as read_records
-    from greenops_tb.totals import RunTotals as RunTotals
+    from greenops_tb.recording.totals import RunTotals as RunTotals
     from greenops_tb.writer import GreenSummaryWriter as GreenSummaryWriter
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Sequence, Union
 
+from greenops_tb.format.schema import Record
 from greenops_tb.readers.events import RunData
-from greenops_tb.schema import Record
 
 if TYPE_CHECKING:
-    from greenops_tb.elsewhere import WhatIf
-    from greenops_tb.uncertainty import Uncertainty
+    from greenops_tb.analysis.elsewhere import WhatIf
+    from greenops_tb.analysis.uncertainty import Uncertainty
     from greenops_tb.writer import GreenSummaryWriter
 
 RunSource = Union[str, "os.PathLike[str]", RunData, Sequence[Record], "GreenSummaryWriter"]
@@ -21,7 +21,7 @@ RunSource = Union[str, "os.PathLike[str]", RunData, Sequence[Record], "GreenSumm
 
 def run_data(source: RunSource, loader: str = "auto") -> RunData:
     """The records (and metadata, where known) of ``source``; ValueError when it names no readable run."""
-    from greenops_tb.runs import InputError, load_run
+    from greenops_tb.readers.runs import InputError, load_run
 
     if isinstance(source, RunData):
         return source
@@ -43,8 +43,8 @@ def run_data(source: RunSource, loader: str = "auto") -> RunData:
 
 
 def whatif(source: RunSource, **options: Any) -> "WhatIf":
-    """The same run elsewhere (see :func:`greenops_tb.elsewhere.whatif` for ``pue``, ``top``, ``clouds``...)."""
-    from greenops_tb.elsewhere import whatif as rank
+    """The same run elsewhere (see :func:`greenops_tb.analysis.elsewhere.whatif` for ``pue``, ``top``, ``clouds``...)."""
+    from greenops_tb.analysis.elsewhere import whatif as rank
 
     data = run_data(source)
     return rank(data.records, run=data.run, **options)
@@ -59,6 +59,6 @@ def report(source: RunSource, format: str = "markdown", **options: Any) -> str:
 
 def ranges(source: RunSource) -> tuple["Uncertainty", dict[str, "Uncertainty"]]:
     """Low-high ranges of the run's totals and of each stage's (docs/METHOD.md)."""
-    from greenops_tb.uncertainty import run_uncertainty
+    from greenops_tb.analysis.uncertainty import run_uncertainty
 
     return run_uncertainty(run_data(source).records)

@@ -2,9 +2,9 @@
 
 Everything of :class:`torch.utils.tensorboard.SummaryWriter` works unchanged;
 the green options are keyword-only. Each closed stage interval becomes one
-:class:`~greenops_tb.schema.Record`, appended to the CSV (``<log_dir>/green.csv``
+:class:`~greenops_tb.format.schema.Record`, appended to the CSV (``<log_dir>/green.csv``
 by default) and written to the event file as ONE event (structured record +
-its scalars + watched values). See :mod:`greenops_tb.stages` for the stage,
+its scalars + watched values). See :mod:`greenops_tb.recording.stages` for the stage,
 step, epoch and overlap semantics.
 """
 from __future__ import annotations
@@ -24,29 +24,30 @@ import torch
 from tensorboard.compat.proto.event_pb2 import Event, SessionLog
 from torch.utils.tensorboard import SummaryWriter
 
-from greenops_tb import __version__, resume
+from greenops_tb import __version__
 from greenops_tb.distributed.identity import job_extra
 from greenops_tb.footprint import EmbodiedOptions, Footprint
 from greenops_tb.footprint.water import check_wue
+from greenops_tb.format.schema import Record, RunMetadata
+from greenops_tb.format.tags import check_name
+from greenops_tb.format.workunits import Efficiency, stage_efficiency
 from greenops_tb.grid import resolve_grid
 from greenops_tb.meters.base import EnergySource, MeterLike
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
 from greenops_tb.meters.sync import sync_accelerators
-from greenops_tb.options import RecordOptions, build_csv, build_meter, check_types
-from greenops_tb.schema import Record, RunMetadata
+from greenops_tb.recording import resume
+from greenops_tb.recording.options import RecordOptions, build_csv, build_meter, check_types
+from greenops_tb.recording.stages import Pricing, Stages
+from greenops_tb.recording.totals import RunTotals, format_summary
+from greenops_tb.recording.watch import Watches
 from greenops_tb.sinks.base import SinkFanOut
 from greenops_tb.sinks.csv import CsvSink
 from greenops_tb.sinks.event_file import FastFileWriter
 from greenops_tb.sinks.events import EventSink, metadata_summary
-from greenops_tb.stages import Pricing, Stages
-from greenops_tb.totals import RunTotals, format_summary
-from greenops_tb.tags import check_name
-from greenops_tb.watch import Watches
-from greenops_tb.workunits import Efficiency, stage_efficiency
 
 if TYPE_CHECKING:
-    from greenops_tb.forecast import Forecast
-    from greenops_tb.model_hooks import ModelHooks
+    from greenops_tb.analysis.forecast import Forecast
+    from greenops_tb.recording.model_hooks import ModelHooks
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +140,9 @@ class GreenSummaryWriter(SummaryWriter):
       detect_cloud: opt-in cloud metadata detection of the region (short timeout; off by default).
       config_path: a TOML file with a ``[grid]`` table (default ``GREENOPS_CONFIG`` or ~/.config/greenops_tb.toml).
       csv_path: None -> ``<log_dir>/green.csv``; False -> no CSV; a path -> there.
-      csv_columns: subset of :data:`greenops_tb.columns.BASE_COLUMNS` (required columns always kept).
-      hash_chain: add a ``chain_hash`` column (see :mod:`greenops_tb.hashchain`).
-      watch: ``{name: value}`` to record with every record (see :mod:`greenops_tb.watch`).
+      csv_columns: subset of :data:`greenops_tb.format.columns.BASE_COLUMNS` (required columns always kept).
+      hash_chain: add a ``chain_hash`` column (see :mod:`greenops_tb.format.hashchain`).
+      watch: ``{name: value}`` to record with every record (see :mod:`greenops_tb.recording.watch`).
       meters: energy sources (default :func:`greenops_tb.meters.select.default_sources`).
       gpus, sysfs_root, sample_interval: passed to the default sources.
       cpu_attribution, gpu_attribution: on shared machines, "process" counts this process's share of the CPU
@@ -154,7 +155,7 @@ class GreenSummaryWriter(SummaryWriter):
       run_name: the run's name in records (default: the log dir's base name).
       step_axis: "user" (default): a record without ``step=`` takes the highest ``global_step`` of your own
         ``add_*`` calls so far, so green scalars line up with yours; "stage": each stage's own count (which
-        the CSV's ``stage_step`` column always holds). See :mod:`greenops_tb.stages`.
+        the CSV's ``stage_step`` column always holds). See :mod:`greenops_tb.recording.stages`.
       distributed, dist_timeout_s, dist_flush_every: job-wide measurement under torch.distributed
         (None = automatic when a multi-rank process group is initialised; create the writer on every
         rank; only rank 0 writes files). See :mod:`greenops_tb.distributed`.
@@ -340,7 +341,7 @@ class GreenSummaryWriter(SummaryWriter):
 
     # -- watched values -----------------------------------------------------------
     def watch(self, name: str, value: Any, *, stage: str | None = None) -> None:
-        """Record ``value`` (see :mod:`greenops_tb.watch`) with every record from now on (only with ``stage``'s
+        """Record ``value`` (see :mod:`greenops_tb.recording.watch`) with every record from now on (only with ``stage``'s
         records, if given)."""
         self._watches.add(name, value, stage)
 
@@ -395,11 +396,11 @@ class GreenSummaryWriter(SummaryWriter):
         self, stage: str, *, total_steps: int | None = None, total_epochs: float | None = None,
         confidence: float = 0.95,
     ) -> "Forecast":
-        """Project ``stage``'s energy, CO2, cost and time to a planned total (see :mod:`greenops_tb.forecast`).
+        """Project ``stage``'s energy, CO2, cost and time to a planned total (see :mod:`greenops_tb.analysis.forecast`).
 
         Uses the stage's completed intervals as recorded in this run's CSV.
         """
-        from greenops_tb.forecast import forecast
+        from greenops_tb.analysis.forecast import forecast
         from greenops_tb.readers.csv import read_records
 
         csv = self._live_csv()
@@ -415,9 +416,9 @@ class GreenSummaryWriter(SummaryWriter):
     def watch_model(self, model: torch.nn.Module, stage: str | None = None, *, count_steps: bool = False) -> "ModelHooks":
         """Attribute time and energy of ``model``'s forward and backward passes within ``stage``.
 
-        See :mod:`greenops_tb.model_hooks`; the returned handle's ``remove()`` takes every hook off.
+        See :mod:`greenops_tb.recording.model_hooks`; the returned handle's ``remove()`` takes every hook off.
         """
-        from greenops_tb.model_hooks import attach
+        from greenops_tb.recording.model_hooks import attach
 
         return attach(self, model, stage, count_steps=count_steps, sync_cuda=self._cuda_sync)
 

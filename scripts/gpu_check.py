@@ -98,7 +98,7 @@ def one_path(mode: str, window: float, nvml, handle, plog: PowerLog) -> dict:
     from greenops_tb import GreenSummaryWriter
     from greenops_tb.meters.model import ModelCpuSource
     from greenops_tb.meters.nvml import nvml_sources
-    from greenops_tb.units import J_PER_KWH
+    from greenops_tb.format.units import J_PER_KWH
 
     sources = nvml_sources(gpus=[0], mode=mode)
     if not sources:

@@ -18,7 +18,7 @@ from typing import Callable
 from training import train
 
 from greenops_tb.meters.constant import ConstantPowerSource
-from greenops_tb.totals import RunTotals
+from greenops_tb.recording.totals import RunTotals
 
 XSS_RUN = "<img src=x onerror=alert(1)>"
 

@@ -14,8 +14,8 @@ from cli_runs import cli, cli_process, rows, train_run
 from conftest import require
 from greenops_tb.readers import data_server
 from greenops_tb.readers.csv import read_records
-from greenops_tb.schema import SPLIT_FIELDS, Record
-from greenops_tb.runs import Progress
+from greenops_tb.format.schema import SPLIT_FIELDS, Record
+from greenops_tb.readers.runs import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from gen_logdir import GenSpec, generate  # noqa: E402

@@ -38,7 +38,7 @@ def test_api_from_writer_path_and_records_agree_with_cli(tmp_path: Path, capsys)
     assert code == 0 and text.splitlines()[0].startswith("run ") and "cleanest:" in text
     assert f"rank {from_path.rank} of {from_path.places + 1}" in text
     require(has_module("pandas"), "pandas")
-    from greenops_tb.frames import whatif_frame
+    from greenops_tb.analysis.frames import whatif_frame
 
     df = whatif_frame(from_path)
     assert df.iloc[0]["ranking"] == "this run" and df.iloc[0]["co2_kg"] == from_path.this_run.co2_kg

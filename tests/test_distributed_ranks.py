@@ -7,7 +7,7 @@ import pytest
 
 from greenops_tb.distributed import detect, energy_by_host, energy_by_rank, prefix_device_id, split_device_id
 from greenops_tb.distributed.job import attach
-from greenops_tb.schema import DeviceEnergy
+from greenops_tb.format.schema import DeviceEnergy
 
 
 def test_single_process_without_launcher() -> None:

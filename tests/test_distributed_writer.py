@@ -133,7 +133,7 @@ def test_job_totals_are_sums_of_ranks_and_host_energy_counted_once(job) -> None:
 
 
 def _summed(recs):
-    from greenops_tb.schema import DeviceEnergy
+    from greenops_tb.format.schema import DeviceEnergy
 
     out: dict = {}
     for r in recs:

@@ -103,9 +103,9 @@ def test_running_mix_stays_exact_when_the_grid_shares_change() -> None:
     """A live grid whose mix changes mid-run: the records then carry the running mix itself."""
     from greenops_tb.grid.types import Intensity
     from greenops_tb.meters.base import Meter
-    from greenops_tb.schema import running_mix
-    from greenops_tb.stages import Pricing, Stages
-    from greenops_tb.watch import Watches
+    from greenops_tb.format.schema import running_mix
+    from greenops_tb.recording.stages import Pricing, Stages
+    from greenops_tb.recording.watch import Watches
 
     windy = Intensity(100.0, {"wind": 0.8, "gas": 0.2}, "live A")
     coaly = Intensity(700.0, {"coal": 0.9, "wind": 0.1}, "live B")

@@ -19,7 +19,7 @@ from training import train
 
 from greenops_tb import GreenSummaryWriter
 from greenops_tb.api import report, run_data, whatif
-from greenops_tb.frames import read_csv
+from greenops_tb.analysis.frames import read_csv
 from greenops_tb.grid import resolve_grid
 from greenops_tb.readers.csv import read_records, read_rows
 from greenops_tb.readers.events import local_provider, read_runs

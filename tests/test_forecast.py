@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from greenops_tb.forecast import forecast, steps_per_epoch
-from greenops_tb.schema import Record
+from greenops_tb.analysis.forecast import forecast, steps_per_epoch
+from greenops_tb.format.schema import Record
 
 KWH_PER_STEP = 2e-5
 PRICE = 0.3  # per kWh

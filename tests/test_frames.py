@@ -10,7 +10,7 @@ import pytest
 
 from cli_runs import train_run
 from conftest import require
-from greenops_tb.frames import load_runs, read_csv
+from greenops_tb.analysis.frames import load_runs, read_csv
 
 try:
     import pandas as pd

@@ -16,7 +16,7 @@ import pytest
 from greenops_tb.grid import LocationError, lifecycle_factors, load, resolve_grid, split_co2_by_source
 from greenops_tb.commands import zones
 from greenops_tb.grid.dataset import WORLD
-from greenops_tb.schema import SOURCES
+from greenops_tb.format.schema import SOURCES
 
 REPO = Path(__file__).resolve().parent.parent
 RAW = REPO / "data" / "sources"  # the raw public sources, in the repository

@@ -19,7 +19,7 @@ import pytest
 
 from cli_runs import cli, rows
 from greenops_tb.readers.csv import read_records
-from greenops_tb.tags import record_tag
+from greenops_tb.format.tags import record_tag
 from test_plugin_routes import _append_green_event, client, get
 from training import train
 

@@ -15,9 +15,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 from gen_logdir import GenSpec, generate  # noqa: E402
 
-from greenops_tb.plugin.run_summary import summarize  # noqa: E402
+from greenops_tb.analysis.run_summary import summarize  # noqa: E402
 from greenops_tb.readers.events import read_runs  # noqa: E402
-from greenops_tb.runs import EXPERIMENT, Logdir, open_logdir  # noqa: E402
+from greenops_tb.readers.runs import EXPERIMENT, Logdir, open_logdir  # noqa: E402
 
 RUNS, RECORDS = 40, 20
 
@@ -59,7 +59,7 @@ def test_all_runs_in_a_few_calls_with_the_same_numbers(sweep):
 
 
 def test_batches_stay_near_the_record_budget(sweep, monkeypatch):
-    import greenops_tb.runs as runs_mod
+    import greenops_tb.readers.runs as runs_mod
 
     monkeypatch.setattr(runs_mod, "BATCH_RECORDS", 3 * RECORDS)  # about three runs per batch
     with open_logdir(sweep, "python") as ld:

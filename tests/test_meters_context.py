@@ -17,7 +17,7 @@ from greenops_tb.meters.constant import ConstantPowerSource
 from greenops_tb.meters.nvml import nvml_sources
 from greenops_tb.readers.csv import read_records, read_rows
 from greenops_tb.readers.events import local_provider, read_runs
-from greenops_tb.schema import DeviceEnergy
+from greenops_tb.format.schema import DeviceEnergy
 
 GB = 12 * 2**30 / 1e9  # the stand-in's used memory, in GB
 

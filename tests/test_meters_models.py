@@ -12,7 +12,7 @@ from greenops_tb import GreenSummaryWriter
 from greenops_tb.meters.base import Meter
 from greenops_tb.meters.cpu_info import DEFAULT_W_PER_LOGICAL_CPU, lookup_tdp, normalise_model, resolve_cpu_tdp
 from greenops_tb.meters.model import RAM_W_PER_GB, ModelCpuSource, ModelRamSource
-from greenops_tb.watch import Watches
+from greenops_tb.recording.watch import Watches
 
 
 @pytest.mark.parametrize(

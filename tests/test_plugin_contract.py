@@ -1,4 +1,4 @@
-"""The response contract: the routes' real answers match the TypedDicts of ``greenops_tb/plugin/contract.py``,
+"""The response contract: the routes' real answers match the TypedDicts of ``greenops_tb/analysis/contract.py``,
 and those match ``frontend/src/types.ts``: the answers and the TypedDicts' key sets are written as typed
 TypeScript (``frontend/test/fixtures/responses.ts``) and compiled with ``tsc`` against the interfaces."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from werkzeug.test import Client
 
 from conftest import require
-from greenops_tb.plugin import contract
+from greenops_tb.analysis import contract
 from plugin_fixtures import write_run
 from test_plugin_routes import client
 
@@ -99,7 +99,7 @@ def union(keys: frozenset[str]) -> str:
 def typescript(answers: dict[str, Any]) -> str:
     """The fixture: key-set checks per TypedDict, then each answer as an object literal of its TS type."""
     lines = [
-        "// Written by tests/test_plugin_contract.py from the real routes and greenops_tb/plugin/contract.py; do not edit.",
+        "// Written by tests/test_plugin_contract.py from the real routes and greenops_tb/analysis/contract.py; do not edit.",
         'import type * as T from "../../src/types";',
         "type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;",
         "type Within<A, B> = [A] extends [B] ? true : false;",

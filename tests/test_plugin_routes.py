@@ -22,7 +22,7 @@ from greenops_tb.plugin import plugin as green_plugin
 from greenops_tb.plugin.loader import GreenLoader
 from greenops_tb.readers.csv import read_records
 from greenops_tb.readers.events import local_provider
-from greenops_tb.tags import record_tag
+from greenops_tb.format.tags import record_tag
 from greenops_tb.sinks.events import _GREEN_META, _string_tensor
 from cli_runs import csv_sums
 from plugin_fixtures import XSS_RUN, write_run

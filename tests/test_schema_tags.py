@@ -11,8 +11,8 @@ from torch.utils.tensorboard.writer import FileWriter
 
 from greenops_tb import ConstantPowerSource, GreenSummaryWriter
 from greenops_tb.readers.events import green_runs, local_provider, read_runs
-from greenops_tb.schema import NewerFormatError, Record
-from greenops_tb.tags import (
+from greenops_tb.format.schema import NewerFormatError, Record
+from greenops_tb.format.tags import (
     parse_plugin_content,
     parse_scalar_tag,
     parse_watch_tag,

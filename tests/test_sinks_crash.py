@@ -74,7 +74,7 @@ def test_kill_9_keeps_every_completed_row(tmp_path):
         assert not tail or len(next(csv.reader([tail.decode("utf-8", "replace")]))) <= len(header)
     assert total_done > 0
     # the hash chain survived all crashes and re-opens
-    from greenops_tb.hashchain import verify
+    from greenops_tb.format.hashchain import verify
 
     header, rows = read_table(path)
     check = verify(header, rows)

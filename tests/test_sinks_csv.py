@@ -7,7 +7,7 @@ import pytest
 from tensorboard import context
 
 from greenops_tb import GreenSummaryWriter
-from greenops_tb.hashchain import verify
+from greenops_tb.format.hashchain import verify
 from greenops_tb.readers.csv import read_records, read_rows, read_table
 from greenops_tb.readers.events import local_provider, read_runs
 from conftest import constant_writer

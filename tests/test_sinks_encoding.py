@@ -10,9 +10,9 @@ import time
 
 from tensorboard.compat.proto import event_pb2
 
-from greenops_tb.columns import csv_columns, format_float, row_to_record
-from greenops_tb.schema import SOURCES, DeviceEnergy, Record
-from greenops_tb.sinks.rows import record_to_row
+from greenops_tb.format.columns import csv_columns, format_float, row_to_record
+from greenops_tb.format.schema import SOURCES, DeviceEnergy, Record
+from greenops_tb.format.rows import record_to_row
 from greenops_tb.sinks.events import RecordEvents, record_summary
 
 
@@ -126,9 +126,9 @@ def test_stage_records_carry_each_value_in_its_own_field():
     from greenops_tb import ConstantPowerSource
     from greenops_tb.grid import resolve_grid
     from greenops_tb.meters.base import Meter
-    from greenops_tb.stages import Pricing, Stages
-    from greenops_tb.units import J_PER_KWH
-    from greenops_tb.watch import Watches
+    from greenops_tb.recording.stages import Pricing, Stages
+    from greenops_tb.format.units import J_PER_KWH
+    from greenops_tb.recording.watch import Watches
 
     grid = resolve_grid("FR", price_per_kwh=0.2, currency="EUR")
     it = grid.current()
@@ -205,8 +205,8 @@ def test_stage_mix_totals_follow_grid_shares_that_change_mid_run():
     from greenops_tb import ConstantPowerSource
     from greenops_tb.grid.types import Intensity
     from greenops_tb.meters.base import Meter
-    from greenops_tb.stages import Pricing, Stages
-    from greenops_tb.watch import Watches
+    from greenops_tb.recording.stages import Pricing, Stages
+    from greenops_tb.recording.watch import Watches
 
     mixes = [{"coal": 0.5, "wind": 0.5}, {"coal": 0.1, "solar": 0.9}]
     now = [Intensity(400.0, mixes[0], "a")]

@@ -13,7 +13,7 @@ from decision_runs import constant_run, csv_rows
 from fakes.powercap import intel_two_sockets
 from training import train
 
-from greenops_tb import uncertainty
+from greenops_tb.analysis import uncertainty
 from greenops_tb.readers.csv import read_records
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ import pytest
 from cli_runs import cli
 from decision_runs import constant_run, csv_rows, live_run
 
-from greenops_tb.elsewhere import whatif
+from greenops_tb.analysis.elsewhere import whatif
 from greenops_tb.readers.csv import read_records
 
 # the embedded dataset's values (greenops-tb zones lists them): g/kWh, source, basis; EUR/kWh (Eurostat 2024-S2)

@@ -11,7 +11,7 @@ from decision_runs import BATCH, TOKENS_PER_SAMPLE, constant_run, counted_run, c
 from greenops_tb import GreenSummaryWriter
 from greenops_tb.meters.constant import ConstantPowerSource
 from greenops_tb.readers.csv import read_records
-from greenops_tb.runs import load_run
+from greenops_tb.readers.runs import load_run
 
 
 def _train_rows(path: Path) -> list[dict[str, str]]:
@@ -71,7 +71,7 @@ def test_writer_efficiency_and_per_step_without_counts(tmp_path: Path, capsys) -
     assert eff["train"]["sample"].count == 48 and eff["train"]["token"].count == 300
     assert eff["train"]["sample"].j_per_unit == totals.energy_kwh * 3.6e6 / 48
     assert eff["train"]["token"].g_per_unit == totals.co2_kg * 1000 / 300
-    from greenops_tb.frames import efficiency_frame, read_csv
+    from greenops_tb.analysis.frames import efficiency_frame, read_csv
 
     df = efficiency_frame(eff)
     assert list(df["unit"]) == ["sample", "token"] and df.loc[0, "j_per_unit"] == eff["train"]["sample"].j_per_unit

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from greenops_tb import ConstantPowerSource, GreenSummaryWriter
-from greenops_tb.hashchain import verify
+from greenops_tb.format.hashchain import verify
 from greenops_tb.readers.csv import read_records, read_table
 from conftest import constant_writer
 

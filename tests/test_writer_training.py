@@ -14,8 +14,8 @@ from tensorboard import context
 from greenops_tb import ConstantPowerSource, GreenSummaryWriter
 from greenops_tb.readers.csv import read_records
 from greenops_tb.readers.events import local_provider, read_runs
-from greenops_tb.schema import SPLIT_FIELDS, Record
-from greenops_tb.tags import scalar_tag, watch_tag
+from greenops_tb.format.schema import SPLIT_FIELDS, Record
+from greenops_tb.format.tags import scalar_tag, watch_tag
 
 GPU_W, CPU_W = 200.0, 50.0
 PUE, PRICE = 1.5, 0.3

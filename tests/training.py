@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from greenops_tb import GreenSummaryWriter
-from greenops_tb.totals import RunTotals
+from greenops_tb.recording.totals import RunTotals
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-// Shapes of the backend's JSON: a mirror of greenops_tb/plugin/contract.py (the TypedDicts the routes return).
+// Shapes of the backend's JSON: a mirror of greenops_tb/analysis/contract.py (the TypedDicts the routes return).
 // tests/test_plugin_contract.py fails when the two drift apart: it writes the routes' real answers and the
 // TypedDicts' key sets as typed TypeScript into test/fixtures/ and type-checks them against these interfaces.
 
@@ -34,7 +34,7 @@ export interface Totals {
   low_carbon_share: number | null;
 }
 
-/** Energy and CO₂e per unit of work (greenops_tb/workunits.py); null where nothing was counted. */
+/** Energy and CO₂e per unit of work (greenops_tb/format/workunits.py); null where nothing was counted. */
 export interface Efficiency {
   stage: string;
   unit: string; // "sample" | "token" | "step"
@@ -250,7 +250,7 @@ export interface CompareResponse {
   runs: CompareRow[];
 }
 
-/** This run's energy priced at one place (greenops_tb/elsewhere.py's Place). */
+/** This run's energy priced at one place (greenops_tb/analysis/elsewhere.py's Place). */
 export interface Place {
   key: string;
   kind: string; // "zone" | "cloud" | "this run"

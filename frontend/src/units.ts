@@ -1,4 +1,4 @@
-// Units and the quantities derived from them: a mirror of greenops_tb/units.py.
+// Units and the quantities derived from them: a mirror of greenops_tb/format/units.py.
 
 /** Joules in one kilowatt-hour. */
 export const J_PER_KWH = 3.6e6;

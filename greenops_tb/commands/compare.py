@@ -12,9 +12,9 @@ import sys
 from typing import Any, Mapping
 
 from greenops_tb import display
-from greenops_tb.plugin.run_summary import headline, json_safe, summarize
-from greenops_tb.runs import LOADERS, InputError, load_run, report_malformed
-from greenops_tb.workunits import comparison_text
+from greenops_tb.analysis.run_summary import headline, json_safe, summarize
+from greenops_tb.format.workunits import comparison_text
+from greenops_tb.readers.runs import LOADERS, InputError, load_run, report_malformed
 
 METRICS = (
     ("duration_s", "duration_s"),

@@ -15,12 +15,12 @@ import time
 import warnings
 from typing import Any, Mapping
 
-from greenops_tb.meters import nvml as nvml_mod
 from greenops_tb.commands.doctor_vendors import amd_section, apple_section, print_amd, print_apple
 from greenops_tb.meters import hwmon
-from greenops_tb.meters.gpu_common import call as _call
+from greenops_tb.meters import nvml as nvml_mod
 from greenops_tb.meters.cpu_info import logical_cpus, resolve_cpu_tdp
 from greenops_tb.meters.cpu_share import cpu_share
+from greenops_tb.meters.gpu_common import call as _call
 from greenops_tb.meters.rapl import FIX_HINT, discover, powercap_root
 from greenops_tb.meters.visible_devices import visible_gpus
 

@@ -1,10 +1,10 @@
 """``greenops-tb export LOGDIR``: records read back from the event files, in the live CSV's schema.
 
 Records come through TensorBoard's own loading code and the plugin's reader
-(:mod:`greenops_tb.runs`), one run at a time so memory stays bounded.
+(:mod:`greenops_tb.readers.runs`), one run at a time so memory stays bounded.
 
-* ``csv``: exactly the live CSV layout (:func:`greenops_tb.columns.csv_columns` and
-  :func:`~greenops_tb.sinks.rows.record_to_row`). Watched names of the first exported
+* ``csv``: exactly the live CSV layout (:func:`greenops_tb.format.columns.csv_columns` and
+  :func:`~greenops_tb.format.rows.record_to_row`). Watched names of the first exported
   record become ``watch:`` columns, as in the live CSV whose header is written with
   its first row; names that appear later go to ``watched_extra`` (nothing is lost).
 * ``jsonl`` / ``json``: one :meth:`Record.to_json` object per record (nested devices,
@@ -26,10 +26,10 @@ import sys
 from pathlib import Path
 from typing import Iterator, TextIO
 
-from greenops_tb.columns import _FORMULA_LEAD, csv_columns
-from greenops_tb.runs import LOADERS, InputError, Logdir, Progress, open_logdir, report_malformed
-from greenops_tb.schema import Record
-from greenops_tb.sinks.rows import record_to_row
+from greenops_tb.format.columns import _FORMULA_LEAD, csv_columns
+from greenops_tb.format.rows import record_to_row
+from greenops_tb.format.schema import Record
+from greenops_tb.readers.runs import LOADERS, InputError, Logdir, Progress, open_logdir, report_malformed
 
 FORMATS = ("csv", "jsonl", "json", "parquet")
 TEXT_COLUMNS = ("run", "stage", "location", "chain_hash")  # text even when every value looks like a number
@@ -113,7 +113,9 @@ def write_parquet(csv_path: Path, target: Path) -> None:
     """Convert the exported CSV at ``csv_path`` to Parquet at ``target`` (pyarrow infers the numeric types)."""
     try:
         import pyarrow as pa
-        from pyarrow import compute as pc, csv as pa_csv, parquet as pq
+        from pyarrow import compute as pc
+        from pyarrow import csv as pa_csv
+        from pyarrow import parquet as pq
     except ImportError:
         raise InputError("Parquet export needs pyarrow: pip install 'greenops_tb[parquet]' (or pyarrow)") from None
     with open(csv_path, encoding="utf-8") as f:

@@ -17,8 +17,8 @@ import os
 import sys
 from pathlib import Path
 
+from greenops_tb.readers.runs import LOADERS, InputError, load_run
 from greenops_tb.reports import FORMATS, facts, model_card, render
-from greenops_tb.runs import LOADERS, InputError, load_run
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -1,9 +1,9 @@
 """``greenops-tb summary LOGDIR``: per run and stage, duration, energy, CO2, cost, source mix, CO2 by source, provenance
 and GPU context.
 
-The numbers are the Green tab's (:func:`greenops_tb.plugin.run_summary.summarize`
+The numbers are the Green tab's (:func:`greenops_tb.analysis.run_summary.summarize`
 over the same reader). ``--forecast STAGE --total-steps N`` (or ``--total-epochs``)
-adds a projection with its uncertainty band (:mod:`greenops_tb.forecast`).
+adds a projection with its uncertainty band (:mod:`greenops_tb.analysis.forecast`).
 """
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from dataclasses import asdict
 from typing import Any, Mapping
 
 from greenops_tb import display
+from greenops_tb.analysis.forecast import forecast
+from greenops_tb.analysis.run_summary import json_safe, summarize
 from greenops_tb.footprint.view import footprint_lines
-from greenops_tb.forecast import forecast
-from greenops_tb.plugin.run_summary import json_safe, summarize
+from greenops_tb.format.workunits import EFFICIENCY_FIELDS, Efficiency
 from greenops_tb.readers.events import RunData
-from greenops_tb.runs import LOADERS, InputError, open_logdir, report_malformed
-from greenops_tb.workunits import EFFICIENCY_FIELDS, Efficiency
+from greenops_tb.readers.runs import LOADERS, InputError, open_logdir, report_malformed
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -88,7 +88,7 @@ def ranges_text(r: Mapping[str, Any]) -> str:
 
 
 def efficiency_text(e: Mapping[str, Any]) -> str:
-    """``12.3 J and 4.1 mg CO2e per sample (2.9e+05 samples/kWh)`` (:mod:`greenops_tb.workunits`)."""
+    """``12.3 J and 4.1 mg CO2e per sample (2.9e+05 samples/kWh)`` (:mod:`greenops_tb.format.workunits`)."""
     return Efficiency(**{k: e[k] for k in EFFICIENCY_FIELDS}).text()
 
 

@@ -1,6 +1,6 @@
 """``greenops-tb verify FILE.csv|RUN_DIR``: check a live CSV's hash chain and report the first broken row.
 
-The chain (``hash_chain=True`` on the writer, :mod:`greenops_tb.hashchain`)
+The chain (``hash_chain=True`` on the writer, :mod:`greenops_tb.format.hashchain`)
 detects an edited cell, a removed, inserted or reordered row. Rows cut from the
 end leave a valid chain, so the CSV is also checked against the event files of
 its run (every record there carries its row's hash): by default the CSV's own
@@ -16,10 +16,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from greenops_tb import hashchain
+from greenops_tb.format import hashchain
+from greenops_tb.format.columns import CHAIN_COLUMN, CSV_NAME, REQUIRED_COLUMNS
 from greenops_tb.readers.csv import read_table
-from greenops_tb.columns import CHAIN_COLUMN, CSV_NAME, REQUIRED_COLUMNS
-from greenops_tb.runs import LOADERS, InputError, event_files, open_logdir, report_malformed
+from greenops_tb.readers.runs import LOADERS, InputError, event_files, open_logdir, report_malformed
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

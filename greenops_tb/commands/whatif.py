@@ -2,7 +2,7 @@
 
 RUN is a run directory (or a logdir holding one green run) or a live CSV. Ranks the cleanest and the
 cheapest places with absolute and relative savings against this run, each with its data year and basis
-(see :mod:`greenops_tb.elsewhere`). ``--pue`` prices every place (this run too) at another PUE.
+(see :mod:`greenops_tb.analysis.elsewhere`). ``--pue`` prices every place (this run too) at another PUE.
 """
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import json
 import sys
 from dataclasses import asdict
 
-from greenops_tb.elsewhere import Place, WhatIf, whatif
-from greenops_tb.plugin.run_summary import json_safe
-from greenops_tb.runs import LOADERS, InputError, load_run
+from greenops_tb.analysis.elsewhere import Place, WhatIf, whatif
+from greenops_tb.analysis.run_summary import json_safe
+from greenops_tb.readers.runs import LOADERS, InputError, load_run
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -7,7 +7,6 @@ import unicodedata
 
 from greenops_tb.grid.dataset import Dataset, load
 
-
 CLOUD_HEADER = ("cloud", "location", "zone", "g/kWh", "year", "source")
 
 

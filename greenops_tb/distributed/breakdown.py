@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from greenops_tb.distributed.ranks import split_device_id
-from greenops_tb.schema import DeviceEnergy
+from greenops_tb.format.schema import DeviceEnergy
 
 
 def energy_by_rank(devices: Mapping[str, DeviceEnergy]) -> dict[int, float]:

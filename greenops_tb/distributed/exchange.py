@@ -63,6 +63,9 @@ from typing import Any, Mapping, Sequence
 from greenops_tb.distributed import context as ctx
 from greenops_tb.distributed.identity import host_identity, job_identity, ranks_by
 from greenops_tb.distributed.ranks import RankInfo, cuda_state, detect, prefix_device_id, rank_gpu
+from greenops_tb.errors import DistributedError as DistributedError
+from greenops_tb.errors import RankTimeoutError as RankTimeoutError
+from greenops_tb.errors import StageOrderError as StageOrderError
 from greenops_tb.meters.base import Device, EnergySource
 
 log = logging.getLogger(__name__)
@@ -72,18 +75,6 @@ BOUNDARY_KINDS = ("start", "update", "stop")
 LOCAL_ONLY = " (this rank only: job aggregation failed)"
 FROZEN = " (no data: job aggregation failed)"
 _HEADER = 5  # chain checksum, boundary count, provenance version, device count, the rank's clock
-
-
-class DistributedError(RuntimeError):
-    """Aggregation across ranks failed."""
-
-
-class RankTimeoutError(DistributedError):
-    """A rank died, is stuck, or did not reach the same stage boundary in time."""
-
-
-class StageOrderError(DistributedError):
-    """Ranks passed different stage boundaries (or a different number of them)."""
 
 
 @dataclass(frozen=True, slots=True)

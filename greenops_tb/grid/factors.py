@@ -12,7 +12,7 @@ from greenops_tb.grid.dataset import load
 
 
 def lifecycle_factors() -> dict[str, float]:
-    """Source -> gCO2eq/kWh (IPCC AR5 medians), keys from :data:`greenops_tb.schema.SOURCES`."""
+    """Source -> gCO2eq/kWh (IPCC AR5 medians), keys from :data:`greenops_tb.format.schema.SOURCES`."""
     return dict(load().factors)
 
 

@@ -14,10 +14,11 @@ falls through silently. No IP geolocation is ever done.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
+
+import tomllib
 
 KINDS = ("region", "cloud", "country")  # most specific first
 CONFIG_TABLE = "grid"

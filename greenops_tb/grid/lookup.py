@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import difflib
 
+from greenops_tb.errors import LocationError as LocationError
 from greenops_tb.grid.dataset import Dataset, Zone
-
-
-class LocationError(ValueError):
-    """An unknown or data-less location; the message names it, suggests close matches and says what to do."""
 
 
 def _suggest(text: str, candidates: dict[str, str], n: int = 5) -> list[str]:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from typing import Mapping, Sequence
 
+from greenops_tb.format.schema import DEVICE_KINDS
 from greenops_tb.meters.base import Device, EnergySource
-from greenops_tb.schema import DEVICE_KINDS
 
 
 class ConstantPowerSource(EnergySource):

@@ -32,6 +32,8 @@ import os
 import warnings
 from typing import Callable
 
+from greenops_tb.errors import CounterGlitching as CounterGlitching
+
 log = logging.getLogger(__name__)
 
 BOUND_ENV = "GREENOPS_MAX_DEVICE_W"
@@ -47,10 +49,6 @@ _WHAT = {
     "jump": "jumped by more than the device can draw ({w:g} W)",
     "negative": "gave a negative value",
 }
-
-
-class CounterGlitching(RuntimeError):
-    """A counter keeps giving impossible values: the source should be replaced by its fallback."""
 
 
 def plausible_max_w(rated_w: float | None, default_w: float) -> float:

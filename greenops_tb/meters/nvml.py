@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from greenops_tb.meters.base import Device, EnergySource
+from greenops_tb.meters.counter import Counter, plausible_max_w
 from greenops_tb.meters.gpu_common import (
     MEM_KEY,
     UTIL_KEY,
@@ -54,7 +55,6 @@ from greenops_tb.meters.gpu_common import (
     start_session,
 )
 from greenops_tb.meters.gpu_common import call as _call
-from greenops_tb.meters.counter import Counter, plausible_max_w
 from greenops_tb.meters.gpu_model import GpuTdp, gpu_model_after, gpu_tdp
 from greenops_tb.meters.integrate import PowerIntegrator
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S

@@ -8,10 +8,10 @@ from typing import Any, Callable, Hashable
 from tensorboard import errors as tb_errors
 from tensorboard.context import RequestContext
 
-from greenops_tb.plugin.contract import RunSummary
-from greenops_tb.plugin.run_summary import summarize
+from greenops_tb.analysis.contract import RunSummary
+from greenops_tb.analysis.run_summary import summarize
+from greenops_tb.format.tags import PLUGIN_NAME
 from greenops_tb.readers.events import RunData, read_runs
-from greenops_tb.tags import PLUGIN_NAME
 
 LISTING_TTL_S = 2.0
 

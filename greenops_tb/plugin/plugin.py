@@ -1,7 +1,7 @@
 """The Green tab's backend: JSON routes over TensorBoard's data provider.
 
 Routes (under ``/data/plugin/green``), all GET, all JSON; what each answers is the
-``TypedDict`` named in :mod:`greenops_tb.plugin.contract`:
+``TypedDict`` named in :mod:`greenops_tb.analysis.contract`:
 
 ``/runs``                      runs with green data, their stages and latest step/time (``RunsResponse``)
 ``/summary?run=R``             totals, per stage, per device, source mix and CO2 by source, location, PUE, provenance
@@ -43,16 +43,28 @@ from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 from werkzeug.security import safe_join
 
-from greenops_tb.elsewhere import whatif
+from greenops_tb.analysis.contract import (
+    CompareResponse,
+    MixResponse,
+    RunsResponse,
+    RunSummary,
+    Series,
+    SeriesResponse,
+    WatchedResponse,
+    WhatIfResponse,
+)
+from greenops_tb.analysis.elsewhere import whatif
+from greenops_tb.analysis.run_summary import headline, json_safe, mix_shares
+from greenops_tb.format.tags import (
+    EVENT_SCALARS,
+    PLUGIN_NAME,
+    parse_scalar_tag,
+    parse_watch_tag,
+    stage_of_record_tag,
+    stages_of_scalar_tags,
+)
 from greenops_tb.plugin.cache import SummaryCache, no_green_data
-from greenops_tb.plugin.contract import (
-    CompareResponse, MixResponse, RunsResponse, RunSummary, Series, SeriesResponse, WatchedResponse, WhatIfResponse,
-)
-from greenops_tb.plugin.run_summary import headline, json_safe, mix_shares
 from greenops_tb.readers.events import RunData, read_scalar_series
-from greenops_tb.tags import (
-    EVENT_SCALARS, PLUGIN_NAME, parse_scalar_tag, parse_watch_tag, stage_of_record_tag, stages_of_scalar_tags,
-)
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import io
 import os
 import warnings
 
-from greenops_tb.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX, row_to_record
-from greenops_tb.schema import Record
+from greenops_tb.format.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX, row_to_record
+from greenops_tb.format.schema import Record
 
 
 def complete_text(path: str | os.PathLike[str]) -> str:

@@ -21,16 +21,13 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from greenops_tb.tags import PLUGIN_NAME
+from greenops_tb.errors import DataServerError as DataServerError
+from greenops_tb.format.tags import PLUGIN_NAME
 
 log = logging.getLogger(__name__)
 
 _LOADED_MARK = "Finished load cycle"
 _MAX_MESSAGE = 1024 * 1024 * 1024  # one run's records come back in one gRPC message
-
-
-class DataServerError(RuntimeError):
-    """The Rust data server is missing, failed to start, or did not finish loading."""
 
 
 def available() -> bool:

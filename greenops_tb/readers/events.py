@@ -12,8 +12,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from greenops_tb.schema import Record, RunMetadata, is_finite
-from greenops_tb.tags import PLUGIN_NAME, RUN_METADATA_TAG, parse_plugin_content, stage_of_record_tag
+from greenops_tb.format.schema import Record, RunMetadata, is_finite
+from greenops_tb.format.tags import PLUGIN_NAME, RUN_METADATA_TAG, parse_plugin_content, stage_of_record_tag
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def green_runs(provider: Any, ctx: Any, experiment_id: str) -> dict[str, list[st
 def green_listing(provider: Any, ctx: Any, experiment_id: str) -> dict[str, dict[str, Any]]:
     """Run name -> {green tag: its time series metadata (``max_step``...)}, for runs with green data.
 
-    Raises :class:`~greenops_tb.schema.NewerFormatError` for a tag written in a newer layout
+    Raises :class:`~greenops_tb.format.schema.NewerFormatError` for a tag written in a newer layout
     (:meth:`Record.from_json` does for a newer record schema).
     """
     listing = provider.list_tensors(ctx, experiment_id=experiment_id, plugin_name=PLUGIN_NAME)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from greenops_tb.plugin.run_summary import json_safe
+from greenops_tb.analysis.run_summary import json_safe
 from greenops_tb.readers.events import RunData
 from greenops_tb.reports import codecarbon, model_card, statement
 from greenops_tb.reports.facts import Facts, facts

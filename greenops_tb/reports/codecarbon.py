@@ -24,10 +24,10 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from greenops_tb.analysis.uncertainty import base_label
 from greenops_tb.grid.dataset import load as load_dataset
 from greenops_tb.readers.events import RunData
 from greenops_tb.reports.facts import Facts
-from greenops_tb.uncertainty import base_label
 
 COLUMNS: tuple[str, ...] = (
     "timestamp", "project_name", "run_id", "experiment_id", "duration", "emissions", "emissions_rate",
@@ -37,7 +37,7 @@ COLUMNS: tuple[str, ...] = (
     "latitude", "ram_total_size", "tracking_mode", "cpu_utilization_percent", "gpu_utilization_percent",
     "ram_utilization_percent", "ram_used_gb", "on_cloud", "pue", "wue",
 )
-from greenops_tb.units import J_PER_KWH  # noqa: E402
+from greenops_tb.format.units import J_PER_KWH  # noqa: E402
 
 
 def _alpha3(country: str) -> str:

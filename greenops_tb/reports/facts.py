@@ -1,7 +1,7 @@
 """What every report says about a run, as one value (:class:`Facts`): the ``--format json`` report.
 
 Built from the run's records and metadata through the same code as the Green tab
-(:func:`greenops_tb.plugin.run_summary.summarize`) and :mod:`greenops_tb.uncertainty`, so a statement, a model
+(:func:`greenops_tb.analysis.run_summary.summarize`) and :mod:`greenops_tb.analysis.uncertainty`, so a statement, a model
 card, a CodeCarbon row and the tab cannot disagree.
 """
 from __future__ import annotations
@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from greenops_tb import __version__
+from greenops_tb.analysis.run_summary import summarize
+from greenops_tb.analysis.uncertainty import CITATIONS, Range, factors_json, run_uncertainty
 from greenops_tb.footprint.view import footprint_citations
 from greenops_tb.grid.dataset import load as load_dataset
-from greenops_tb.plugin.run_summary import summarize
 from greenops_tb.readers.events import RunData
-from greenops_tb.uncertainty import CITATIONS, Range, factors_json, run_uncertainty
 
 #: intensity / mix / price source prefix -> the data citation a report lists
 DATA_CITATIONS: dict[str, str] = {

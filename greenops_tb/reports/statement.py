@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
+from greenops_tb.analysis.uncertainty import Range
 from greenops_tb.reports.facts import Facts
-from greenops_tb.uncertainty import Range
 
 METHOD_URL = "docs/METHOD.md"
 

@@ -1,6 +1,6 @@
 """The sink interface and the one fan-out that owns the failure policy.
 
-Every record goes to every sink, in order, as one :class:`~greenops_tb.sinks.text.RecordText`
+Every record goes to every sink, in order, as one :class:`~greenops_tb.format.text.RecordText`
 (each number formatted once). A sink that fails never crashes training and never stops the
 other sinks: its first failure is reported with ONE warning; a sink that cannot be trusted
 after a failure (``retry_after_failure = False``, e.g. the CSV) is closed and dropped.
@@ -11,8 +11,8 @@ import contextlib
 import warnings
 from typing import Protocol, Sequence, runtime_checkable
 
-from greenops_tb.schema import Record
-from greenops_tb.sinks.text import RecordText
+from greenops_tb.format.schema import Record
+from greenops_tb.format.text import RecordText
 
 
 @runtime_checkable

@@ -2,7 +2,7 @@
 
 * The header is written once, with the first row, so watched names registered
   before the first record become ``watch:<name>`` columns; names first seen
-  later go to the ``watched_extra`` JSON column (see :mod:`greenops_tb.columns`).
+  later go to the ``watched_extra`` JSON column (see :mod:`greenops_tb.format.columns`).
 * Re-opening an existing file appends under its header (its columns win) and
   continues its ``seq`` and hash chain; a torn last line (no newline, left by a
   crash) is cut off first.
@@ -22,11 +22,11 @@ import dataclasses
 import os
 from typing import Sequence, overload
 
-from greenops_tb import hashchain
-from greenops_tb.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX
-from greenops_tb.schema import Record
-from greenops_tb.sinks.rows import row_plan
-from greenops_tb.sinks.text import RecordText
+from greenops_tb.format import hashchain
+from greenops_tb.format.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX
+from greenops_tb.format.rows import row_plan
+from greenops_tb.format.schema import Record
+from greenops_tb.format.text import RecordText
 
 _TAIL = 1 << 16
 

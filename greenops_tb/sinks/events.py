@@ -1,6 +1,6 @@
 """Records as TensorBoard summaries: ONE ``Summary`` (one event) per record.
 
-The layout of tags is defined in :mod:`greenops_tb.tags`. Protos are built
+The layout of tags is defined in :mod:`greenops_tb.format.tags`. Protos are built
 directly (no per-value ``add_scalar``), so one record costs one event.
 :class:`RecordEvents` gives the same events serialised, from one cached event
 per (stage, scalars present, watched names) whose values are overwritten, so
@@ -19,10 +19,8 @@ from typing import Any, Callable
 
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 
-from greenops_tb.schema import Record, RunMetadata
-from greenops_tb.sinks.event_file import FastFileWriter
-from greenops_tb.sinks.text import RecordText
-from greenops_tb.tags import (
+from greenops_tb.format.schema import Record, RunMetadata
+from greenops_tb.format.tags import (
     EVENT_SCALARS,
     PLUGIN_CONTENT,
     PLUGIN_NAME,
@@ -31,6 +29,8 @@ from greenops_tb.tags import (
     scalar_tag,
     watch_tag,
 )
+from greenops_tb.format.text import RecordText
+from greenops_tb.sinks.event_file import FastFileWriter
 
 _GREEN_META = summary_pb2.SummaryMetadata(
     plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=PLUGIN_NAME, content=PLUGIN_CONTENT),

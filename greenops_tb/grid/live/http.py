@@ -8,19 +8,11 @@ import urllib.error
 import urllib.request
 from typing import Any, Mapping
 
+from greenops_tb.errors import LiveError as LiveError
+
 USER_AGENT = "greenops_tb (+https://github.com/greenops_tb)"
 #: the most bytes of a response body read; the providers' answers are a few kB
 MAX_BODY_BYTES = 1 << 20
-
-
-class LiveError(Exception):
-    """A failed request; ``reason`` is short text for the fallback label."""
-
-    def __init__(self, reason: str, *, status: int | None = None, retry_after_s: float | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.retry_after_s = retry_after_s
 
 
 def _retry_after(value: str | None) -> float | None:

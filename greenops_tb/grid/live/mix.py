@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
+from greenops_tb.format.schema import SOURCES
 from greenops_tb.grid.live.http import LiveError
-from greenops_tb.schema import SOURCES
 
 #: the dirtiest real grids average ~1,000 g/kWh (lignite plants ~1,200); anything above this is not a grid
 MAX_INTENSITY_G_PER_KWH = 2000.0

@@ -18,7 +18,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from greenops_tb.units import J_PER_KWH
+from greenops_tb.format.units import J_PER_KWH
 
 UNITS = ("sample", "token")
 #: the Record fields of work units (schema.py), in their order

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 from greenops_tb.footprint.water import offsite_water_l, onsite_water_l, resolve_wue
+from greenops_tb.format.schema import Record
 from greenops_tb.grid.dataset import Dataset, Zone, load
-from greenops_tb.schema import Record
 
 IntensityAt = Callable[[Zone, float], float]
 

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from greenops_tb.columns import CHAIN_COLUMN
+from greenops_tb.format.columns import CHAIN_COLUMN
 
 _PREFIX = "greenops_tb-chain-v1:"
 

@@ -1,4 +1,4 @@
-"""Stage accounting: meter readings at boundaries -> :class:`~greenops_tb.schema.Record`.
+"""Stage accounting: meter readings at boundaries -> :class:`~greenops_tb.format.schema.Record`.
 
 A stage is a named, repeatable interval (``train``, ``eval``). Semantics:
 
@@ -39,16 +39,15 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, NamedTuple
 
 from greenops_tb.footprint import NO_FOOTPRINT, Footprint, FootprintTotals, IntervalFootprint
+from greenops_tb.format.schema import DEVICE_KINDS, SOURCES, DeviceEnergy, Record
+from greenops_tb.format.tags import check_name
+from greenops_tb.format.units import J_PER_KWH, avg_power_w, co2_kg
+from greenops_tb.format.workunits import check_count
 from greenops_tb.grid.types import Intensity
 from greenops_tb.meters.base import MeterLike, Reading, context_between
-from greenops_tb.resume import Resumed, Seed
-from greenops_tb.schema import DEVICE_KINDS, SOURCES, DeviceEnergy, Record
-from greenops_tb.tags import check_name
-from greenops_tb.totals import StageTotals
-from greenops_tb.units import J_PER_KWH, avg_power_w, co2_kg
-from greenops_tb.watch import Watches
-from greenops_tb.workunits import check_count
-
+from greenops_tb.recording.resume import Resumed, Seed
+from greenops_tb.recording.totals import StageTotals
+from greenops_tb.recording.watch import Watches
 
 #: steps and epochs are stored as int64 (TensorBoard's step type)
 _INT64 = (-(2**63), 2**63 - 1)
@@ -133,7 +132,7 @@ class _Acc:
         self.footprint.add(p.footprint)
 
     def seed(self, s: Seed) -> None:
-        """Continue from a re-opened run's totals (see :mod:`greenops_tb.resume`)."""
+        """Continue from a re-opened run's totals (see :mod:`greenops_tb.recording.resume`)."""
         self.records, self.duration, self.kwh, self.facility, self.co2 = s.records, s.duration, s.kwh, s.facility, s.co2
         self.by_kind = {k: s.by_kind.get(k, 0.0) for k in self.by_kind}
         if self.cost is not None:
@@ -144,8 +143,8 @@ class _Acc:
 
     def mix_now(self, facility_now: float) -> dict[str, float]:
         """The record's running mix: ``{}`` while the shares have not changed and this interval's facility energy
-        (``facility_now``) carries them (see :class:`~greenops_tb.schema.Record`), else facility energy per grid
-        source so far, in :data:`~greenops_tb.schema.SOURCES` order."""
+        (``facility_now``) carries them (see :class:`~greenops_tb.format.schema.Record`), else facility energy per grid
+        source so far, in :data:`~greenops_tb.format.schema.SOURCES` order."""
         if not self.shifted and facility_now > 0:
             return {}
         mix = self._mix()

@@ -24,7 +24,7 @@ CO2-equivalent, ``_s`` seconds, ``_w`` watts, ``_g_per_kwh`` grams per kWh.
   the running facility energy split by this record's own shares. Event records
   only: the CSV holds every interval, whose per-device and per-source cells sum to them.
 * ``step`` is the record's place on the run's step axis (by default the user's own
-  ``global_step``, see :mod:`greenops_tb.stages`); ``stage_step`` the stage's own counter.
+  ``global_step``, see :mod:`greenops_tb.recording.stages`); ``stage_step`` the stage's own counter.
 """
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from greenops_tb.workunits import WORK_FIELDS, g_per, j_per
+from greenops_tb.errors import NewerFormatError as NewerFormatError
+from greenops_tb.format.workunits import WORK_FIELDS, g_per, j_per
 
 SCHEMA_VERSION = 1
 
@@ -60,17 +61,6 @@ DEVICE_KINDS: tuple[str, ...] = ("gpu", "cpu", "ram")
 #: Compact JSON as ``json.dumps(x, separators=(",", ":"))`` gives it (NaN/inf allowed), without
 #: building a new encoder per call. Python's json round-trips NaN/inf watched values.
 COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=True, check_circular=False)
-
-
-class NewerFormatError(RuntimeError):
-    """Data written by a newer greenops_tb than this one (not a ValueError: readers that skip bad data
-    must not skip this)."""
-
-    def __init__(self, what: str, version: int) -> None:
-        super().__init__(
-            f"written by a newer greenops_tb ({what} {version}); upgrade greenops_tb: pip install -U greenops_tb"
-        )
-        self.version = version
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +126,7 @@ class Record:
     run_cost: float | None
     chain_hash: str = ""  # hash chain over CSV rows, "" when not enabled
     resume: int = 0  # which opening of the run wrote it: 0, then 1, 2, ... for each re-opening (see resume.py)
-    # -- work units (greenops_tb.workunits): this interval's counts and the stage's running totals
+    # -- work units (greenops_tb.format.workunits): this interval's counts and the stage's running totals
     samples: int = 0
     tokens: int = 0
     stage_samples: int = 0
@@ -189,7 +179,7 @@ class Record:
 
     def to_json_str(self) -> str:
         """``json.dumps(self.to_json(), separators=(",", ":"))`` (sinks use the faster
-        :class:`greenops_tb.sinks.text.RecordText`, which gives the same text)."""
+        :class:`greenops_tb.format.text.RecordText`, which gives the same text)."""
         return COMPACT_JSON.encode(self.to_json())
 
     @classmethod
@@ -254,7 +244,7 @@ class RunMetadata:
     price_source: str
     dataset: dict[str, str] = field(default_factory=dict)  # provenance of the grid data used
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. distributed world size, ranks, hosts
-    resume: int = 0  # this opening of the run (0: the first; see greenops_tb.resume)
+    resume: int = 0  # this opening of the run (0: the first; see greenops_tb.recording.resume)
     #: every opening so far, this one last: {"resume", "started_at", "location", "devices": {id: provenance}}
     openings: list[dict[str, Any]] = field(default_factory=list)
     footprint: dict[str, Any] = field(default_factory=dict)  # greenops_tb.footprint.Footprint.metadata()

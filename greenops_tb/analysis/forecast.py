@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from greenops_tb import display
-from greenops_tb.schema import Record
+from greenops_tb.format.schema import Record
 
 _BOOT = 1000  # bootstrap replicates
 _CHUNK = 100  # replicates drawn at once (bounds memory for long stages)

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import torch
 from torch import nn
 
-from greenops_tb.units import kwh
+from greenops_tb.format.units import kwh
 
 if TYPE_CHECKING:
     from greenops_tb.writer import GreenSummaryWriter

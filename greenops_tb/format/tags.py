@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from greenops_tb.schema import NewerFormatError
+from greenops_tb.format.schema import NewerFormatError
 
 PLUGIN_NAME = "green"
 #: Version of this layout, stored as ``PluginData.content`` (ASCII digits) of every green summary.
@@ -79,7 +79,7 @@ def watch_tag(stage: str, name: str) -> str:
 def parse_plugin_content(content: bytes) -> int:
     """The layout version in a green summary's ``PluginData.content``.
 
-    ValueError when it is not a version number; :class:`~greenops_tb.schema.NewerFormatError`
+    ValueError when it is not a version number; :class:`~greenops_tb.format.schema.NewerFormatError`
     when a newer greenops_tb wrote it.
     """
     text = bytes(content).decode("ascii", "replace")

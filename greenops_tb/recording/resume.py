@@ -23,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from greenops_tb.schema import DEVICE_KINDS, Record
+from greenops_tb.format.schema import DEVICE_KINDS, Record
 
 
 @dataclass(frozen=True, slots=True)

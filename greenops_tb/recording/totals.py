@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from greenops_tb.display import format_co2, format_cost, format_duration, format_energy
-from greenops_tb.schema import DEVICE_KINDS, SOURCES
-from greenops_tb.units import avg_power_w
+from greenops_tb.format.schema import DEVICE_KINDS, SOURCES
+from greenops_tb.format.units import avg_power_w
 
 
 @dataclass(frozen=True, slots=True)

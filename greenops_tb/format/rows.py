@@ -7,9 +7,9 @@ from enum import IntEnum
 from itertools import repeat
 from typing import Any, Callable, Sequence
 
-from greenops_tb.columns import DERIVED_COLUMNS, MIX_PREFIX, WATCH_PREFIX, neutralise_text
-from greenops_tb.schema import COMPACT_JSON, INT_FIELDS, OPTIONAL_FLOAT_FIELDS, STR_FIELDS, Record
-from greenops_tb.sinks.text import FLOAT_FIELDS, OPTIONAL_FIELDS, RecordText, getter
+from greenops_tb.format.columns import DERIVED_COLUMNS, MIX_PREFIX, WATCH_PREFIX, neutralise_text
+from greenops_tb.format.schema import COMPACT_JSON, INT_FIELDS, OPTIONAL_FLOAT_FIELDS, STR_FIELDS, Record
+from greenops_tb.format.text import FLOAT_FIELDS, OPTIONAL_FIELDS, RecordText, getter
 
 
 class Cells(IntEnum):
@@ -119,5 +119,5 @@ def row_plan(columns: tuple[str, ...]) -> RowPlan:
 
 
 def record_to_row(rec: Record, columns: Sequence[str]) -> list[str]:
-    """Cells for ``columns`` (a header from :func:`greenops_tb.columns.csv_columns`, possibly a subset)."""
+    """Cells for ``columns`` (a header from :func:`greenops_tb.format.columns.csv_columns`, possibly a subset)."""
     return row_plan(tuple(columns))(rec)

@@ -1,6 +1,6 @@
 """pandas DataFrames of green records (pandas is an optional extra: ``pip install greenops_tb[pandas]``).
 
-One row per record, the live CSV's columns (:func:`greenops_tb.columns.csv_columns`)
+One row per record, the live CSV's columns (:func:`greenops_tb.format.columns.csv_columns`)
 with proper dtypes: integers for ``seq``/``step``/``epoch``, floats for quantities
 (nullable ``Float64`` for ``cost`` columns, empty when no price is known, and for the footprint's
 embodied and water columns, empty when unknown),
@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable
 
-from greenops_tb.columns import BASE_COLUMNS, FOOTPRINT_COLUMNS, MIX_PREFIX, WATCH_PREFIX
-from greenops_tb.schema import Record
-from greenops_tb.sinks.rows import record_to_row
-from greenops_tb.workunits import WORK_FIELDS
+from greenops_tb.format.columns import BASE_COLUMNS, FOOTPRINT_COLUMNS, MIX_PREFIX, WATCH_PREFIX
+from greenops_tb.format.rows import record_to_row
+from greenops_tb.format.schema import Record
+from greenops_tb.format.workunits import WORK_FIELDS
 
 _INTS = ("seq", "step", "epoch", "resume", *WORK_FIELDS)
 _COSTS = ("cost", "stage_cost", "run_cost")
@@ -103,7 +103,7 @@ def read_csv(path: str | os.PathLike[str]) -> Any:
 
 def load_runs(logdir: str | os.PathLike[str], *, runs: str | None = None, loader: str = "auto") -> Any:
     """Every green record in a logdir's event files (runs matching the shell pattern ``runs``) as one DataFrame."""
-    from greenops_tb.runs import open_logdir
+    from greenops_tb.readers.runs import open_logdir
 
     with open_logdir(logdir, loader) as ld:
         records = [rec for data in ld.read_all(ld.select(runs)) for rec in data.records]
@@ -111,7 +111,7 @@ def load_runs(logdir: str | os.PathLike[str], *, runs: str | None = None, loader
 
 
 def whatif_frame(result: Any) -> Any:
-    """A :class:`~greenops_tb.elsewhere.WhatIf` as a DataFrame: this run first, then every ranked place
+    """A :class:`~greenops_tb.analysis.elsewhere.WhatIf` as a DataFrame: this run first, then every ranked place
     (cleanest, then cheapest not already listed), one row each, with a ``ranking`` column."""
     import dataclasses
 
@@ -130,7 +130,7 @@ def whatif_frame(result: Any) -> Any:
 
 
 def efficiency_frame(efficiency: Any) -> Any:
-    """``writer.efficiency()`` (stage -> unit -> :class:`~greenops_tb.workunits.Efficiency`) as a DataFrame:
+    """``writer.efficiency()`` (stage -> unit -> :class:`~greenops_tb.format.workunits.Efficiency`) as a DataFrame:
     one row per stage and unit, with J and gCO2e per unit, units per kWh and per 1,000 units."""
     pd = _pandas()
     rows = [e.to_json() for units in efficiency.values() for e in units.values()]

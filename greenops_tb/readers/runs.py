@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
+from greenops_tb.errors import InputError as InputError
+from greenops_tb.format.schema import Record
 from greenops_tb.readers.events import RunData, green_listing, read_runs
-from greenops_tb.schema import Record
 
 LOADERS = ("auto", "server", "python")
 EXPERIMENT = ""  # a local logdir has one unnamed experiment
@@ -29,10 +30,6 @@ EXPERIMENT = ""  # a local logdir has one unnamed experiment
 #: so many small runs cost a few calls and memory stays bounded for large runs
 BATCH_RECORDS = 20_000
 BATCH_RUNS = 500
-
-
-class InputError(Exception):
-    """Bad path or unreadable input (exit code 2); the message says what to do."""
 
 
 def event_files(path: Path) -> list[Path]:

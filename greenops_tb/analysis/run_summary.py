@@ -6,7 +6,7 @@ TensorBoard's reservoir always keeps each stage's latest record.
 
 The split of a total over devices and over grid sources is exact too: every
 record carries the running splits (``run_devices_kwh``; ``stage_mix_kwh`` and
-``run_mix_kwh`` through :func:`~greenops_tb.schema.running_mix`), so the latest records alone give them
+``run_mix_kwh`` through :func:`~greenops_tb.format.schema.running_mix`), so the latest records alone give them
 (``splits_exact``). Records written before those fields existed fall back to
 the shares of the kept records, applied to the exact total (exact when
 TensorBoard kept them all, ``complete``). Only the series and the device context
@@ -18,7 +18,7 @@ energy mix in proportion to share x IPCC AR5 lifecycle factor
 CO2 total and the summary names the factors (``co2_by_source_factors``).
 
 A device's context (what its source says it was doing, e.g. ``util_pct`` and
-``mem_used_gb``; see :class:`~greenops_tb.schema.DeviceEnergy`) is summarised
+``mem_used_gb``; see :class:`~greenops_tb.format.schema.DeviceEnergy`) is summarised
 per key over the kept records as :class:`ContextStats`: ``mean`` weighted by each
 record's duration (a plain mean when every record is zero-length), ``max`` and
 ``last`` (the latest record's value). Overlapping stages count their shared time
@@ -32,15 +32,15 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
+from greenops_tb.analysis.contract import CompareRow, RunSummary, Totals
+from greenops_tb.analysis.uncertainty import ranges_json
 from greenops_tb.footprint.view import footprint_summary
+from greenops_tb.format.schema import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record, running_mix
+from greenops_tb.format.units import avg_power_w
+from greenops_tb.format.workunits import stage_efficiency
 from greenops_tb.grid.dataset import load as load_dataset
 from greenops_tb.grid.factors import split_co2_by_source
-from greenops_tb.plugin.contract import CompareRow, RunSummary, Totals
 from greenops_tb.readers.events import RunData
-from greenops_tb.schema import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record, running_mix
-from greenops_tb.uncertainty import ranges_json
-from greenops_tb.units import avg_power_w
-from greenops_tb.workunits import stage_efficiency
 
 
 def mix_shares(mix_kwh: Mapping[str, float]) -> dict[str, float]:

@@ -11,8 +11,8 @@ import operator
 from json.encoder import encode_basestring_ascii as _json_str  # how COMPACT_JSON writes text (ensure_ascii)
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
-from greenops_tb.columns import format_float
-from greenops_tb.schema import (
+from greenops_tb.format.columns import format_float
+from greenops_tb.format.schema import (
     COMPACT_JSON,
     DICT_FIELDS,
     INT_FIELDS,
@@ -53,7 +53,7 @@ _JSON_NUMBER = {"": "null", "nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"
 
 
 def number_texts(values: Sequence[Any]) -> list[str]:
-    """:func:`~greenops_tb.columns.format_float` of each value, at C speed unless one is None."""
+    """:func:`~greenops_tb.format.columns.format_float` of each value, at C speed unless one is None."""
     try:
         return list(map(repr, map(float, values)))
     except TypeError:

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
-from greenops_tb.columns import CSV_NAME
+from greenops_tb.format.columns import CSV_NAME
 from greenops_tb.meters.base import EnergySource, Meter, MeterLike
 from greenops_tb.sinks.csv import CsvSink, choose_columns
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Mapping, Sequence
 
-from greenops_tb.schema import Record
+from greenops_tb.format.schema import Record
 
 #: Citation keys -> full references (docs/METHOD.md prints the same).
 CITATIONS: dict[str, str] = {

@@ -23,7 +23,7 @@ import threading
 import warnings
 from typing import Any, Callable, Mapping
 
-from greenops_tb.tags import check_name
+from greenops_tb.format.tags import check_name
 
 Getter = Callable[[], float]
 

@@ -4,7 +4,7 @@ The CSV has one fixed set of columns plus one column per watched value known
 when the header was written ("watch:<name>"). Watched keys that first appear
 after the header was written go to the "watched_extra" JSON column, so nothing
 is lost and the header is written exactly once (crash safety). Rows are
-written by :class:`greenops_tb.sinks.rows.RowPlan`.
+written by :class:`greenops_tb.format.rows.RowPlan`.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import dataclasses
 import json
 from typing import Any, Mapping
 
-from greenops_tb.schema import (
+from greenops_tb.format.schema import (
     DICT_FIELDS,
     FOOTPRINT_FIELDS,
     INT_FIELDS,
@@ -22,7 +22,7 @@ from greenops_tb.schema import (
     DeviceEnergy,
     Record,
 )
-from greenops_tb.workunits import WORK_FIELDS
+from greenops_tb.format.workunits import WORK_FIELDS
 
 WATCH_PREFIX = "watch:"
 MIX_PREFIX = "mix_kwh_"
@@ -112,7 +112,7 @@ def unneutralise_text(s: str) -> str:
 
 
 def row_to_record(row: Mapping[str, str]) -> Record:
-    """Inverse of :func:`greenops_tb.sinks.rows.record_to_row` for a full-width row (a dict from
+    """Inverse of :func:`greenops_tb.format.rows.record_to_row` for a full-width row (a dict from
     ``csv.DictReader``). Columns missing from a narrowed CSV get neutral defaults (0.0, '' or None).
     """
     missing = REQUIRED_COLUMNS - row.keys()

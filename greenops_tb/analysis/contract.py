@@ -39,7 +39,7 @@ class Totals(TypedDict):
 
 
 class Efficiency(TypedDict):
-    """Energy and CO2e per unit of work (greenops_tb.workunits); None where nothing was counted."""
+    """Energy and CO2e per unit of work (greenops_tb.format.workunits); None where nothing was counted."""
 
     stage: str
     unit: str  # "sample" | "token" | "step"
@@ -265,7 +265,7 @@ class CompareResponse(TypedDict):
 
 
 class Place(TypedDict):
-    """This run's energy priced at one place (greenops_tb.elsewhere.Place)."""
+    """This run's energy priced at one place (greenops_tb.analysis.elsewhere.Place)."""
 
     key: str
     kind: str  # "zone" | "cloud" | "this run"

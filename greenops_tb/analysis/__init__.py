@@ -1,0 +1,1 @@
+"""Pure analysis of recorded runs: summaries, ranges, what-if, forecasts, DataFrames (no TensorBoard import)."""
