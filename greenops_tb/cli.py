@@ -14,6 +14,8 @@ import re
 import sys
 from typing import Sequence
 
+from greenops_tb import __version__
+
 COMMANDS = ("doctor", "zones", "export", "summary", "compare", "verify", "whatif", "report")
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a writer stopped by SIGPIPE (e.g. `greenops-tb export | head`)
 
@@ -45,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="greenops-tb", description="Measure and analyse the energy, CO2 and cost of PyTorch training."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--version", action="version", version=f"greenops-tb {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"greenops_tb.commands.{name}").add_parser(sub)

@@ -16,6 +16,7 @@ Machine-readable output (``--json``, CSV, export) keeps raw SI numbers; nothing 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 
 SIG = 4
@@ -27,6 +28,9 @@ UNKNOWN_CURRENCY = "(currency unknown)"
 ENERGY = ((1e6, "GWh"), (1e3, "MWh"), (1.0, "kWh"), (1e-3, "Wh"), (1e-6, "mWh"), (1e-9, "µWh"))
 MASS = ((1e3, "t"), (1.0, "kg"), (1e-3, "g"), (1e-6, "mg"), (1e-9, "µg"))
 POWER = ((1e6, "MW"), (1e3, "kW"), (1.0, "W"), (1e-3, "mW"))
+JOULES = ((1e9, "GJ"), (1e6, "MJ"), (1e3, "kJ"), (1.0, "J"), (1e-3, "mJ"), (1e-6, "µJ"), (1e-9, "nJ"))
+VOLUME = ((1e3, "m³"), (1.0, "L"), (1e-3, "mL"), (1e-6, "µL"))
+COUNT = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""))
 CO2E = "CO2e"
 
 
@@ -43,6 +47,7 @@ def _fixed(x: float, decimals: int) -> str:
 
 def sig(x: float, digits: int = SIG) -> str:
     """``x`` to ``digits`` significant digits, without exponent for everyday magnitudes (format.ts ``sig``)."""
+    x = float(x)  # numpy scalars, 0-d tensors and ints read like floats
     if not math.isfinite(x):
         return NOT_A_NUMBER
     if x == 0:
@@ -61,6 +66,7 @@ def _pick(x: float, units: tuple[tuple[float, str], ...]) -> tuple[float, str]:
 
 
 def _scaled(x: float, units: tuple[tuple[float, str], ...]) -> str:
+    x = float(x)
     if not math.isfinite(x):
         return NOT_A_NUMBER
     factor, unit = _pick(x, units)
@@ -82,10 +88,43 @@ def format_power(w: float) -> str:
     return _scaled(w, POWER)
 
 
+def format_joules(j: float) -> str:
+    """Energy given in J (per sample, per request): ``4.893 mJ``."""
+    return _scaled(j, JOULES)
+
+
+def format_volume(litres: float | None) -> str:
+    """Water given in litres: ``86.52 mL``; ``unknown`` when None."""
+    return "unknown" if litres is None else _scaled(litres, VOLUME)
+
+
+def format_count(n: float, unit: str) -> str:
+    """A large count with its unit: ``736.0 M samples/kWh``, ``12 samples``."""
+    if float(n).is_integer() and abs(n) < 1000:
+        return f"{int(n)} {unit}"
+    return f"{_scaled(n, COUNT).rstrip()} {unit}"
+
+
+def format_range(value: float, low: float, high: float, fmt: Callable[[float], str]) -> str:
+    """``47.37 mWh (19.40 mWh to 75.30 mWh)``: a value and its low-high range in one formatter."""
+    return f"{fmt(value)} ({fmt(low)} to {fmt(high)})"
+
+
+def format_saving(saved: float, fmt: Callable[[float], str], share: float | None = None) -> str:
+    """A difference worded as what it does: ``saves 15.59 mg CO2e (96 %)``, ``costs 2.1 g CO2e more (12 %)``."""
+    if not math.isfinite(float(saved)):
+        return NOT_A_NUMBER
+    pct = "" if share is None or not math.isfinite(float(share)) else f" ({format_share(abs(float(share)))})"
+    if saved == 0:
+        return "same"
+    return f"saves {fmt(abs(saved))}{pct}" if saved > 0 else f"costs {fmt(-saved)} more{pct}"
+
+
 def format_cost(cost: float | None, currency: str) -> str:
     """``0.253 EUR``, ``1,234.50 EUR``, ``< 0.01 EUR``; ``unknown`` when no price was known."""
     if cost is None or not math.isfinite(cost):
         return "unknown"
+    cost = float(cost)  # repr() of a numpy scalar is "np.float64(...)", not a number
     cur = currency or UNKNOWN_CURRENCY
     a = abs(cost)
     if 0 < a < MONEY_MIN:
@@ -99,6 +138,7 @@ def format_cost(cost: float | None, currency: str) -> str:
 
 def format_duration(s: float) -> str:
     """Seconds as ``12.35 s``, ``2m 05s`` or ``1h 02m 03s``."""
+    s = float(s)
     if not math.isfinite(s):
         return NOT_A_NUMBER
     if s < 60:
@@ -113,7 +153,7 @@ def format_share(x: float | None) -> str:
     """A share in [0, 1] as ``12.3 %``; ``unknown`` when None."""
     if x is None or not math.isfinite(x):
         return "unknown"
-    return f"{_fixed(x * 100, 1)} %"
+    return f"{_fixed(float(x) * 100, 1)} %"
 
 
 #: name -> function, as the shared cases name them (the same names as format.ts exports)

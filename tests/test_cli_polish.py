@@ -149,3 +149,10 @@ def test_doctor_prints_the_rapl_reason_under_its_heading(tmp_path: Path) -> None
     assert lines[at + 1] == f"  status: no RAPL zones under {tmp_path}: CPU and RAM energy come from the model " \
                             "(containers: mount the host's /sys/class/powercap and pass sysfs_root=)"
     assert not any(line.startswith("note: no RAPL") for line in lines)
+
+
+def test_version_is_the_package_version() -> None:
+    from greenops_tb import __version__
+
+    out = cli_process("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"greenops-tb {__version__}"

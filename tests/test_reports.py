@@ -144,3 +144,15 @@ def test_statement_markdown_json_and_latex(tmp_path: Path, capsys) -> None:
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:]
     assert (tmp_path / "impact.pdf").stat().st_size > 1000
+
+
+def test_hardware_used_names_the_hardware_and_says_when_modelled(tmp_path: Path) -> None:
+    """A model-based run's card names RAM as hardware, not the formula, and says its energy was modelled."""
+    from greenops_tb import GreenSummaryWriter
+    from greenops_tb.meters.model import ModelRamSource
+
+    with GreenSummaryWriter(str(tmp_path / "run"), country="DE", meters=[ModelRamSource(sample_interval=0.01)]) as w:
+        with w.stage("train"):
+            sum(range(200_000))
+    block = model_card.block(facts(run_data(tmp_path / "run")))
+    assert block["hardware_used"] == "1 x RAM (ram, energy modelled: model-rss)"

@@ -14,6 +14,7 @@ from fakes.powercap import intel_two_sockets
 from training import train
 
 from greenops_tb.analysis import uncertainty
+from greenops_tb.display import format_co2, format_range
 from greenops_tb.readers.csv import read_records
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +77,8 @@ def test_counter_run_is_narrower_than_model_run_and_the_rule_holds(tmp_path: Pat
     run, _ = uncertainty.run_uncertainty(read_records(counters))
     assert (total["low"], total["high"]) == pytest.approx((run.co2_kg.low, run.co2_kg.high), rel=1e-12)
     code, out, _ = cli(capsys, "summary", str(counters.parent))
-    assert re.search(r"CO2e [\d.e+-]+ \w+ \([\d.e+-]+-[\d.e+-]+\)", out)
+    shown = format_range(total["value"], total["low"], total["high"], format_co2)
+    assert f"CO2e {shown}" in out and re.search(r"\(\S+ \w?g CO2e to \S+ \w?g CO2e\)", out)
 
 
 def test_assumed_pue_widens_only_the_upper_side(tmp_path: Path) -> None:

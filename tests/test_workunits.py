@@ -9,6 +9,7 @@ from cli_runs import cli
 from decision_runs import BATCH, TOKENS_PER_SAMPLE, constant_run, counted_run, csv_rows
 
 from greenops_tb import GreenSummaryWriter
+from greenops_tb.display import format_share
 from greenops_tb.meters.constant import ConstantPowerSource
 from greenops_tb.readers.csv import read_records
 from greenops_tb.readers.runs import load_run
@@ -105,7 +106,7 @@ def test_compare_says_how_much_less_energy_per_sample(tmp_path: Path, capsys) ->
     row = next(r for r in res["rows"] if r["metric"] == "J_per_sample")
     assert row["values"] == pytest.approx(per, rel=1e-12)
     word = "less" if change < 0 else "more"
-    assert res["efficiency"] == [f"{runs[1]}: {abs(change):.0%} {word} energy per sample than {runs[0]}"]
+    assert res["efficiency"] == [f"{runs[1]}: {format_share(abs(change))} {word} energy per sample than {runs[0]}"]
 
 
 def test_bad_counts_are_clear_errors_and_lose_nothing(tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
 """A wheel built from this tree, installed into a fresh virtualenv: the package as ``pip install .`` gives it.
 
-The venv reuses the installed torch/tensorboard (``--system-site-packages``); the system site's editable
-greenops_tb loses to the wheel (the venv's site-packages come first on sys.path and the editable finder is
-appended to sys.meta_path), which the tests check through ``greenops_tb.__file__``.
+The venv reuses the torch/tensorboard installed where the tests run: a ``.pth`` file lists this interpreter's
+site-packages (a venv's own, where the tests run from a venv, which ``--system-site-packages`` would miss: it
+names the base interpreter's). A path in a ``.pth`` file is appended after the venv's own site-packages and its
+own ``.pth`` files are not run, so the editable greenops_tb of the test environment never loads; the tests check
+that the wheel runs through ``greenops_tb.__file__``.
 """
 from __future__ import annotations
 
@@ -44,9 +46,17 @@ def build_wheel(src: Path, out: Path, **env: str) -> Path:
     return next(out.glob("greenops_tb-*.whl"))
 
 
+def site_dirs() -> list[str]:
+    """The site-packages directories of the interpreter running the tests (venv or not)."""
+    return [p for p in sys.path if p.endswith(("site-packages", "dist-packages")) and Path(p).is_dir()]
+
+
 def venv_with(wheel: Path, dest: Path) -> Path:
-    """A fresh venv at ``dest`` with ``wheel`` installed (dependencies from the system site); its bin/."""
-    run([sys.executable, "-m", "venv", "--system-site-packages", str(dest)], cwd=dest.parent)
+    """A fresh venv at ``dest`` with ``wheel`` installed (dependencies from the tests' site-packages); its bin/."""
+    run([sys.executable, "-m", "venv", str(dest)], cwd=dest.parent)
     bin_ = dest / "bin"
+    purelib = run([str(bin_ / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                  cwd=dest.parent).stdout.strip()
+    (Path(purelib) / "_greenops_test_deps.pth").write_text("\n".join(site_dirs()) + "\n", encoding="utf-8")
     run([str(bin_ / "python"), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)], cwd=dest.parent)
     return bin_

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from greenops_tb import display
 from greenops_tb.analysis.run_summary import headline, json_safe, summarize
@@ -81,25 +81,43 @@ _TEXT = {
     "energy_kWh": ("energy", display.format_energy),
     "facility_kWh": ("facility energy", display.format_energy),
     "CO2_kg": ("CO2e", display.format_co2),
-    "cost": ("cost", display.sig),
+    "cost": ("cost", display.sig),  # replaced per call by the runs' currency (render)
     "power_W": ("power", display.format_power),
     "renewable_share": ("renewable share", display.format_share),
+    "embodied_CO2_kg": ("embodied CO2e", display.format_co2),
+    "water_onsite_L": ("water on-site", display.format_volume),
+    "water_offsite_L": ("water off-site", display.format_volume),
 }
+#: per-unit efficiency rows (J_per_sample, gCO2e_per_sample): label prefix and how their values read
+_PER_UNIT = {"J_per_": ("energy per ", display.format_joules),
+             "gCO2e_per_": ("CO2e per ", lambda g: display.format_co2(g / 1000))}
 _STAGE_ENERGY = "_energy_kWh"
 
 
-def _text_row(metric: str, values: list[float | None], ratios: list[float | None]) -> list[str]:
+def _label(metric: str, currency: str) -> tuple[str, Callable[[float], str]]:
+    """A JSON metric's text label and formatter (greenops_tb.display)."""
+    if metric == "cost":
+        return "cost", lambda c: display.format_cost(c, currency)
+    if metric in _TEXT:
+        return _TEXT[metric]
+    if metric.endswith(_STAGE_ENERGY):
+        return f"{metric[:-len(_STAGE_ENERGY)]} energy", display.format_energy
+    prefix = next((p for p in _PER_UNIT if metric.startswith(p)), None)
+    if prefix is not None:
+        label, fmt = _PER_UNIT[prefix]
+        return label + metric.removeprefix(prefix), fmt
+    return metric, display.sig
+
+
+def _text_row(metric: str, values: list[float | None], ratios: list[float | None], currency: str = "") -> list[str]:
     """A comparison row as text: SI-scaled values (greenops_tb.display), ratios to 4 significant digits."""
-    if metric.endswith(_STAGE_ENERGY) and metric not in _TEXT:
-        label, fmt = f"{metric[:-len(_STAGE_ENERGY)]} energy", display.format_energy
-    else:  # per-unit efficiencies (J_per_sample, gCO2e_per_sample, ...) keep their unit in the label
-        label, fmt = _TEXT.get(metric, (metric.replace("_per_", " per "), display.sig))
+    label, fmt = _label(metric, currency)
     return [label] + ["-" if v is None else fmt(v) for v in values] + ["-" if x is None else display.sig(x) for x in ratios]
 
 
-def render(labels: list[str], rows: list[dict[str, Any]]) -> str:
+def render(labels: list[str], rows: list[dict[str, Any]], currency: str = "") -> str:
     head = ["metric"] + labels + [f"{lab} / {labels[0]}" for lab in labels[1:]]
-    table = [head] + [_text_row(r["metric"], r["values"], r["ratios"]) for r in rows]
+    table = [head] + [_text_row(r["metric"], r["values"], r["ratios"], currency) for r in rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table)
 
@@ -128,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
                              "efficiency": efficiency_lines(labels, heads)}), sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
-    print(render(labels, rows))
+    print(render(labels, rows, next(iter(currencies)) if len(currencies) == 1 else ""))
     for line in efficiency_lines(labels, heads):
         print(line)
     if len(currencies) > 1:

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from greenops_tb import display
 from greenops_tb.analysis.forecast import forecast
@@ -34,10 +34,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     group.add_argument("--total-epochs", type=float, metavar="N", help="planned total epochs of the forecast stage")
     p.add_argument("--loader", choices=LOADERS, default="auto", help="TensorBoard loader (default: auto)")
     p.set_defaults(func=run)
-
-
-def _num(x: float | None, unit: str = "") -> str:
-    return "-" if x is None else f"{x:.4g}{unit}"
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -79,11 +75,11 @@ def co2_by_source_text(co2_by_source_kg: Mapping[str, float]) -> str:
 
 
 def ranges_text(r: Mapping[str, Any]) -> str:
-    """``range: energy 1.2 kWh (1.1-1.3), CO2e 0.41 kg (0.34-0.49)`` (the rule is in docs/METHOD.md)."""
-    def one(x: Mapping[str, float], unit: str) -> str:
-        return f"{x['value']:.3g} {unit} ({x['low']:.3g}-{x['high']:.3g})"
+    """``range: energy 1.200 kWh (1.100 kWh to 1.300 kWh), CO2e ...`` (the rule is in docs/METHOD.md)."""
+    def one(x: Mapping[str, float], fmt: Callable[[float], str]) -> str:
+        return display.format_range(x["value"], x["low"], x["high"], fmt)
 
-    return (f"range: energy {one(r['energy_kwh'], 'kWh')}, CO2e {one(r['co2_kg'], 'kg')} "
+    return (f"range: energy {one(r['energy_kwh'], display.format_energy)}, CO2e {one(r['co2_kg'], display.format_co2)} "
             "(measurement, PUE and grid uncertainty; docs/METHOD.md)")
 
 
@@ -110,7 +106,7 @@ def render(summary: Mapping[str, Any]) -> str:
         f"run {summary['run']}{f' (job {job})' if job else ''}: location {loc['zone']} {loc['name']} ({loc['source']}), "
         f"PUE {summary['pue']:g}, "
         f"{summary['carbon_intensity_g_per_kwh']:.4g} g/kWh ({summary['intensity_source']}), "
-        + (f"price {_num(price['per_kwh'])} {price['currency']}/kWh ({price['source']})" if price["per_kwh"] is not None
+        + (f"price {display.sig(price['per_kwh'])} {price['currency']}/kWh ({price['source']})" if price["per_kwh"] is not None
            else "price unknown (give the writer price_per_kwh=, or set GREENOPS_PRICE_PER_KWH)"),
     ]
     cur = summary["currency"]
@@ -153,7 +149,7 @@ def jobs_text(summaries: list[Mapping[str, Any]]) -> list[str]:
             kwh = sum(r["totals"]["energy_kwh"] for r in runs)
             co2 = sum(r["totals"]["co2_kg"] for r in runs)
             lines.append(f"job {job}: {len(runs)} runs ({', '.join(r['run'] for r in runs)}), "
-                         f"{_num(kwh)} kWh, {_num(co2)} kg CO2")
+                         f"{display.format_energy(kwh)}, {display.format_co2(co2)}")
     return lines
 
 

@@ -11,6 +11,7 @@ import json
 import sys
 from dataclasses import asdict
 
+from greenops_tb import display
 from greenops_tb.analysis.elsewhere import Place, WhatIf, whatif
 from greenops_tb.analysis.run_summary import json_safe
 from greenops_tb.readers.runs import LOADERS, InputError, load_run
@@ -34,20 +35,20 @@ def _split(text: str | None) -> list[str] | None:
     return [t for t in text.split(",") if t.strip()] if text else None
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{x:+.0%}"
-
-
 def _line(i: int | str, x: Place, cost: bool) -> list[str]:
-    money = "-" if x.cost is None else f"{x.cost:.4g} {x.currency}"
-    saving = (f"{_pct(x.cost_saving_rel)}" if cost else f"{x.co2_saving_kg * 1000:+.4g} g ({_pct(x.co2_saving_rel)})")
-    return [str(i), x.key, x.name[:34], f"{x.co2_kg * 1000:.4g} g", f"{x.carbon_intensity_g_per_kwh:.4g}",
-            money, saving, "-" if x.water_offsite_l is None else f"{x.water_offsite_l:.3g} L",
+    """A place as a table row in the one number format; savings worded as savings (greenops_tb.display)."""
+    money = "-" if x.cost is None else display.format_cost(x.cost, x.currency)
+    if cost:
+        saving = "-" if x.cost_saving_rel is None else display.format_saving(x.cost_saving_rel, display.format_share)
+    else:
+        saving = display.format_saving(x.co2_saving_kg, display.format_co2, x.co2_saving_rel)
+    return [str(i), x.key, x.name[:34], display.format_co2(x.co2_kg), display.sig(x.carbon_intensity_g_per_kwh),
+            money, saving, "-" if x.water_offsite_l is None else display.format_volume(x.water_offsite_l),
             f"{x.intensity_source} ({x.basis})"]
 
 
 def _table(title: str, rows: list[list[str]]) -> str:
-    head = ["#", "place", "name", "CO2e", "g/kWh", "cost", "saving", "water off-site", "data (basis)"]
+    head = ["#", "place", "name", "CO2e", "gCO2e/kWh", "cost", "vs this run", "water off-site", "data (basis)"]
     rows = [head] + rows
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     return title + "\n" + "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
@@ -55,8 +56,9 @@ def _table(title: str, rows: list[list[str]]) -> str:
 
 def render(w: WhatIf) -> str:
     t = w.this_run
-    lines = [f"run {w.run}: {w.energy_kwh:.4g} kWh IT, PUE {w.pue:g} -> {w.facility_energy_kwh:.4g} kWh; "
-             f"here {t.key} ({t.intensity_source}, {t.basis}) {t.co2_kg * 1000:.4g} g CO2e; "
+    lines = [f"run {w.run}: {display.format_energy(w.energy_kwh)} IT, PUE {w.pue:g} -> "
+             f"{display.format_energy(w.facility_energy_kwh)}; "
+             f"here {t.key} ({t.intensity_source}, {t.basis}) {display.format_co2(t.co2_kg)}; "
              f"rank {w.rank} of {w.places + 1} places by CO2e"]
     lines.append(_table("cleanest:", [_line(i + 1, x, False) for i, x in enumerate(w.cleanest)]))
     if w.cheapest:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from greenops_tb import display
 from greenops_tb.footprint.tables import water_table
 
 
@@ -54,15 +55,7 @@ def footprint_summary(last: Any, stage_lasts: Sequence[Any], meta: Mapping[str, 
 
 
 def _mass(kg: float | None) -> str:
-    if kg is None:
-        return "unknown"
-    return f"{kg * 1000:.4g} g" if kg < 1 else f"{kg:.4g} kg"
-
-
-def _litres(litres: float | None) -> str:
-    if litres is None:
-        return "unknown"
-    return f"{litres * 1000:.4g} mL" if litres < 1 else f"{litres:.4g} L"
+    return "unknown" if kg is None else display.format_co2(kg)
 
 
 def footprint_lines(f: Mapping[str, Any]) -> list[str]:
@@ -75,8 +68,8 @@ def footprint_lines(f: Mapping[str, Any]) -> list[str]:
                 if f.get("lifetime_years") else "")]
     wue = f.get("wue_l_per_kwh")
     wue_text = f"WUE {wue:g} L/kWh, {f['wue_label']}" if wue is not None else "WUE unknown: pass wue="
-    lines.append(f"water on-site: {_litres(f['water_onsite_l'])} ({wue_text}); "
-                 f"off-site: {_litres(f['water_offsite_l'])} (grid mix x Macknick et al. 2012 factors)")
+    lines.append(f"water on-site: {display.format_volume(f['water_onsite_l'])} ({wue_text}); "
+                 f"off-site: {display.format_volume(f['water_offsite_l'])} (grid mix x Macknick et al. 2012 factors)")
     return lines
 
 

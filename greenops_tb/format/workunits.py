@@ -18,6 +18,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from greenops_tb import display
 from greenops_tb.format.units import J_PER_KWH
 
 UNITS = ("sample", "token")
@@ -73,12 +74,11 @@ class Efficiency:
                 "units_per_kwh": self.units_per_kwh, "kj_per_1k": self.kj_per_1k, "g_per_1k": self.g_per_1k}
 
     def text(self) -> str:
-        """``12.3 J and 4.1 mg CO2e per sample (81.2k samples/kWh)``."""
+        """``12.30 J and 4.100 mg CO2e per sample (81.20 k samples/kWh)`` (greenops_tb.display)."""
         if self.j_per_unit is None or self.g_per_unit is None or self.units_per_kwh is None:
             return f"no {self.unit}s counted"
-        g = self.g_per_unit
-        co2 = f"{g:.3g} g" if g >= 1 else f"{g * 1e3:.3g} mg" if g >= 1e-3 else f"{g * 1e6:.3g} µg"
-        return f"{self.j_per_unit:.3g} J and {co2} CO2e per {self.unit} ({self.units_per_kwh:.3g} {self.unit}s/kWh)"
+        return (f"{display.format_joules(self.j_per_unit)} and {display.format_co2(self.g_per_unit / 1000)} per "
+                f"{self.unit} ({display.format_count(self.units_per_kwh, self.unit + 's/kWh')})")
 
 
 EFFICIENCY_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Efficiency))
@@ -111,7 +111,9 @@ def comparison_text(unit: str, labels: Iterable[str], values: Iterable[float | N
     out = []
     for lab, v in zip(labels[1:], values[1:]):
         ch = relative_change(values[0], v)
-        if ch is not None:
+        if ch == 0:
+            out.append(f"{lab}: the same energy per {unit} as {labels[0]}")
+        elif ch is not None:
             word = "less" if ch < 0 else "more"
-            out.append(f"{lab}: {abs(ch):.0%} {word} energy per {unit} than {labels[0]}")
+            out.append(f"{lab}: {display.format_share(abs(ch))} {word} energy per {unit} than {labels[0]}")
     return out

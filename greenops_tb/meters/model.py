@@ -59,7 +59,7 @@ class ModelRamSource(EnergySource):
         self._w_per_byte = w_per_gb / _GB
         self.sample_interval = sample_interval
         self._integ = PowerIntegrator(1)
-        self.devices = (Device("ram", "ram", f"process RSS x {w_per_gb:g} W/GB"),)
+        self.devices = (Device("ram", "ram", "RAM"),)  # the hardware; the formula is the provenance's (model-rss)
 
     def sample(self) -> None:
         self._integ.add(time.perf_counter(), [self._proc.memory_info().rss * self._w_per_byte])

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from greenops_tb.display import format_co2, format_cost, format_duration, format_energy
+from greenops_tb.display import format_co2, format_cost, format_duration, format_energy, sig
 from greenops_tb.format.schema import DEVICE_KINDS, SOURCES
 from greenops_tb.format.units import avg_power_w
 
@@ -90,8 +90,8 @@ def format_summary(t: RunTotals) -> str:
             f"  {name:<{width}}  {s.records:>7}  {format_duration(s.duration_s):>10}  {format_energy(s.energy_kwh):>11}  "
             f"{format_co2(s.co2_kg):>15}  {format_cost(s.cost, t.currency):>12}  {kinds}"
         )
-    lines.append(f"  carbon intensity {t.carbon_intensity_g_per_kwh:.4g} gCO2e/kWh ({t.intensity_source})")
-    price = "unknown" if t.price_per_kwh is None else f"{t.price_per_kwh:.4g} {t.currency}/kWh"
+    lines.append(f"  carbon intensity {sig(t.carbon_intensity_g_per_kwh)} gCO2e/kWh ({t.intensity_source})")
+    price = "unknown" if t.price_per_kwh is None else f"{sig(t.price_per_kwh)} {t.currency}/kWh"
     lines.append(f"  price {price} ({t.price_source})")
     if t.mix_shares:
         mix = ", ".join(

@@ -98,8 +98,9 @@ def training_type(stages: list[str], override: str | None = None) -> str:
 
 
 def _hardware(devices: list[Device]) -> list[str]:
-    counts = Counter((d.name, d.kind) for d in devices)
-    return [f"{n} x {name} ({kind})" for (name, kind), n in counts.items()]
+    """``1 x Intel Xeon (cpu, energy modelled: model-tdp)``: the hardware, and how its energy was known."""
+    counts = Counter((d.name, d.kind, "" if d.measured else f", energy modelled: {d.provenance}") for d in devices)
+    return [f"{n} x {name} ({kind}{how})" for (name, kind, how), n in counts.items()]
 
 
 def _citations(summary: dict[str, Any], factor_sources: list[str]) -> list[str]:
