@@ -63,7 +63,7 @@ def main() -> None:
     loss_fn = nn.CrossEntropyLoss()
     last = {"loss": float("nan"), "accuracy": float("nan")}  # watched: read at every record
 
-    with GreenSummaryWriter(os.path.join(args.logdir, args.name), country=args.country,
+    with GreenSummaryWriter(os.path.join(args.logdir, args.name), country=args.country, hash_chain=True,
                             watch={"loss": lambda: last["loss"], "lr": opt, "accuracy": lambda: last["accuracy"]}) as writer:
         writer.watch_model(model, "train")  # forward / backward split of the train stage
         step = 0
