@@ -135,7 +135,8 @@ def test_readme_cli_line_runs_as_written(quickstart_dir: Path, line: int, comman
     import shlex
     import shutil
 
-    exe = shutil.which("greenops-tb")
+    beside = Path(sys.executable).parent / "greenops-tb"  # this interpreter's scripts (a venv need not be on PATH)
+    exe = str(beside) if beside.exists() else shutil.which("greenops-tb")
     assert exe, "the greenops-tb console script is not installed (pip install -e .)"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
     proc = subprocess.run([exe, *shlex.split(command)[1:]], cwd=quickstart_dir, env=env, capture_output=True,
