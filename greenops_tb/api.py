@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Sequence, Union
 
+from greenops_tb.errors import UsageError
 from greenops_tb.format.schema import Record
 from greenops_tb.readers.events import RunData
 
@@ -29,16 +30,16 @@ def run_data(source: RunSource, loader: str = "auto") -> RunData:
         try:
             return load_run(os.fspath(source), loader)
         except InputError as err:
-            raise ValueError(str(err)) from err
+            raise UsageError(str(err)) from err
     if hasattr(source, "csv_path") and hasattr(source, "run_metadata"):
         from greenops_tb.readers.csv import read_records
 
         if source.csv_path is None:
-            raise ValueError("this writer keeps no CSV (csv_path=False); pass its log dir instead")
+            raise UsageError("this writer keeps no CSV (csv_path=False); pass its log dir instead")
         return RunData(source.run_name, source.run_metadata(), read_records(source.csv_path))
     records = list(source)
     if not records or not all(isinstance(r, Record) for r in records):
-        raise ValueError("pass a run directory, a live CSV, RunData, records or a GreenSummaryWriter")
+        raise UsageError("pass a run directory, a live CSV, RunData, records or a GreenSummaryWriter")
     return RunData(records[0].run, None, records)
 
 

@@ -14,6 +14,10 @@ class UsageError(GreenOpsError, ValueError):
     """A wrong option, argument or call order; the message names it and says what to pass instead."""
 
 
+class UsageTypeError(GreenOpsError, TypeError):
+    """An option or argument of the wrong type; the message names it and says what to pass instead."""
+
+
 class StateError(GreenOpsError, RuntimeError):
     """A call the writer's state does not allow (a stage not running, a closed or forked writer)."""
 

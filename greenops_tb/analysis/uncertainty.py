@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Mapping, Sequence
 
+from greenops_tb.errors import UsageError
 from greenops_tb.format.schema import Record
 
 #: Citation keys -> full references (docs/METHOD.md prints the same).
@@ -224,7 +225,7 @@ def zone_basis(zone: str) -> str:
 def run_uncertainty(records: Sequence[Record]) -> tuple[Uncertainty, dict[str, Uncertainty]]:
     """Ranges of a run's totals (every joule once) and of each stage's, from its records (emission order)."""
     if not records:
-        raise ValueError("no records: nothing to put a range on")
+        raise UsageError("no records: nothing to put a range on")
     last = records[-1]
     basis = zone_basis(last.location)
     by_stage: dict[str, list[Record]] = defaultdict(list)

@@ -18,6 +18,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from greenops_tb.errors import UsageError
 from greenops_tb.format.units import J_PER_KWH
 
 UNITS = ("sample", "token")
@@ -30,7 +31,7 @@ def check_count(value: object, what: str) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{what} must be a whole number >= 0 (e.g. the batch size), got {value!r}")
+        raise UsageError(f"{what} must be a whole number >= 0 (e.g. the batch size), got {value!r}")
     return int(value)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from greenops_tb import __version__
 from greenops_tb.analysis.run_summary import summarize
 from greenops_tb.analysis.uncertainty import CITATIONS, Range, factors_json, run_uncertainty
+from greenops_tb.errors import UsageError
 from greenops_tb.footprint.view import footprint_citations
 from greenops_tb.grid.dataset import load as load_dataset
 from greenops_tb.readers.events import RunData
@@ -114,7 +115,7 @@ def _citations(summary: dict[str, Any], factor_sources: list[str]) -> list[str]:
 def facts(data: RunData, *, training: str | None = None) -> Facts:
     """The facts of one run (ValueError when it has no records)."""
     if not data.records:
-        raise ValueError(f"run {data.run!r} has no records; nothing to report")
+        raise UsageError(f"run {data.run!r} has no records; nothing to report")
     s = summarize(data)
     run_u, stage_u = run_uncertainty(data.records)
     meta = data.metadata

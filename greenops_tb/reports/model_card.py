@@ -15,6 +15,7 @@ import json
 import re
 from typing import Any, Mapping
 
+from greenops_tb.errors import UsageError
 from greenops_tb.reports.facts import Facts
 
 KEY = "co2_eq_emissions"
@@ -120,8 +121,8 @@ def update(text: str, data: Mapping[str, Any]) -> str:
     if after is None:
         return merged  # no YAML parser installed: the splice is textual and leaves the rest untouched
     if dict(after.get(KEY) or {}) != dict(data):
-        raise ValueError(f"the merged model card does not read back its {KEY} block; is its front matter valid YAML?")
+        raise UsageError(f"the merged model card does not read back its {KEY} block; is its front matter valid YAML?")
     others = {k: v for k, v in (before or {}).items() if k != KEY}
     if {k: v for k, v in after.items() if k != KEY} != others:
-        raise ValueError("merging would change other metadata fields of the model card; nothing was written")
+        raise UsageError("merging would change other metadata fields of the model card; nothing was written")
     return merged
