@@ -160,11 +160,13 @@ def _merge(group: Any, flat: dict[str, Any]) -> Any:
     for f in dataclasses.fields(group):
         if f.name not in flat:
             continue
-        if getattr(group, f.name) != f.default:
+        value = flat.pop(f.name)
+        if getattr(group, f.name) == f.default:
+            changes[f.name] = value
+        elif value != f.default:  # a flat keyword left at its default does not override the group
             kind = type(group).__name__
             raise UsageError(f"{f.name} is given twice: as {f.name}= and in {kind.lower()}={kind}(...); "
                              f"pass it once")
-        changes[f.name] = flat.pop(f.name)
     return dataclasses.replace(group, **changes) if changes else group
 
 
