@@ -21,8 +21,11 @@ RunSource = Union[str, "os.PathLike[str]", RunData, Sequence[Record], "GreenSumm
 
 
 def run_data(source: RunSource, loader: str = "auto") -> RunData:
-    """The records (and metadata, where known) of ``source``; ValueError when it names no readable run."""
-    from greenops_tb.readers.runs import InputError, load_run
+    """The records (and metadata, where known) of ``source``; :class:`~greenops_tb.errors.UsageError` (a
+    ValueError) when it names no readable run. ``loader``: TensorBoard's reader of event files ("auto",
+    "server": the Rust data server, "python")."""
+    from greenops_tb.errors import InputError
+    from greenops_tb.readers.runs import load_run
 
     if isinstance(source, RunData):
         return source

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
 from greenops_tb.analysis.contract import CompareRow, RunSummary, Totals
+from greenops_tb.analysis.latest import by_stage
 from greenops_tb.analysis.uncertainty import ranges_json
 from greenops_tb.footprint.view import footprint_summary
 from greenops_tb.format.schema import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record, running_mix
@@ -197,13 +198,11 @@ def summarize(data: RunData) -> RunSummary:
     if not records:
         return out
     last = records[-1]
-    by_stage: dict[str, list[Record]] = defaultdict(list)
-    for r in records:
-        by_stage[r.stage].append(r)
+    stage_records = by_stage(records)
     exact = has_splits(last)
     run_mix = running_mix(last, "run") if exact else _scaled(_sum_mix(records), last.run_energy_kwh * last.pue)
     complete = is_complete(records)
-    stages = [_stage_summary(s, rs, complete) for s, rs in by_stage.items()]
+    stages = [_stage_summary(s, rs, complete) for s, rs in stage_records.items()]
     out.update(
         totals=_totals(last.run_energy_kwh, last.pue, last.run_co2_kg, last.run_cost, last.run_duration_s, run_mix),
         currency=last.currency,
@@ -230,7 +229,7 @@ def summarize(data: RunData) -> RunSummary:
         complete=complete,
         ranges=ranges_json(records),  # low-high of every total (docs/METHOD.md)
         splits_exact=exact or complete,
-        footprint=footprint_summary(last, [rs[-1] for rs in by_stage.values()],
+        footprint=footprint_summary(last, [rs[-1] for rs in stage_records.values()],
                                     getattr(meta, "footprint", None), run_mix),
     )
     return out

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Mapping, Sequence
 
+from greenops_tb.analysis.latest import by_stage
 from greenops_tb.errors import UsageError
 from greenops_tb.format.schema import Record
 
@@ -228,13 +229,10 @@ def run_uncertainty(records: Sequence[Record]) -> tuple[Uncertainty, dict[str, U
         raise UsageError("no records: nothing to put a range on")
     last = records[-1]
     basis = zone_basis(last.location)
-    by_stage: dict[str, list[Record]] = defaultdict(list)
-    for r in records:
-        by_stage[r.stage].append(r)
     stages = {
         s: estimate(rs, energy_kwh=rs[-1].stage_energy_kwh, co2_kg=rs[-1].stage_co2_kg, cost=rs[-1].stage_cost,
                     basis=basis)
-        for s, rs in by_stage.items()
+        for s, rs in by_stage(records).items()
     }
     run = estimate(records, energy_kwh=last.run_energy_kwh, co2_kg=last.run_co2_kg, cost=last.run_cost, basis=basis)
     return run, stages
