@@ -15,7 +15,3 @@ def by_stage(records: Iterable[Record]) -> dict[str, list[Record]]:
         out.setdefault(r.stage, []).append(r)
     return out
 
-
-def latest_by_stage(records: Iterable[Record]) -> dict[str, Record]:
-    """Each stage's latest record: its ``stage_*`` running totals are the stage's totals."""
-    return {stage: recs[-1] for stage, recs in by_stage(records).items()}

@@ -19,7 +19,7 @@ CO2 total and the summary names the factors (``co2_by_source_factors``).
 
 A device's context (what its source says it was doing, e.g. ``util_pct`` and
 ``mem_used_gb``; see :class:`~greenops_tb.format.schema.DeviceEnergy`) is summarised
-per key over the kept records as :class:`ContextStats`: ``mean`` weighted by each
+per key over the kept records as :class:`~greenops_tb.analysis.context.ContextStats`: ``mean`` weighted by each
 record's duration (a plain mean when every record is zero-length), ``max`` and
 ``last`` (the latest record's value). Overlapping stages count their shared time
 once per stage. Keys no record reports are left out; a device without context
@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, Iterable, Mapping
 
+from greenops_tb.analysis.context import ContextAccumulator
 from greenops_tb.analysis.contract import CompareRow, RunSummary, Totals
 from greenops_tb.analysis.latest import by_stage
 from greenops_tb.analysis.uncertainty import ranges_json
@@ -123,46 +124,13 @@ def _stage_summary(stage: str, recs: list[Record], complete: bool) -> dict[str, 
     }
 
 
-@dataclass(frozen=True, slots=True)
-class ContextStats:
-    """One context key of one device over the kept records (see the module docstring)."""
-
-    mean: float  # weighted by record duration
-    max: float
-    last: float
-
-
-class _ContextAccumulator:
-    """Running duration-weighted sum, plain sum, max and last value of one context key."""
-
-    __slots__ = ("weighted", "weight", "total", "count", "max", "last")
-
-    def __init__(self) -> None:
-        self.weighted = self.weight = self.total = 0.0
-        self.count = 0
-        self.max = -math.inf
-        self.last = math.nan
-
-    def add(self, value: float, duration_s: float) -> None:
-        self.weighted += value * duration_s
-        self.weight += duration_s
-        self.total += value
-        self.count += 1
-        self.max = max(self.max, value)
-        self.last = value
-
-    def stats(self) -> ContextStats:
-        mean = self.weighted / self.weight if self.weight > 0 else self.total / self.count
-        return ContextStats(mean=mean, max=self.max, last=self.last)
-
-
 def _devices(records: list[Record], run_energy_kwh: float) -> list[dict[str, Any]]:
     """Per device: exact energy from the latest record's running split (else the kept records' shares of the
     run total), kind and provenance as last recorded, context statistics over the kept records."""
     energy: dict[str, float] = defaultdict(float)
     kind: dict[str, str] = {}
     provenance: dict[str, str] = {}
-    context: dict[str, dict[str, _ContextAccumulator]] = defaultdict(lambda: defaultdict(_ContextAccumulator))
+    context: dict[str, dict[str, ContextAccumulator]] = defaultdict(lambda: defaultdict(ContextAccumulator))
     for r in records:
         for dev_id, d in r.devices.items():
             energy[dev_id] += d.energy_kwh

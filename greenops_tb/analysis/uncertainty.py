@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Mapping, Sequence
 
@@ -239,7 +239,7 @@ def run_uncertainty(records: Sequence[Record]) -> tuple[Uncertainty, dict[str, U
 
 
 def _range_json(r: Range | None) -> dict[str, float] | None:
-    return None if r is None else {"value": r.value, "low": r.low, "high": r.high}
+    return None if r is None else asdict(r)
 
 
 def _ranges(u: Uncertainty) -> dict[str, dict[str, float] | None]:
