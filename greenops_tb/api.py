@@ -34,15 +34,18 @@ def run_data(source: RunSource, loader: str = "auto") -> RunData:
             return load_run(os.fspath(source), loader)
         except InputError as err:
             raise UsageError(str(err)) from err
-    if hasattr(source, "csv_path") and hasattr(source, "run_metadata"):
+    wrong = "pass a run directory, a live CSV, RunData, records or a GreenSummaryWriter"
+    if not isinstance(source, Sequence):  # a GreenSummaryWriter (not imported here: it loads torch)
         from greenops_tb.readers.csv import read_records
 
+        if not hasattr(source, "run_metadata"):
+            raise UsageError(wrong)
         if source.csv_path is None:
             raise UsageError("this writer keeps no CSV (csv_path=False); pass its log dir instead")
         return RunData(source.run_name, source.run_metadata(), read_records(source.csv_path))
-    records = list(source)
-    if not records or not all(isinstance(r, Record) for r in records):
-        raise UsageError("pass a run directory, a live CSV, RunData, records or a GreenSummaryWriter")
+    records = [r for r in source if isinstance(r, Record)]
+    if not records or len(records) != len(source):
+        raise UsageError(wrong)
     return RunData(records[0].run, None, records)
 
 

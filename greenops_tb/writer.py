@@ -26,6 +26,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from greenops_tb import __version__
 from greenops_tb.distributed.identity import job_extra
+from greenops_tb.distributed.job import JobMeter, attach, writes_files
 from greenops_tb.errors import StateError, UsageError
 from greenops_tb.footprint import Footprint
 from greenops_tb.format.schema import Record, RunMetadata
@@ -103,17 +104,17 @@ class GreenSummaryWriter(SummaryWriter):
     :class:`~torch.utils.tensorboard.SummaryWriter`'s.
     """
 
+    file_writer: Any  # SummaryWriter's, None until its first event
+    all_writers: Any
+
     def __init__(self, *args: Any, where: Where | None = None, output: Output | None = None,
                  measure: Measure | None = None, **kwargs: Any) -> None:
         self._closed = True  # until fully constructed: close() is a no-op
         self._forked = ""  # why calls are refused in a forked child
         opts, kwargs = writer_options(kwargs, where=where, output=output, measure=measure)  # before any file
-        self._options = opts
         self._watches = Watches()
         for name, value in (opts.output.watch or {}).items():
             self._watches.add(name, value)
-        from greenops_tb.distributed.job import attach, writes_files
-
         m, w = opts.measure, opts.where
         self._job = attach(m.distributed, timeout_s=m.dist_timeout_s, flush_every=m.dist_flush_every)
         self._writes = writes_files(self._job)
@@ -132,7 +133,6 @@ class GreenSummaryWriter(SummaryWriter):
                 "(or fix its permissions); nothing was recorded"
             ) from err
         self._csv: CsvSink | None = None
-        self._meter: MeterLike | None = None
         try:
             self._build(opts)
         except BaseException:
@@ -147,7 +147,9 @@ class GreenSummaryWriter(SummaryWriter):
         out = opts.output
         self._run = out.run_name or os.path.basename(os.path.normpath(self.log_dir))
         self._csv = build_csv(self.log_dir, opts, writes=self._writes)  # only rank 0 writes the job's CSV and events
-        self._meter, self._host_claim = build_meter(self._job, opts.measure)
+        meter, self._host_claim = build_meter(self._job, opts.measure)
+        self._meter: MeterLike = meter
+        self._job_meter = meter if isinstance(meter, JobMeter) else None  # ranks check boundaries through it
         self._resumed = resume.from_csv(self._csv.path) if self._csv is not None and self._csv.next_seq else None
         self._started_at = time.time()
         profile = self._grid.profile
@@ -182,9 +184,10 @@ class GreenSummaryWriter(SummaryWriter):
             fw.event_writer.discard()
         if self._csv is not None:
             self._csv.discard()
-        if self._meter is not None:
+        meter = getattr(self, "_meter", None)
+        if meter is not None:
             with contextlib.suppress(Exception):
-                self._meter.close()
+                meter.close()
         self._grid.close()
         if new_dir:
             with contextlib.suppress(OSError):  # only when empty: never anything the user put there
@@ -232,8 +235,8 @@ class GreenSummaryWriter(SummaryWriter):
 
     def _expect(self, kind: str, name: str) -> None:
         """Distributed: name the next boundary, so ranks can check they pass the same ones."""
-        if self._job is not None:
-            self._meter.expect(kind, name)
+        if self._job_meter is not None:
+            self._job_meter.expect(kind, name)
 
     def stage(self, name: str, *, step: int | None = None, epoch: int | None = None) -> _StageScope:
         """Context manager and decorator: start on enter, stop on exit (also on exceptions)."""
@@ -381,8 +384,8 @@ class GreenSummaryWriter(SummaryWriter):
         with self._close_lock:
             if self._closed:
                 return
-            if self._job is not None:
-                self._meter.closing()  # the stops below are exchanged with the other ranks too
+            if self._job_meter is not None:
+                self._job_meter.closing()  # the stops below are exchanged with the other ranks too
             self._stages.close(CLOSED)  # every stage open now is recorded; any later call is refused
             self._closed = True
         _LIVE.discard(self)

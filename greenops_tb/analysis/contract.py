@@ -42,7 +42,7 @@ def json_form(cls: type, name: str = "", computed: tuple[str, ...] = ()) -> type
     hints = typing.get_type_hints(cls)
     keys = {f.name: _json_type(hints[f.name]) for f in dataclasses.fields(cls)}
     keys.update({p: typing.get_type_hints(getattr(cls, p).fget)["return"] for p in computed})
-    form = TypedDict(name or cls.__name__, keys)  # type: ignore[operator]
+    form = TypedDict(name or cls.__name__, keys)  # type: ignore[misc]  # a name known at run time
     JSON_FORMS[cls] = form
     return form
 

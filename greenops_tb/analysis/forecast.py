@@ -150,14 +150,14 @@ def forecast(
     def band(values: list[float], so_far: float) -> Band:
         return _bands(np.asarray(values, dtype=np.float64), w, so_far, remaining, confidence, rng)
 
-    has_cost = all(r.cost is not None for r in recs) and last.stage_cost is not None
+    costs = [r.cost for r in recs if r.cost is not None]
     return Forecast(
         stage=last.stage,
         done_steps=done,
         total_steps=int(total_steps),
         energy_kwh=band([r.energy_kwh for r in recs], last.stage_energy_kwh),
         co2_kg=band([r.co2_kg for r in recs], last.stage_co2_kg),
-        cost=band([r.cost for r in recs], last.stage_cost) if has_cost else None,  # type: ignore[misc]
+        cost=band(costs, last.stage_cost) if len(costs) == len(recs) and last.stage_cost is not None else None,
         currency=last.currency,
         duration_s=band([r.duration_s for r in recs], last.stage_duration_s),
         confidence=confidence,

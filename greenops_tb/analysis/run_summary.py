@@ -30,10 +30,19 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import asdict
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, cast
 
 from greenops_tb.analysis.context import ContextAccumulator
-from greenops_tb.analysis.contract import CompareRow, RunSummary, Totals
+from greenops_tb.analysis.contract import (
+    CompareRow,
+    DeviceSummary,
+    Efficiency,
+    FootprintSummary,
+    RunRanges,
+    RunSummary,
+    StageSummary,
+    Totals,
+)
 from greenops_tb.analysis.latest import by_stage
 from greenops_tb.analysis.uncertainty import ranges_json
 from greenops_tb.footprint.view import footprint_summary
@@ -105,7 +114,7 @@ def has_splits(rec: Record) -> bool:
     return bool(rec.run_devices_kwh) or not rec.devices
 
 
-def _stage_summary(stage: str, recs: list[Record], complete: bool) -> dict[str, Any]:
+def _stage_summary(stage: str, recs: list[Record], complete: bool) -> StageSummary:
     last = recs[-1]
     counts = {"samples": last.stage_samples, "tokens": last.stage_tokens}
     eff = stage_efficiency(stage, last.stage_energy_kwh, last.stage_co2_kg, counts, len(recs) if complete else None)
@@ -119,12 +128,13 @@ def _stage_summary(stage: str, recs: list[Record], complete: bool) -> dict[str, 
         "records_kept": len(recs),
         "mix_kwh": mix,
         "co2_by_source_kg": co2_by_source(totals["co2_kg"], mix),
-        **counts,
+        "samples": last.stage_samples,
+        "tokens": last.stage_tokens,
         "efficiency": {u: e.to_json() for u, e in eff.items()},
     }
 
 
-def _devices(records: list[Record], run_energy_kwh: float) -> list[dict[str, Any]]:
+def _devices(records: list[Record], run_energy_kwh: float) -> list[DeviceSummary]:
     """Per device: exact energy from the latest record's running split (else the kept records' shares of the
     run total), kind and provenance as last recorded, context statistics over the kept records."""
     energy: dict[str, float] = defaultdict(float)
@@ -171,39 +181,39 @@ def summarize(data: RunData) -> RunSummary:
     run_mix = running_mix(last, "run") if exact else _scaled(_sum_mix(records), last.run_energy_kwh * last.pue)
     complete = is_complete(records)
     stages = [_stage_summary(s, rs, complete) for s, rs in stage_records.items()]
-    out.update(
-        totals=_totals(last.run_energy_kwh, last.pue, last.run_co2_kg, last.run_cost, last.run_duration_s, run_mix),
-        currency=last.currency,
-        start_time=records[0].start_time,
-        end_time=last.end_time,
-        last_step=max(r.step for r in records),
-        stages=stages,
-        efficiency=headline_efficiency(stages),
-        devices=_devices(records, last.run_energy_kwh),
-        mix_kwh=run_mix,
-        mix_shares=mix_shares(run_mix),
-        co2_by_source_kg=co2_by_source(last.run_co2_kg, run_mix),
-        co2_by_source_factors=load_dataset().factors_source,
-        location={"zone": last.location, "source": last.location_source,
-                  "name": meta.location_name if meta else ""},
-        pue=last.pue,
-        carbon_intensity_g_per_kwh=last.carbon_intensity_g_per_kwh,
-        intensity_source=last.intensity_source,
-        price={"source": last.price_source, "currency": last.currency,
-               "per_kwh": meta.price_per_kwh if meta else None},
-        dataset=dict(meta.dataset) if meta else {},
-        records_kept=len(records),
-        records_emitted=last.seq + 1,
-        complete=complete,
-        ranges=ranges_json(records),  # low-high of every total (docs/METHOD.md)
-        splits_exact=exact or complete,
-        footprint=footprint_summary(last, [rs[-1] for rs in stage_records.values()],
-                                    getattr(meta, "footprint", None), run_mix),
-    )
+    out.update({
+        "totals": _totals(last.run_energy_kwh, last.pue, last.run_co2_kg, last.run_cost, last.run_duration_s, run_mix),
+        "currency": last.currency,
+        "start_time": records[0].start_time,
+        "end_time": last.end_time,
+        "last_step": max(r.step for r in records),
+        "stages": stages,
+        "efficiency": headline_efficiency(stages),
+        "devices": _devices(records, last.run_energy_kwh),
+        "mix_kwh": run_mix,
+        "mix_shares": mix_shares(run_mix),
+        "co2_by_source_kg": co2_by_source(last.run_co2_kg, run_mix),
+        "co2_by_source_factors": load_dataset().factors_source,
+        "location": {"zone": last.location, "source": last.location_source,
+                     "name": meta.location_name if meta else ""},
+        "pue": last.pue,
+        "carbon_intensity_g_per_kwh": last.carbon_intensity_g_per_kwh,
+        "intensity_source": last.intensity_source,
+        "price": {"source": last.price_source, "currency": last.currency,
+                  "per_kwh": meta.price_per_kwh if meta else None},
+        "dataset": dict(meta.dataset) if meta else {},
+        "records_kept": len(records),
+        "records_emitted": last.seq + 1,
+        "complete": complete,
+        "ranges": cast(RunRanges, ranges_json(records)),  # low-high of every total (docs/METHOD.md)
+        "splits_exact": exact or complete,
+        "footprint": cast(FootprintSummary, footprint_summary(last, [rs[-1] for rs in stage_records.values()],
+                                                              getattr(meta, "footprint", None), run_mix)),
+    })
     return out
 
 
-def headline_efficiency(stages: list[dict[str, Any]]) -> dict[str, Any] | None:
+def headline_efficiency(stages: list[StageSummary]) -> Efficiency | None:
     """The run's headline efficiency: the stage with the most samples (else tokens, else steps), per that unit."""
     for unit in ("sample", "token", "step"):
         found = [s["efficiency"][unit] for s in stages if unit in s["efficiency"]]
@@ -216,10 +226,11 @@ def _metadata_json(meta: Any) -> dict[str, Any] | None:
     return asdict(meta) if meta is not None else None
 
 
-def headline(summary: Mapping[str, Any]) -> CompareRow:
+def headline(summary: RunSummary) -> CompareRow:
     """One row of the run comparison: the totals, per-stage energy and source shares."""
     if not summary.get("has_records"):
         return {"run": summary["run"], "has_records": False}
+    footprint = summary["footprint"]
     return {
         "run": summary["run"],
         "has_records": True,
@@ -231,7 +242,9 @@ def headline(summary: Mapping[str, Any]) -> CompareRow:
         "mix_shares": summary["mix_shares"],
         "complete": summary["complete"],
         "efficiency": summary.get("efficiency"),
-        **{k: summary["footprint"][k] for k in ("embodied_kg", "water_onsite_l", "water_offsite_l")},
+        "embodied_kg": footprint["embodied_kg"],
+        "water_onsite_l": footprint["water_onsite_l"],
+        "water_offsite_l": footprint["water_offsite_l"],
     }
 
 

@@ -9,7 +9,7 @@ from greenops_tb.grid.dataset import Dataset, Zone
 UNKNOWN = "unknown"
 
 
-def resolve_price(ds: Dataset, zone: Zone, price_per_kwh: float | None, currency: str | None,
+def resolve_price(ds: Dataset, zone: Zone, price_per_kwh: float | str | None, currency: str | None,
                   label: str = "argument") -> tuple[float | None, str, str]:
     """``(price per kWh or None, ISO 4217 currency or "", source label)``; never invents a price."""
     country = zone.country or zone.key

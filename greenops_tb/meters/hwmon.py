@@ -39,7 +39,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from greenops_tb.errors import UsageError
 from greenops_tb.meters.base import Device, EnergySource
@@ -278,7 +278,7 @@ def hwmon_sources(
     root: str | os.PathLike | None = None,
     *,
     measured: Sequence[str] = (),
-    fallbacks: dict[str, Callable[[], EnergySource | None]] | None = None,
+    fallbacks: Mapping[str, Callable[[], EnergySource | None]] | None = None,
     interval: float = DEFAULT_INTERVAL_S,
 ) -> tuple[list[EnergySource], set[str]]:
     """Sources for the kinds hwmon covers (see :func:`plan`) and the set of kinds they cover.

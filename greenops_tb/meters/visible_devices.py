@@ -177,10 +177,10 @@ def _resolve(nvml: Any, sel: Selector, handles: list, uuids: list[str], cuda_ind
             return None
         return VisibleGpu(cuda_index, i, uuids[i], _name(nvml, handles[i]), handles[i])
     if sel.form == "gpu-uuid":
-        i = _match(sel.value, uuids)
-        if i is None:
+        found = _match(sel.value, uuids)
+        if found is None:
             return None
-        return VisibleGpu(cuda_index, i, uuids[i], _name(nvml, handles[i]), handles[i])
+        return VisibleGpu(cuda_index, found, uuids[found], _name(nvml, handles[found]), handles[found])
     # MIG: the old form names the parent GPU, the new form the instance
     old = re.match(r"^MIG-(GPU-[0-9a-fA-F-]+)/\d+/\d+$", sel.value)
     for i, h in enumerate(handles):

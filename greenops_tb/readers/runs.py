@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ def event_files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*tfevents*") if p.is_file())
 
 
-def check_logdir(path: str | Path) -> Path:
+def check_logdir(path: str | os.PathLike[str]) -> Path:
     """``path`` as a logdir that holds event files, else :class:`InputError`."""
     p = Path(path).expanduser()
     if not p.exists():
@@ -119,7 +120,7 @@ def _provider(path: Path, loader: str) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def open_logdir(path: str | Path, loader: str = "auto") -> Iterator[Logdir]:
+def open_logdir(path: str | os.PathLike[str], loader: str = "auto") -> Iterator[Logdir]:
     """Open a logdir for reading; InputError for a bad path, no event files or no green data."""
     from tensorboard.context import RequestContext
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from greenops_tb import __version__
 from greenops_tb.analysis.run_summary import summarize
@@ -103,7 +103,7 @@ def _hardware(devices: list[Device]) -> list[str]:
     return [f"{n} x {name} ({kind})" for (name, kind), n in counts.items()]
 
 
-def _citations(summary: dict[str, Any], factor_sources: list[str]) -> list[str]:
+def _citations(summary: Mapping[str, Any], factor_sources: list[str]) -> list[str]:
     labels = [summary["intensity_source"], summary["price"]["source"], summary.get("dataset", {}).get("mix", "")]
     out = [text for key, text in DATA_CITATIONS.items() if any(lab.startswith(key) for lab in labels if lab)]
     if summary.get("co2_by_source_kg"):
@@ -139,6 +139,6 @@ def facts(data: RunData, *, training: str | None = None) -> Facts:
         intensity_basis=zone.basis if zone else "", co2_kg=run_u.co2_kg, cost=run_u.cost, currency=s["currency"],
         price_source=s["price"]["source"], uncertainty_rule=run_u.rule, uncertainty_factors=factors,
         citations=_citations(s, [f.source for f in run_u.factors]), complete=s["complete"],
-        footprint=s.get("footprint", {}),
+        footprint=dict(s.get("footprint", {})),
     )
 

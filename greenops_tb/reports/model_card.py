@@ -71,7 +71,7 @@ def front_matter(text: str) -> tuple[int, int] | None:
 def _key_span(body: str) -> tuple[int, int] | None:
     """Offsets in ``body`` of the top-level ``co2_eq_emissions`` entry (key line and indented lines after it)."""
     lines = body.splitlines(keepends=True)
-    pos, start, end = 0, None, None
+    pos, start, end = 0, None, 0
     for line in lines:
         if start is None and _KEY_LINE.match(line):
             start = end = pos

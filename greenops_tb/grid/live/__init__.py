@@ -52,6 +52,6 @@ def make_live_grid(name: str, static: StaticGrid, options: dict[str, Any], env: 
     if zone != "GB":
         raise UsageError(f"live='uk-carbon-intensity' covers Great Britain only, but the location is {zone}; "
                          "pass country='GB' or choose another provider")
-    provider = UKCarbonIntensity(regionid=options.get("regionid"), postcode=options.get("postcode"),
-                                 base_url=options.get("base_url", UK_BASE_URL), timeout_s=timeout_s)
-    return LiveGrid(static, provider.fetch, key, refresh_s=refresh_s)
+    uk = UKCarbonIntensity(regionid=options.get("regionid"), postcode=options.get("postcode"),
+                           base_url=options.get("base_url", UK_BASE_URL), timeout_s=timeout_s)
+    return LiveGrid(static, uk.fetch, key, refresh_s=refresh_s)
