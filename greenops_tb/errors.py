@@ -22,6 +22,11 @@ class StateError(GreenOpsError, RuntimeError):
     """A call the writer's state does not allow (a stage not running, a closed or forked writer)."""
 
 
+class DataError(GreenOpsError, ValueError):
+    """Data that is not what it must be (a corrupt embedded table, a grid dataset without a factor); the message
+    says what to do (usually: reinstall greenops_tb)."""
+
+
 class InputError(GreenOpsError):
     """Bad path or unreadable input (the CLI's exit code 2); the message says what to do."""
 

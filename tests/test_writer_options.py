@@ -15,7 +15,7 @@ from conftest import constant_writer
 from fakes.hwmon import epyc_amd_energy
 from fakes.powercap import intel_two_sockets
 from greenops_tb import ConstantPowerSource, GreenOpsError, GreenSummaryWriter, Measure, Output, Where
-from greenops_tb.errors import StateError, UsageError, UsageTypeError
+from greenops_tb.errors import DataError, StateError, UsageError, UsageTypeError
 
 
 @pytest.fixture(autouse=True)
@@ -164,25 +164,30 @@ def _watch_model_of_text(tmp_path: Path) -> None:
         w.watch_model("not a model")  # type: ignore[arg-type]
 
 
-MISUSE: list[tuple[Callable[[Path], Any], type]] = [
-    (lambda p: constant_writer(p / "a", pue=0.5), ValueError),
-    (lambda p: constant_writer(p / "b", meters="cpu"), TypeError),
-    (lambda p: constant_writer(p / "c", step_axis="epoch"), ValueError),
-    (lambda p: constant_writer(p / "d", live="nope"), ValueError),
-    (lambda p: constant_writer(p / "e", embodied_options={"lifetime": 3}), ValueError),
-    (lambda p: ConstantPowerSource({}), ValueError),
-    (_closed_writer_start, RuntimeError),
-    (_forecast_without_csv, ValueError),
-    (_whatif_of_nothing, ValueError),
-    (_watch_model_of_text, TypeError),
+def _unknown_grid_source(tmp_path: Path) -> None:
+    from greenops_tb.grid.factors import split_co2_by_source
+
+    split_co2_by_source(1.0, {"peat": 1.0})
+
+
+MISUSE: list[tuple[Callable[[Path], Any], type, type]] = [
+    (lambda p: constant_writer(p / "a", pue=0.5), UsageError, ValueError),
+    (lambda p: constant_writer(p / "b", meters="cpu"), UsageTypeError, TypeError),
+    (lambda p: constant_writer(p / "c", step_axis="epoch"), UsageError, ValueError),
+    (lambda p: constant_writer(p / "d", live="nope"), UsageError, ValueError),
+    (lambda p: constant_writer(p / "e", embodied_options={"lifetime": 3}), UsageError, ValueError),
+    (lambda p: ConstantPowerSource({}), UsageError, ValueError),
+    (_closed_writer_start, StateError, RuntimeError),
+    (_forecast_without_csv, UsageError, ValueError),
+    (_whatif_of_nothing, UsageError, ValueError),
+    (_watch_model_of_text, UsageTypeError, TypeError),
+    (_unknown_grid_source, DataError, ValueError),
 ]
 
 
-@pytest.mark.parametrize("misuse, builtin", MISUSE)
-def test_every_misuse_is_a_green_ops_error_and_keeps_its_builtin_base(tmp_path: Path, misuse: Callable[[Path], Any],
-                                                                     builtin: type) -> None:
+@pytest.mark.parametrize("misuse, kind, builtin", MISUSE)
+def test_every_deliberate_error_is_a_green_ops_error_and_keeps_its_builtin_base(
+        tmp_path: Path, misuse: Callable[[Path], Any], kind: type, builtin: type) -> None:
     with pytest.raises(GreenOpsError) as info:
         misuse(tmp_path)
-    assert isinstance(info.value, builtin), type(info.value).__mro__
-    want = {ValueError: UsageError, TypeError: UsageTypeError, RuntimeError: StateError}[builtin]
-    assert isinstance(info.value, want)
+    assert isinstance(info.value, kind) and isinstance(info.value, builtin), type(info.value).__mro__

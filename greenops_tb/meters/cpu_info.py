@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from greenops_tb.errors import UsageError
+from greenops_tb.errors import DataError, UsageError
 
 #: Per logical CPU, used when the model is unknown. 10 W: the TDP per thread of
 #: common server parts is 2-6 W and of desktop/laptop parts 3-15 W; erring high keeps
@@ -76,7 +76,7 @@ def embedded_table(name: str) -> dict[str, float]:
     text = resources.files("greenops_tb.meters").joinpath("data", name).read_text(encoding="utf-8")
     lines = text.splitlines()
     if not lines or lines[0] != "key,tdp_w":
-        raise ValueError(f"corrupt embedded table {name}: expected header 'key,tdp_w'; reinstall greenops_tb")
+        raise DataError(f"corrupt embedded table {name}: expected header 'key,tdp_w'; reinstall greenops_tb")
     return {k: float(v) for k, v in (line.rsplit(",", 1) for line in lines[1:] if line)}
 
 
