@@ -12,6 +12,10 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "GreenSummaryWriter": ("greenops_tb.writer", "GreenSummaryWriter"),
+    "Where": ("greenops_tb.recording.options", "Where"),
+    "Output": ("greenops_tb.recording.options", "Output"),
+    "Measure": ("greenops_tb.recording.options", "Measure"),
+    "GreenOpsError": ("greenops_tb.errors", "GreenOpsError"),
     "RunTotals": ("greenops_tb.recording.totals", "RunTotals"),
     "ConstantPowerSource": ("greenops_tb.meters.constant", "ConstantPowerSource"),
     "read_csv": ("greenops_tb.analysis.frames", "read_csv"),
@@ -29,8 +33,12 @@ if TYPE_CHECKING:
     from greenops_tb.api import ranges as ranges
     from greenops_tb.api import report as report
     from greenops_tb.api import whatif as whatif
+    from greenops_tb.errors import GreenOpsError as GreenOpsError
     from greenops_tb.meters.constant import ConstantPowerSource as ConstantPowerSource
     from greenops_tb.readers.csv import read_records as read_records
+    from greenops_tb.recording.options import Measure as Measure
+    from greenops_tb.recording.options import Output as Output
+    from greenops_tb.recording.options import Where as Where
     from greenops_tb.recording.totals import RunTotals as RunTotals
     from greenops_tb.writer import GreenSummaryWriter as GreenSummaryWriter
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Sequence, Union
 
+from greenops_tb.errors import UsageError
 from greenops_tb.format.schema import Record
 from greenops_tb.readers.events import RunData
 
@@ -20,8 +21,11 @@ RunSource = Union[str, "os.PathLike[str]", RunData, Sequence[Record], "GreenSumm
 
 
 def run_data(source: RunSource, loader: str = "auto") -> RunData:
-    """The records (and metadata, where known) of ``source``; ValueError when it names no readable run."""
-    from greenops_tb.readers.runs import InputError, load_run
+    """The records (and metadata, where known) of ``source``; :class:`~greenops_tb.errors.UsageError` (a
+    ValueError) when it names no readable run. ``loader``: TensorBoard's reader of event files ("auto",
+    "server": the Rust data server, "python")."""
+    from greenops_tb.errors import InputError
+    from greenops_tb.readers.runs import load_run
 
     if isinstance(source, RunData):
         return source
@@ -29,16 +33,19 @@ def run_data(source: RunSource, loader: str = "auto") -> RunData:
         try:
             return load_run(os.fspath(source), loader)
         except InputError as err:
-            raise ValueError(str(err)) from err
-    if hasattr(source, "csv_path") and hasattr(source, "run_metadata"):
+            raise UsageError(str(err)) from err
+    wrong = "pass a run directory, a live CSV, RunData, records or a GreenSummaryWriter"
+    if not isinstance(source, Sequence):  # a GreenSummaryWriter (not imported here: it loads torch)
         from greenops_tb.readers.csv import read_records
 
+        if not hasattr(source, "run_metadata"):
+            raise UsageError(wrong)
         if source.csv_path is None:
-            raise ValueError("this writer keeps no CSV (csv_path=False); pass its log dir instead")
+            raise UsageError("this writer keeps no CSV (csv_path=False); pass its log dir instead")
         return RunData(source.run_name, source.run_metadata(), read_records(source.csv_path))
-    records = list(source)
-    if not records or not all(isinstance(r, Record) for r in records):
-        raise ValueError("pass a run directory, a live CSV, RunData, records or a GreenSummaryWriter")
+    records = [r for r in source if isinstance(r, Record)]
+    if not records or len(records) != len(source):
+        raise UsageError(wrong)
     return RunData(records[0].run, None, records)
 
 

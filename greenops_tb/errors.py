@@ -14,8 +14,17 @@ class UsageError(GreenOpsError, ValueError):
     """A wrong option, argument or call order; the message names it and says what to pass instead."""
 
 
+class UsageTypeError(GreenOpsError, TypeError):
+    """An option or argument of the wrong type; the message names it and says what to pass instead."""
+
+
 class StateError(GreenOpsError, RuntimeError):
     """A call the writer's state does not allow (a stage not running, a closed or forked writer)."""
+
+
+class DataError(GreenOpsError, ValueError):
+    """Data that is not what it must be (a corrupt embedded table, a grid dataset without a factor); the message
+    says what to do (usually: reinstall greenops_tb)."""
 
 
 class InputError(GreenOpsError):

@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
 from tensorboard.compat.proto.event_pb2 import Event, SessionLog
@@ -26,19 +26,21 @@ from torch.utils.tensorboard import SummaryWriter
 
 from greenops_tb import __version__
 from greenops_tb.distributed.identity import job_extra
-from greenops_tb.footprint import EmbodiedOptions, Footprint
-from greenops_tb.footprint.water import check_wue
+from greenops_tb.distributed.job import JobMeter, attach, writes_files
+from greenops_tb.errors import StateError, UsageError
+from greenops_tb.footprint import Footprint
 from greenops_tb.format.schema import Record, RunMetadata
 from greenops_tb.format.tags import check_name
 from greenops_tb.format.workunits import Efficiency, stage_efficiency
 from greenops_tb.grid import resolve_grid
-from greenops_tb.meters.base import EnergySource, MeterLike
-from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
+from greenops_tb.meters.base import MeterLike
 from greenops_tb.meters.sync import sync_accelerators
 from greenops_tb.recording import resume
-from greenops_tb.recording.options import RecordOptions, build_csv, build_meter, check_types
+from greenops_tb.recording.builders import build_csv, build_meter
+from greenops_tb.recording.options import Measure, Output, Where, WriterOptions, writer_options
 from greenops_tb.recording.stages import Pricing, Stages
 from greenops_tb.recording.totals import RunTotals, format_summary
+from greenops_tb.recording.user_steps import UserSteps
 from greenops_tb.recording.watch import Watches
 from greenops_tb.sinks.base import SinkFanOut
 from greenops_tb.sinks.csv import CsvSink
@@ -90,130 +92,35 @@ class _StageScope(contextlib.ContextDecorator):
         self._writer.stop(self._name)
 
 
-class _UserSteps:
-    """The file writer as the user's ``add_*`` calls reach it (``_get_file_writer()``): notes the highest
-    ``global_step`` they pass, the records' default step axis; everything else goes to the file writer."""
-
-    __slots__ = ("_fw", "highest")
-
-    def __init__(self, fw: Any) -> None:
-        self._fw = fw
-        self.highest: int | None = None
-
-    def _note(self, step: Any) -> None:
-        if step is not None:
-            with contextlib.suppress(TypeError, ValueError):
-                s = int(step)
-                if self.highest is None or s > self.highest:
-                    self.highest = s
-
-    def add_summary(self, summary: Any, global_step: Any = None, walltime: Any = None) -> None:
-        self._note(global_step)
-        self._fw.add_summary(summary, global_step, walltime)
-
-    def add_event(self, event: Any, step: Any = None, walltime: Any = None) -> None:
-        self._note(step)
-        self._fw.add_event(event, step, walltime)
-
-    def current(self) -> int | None:
-        return self.highest
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._fw, name)
-
-
 class GreenSummaryWriter(SummaryWriter):
     """SummaryWriter + energy, CO2, cost and grid mix per stage.
 
-    Green options (keyword-only):
-      country / region / cloud: where training runs (else ``GREENOPS_COUNTRY`` etc., else the
-        world average with one warning); unknown places raise ``LocationError`` with suggestions.
-      pue: data-centre power usage effectiveness, >= 1 (default 1.0).
-      embodied_options: ``{"lifetime_years", "utilisation", "gpu_kgco2e", "host_kgco2e", "host_share"}`` (any
-        subset) for the embodied emissions (defaults: 6 years, 85 %, the embedded table; see
-        :mod:`greenops_tb.footprint.embodied`). Reported beside the CO2, never added into it.
-      wue: water usage effectiveness, litres of site water per kWh of IT energy (default: the cloud
-        provider's published WUE for ``cloud=``, else unknown). See :mod:`greenops_tb.footprint.water`.
-      price_per_kwh, currency: electricity price (default: the grid dataset's, or unknown).
-      live, live_options: opt-in live grid provider ("electricitymaps" with a token, "uk-carbon-intensity")
-        and its options (see :mod:`greenops_tb.grid.live`); any failure falls back to the embedded data.
-      detect_cloud: opt-in cloud metadata detection of the region (short timeout; off by default).
-      config_path: a TOML file with a ``[grid]`` table (default ``GREENOPS_CONFIG`` or ~/.config/greenops_tb.toml).
-      csv_path: None -> ``<log_dir>/green.csv``; False -> no CSV; a path -> there.
-      csv_columns: subset of :data:`greenops_tb.format.columns.BASE_COLUMNS` (required columns always kept).
-      hash_chain: add a ``chain_hash`` column (see :mod:`greenops_tb.format.hashchain`).
-      watch: ``{name: value}`` to record with every record (see :mod:`greenops_tb.recording.watch`).
-      meters: energy sources (default :func:`greenops_tb.meters.select.default_sources`).
-      gpus, sysfs_root, sample_interval: passed to the default sources.
-      cpu_attribution, gpu_attribution: on shared machines, "process" counts this process's share of the CPU
-        socket / GPU instead of the whole device (defaults "socket" / "device"; see
-        :func:`greenops_tb.meters.select.default_sources`).
-      emit_every: write every Nth ``update()`` record of a stage to the events (``stop()`` always);
-        the CSV always gets every record.
-      sync_cuda: synchronise CUDA (also ROCm) and MPS at stage boundaries when in use, so GPU work is
-        attributed to the stage that launched it (see :mod:`greenops_tb.meters.sync`).
-      run_name: the run's name in records (default: the log dir's base name).
-      step_axis: "user" (default): a record without ``step=`` takes the highest ``global_step`` of your own
-        ``add_*`` calls so far, so green scalars line up with yours; "stage": each stage's own count (which
-        the CSV's ``stage_step`` column always holds). See :mod:`greenops_tb.recording.stages`.
-      distributed, dist_timeout_s, dist_flush_every: job-wide measurement under torch.distributed
-        (None = automatic when a multi-rank process group is initialised; create the writer on every
-        rank; only rank 0 writes files). See :mod:`greenops_tb.distributed`.
+    Green options are keyword-only, in three groups (:mod:`greenops_tb.recording.options`), passed whole or
+    as flat keywords: ``where=Where(...)`` (country, region, cloud, pue, wue, embodied_options,
+    price_per_kwh, currency, live, live_options, detect_cloud, config_path); ``output=Output(...)``
+    (csv_path, csv_columns, hash_chain, emit_every, run_name, step_axis, watch); ``measure=Measure(...)``
+    (meters, gpus, powercap_root (old name sysfs_root), hwmon_root, sample_interval, cpu_attribution,
+    gpu_attribution, sync_cuda, distributed, dist_timeout_s, dist_flush_every). Every other argument is
+    :class:`~torch.utils.tensorboard.SummaryWriter`'s.
     """
 
-    def __init__(
-        self,
-        *args: Any,
-        country: str | None = None,
-        region: str | None = None,
-        cloud: str | None = None,
-        pue: float = 1.0,
-        embodied_options: Mapping[str, Any] | None = None,
-        wue: float | None = None,
-        price_per_kwh: float | None = None,
-        currency: str | None = None,
-        live: str | None = None,
-        live_options: Mapping[str, Any] | None = None,
-        detect_cloud: bool = False,
-        config_path: str | os.PathLike[str] | None = None,
-        csv_path: str | os.PathLike[str] | bool | None = None,
-        csv_columns: Sequence[str] | None = None,
-        hash_chain: bool = False,
-        watch: Mapping[str, Any] | None = None,
-        meters: Sequence[EnergySource] | None = None,
-        gpus: list[int] | None = None,
-        sysfs_root: str | None = None,
-        sample_interval: float = DEFAULT_INTERVAL_S,
-        cpu_attribution: str = "socket",
-        gpu_attribution: str = "device",
-        emit_every: int = 1,
-        sync_cuda: bool = True,
-        run_name: str | None = None,
-        step_axis: str = "user",
-        distributed: bool | None = None,
-        dist_timeout_s: float = 60.0,
-        dist_flush_every: int = 1,
-        **kwargs: Any,
-    ) -> None:
+    file_writer: Any  # SummaryWriter's, None until its first event
+    all_writers: Any
+
+    def __init__(self, *args: Any, where: Where | None = None, output: Output | None = None,
+                 measure: Measure | None = None, **kwargs: Any) -> None:
         self._closed = True  # until fully constructed: close() is a no-op
         self._forked = ""  # why calls are refused in a forked child
-        sample_interval = check_types(sample_interval=sample_interval, currency=currency, sysfs_root=sysfs_root,
-                                      meters=meters, run_name=run_name)
-        opts = RecordOptions.checked(pue, emit_every, csv_columns)
-        if step_axis not in ("user", "stage"):
-            raise ValueError(f"step_axis must be 'user' (your add_scalar global_step) or 'stage', got {step_axis!r}")
-        self._step_axis = step_axis
-        self._footprint_options = (EmbodiedOptions.of(embodied_options), check_wue(wue))  # validated before any file
+        opts, kwargs = writer_options(kwargs, where=where, output=output, measure=measure)  # before any file
         self._watches = Watches()
-        for name, value in (watch or {}).items():
+        for name, value in (opts.output.watch or {}).items():
             self._watches.add(name, value)
-        from greenops_tb.distributed.job import attach, writes_files
-
-        self._job = attach(distributed, timeout_s=dist_timeout_s, flush_every=dist_flush_every)
+        m, w = opts.measure, opts.where
+        self._job = attach(m.distributed, timeout_s=m.dist_timeout_s, flush_every=m.dist_flush_every)
         self._writes = writes_files(self._job)
         self._grid = resolve_grid(
-            country, region, cloud, price_per_kwh=price_per_kwh, currency=currency, live=live,
-            live_options=live_options, detect_cloud=detect_cloud, config_path=config_path,
+            w.country, w.region, w.cloud, price_per_kwh=w.price_per_kwh, currency=w.currency, live=w.live,
+            live_options=w.live_options, detect_cloud=w.detect_cloud, config_path=w.config_path,
         )
         given = args[0] if args else kwargs.get("log_dir")
         new_dir = given is None or not os.path.exists(given)
@@ -226,10 +133,8 @@ class GreenSummaryWriter(SummaryWriter):
                 "(or fix its permissions); nothing was recorded"
             ) from err
         self._csv: CsvSink | None = None
-        self._meter: MeterLike | None = None
         try:
-            self._build(opts, csv_path, hash_chain, meters, gpus, sysfs_root, sample_interval, run_name, sync_cuda,
-                        {"cpu_attribution": cpu_attribution, "gpu_attribution": gpu_attribution})
+            self._build(opts)
         except BaseException:
             self._abandon(new_dir)
             raise
@@ -237,31 +142,31 @@ class GreenSummaryWriter(SummaryWriter):
         atexit.register(self._atexit)
         _LIVE.add(self)
 
-    def _build(self, opts: RecordOptions, csv_path: Any, hash_chain: bool, meters: Sequence[EnergySource] | None,
-               gpus: list[int] | None, sysfs_root: str | None, sample_interval: float, run_name: str | None,
-               sync_cuda: bool, attribution: Mapping[str, str]) -> None:
+    def _build(self, opts: WriterOptions) -> None:
         """Everything after the log dir: CSV, meter, pricing, sinks, stages, run metadata."""
-        self._run = run_name or os.path.basename(os.path.normpath(self.log_dir))
-        # only rank 0 writes the job's CSV and events
-        self._csv = build_csv(self.log_dir, csv_path if self._writes else False, opts.base_columns, hash_chain)
-        self._meter, self._host_claim = build_meter(self._job, meters, gpus, sysfs_root, sample_interval, **attribution)
+        out = opts.output
+        self._run = out.run_name or os.path.basename(os.path.normpath(self.log_dir))
+        self._csv = build_csv(self.log_dir, opts, writes=self._writes)  # only rank 0 writes the job's CSV and events
+        meter, self._host_claim = build_meter(self._job, opts.measure)
+        self._meter: MeterLike = meter
+        self._job_meter = meter if isinstance(meter, JobMeter) else None  # ranks check boundaries through it
         self._resumed = resume.from_csv(self._csv.path) if self._csv is not None and self._csv.next_seq else None
         self._started_at = time.time()
         profile = self._grid.profile
-        self._pricing = Pricing(self._run, opts.pue, profile.price_per_kwh, profile.currency, profile.price_source,
-                                profile.zone, profile.location_source)
-        embodied, wue = self._footprint_options
-        self._footprint = Footprint(self._meter.devices, embodied_options=embodied, wue=wue, cloud=profile.cloud)
-        self._cuda_sync = sync_cuda
+        self._pricing = Pricing(self._run, float(opts.where.pue), profile.price_per_kwh, profile.currency,
+                                profile.price_source, profile.zone, profile.location_source)
+        self._footprint = Footprint(self._meter.devices, embodied_options=opts.embodied, wue=opts.wue,
+                                    cloud=profile.cloud)
+        self._cuda_sync = opts.measure.sync_cuda
         self._fw = self._get_file_writer()
-        self._user_steps = _UserSteps(self._fw)  # what _get_file_writer() gives the user's add_* calls from now on
-        self._events = EventSink(self._fw, opts.emit_every)
+        self._user_steps = UserSteps(self._fw)  # what _get_file_writer() gives the user's add_* calls from now on
+        self._events = EventSink(self._fw, out.emit_every)
         self._sinks = SinkFanOut([self._csv, self._events] if self._csv is not None else [self._events])
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._sinks.write,
-            seq0=self._csv.next_seq if self._csv else 0, before_boundary=sync_accelerators if sync_cuda else None,
-            resumed=self._resumed,
-            user_step=self._user_steps.current if self._step_axis == "user" else None,
+            seq0=self._csv.next_seq if self._csv else 0,
+            before_boundary=sync_accelerators if self._cuda_sync else None, resumed=self._resumed,
+            user_step=self._user_steps.current if out.step_axis == "user" else None,
             footprint=self._footprint,
         )
         self._close_lock = threading.Lock()
@@ -279,9 +184,10 @@ class GreenSummaryWriter(SummaryWriter):
             fw.event_writer.discard()
         if self._csv is not None:
             self._csv.discard()
-        if self._meter is not None:
+        meter = getattr(self, "_meter", None)
+        if meter is not None:
             with contextlib.suppress(Exception):
-                self._meter.close()
+                meter.close()
         self._grid.close()
         if new_dir:
             with contextlib.suppress(OSError):  # only when empty: never anything the user put there
@@ -329,8 +235,8 @@ class GreenSummaryWriter(SummaryWriter):
 
     def _expect(self, kind: str, name: str) -> None:
         """Distributed: name the next boundary, so ranks can check they pass the same ones."""
-        if self._job is not None:
-            self._meter.expect(kind, name)
+        if self._job_meter is not None:
+            self._job_meter.expect(kind, name)
 
     def stage(self, name: str, *, step: int | None = None, epoch: int | None = None) -> _StageScope:
         """Context manager and decorator: start on enter, stop on exit (also on exceptions)."""
@@ -405,7 +311,7 @@ class GreenSummaryWriter(SummaryWriter):
 
         csv = self._live_csv()
         if csv is None:
-            raise ValueError(
+            raise UsageError(
                 "forecast() reads the stage's intervals from the run's CSV, which is off (csv_path=False); "
                 "use `greenops-tb summary LOGDIR --forecast STAGE --total-steps N` on the event files instead"
             )
@@ -445,7 +351,7 @@ class GreenSummaryWriter(SummaryWriter):
         """This writer's FileWriter: a :class:`FastFileWriter` for a local log dir (same files, less
         cost per event, for the user's own ``add_*`` calls too), TensorBoard's own for remote ones
         (``s3://``...); on ranks other than 0 of a distributed job one that writes nothing. Once the
-        writer is built, the user's ``add_*`` calls get it through :class:`_UserSteps`."""
+        writer is built, the user's ``add_*`` calls get it through :class:`UserSteps`."""
         steps = getattr(self, "_user_steps", None)
         if steps is not None:
             return steps
@@ -468,7 +374,7 @@ class GreenSummaryWriter(SummaryWriter):
 
     def _check_open(self) -> None:
         if self._closed:
-            raise RuntimeError(self._forked or CLOSED)
+            raise StateError(self._forked or CLOSED)
 
     # -- lifecycle ------------------------------------------------------------------
     def close(self) -> None:
@@ -478,8 +384,8 @@ class GreenSummaryWriter(SummaryWriter):
         with self._close_lock:
             if self._closed:
                 return
-            if self._job is not None:
-                self._meter.closing()  # the stops below are exchanged with the other ranks too
+            if self._job_meter is not None:
+                self._job_meter.closing()  # the stops below are exchanged with the other ranks too
             self._stages.close(CLOSED)  # every stage open now is recorded; any later call is refused
             self._closed = True
         _LIVE.discard(self)

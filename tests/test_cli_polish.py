@@ -147,7 +147,7 @@ def test_doctor_prints_the_rapl_reason_under_its_heading(tmp_path: Path) -> None
     lines = r.stdout.splitlines()
     at = lines.index(f"CPU/RAM (RAPL under {tmp_path})")
     assert lines[at + 1] == f"  status: no RAPL zones under {tmp_path}: CPU and RAM energy come from the model " \
-                            "(containers: mount the host's /sys/class/powercap and pass sysfs_root=)"
+                            "(containers: mount the host's /sys/class/powercap and pass powercap_root=)"
     assert not any(line.startswith("note: no RAPL") for line in lines)
 
 

@@ -138,3 +138,13 @@ def test_job_and_host_identity(monkeypatch, capsys, tmp_path) -> None:
     assert rep["job"]["job"]["key"] == "slurm:555" and rep["job"]["host_id"] == "rack3-node7"
     assert main(["doctor", "--sysfs-root", str(tmp_path), "--country", "DE"]) == 0
     assert "job: slurm:555; host id: rack3-node7" in capsys.readouterr().out
+
+
+def test_powercap_root_takes_the_sysfs_root_too(tmp_path, monkeypatch, capsys) -> None:
+    """``--powercap-root`` (old name ``--sysfs-root``) given a sysfs root reads the powercap dir under it."""
+    monkeypatch.setitem(sys.modules, "pynvml", None)
+    intel_two_sockets(tmp_path / "sys" / "class" / "powercap")
+    for root in ("sys", "sys/class"):
+        rep = _doctor(capsys, "--powercap-root", str(tmp_path / root), "--country", "DE")
+        assert rep["rapl"]["root"] == str(tmp_path / "sys" / "class" / "powercap"), root
+        assert {z["counts_as"] for z in rep["rapl"]["zones"]} >= {"cpu", "ram"}, root

@@ -67,3 +67,16 @@ def test_batches_stay_near_the_record_budget(sweep, monkeypatch):
         batched = Logdir(ld.path, spy, ld.runs, ld.listing)
         assert sum(len(d.records) for d in batched.read_all(ld.runs)) == RUNS * RECORDS
     assert RUNS // 3 <= spy.reads <= RUNS // 2, spy.reads
+
+
+def test_the_tabs_summary_lists_the_runs_once(sweep):
+    """A /summary lists the experiment's runs once (the cache's listing) and reads the run once."""
+    from tensorboard.context import RequestContext
+
+    from greenops_tb.plugin.cache import SummaryCache
+
+    with open_logdir(sweep, "python") as ld:
+        spy = Counting(ld.provider)
+        summary = SummaryCache(spy).summary(RequestContext(), EXPERIMENT, ld.runs[0])
+    assert (spy.lists, spy.reads) == (1, 1)
+    assert summary["run"] == ld.runs[0] and summary["records_kept"] == RECORDS

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import types
 import typing
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -151,3 +152,39 @@ def test_the_contract_check_catches_drift() -> None:
         "r.runs[0]: missing 'stages'"]
     assert conforms({"runs": [{**good, "max_step": "3"}]}, contract.RunsResponse, "r") == ["r.runs[0].max_step: '3' is not int"]
     assert conforms({"error": None}, contract.ErrorResponse, "e") == ["e.error: None is not str"]
+
+
+def test_the_results_json_forms_are_derived_from_their_dataclasses() -> None:
+    """Efficiency, Range, ContextStats, Place and WhatIf are defined once, as dataclasses; the contract's forms
+    have exactly their fields (plus the properties their JSON adds), nested results as their own forms."""
+    from greenops_tb.analysis import context, elsewhere, uncertainty
+    from greenops_tb.format import workunits
+
+    eff = workunits.Efficiency
+    for form, cls, extra in [(contract.Efficiency, eff, eff.JSON_PROPERTIES), (contract.Range, uncertainty.Range, ()),
+                             (contract.ContextStats, context.ContextStats, ()), (contract.Place, elsewhere.Place, ()),
+                             (contract.WhatIfResponse, elsewhere.WhatIf, ())]:
+        assert list(form.__annotations__) == [f.name for f in fields(cls)] + list(extra), cls
+        assert form.__required_keys__ == frozenset(form.__annotations__)
+    h = hints(contract.WhatIfResponse)
+    assert h["this_run"] is contract.Place and h["cleanest"] == list[contract.Place]
+    assert hints(contract.Ranges)["cost"] == contract.Range | None
+    e = workunits.efficiency("train", 0.002, 0.0008, 40, "sample")
+    assert conforms(e.to_json(), contract.Efficiency, "e") == []
+    assert conforms(asdict(uncertainty.Range(1.0, 0.9, 1.1)), contract.Range, "r") == []
+    # a new result: its form follows its fields, nested results included
+    inner, outer = contract.json_form(_Inner), contract.json_form(_Outer)
+    assert hints(outer) == {"inner": inner | None, "many": dict[str, list[inner]]}
+    assert conforms({"inner": None, "many": {"a": [{"x": 1.5}]}}, outer, "o") == []
+    assert conforms({"inner": {"x": "1"}, "many": {}}, outer, "o") == ["o.inner.x: '1' is not float"]
+
+
+@dataclass
+class _Inner:
+    x: float
+
+
+@dataclass
+class _Outer:
+    inner: _Inner | None
+    many: dict[str, list[_Inner]]

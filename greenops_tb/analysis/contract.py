@@ -3,10 +3,63 @@
 ``frontend/src/types.ts`` mirrors these names and keys; ``tests/test_plugin_contract.py``
 fails when the two drift apart (it type-checks the routes' real answers and these key
 sets against the TypeScript interfaces). Non-finite floats go out as ``null``.
+
+Results that are values of the analysis (:class:`~greenops_tb.format.workunits.Efficiency`,
+:class:`~greenops_tb.analysis.uncertainty.Range`, :class:`~greenops_tb.analysis.context.ContextStats`,
+:class:`~greenops_tb.analysis.elsewhere.Place` and :class:`~greenops_tb.analysis.elsewhere.WhatIf`) are defined
+once, as those dataclasses: their JSON forms here are derived from the dataclasses' fields (:func:`json_form`).
 """
 from __future__ import annotations
 
-from typing import Any, TypedDict
+import dataclasses
+import functools
+import operator
+import types
+import typing
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from greenops_tb.analysis import context, elsewhere, uncertainty
+from greenops_tb.format import workunits
+
+#: dataclass -> the TypedDict of its JSON form
+JSON_FORMS: dict[type, type] = {}
+
+
+def _json_type(tp: Any) -> Any:
+    """A dataclass field's type in JSON: dataclasses as their JSON forms, also inside lists, dicts and unions."""
+    if isinstance(tp, type) and tp in JSON_FORMS:
+        return JSON_FORMS[tp]
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return functools.reduce(operator.or_, map(_json_type, args))
+    if typing.get_origin(tp) in (list, dict):
+        return typing.get_origin(tp)[tuple(map(_json_type, args))]
+    return tp
+
+
+def json_form(cls: type, name: str = "", computed: tuple[str, ...] = ()) -> type:
+    """The TypedDict of dataclass ``cls`` as JSON: its fields, then the ``computed`` properties its JSON adds."""
+    hints = typing.get_type_hints(cls)
+    keys = {f.name: _json_type(hints[f.name]) for f in dataclasses.fields(cls)}
+    keys.update({p: typing.get_type_hints(getattr(cls, p).fget)["return"] for p in computed})
+    form = TypedDict(name or cls.__name__, keys)  # type: ignore[misc]  # a name known at run time
+    JSON_FORMS[cls] = form
+    return form
+
+
+if TYPE_CHECKING:  # a type checker takes the derived forms as JSON objects
+    Efficiency = dict[str, Any]
+    Range = dict[str, Any]
+    ContextStats = dict[str, Any]
+    Place = dict[str, Any]
+    WhatIfResponse = dict[str, Any]
+else:
+    Efficiency = json_form(workunits.Efficiency, computed=workunits.Efficiency.JSON_PROPERTIES)
+    Range = json_form(uncertainty.Range)
+    ContextStats = json_form(context.ContextStats)
+    Place = json_form(elsewhere.Place)
+    #: ``/whatif?run=R&top=N&cloud=aws,gcp&pue=1.1``: the same run elsewhere, as ``greenops-tb whatif --json``
+    WhatIfResponse = json_form(elsewhere.WhatIf, "WhatIfResponse")
 
 #: energy (kWh), shares or CO2 (kg) per grid source, only sources with a value
 Mix = dict[str, float]
@@ -38,21 +91,6 @@ class Totals(TypedDict):
     low_carbon_share: float | None
 
 
-class Efficiency(TypedDict):
-    """Energy and CO2e per unit of work (greenops_tb.format.workunits); None where nothing was counted."""
-
-    stage: str
-    unit: str  # "sample" | "token" | "step"
-    count: float
-    energy_kwh: float
-    co2_kg: float
-    j_per_unit: float | None
-    g_per_unit: float | None
-    units_per_kwh: float | None
-    kj_per_1k: float | None
-    g_per_1k: float | None
-
-
 class StageSummary(Totals):
     stage: str
     last_step: int
@@ -63,12 +101,6 @@ class StageSummary(Totals):
     samples: int
     tokens: int
     efficiency: dict[str, Efficiency]  # unit -> efficiency
-
-
-class Range(TypedDict):
-    value: float
-    low: float
-    high: float
 
 
 class Ranges(TypedDict):
@@ -94,12 +126,6 @@ class RunRanges(TypedDict):
     stages: dict[str, Ranges]
     factors: list[RangeFactor]
     rule: str
-
-
-class ContextStats(TypedDict):
-    mean: float | None
-    max: float | None
-    last: float | None
 
 
 class DeviceSummary(TypedDict):
@@ -262,48 +288,6 @@ class CompareResponse(TypedDict):
     """``/compare?run=A&run=B...``"""
 
     runs: list[CompareRow]
-
-
-class Place(TypedDict):
-    """This run's energy priced at one place (greenops_tb.analysis.elsewhere.Place)."""
-
-    key: str
-    kind: str  # "zone" | "cloud" | "this run"
-    zone: str
-    name: str
-    country: str
-    carbon_intensity_g_per_kwh: float
-    intensity_source: str
-    year: int | None
-    basis: str
-    co2_kg: float
-    co2_saving_kg: float
-    co2_saving_rel: float | None
-    same_basis: bool
-    price_per_kwh: float | None
-    currency: str
-    price_source: str
-    cost: float | None
-    cost_saving: float | None
-    cost_saving_rel: float | None
-    water_offsite_l: float | None  # the place's grid mix x water factors; None = unknown
-    water_onsite_l: float | None  # its cloud provider's published WUE x IT energy; None = unknown
-
-
-class WhatIfResponse(TypedDict):
-    """``/whatif?run=R&top=N&cloud=aws,gcp&pue=1.1``: the same run elsewhere, as ``greenops-tb whatif --json``."""
-
-    run: str
-    pue: float
-    energy_kwh: float
-    facility_energy_kwh: float
-    this_run: Place
-    cleanest: list[Place]
-    cheapest: list[Place]
-    places: int
-    rank: int
-    bases: dict[str, int]
-    notes: list[str]
 
 
 class ErrorResponse(TypedDict):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
+from greenops_tb.errors import UsageError
 from greenops_tb.footprint.water import offsite_water_l, onsite_water_l, resolve_wue
 from greenops_tb.format.schema import Record
 from greenops_tb.grid.dataset import Dataset, Zone, load
@@ -100,14 +101,14 @@ def _candidates(ds: Dataset, clouds: Iterable[str] | None, countries: Iterable[s
     providers = {p.strip().lower() for p in clouds} if clouds else None
     unknown = (providers or set()) - {k.split(":", 1)[0] for k in ds.cloud}
     if unknown:
-        raise ValueError(f"unknown cloud provider(s) {sorted(unknown)}; choose from aws, gcp, azure")
+        raise UsageError(f"unknown cloud provider(s) {sorted(unknown)}; choose from aws, gcp, azure")
     for key, region in ds.cloud.items():
         if providers is None or key.split(":", 1)[0] in providers:
             out.append((key, "cloud", ds.zones[region.zone], f"{region.name} ({region.zone})"))
     if want_c is not None:
         out = [c for c in out if (c[2].country or c[2].key) in want_c]
         if not out:
-            raise ValueError(f"no zone or cloud region in {sorted(want_c)}; pass ISO alpha-2 codes, e.g. DE,FR")
+            raise UsageError(f"no zone or cloud region in {sorted(want_c)}; pass ISO alpha-2 codes, e.g. DE,FR")
     return out
 
 
@@ -126,11 +127,11 @@ def whatif(records: Sequence[Record], *, run: str | None = None, pue: float | No
     with that intensity basis ("production", "consumption-lifecycle").
     """
     if not records:
-        raise ValueError("the run has no records; nothing to re-price")
+        raise UsageError("the run has no records; nothing to re-price")
     last = max(records, key=lambda r: r.seq)
     p = last.pue if pue is None else float(pue)
     if not p >= 1.0:
-        raise ValueError(f"pue must be >= 1 (1.0 = no data-centre overhead), got {pue!r}")
+        raise UsageError(f"pue must be >= 1 (1.0 = no data-centre overhead), got {pue!r}")
     ds = load()
     ivs = run_intervals(records)
     energy = sum(i.energy_kwh for i in ivs)
@@ -172,7 +173,7 @@ def whatif(records: Sequence[Record], *, run: str | None = None, pue: float | No
             water_onsite_l=onsite_water_l(energy, resolve_wue(None, key)) if kind == "cloud" else None,
         ))
     if not places:
-        raise ValueError(f"no place has basis {basis!r}; use production or consumption-lifecycle")
+        raise UsageError(f"no place has basis {basis!r}; use production or consumption-lifecycle")
     by_co2 = sorted(places, key=lambda x: (x.co2_kg, x.key))
     by_cost = sorted((x for x in places if x.cost is not None), key=lambda x: (x.cost, x.key))
     bases: dict[str, int] = {}

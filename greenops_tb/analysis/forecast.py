@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from greenops_tb import display
+from greenops_tb.errors import UsageError
 from greenops_tb.format.schema import Record
 
 _BOOT = 1000  # bootstrap replicates
@@ -87,7 +88,7 @@ def steps_per_epoch(records: Sequence[Record]) -> float:
     current = epochs.max()
     done = [w[epochs == e].sum() for e in np.unique(epochs) if e < current]
     if not done:
-        raise ValueError("forecasting by epochs needs at least one completed epoch; pass total_steps instead")
+        raise UsageError("forecasting by epochs needs at least one completed epoch; pass total_steps instead")
     return float(np.mean(done))
 
 
@@ -125,23 +126,23 @@ def forecast(
     """
     recs = sorted(records, key=lambda r: r.seq)
     if len(recs) < 2:
-        raise ValueError(f"forecast needs at least 2 completed intervals of the stage, got {len(recs)}")
+        raise UsageError(f"forecast needs at least 2 completed intervals of the stage, got {len(recs)}")
     stages = {r.stage for r in recs}
     if len(stages) != 1:
-        raise ValueError(f"forecast takes the records of one stage, got stages {sorted(stages)}")
+        raise UsageError(f"forecast takes the records of one stage, got stages {sorted(stages)}")
     if (total_steps is None) == (total_epochs is None):
-        raise ValueError("pass exactly one of total_steps or total_epochs")
+        raise UsageError("pass exactly one of total_steps or total_epochs")
     if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+        raise UsageError(f"confidence must be between 0 and 1, got {confidence}")
     w = _step_weights(recs)
     done = int(w.sum())
     if total_epochs is not None:
         if total_epochs <= 0:
-            raise ValueError(f"total_epochs must be positive, got {total_epochs}")
+            raise UsageError(f"total_epochs must be positive, got {total_epochs}")
         total_steps = round(total_epochs * steps_per_epoch(recs))
     assert total_steps is not None
     if total_steps < done:
-        raise ValueError(f"total_steps={total_steps} is below the {done} steps already done")
+        raise UsageError(f"total_steps={total_steps} is below the {done} steps already done")
     remaining = float(total_steps - done)
     last = recs[-1]
     rng = np.random.default_rng(seed)
@@ -149,14 +150,14 @@ def forecast(
     def band(values: list[float], so_far: float) -> Band:
         return _bands(np.asarray(values, dtype=np.float64), w, so_far, remaining, confidence, rng)
 
-    has_cost = all(r.cost is not None for r in recs) and last.stage_cost is not None
+    costs = [r.cost for r in recs if r.cost is not None]
     return Forecast(
         stage=last.stage,
         done_steps=done,
         total_steps=int(total_steps),
         energy_kwh=band([r.energy_kwh for r in recs], last.stage_energy_kwh),
         co2_kg=band([r.co2_kg for r in recs], last.stage_co2_kg),
-        cost=band([r.cost for r in recs], last.stage_cost) if has_cost else None,  # type: ignore[misc]
+        cost=band(costs, last.stage_cost) if len(costs) == len(recs) and last.stage_cost is not None else None,
         currency=last.currency,
         duration_s=band([r.duration_s for r in recs], last.stage_duration_s),
         confidence=confidence,

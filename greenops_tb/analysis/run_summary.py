@@ -19,7 +19,7 @@ CO2 total and the summary names the factors (``co2_by_source_factors``).
 
 A device's context (what its source says it was doing, e.g. ``util_pct`` and
 ``mem_used_gb``; see :class:`~greenops_tb.format.schema.DeviceEnergy`) is summarised
-per key over the kept records as :class:`ContextStats`: ``mean`` weighted by each
+per key over the kept records as :class:`~greenops_tb.analysis.context.ContextStats`: ``mean`` weighted by each
 record's duration (a plain mean when every record is zero-length), ``max`` and
 ``last`` (the latest record's value). Overlapping stages count their shared time
 once per stage. Keys no record reports are left out; a device without context
@@ -29,10 +29,21 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Mapping
+from dataclasses import asdict
+from typing import Any, Iterable, Mapping, cast
 
-from greenops_tb.analysis.contract import CompareRow, RunSummary, Totals
+from greenops_tb.analysis.context import ContextAccumulator
+from greenops_tb.analysis.contract import (
+    CompareRow,
+    DeviceSummary,
+    Efficiency,
+    FootprintSummary,
+    RunRanges,
+    RunSummary,
+    StageSummary,
+    Totals,
+)
+from greenops_tb.analysis.latest import by_stage
 from greenops_tb.analysis.uncertainty import ranges_json
 from greenops_tb.footprint.view import footprint_summary
 from greenops_tb.format.schema import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record, running_mix
@@ -103,7 +114,7 @@ def has_splits(rec: Record) -> bool:
     return bool(rec.run_devices_kwh) or not rec.devices
 
 
-def _stage_summary(stage: str, recs: list[Record], complete: bool) -> dict[str, Any]:
+def _stage_summary(stage: str, recs: list[Record], complete: bool) -> StageSummary:
     last = recs[-1]
     counts = {"samples": last.stage_samples, "tokens": last.stage_tokens}
     eff = stage_efficiency(stage, last.stage_energy_kwh, last.stage_co2_kg, counts, len(recs) if complete else None)
@@ -117,51 +128,19 @@ def _stage_summary(stage: str, recs: list[Record], complete: bool) -> dict[str, 
         "records_kept": len(recs),
         "mix_kwh": mix,
         "co2_by_source_kg": co2_by_source(totals["co2_kg"], mix),
-        **counts,
+        "samples": last.stage_samples,
+        "tokens": last.stage_tokens,
         "efficiency": {u: e.to_json() for u, e in eff.items()},
     }
 
 
-@dataclass(frozen=True, slots=True)
-class ContextStats:
-    """One context key of one device over the kept records (see the module docstring)."""
-
-    mean: float  # weighted by record duration
-    max: float
-    last: float
-
-
-class _ContextAccumulator:
-    """Running duration-weighted sum, plain sum, max and last value of one context key."""
-
-    __slots__ = ("weighted", "weight", "total", "count", "max", "last")
-
-    def __init__(self) -> None:
-        self.weighted = self.weight = self.total = 0.0
-        self.count = 0
-        self.max = -math.inf
-        self.last = math.nan
-
-    def add(self, value: float, duration_s: float) -> None:
-        self.weighted += value * duration_s
-        self.weight += duration_s
-        self.total += value
-        self.count += 1
-        self.max = max(self.max, value)
-        self.last = value
-
-    def stats(self) -> ContextStats:
-        mean = self.weighted / self.weight if self.weight > 0 else self.total / self.count
-        return ContextStats(mean=mean, max=self.max, last=self.last)
-
-
-def _devices(records: list[Record], run_energy_kwh: float) -> list[dict[str, Any]]:
+def _devices(records: list[Record], run_energy_kwh: float) -> list[DeviceSummary]:
     """Per device: exact energy from the latest record's running split (else the kept records' shares of the
     run total), kind and provenance as last recorded, context statistics over the kept records."""
     energy: dict[str, float] = defaultdict(float)
     kind: dict[str, str] = {}
     provenance: dict[str, str] = {}
-    context: dict[str, dict[str, _ContextAccumulator]] = defaultdict(lambda: defaultdict(_ContextAccumulator))
+    context: dict[str, dict[str, ContextAccumulator]] = defaultdict(lambda: defaultdict(ContextAccumulator))
     for r in records:
         for dev_id, d in r.devices.items():
             energy[dev_id] += d.energy_kwh
@@ -197,46 +176,44 @@ def summarize(data: RunData) -> RunSummary:
     if not records:
         return out
     last = records[-1]
-    by_stage: dict[str, list[Record]] = defaultdict(list)
-    for r in records:
-        by_stage[r.stage].append(r)
+    stage_records = by_stage(records)
     exact = has_splits(last)
     run_mix = running_mix(last, "run") if exact else _scaled(_sum_mix(records), last.run_energy_kwh * last.pue)
     complete = is_complete(records)
-    stages = [_stage_summary(s, rs, complete) for s, rs in by_stage.items()]
-    out.update(
-        totals=_totals(last.run_energy_kwh, last.pue, last.run_co2_kg, last.run_cost, last.run_duration_s, run_mix),
-        currency=last.currency,
-        start_time=records[0].start_time,
-        end_time=last.end_time,
-        last_step=max(r.step for r in records),
-        stages=stages,
-        efficiency=headline_efficiency(stages),
-        devices=_devices(records, last.run_energy_kwh),
-        mix_kwh=run_mix,
-        mix_shares=mix_shares(run_mix),
-        co2_by_source_kg=co2_by_source(last.run_co2_kg, run_mix),
-        co2_by_source_factors=load_dataset().factors_source,
-        location={"zone": last.location, "source": last.location_source,
-                  "name": meta.location_name if meta else ""},
-        pue=last.pue,
-        carbon_intensity_g_per_kwh=last.carbon_intensity_g_per_kwh,
-        intensity_source=last.intensity_source,
-        price={"source": last.price_source, "currency": last.currency,
-               "per_kwh": meta.price_per_kwh if meta else None},
-        dataset=dict(meta.dataset) if meta else {},
-        records_kept=len(records),
-        records_emitted=last.seq + 1,
-        complete=complete,
-        ranges=ranges_json(records),  # low-high of every total (docs/METHOD.md)
-        splits_exact=exact or complete,
-        footprint=footprint_summary(last, [rs[-1] for rs in by_stage.values()],
-                                    getattr(meta, "footprint", None), run_mix),
-    )
+    stages = [_stage_summary(s, rs, complete) for s, rs in stage_records.items()]
+    out.update({
+        "totals": _totals(last.run_energy_kwh, last.pue, last.run_co2_kg, last.run_cost, last.run_duration_s, run_mix),
+        "currency": last.currency,
+        "start_time": records[0].start_time,
+        "end_time": last.end_time,
+        "last_step": max(r.step for r in records),
+        "stages": stages,
+        "efficiency": headline_efficiency(stages),
+        "devices": _devices(records, last.run_energy_kwh),
+        "mix_kwh": run_mix,
+        "mix_shares": mix_shares(run_mix),
+        "co2_by_source_kg": co2_by_source(last.run_co2_kg, run_mix),
+        "co2_by_source_factors": load_dataset().factors_source,
+        "location": {"zone": last.location, "source": last.location_source,
+                     "name": meta.location_name if meta else ""},
+        "pue": last.pue,
+        "carbon_intensity_g_per_kwh": last.carbon_intensity_g_per_kwh,
+        "intensity_source": last.intensity_source,
+        "price": {"source": last.price_source, "currency": last.currency,
+                  "per_kwh": meta.price_per_kwh if meta else None},
+        "dataset": dict(meta.dataset) if meta else {},
+        "records_kept": len(records),
+        "records_emitted": last.seq + 1,
+        "complete": complete,
+        "ranges": cast(RunRanges, ranges_json(records)),  # low-high of every total (docs/METHOD.md)
+        "splits_exact": exact or complete,
+        "footprint": cast(FootprintSummary, footprint_summary(last, [rs[-1] for rs in stage_records.values()],
+                                                              getattr(meta, "footprint", None), run_mix)),
+    })
     return out
 
 
-def headline_efficiency(stages: list[dict[str, Any]]) -> dict[str, Any] | None:
+def headline_efficiency(stages: list[StageSummary]) -> Efficiency | None:
     """The run's headline efficiency: the stage with the most samples (else tokens, else steps), per that unit."""
     for unit in ("sample", "token", "step"):
         found = [s["efficiency"][unit] for s in stages if unit in s["efficiency"]]
@@ -249,10 +226,11 @@ def _metadata_json(meta: Any) -> dict[str, Any] | None:
     return asdict(meta) if meta is not None else None
 
 
-def headline(summary: Mapping[str, Any]) -> CompareRow:
+def headline(summary: RunSummary) -> CompareRow:
     """One row of the run comparison: the totals, per-stage energy and source shares."""
     if not summary.get("has_records"):
         return {"run": summary["run"], "has_records": False}
+    footprint = summary["footprint"]
     return {
         "run": summary["run"],
         "has_records": True,
@@ -264,7 +242,9 @@ def headline(summary: Mapping[str, Any]) -> CompareRow:
         "mix_shares": summary["mix_shares"],
         "complete": summary["complete"],
         "efficiency": summary.get("efficiency"),
-        **{k: summary["footprint"][k] for k in ("embodied_kg", "water_onsite_l", "water_offsite_l")},
+        "embodied_kg": footprint["embodied_kg"],
+        "water_onsite_l": footprint["water_onsite_l"],
+        "water_offsite_l": footprint["water_offsite_l"],
     }
 
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Mapping, Sequence
 
+from greenops_tb.analysis.latest import by_stage
+from greenops_tb.errors import UsageError
 from greenops_tb.format.schema import Record
 
 #: Citation keys -> full references (docs/METHOD.md prints the same).
@@ -224,23 +226,20 @@ def zone_basis(zone: str) -> str:
 def run_uncertainty(records: Sequence[Record]) -> tuple[Uncertainty, dict[str, Uncertainty]]:
     """Ranges of a run's totals (every joule once) and of each stage's, from its records (emission order)."""
     if not records:
-        raise ValueError("no records: nothing to put a range on")
+        raise UsageError("no records: nothing to put a range on")
     last = records[-1]
     basis = zone_basis(last.location)
-    by_stage: dict[str, list[Record]] = defaultdict(list)
-    for r in records:
-        by_stage[r.stage].append(r)
     stages = {
         s: estimate(rs, energy_kwh=rs[-1].stage_energy_kwh, co2_kg=rs[-1].stage_co2_kg, cost=rs[-1].stage_cost,
                     basis=basis)
-        for s, rs in by_stage.items()
+        for s, rs in by_stage(records).items()
     }
     run = estimate(records, energy_kwh=last.run_energy_kwh, co2_kg=last.run_co2_kg, cost=last.run_cost, basis=basis)
     return run, stages
 
 
 def _range_json(r: Range | None) -> dict[str, float] | None:
-    return None if r is None else {"value": r.value, "low": r.low, "high": r.high}
+    return None if r is None else asdict(r)
 
 
 def _ranges(u: Uncertainty) -> dict[str, dict[str, float] | None]:

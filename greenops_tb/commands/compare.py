@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from greenops_tb import display
 from greenops_tb.analysis.run_summary import headline, json_safe, summarize
@@ -46,7 +46,7 @@ def ratio(value: float | None, base: float | None) -> float | None:
     return value / base
 
 
-def comparison(heads: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def comparison(heads: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One row per metric (and per stage energy): values per run and ratios to the first run."""
     stages: list[str] = []
     for h in heads:
@@ -57,17 +57,17 @@ def comparison(heads: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [{"metric": label, "values": vals, "ratios": [ratio(v, vals[0]) for v in vals[1:]]} for label, vals in rows]
 
 
-def _efficiency_rows(heads: list[Mapping[str, Any]]) -> list[tuple[str, list[float | None]]]:
+def _efficiency_rows(heads: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[float | None]]]:
     """J and gCO2e per unit of the runs' headline efficiencies, when every run has one in the same unit."""
-    effs = [h.get("efficiency") for h in heads]
-    units = {e["unit"] for e in effs if e}
-    if None in effs or len(units) != 1:
+    effs = [e for e in (h.get("efficiency") for h in heads) if e]
+    units = {e["unit"] for e in effs}
+    if len(effs) != len(heads) or len(units) != 1:
         return []
     unit = units.pop()
     return [(f"J_per_{unit}", [e["j_per_unit"] for e in effs]), (f"gCO2e_per_{unit}", [e["g_per_unit"] for e in effs])]
 
 
-def efficiency_lines(labels: list[str], heads: list[Mapping[str, Any]]) -> list[str]:
+def efficiency_lines(labels: list[str], heads: Sequence[Mapping[str, Any]]) -> list[str]:
     """``run B: 37% less energy per sample than run A`` (headline efficiencies in one unit)."""
     rows = _efficiency_rows(heads)
     if not rows:

@@ -28,7 +28,8 @@ from greenops_tb.meters.visible_devices import visible_gpus
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("doctor", help="show what this machine can measure and why not", description=__doc__)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--sysfs-root", metavar="DIR", help="powercap directory (default /sys/class/powercap)")
+    p.add_argument("--powercap-root", "--sysfs-root", metavar="DIR", dest="powercap_root",
+                   help="powercap directory (default /sys/class/powercap; a sysfs root such as /sys is understood)")
     p.add_argument("--country", help="location as a writer would get it (else env, config, timezone)")
     p.add_argument("--region", help="sub-national region, e.g. US-CA")
     p.add_argument("--cloud", help="cloud region, e.g. aws:eu-west-1")
@@ -104,7 +105,7 @@ def _rapl_section(root: str | None) -> dict[str, Any]:
                              "why": z.why, "energy_uj": "readable" if z.readable is None else z.readable})
     if not zones:
         out["notes"].append(f"no RAPL zones under {base}: CPU and RAM energy come from the model "
-                            "(containers: mount the host's /sys/class/powercap and pass sysfs_root=)")
+                            "(containers: mount the host's /sys/class/powercap and pass powercap_root=)")
     elif any(z.readable is not None and z.kind for z in zones):
         out["notes"].append("energy_uj is not readable (root-only since 2020, CVE-2020-8694): "
                             + FIX_HINT.format(root=base))
@@ -187,7 +188,7 @@ def _sources_section(root: str | None) -> dict[str, Any]:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        sources = default_sources(sysfs_root=root)
+        sources = default_sources(powercap_root=root)
     try:
         devices = [{"device": d.id, "kind": d.kind, "name": d.name, "provenance": p}
                    for s in sources for d, p in zip(s.devices, s.provenance())]
@@ -217,12 +218,12 @@ def diagnose(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> 
         "gpu": _gpu_section(env),
         "amd": amd_section(env),
         "apple": apple_section(),
-        "rapl": _rapl_section(args.sysfs_root),
-        "hwmon": _hwmon_section(args.sysfs_root, _measured_elsewhere(args.sysfs_root)),
+        "rapl": _rapl_section(args.powercap_root),
+        "hwmon": _hwmon_section(args.powercap_root, _measured_elsewhere(args.powercap_root)),
         "cpu": _cpu_section(),
         "job": _job_section(env),
         "location": _location_section(args),
-        "sources": _sources_section(args.sysfs_root),
+        "sources": _sources_section(args.powercap_root),
     }
     _busy_note(rep["cpu"], rep["sources"])
     return rep

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from greenops_tb import display
 from greenops_tb.analysis.forecast import forecast
@@ -137,7 +137,7 @@ def job_key(summary: Mapping[str, Any]) -> str | None:
     return str(key) if key else None
 
 
-def jobs_text(summaries: list[Mapping[str, Any]]) -> list[str]:
+def jobs_text(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
     """One line per job with several runs (SLURM array tasks and steps, torchrun restarts): their totals."""
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for s in summaries:
@@ -155,7 +155,7 @@ def jobs_text(summaries: list[Mapping[str, Any]]) -> list[str]:
 
 def summarize_run(data: RunData, args: argparse.Namespace) -> dict[str, Any]:
     """The Green tab's summary of one run, plus the requested forecast (or why there is none)."""
-    out = summarize(data)
+    out: dict[str, Any] = dict(summarize(data))
     if args.forecast:
         recs = [r for r in data.records if r.stage == args.forecast]
         try:

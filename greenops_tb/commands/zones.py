@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import unicodedata
+from typing import Sequence
 
 from greenops_tb.grid.dataset import Dataset, load
 
@@ -38,14 +39,14 @@ def _fold(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
 
 
-def _filter(rows: list[tuple[str, ...]], search: str | None) -> list:
+def _filter(rows: Sequence[tuple[str, ...]], search: str | None) -> list:
     """Rows with ``search`` in any cell: an exact key match first, then keys starting with it, then the rest."""
     s = _fold(search or "")
     hits = [r for r in rows if not s or any(s in _fold(cell) for cell in r)]
     return sorted(hits, key=lambda r: (0 if _fold(r[0]) == s else 1 if _fold(r[0]).startswith(s) else 2, r))
 
 
-def _print(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _print(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     for row in (header, *rows):
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())

@@ -12,7 +12,7 @@ interval would be wrong by the ranks' skew.
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from greenops_tb.meters.base import INTEGRAL_SUFFIX, Reading, context_between
 
@@ -32,7 +32,7 @@ def pack(context: Sequence[Mapping[str, float]] | None, keys: Keys) -> list[floa
     return [float(ctx[i].get(k, math.nan)) if i < len(ctx) else math.nan for i, k in keys]
 
 
-def unpack(values: Sequence[float], keys: Keys, devices: int, *, integrals: bool = True) -> list[dict[str, float]]:
+def unpack(values: Iterable[float], keys: Keys, devices: int, *, integrals: bool = True) -> list[dict[str, float]]:
     """Per device, the context ``values`` carry; ``integrals=False`` leaves running integrals out."""
     out: list[dict[str, float]] = [{} for _ in range(devices)]
     for (i, k), v in zip(keys, values):

@@ -66,6 +66,7 @@ from greenops_tb.distributed.ranks import RankInfo, cuda_state, detect, prefix_d
 from greenops_tb.errors import DistributedError as DistributedError
 from greenops_tb.errors import RankTimeoutError as RankTimeoutError
 from greenops_tb.errors import StageOrderError as StageOrderError
+from greenops_tb.errors import UsageError
 from greenops_tb.meters.base import Device, EnergySource
 
 log = logging.getLogger(__name__)
@@ -113,14 +114,14 @@ class JobAggregator:
 
         info = detect() if info is None else info
         if not info.initialized:
-            raise ValueError(
+            raise UsageError(
                 "job-wide measurement needs an initialised process group: call "
                 "torch.distributed.init_process_group() before creating the writer"
             )
         if isinstance(flush_every, bool) or not isinstance(flush_every, int) or flush_every < 1:
-            raise ValueError(f"flush_every must be an int >= 1 (update() calls per exchange), got {flush_every!r}")
+            raise UsageError(f"flush_every must be an int >= 1 (update() calls per exchange), got {flush_every!r}")
         if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
-            raise ValueError(f"timeout_s must be a number of seconds > 0, got {timeout_s!r}")
+            raise UsageError(f"timeout_s must be a number of seconds > 0, got {timeout_s!r}")
         self.info = info
         self.timeout_s = float(timeout_s)
         self.flush_every = flush_every
@@ -279,7 +280,7 @@ class JobAggregator:
         ``kind=None``: not a stage boundary (e.g. a model hook's reading): no exchange, not counted.
         """
         if kind is not None and kind not in BOUNDARY_KINDS:
-            raise ValueError(f"boundary kind must be one of {BOUNDARY_KINDS} or None, got {kind!r}")
+            raise UsageError(f"boundary kind must be one of {BOUNDARY_KINDS} or None, got {kind!r}")
         with self._lock:
             prov = tuple(provenance)
             keys = ctx.keys_of(context)

@@ -19,6 +19,7 @@ from typing import Mapping
 
 from greenops_tb.distributed.exchange import DEFAULT_TIMEOUT_S, JobAggregator
 from greenops_tb.distributed.ranks import detect, prefix_device_id
+from greenops_tb.errors import UsageError
 from greenops_tb.meters.base import Device, EnergySource, Meter, Reading
 
 
@@ -33,12 +34,12 @@ def attach(
     if distributed is False:
         return None
     if distributed not in (None, True):
-        raise ValueError(f"distributed must be None (automatic), True or False, got {distributed!r}")
+        raise UsageError(f"distributed must be None (automatic), True or False, got {distributed!r}")
     info = detect()
     if info.initialized and info.distributed:
         return JobAggregator(info, timeout_s=timeout_s, flush_every=flush_every)
     if distributed:
-        raise ValueError(
+        raise UsageError(
             "distributed=True but no multi-rank process group is initialised: call "
             "torch.distributed.init_process_group() first (world size now: "
             f"{info.world_size}, from {info.source})"

@@ -20,6 +20,9 @@ import socket
 from dataclasses import dataclass
 from typing import Mapping
 
+from greenops_tb.errors import UsageError
+
+
 _TORCHRUN = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK")
 _SLURM = ("SLURM_PROCID", "SLURM_LOCALID", "SLURM_NTASKS", "SLURM_NTASKS_PER_NODE", "SLURM_NODEID")
 
@@ -93,7 +96,7 @@ def _int(env: Mapping[str, str], name: str) -> int | None:
     try:
         return int(head)
     except ValueError:
-        raise ValueError(f"environment variable {name}={value!r} is not an integer; fix or unset it") from None
+        raise UsageError(f"environment variable {name}={value!r} is not an integer; fix or unset it") from None
 
 
 def _from_env(env: Mapping[str, str], names: tuple[str, ...]) -> tuple[int, int, int, int, int] | None:
@@ -129,7 +132,7 @@ def detect(env: Mapping[str, str] | None = None) -> RankInfo:
         return RankInfo(0, 1, 0, 1, -1, host, "single-process", False)
     rank, world, local, local_world, node = from_env
     if not 0 <= rank < world:
-        raise ValueError(f"rank {rank} is outside world size {world} ({source}); check the launcher's variables")
+        raise UsageError(f"rank {rank} is outside world size {world} ({source}); check the launcher's variables")
     return RankInfo(rank, world, local, local_world, node, host, source, False)
 
 

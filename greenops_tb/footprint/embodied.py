@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from greenops_tb.errors import UsageError
 from greenops_tb.footprint.tables import EmbodiedFigure, embodied_table
 from greenops_tb.meters.gpu_model import match_gpu
 
@@ -44,16 +45,16 @@ class EmbodiedOptions:
         options = dict(options or {})
         unknown = sorted(set(options) - set(_OPTION_KEYS))
         if unknown:
-            raise ValueError(f"embodied_options: unknown key(s) {unknown}; allowed: {', '.join(_OPTION_KEYS)}")
+            raise UsageError(f"embodied_options: unknown key(s) {unknown}; allowed: {', '.join(_OPTION_KEYS)}")
         for key, value in options.items():
             if value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"embodied_options[{key!r}] must be a number, got {value!r}")
+                raise UsageError(f"embodied_options[{key!r}] must be a number, got {value!r}")
             low_ok = value >= 0 if key.endswith("kgco2e") else value > 0
             if not low_ok or (key == "utilisation" and value > 1):
                 allowed = {"lifetime_years": "> 0 years", "utilisation": "in (0, 1]", "host_share": "> 0 hosts"}
-                raise ValueError(f"embodied_options[{key!r}] must be {allowed.get(key, '>= 0 kgCO2e')}, got {value!r}")
+                raise UsageError(f"embodied_options[{key!r}] must be {allowed.get(key, '>= 0 kgCO2e')}, got {value!r}")
         return cls(**{k: None if v is None else float(v) for k, v in options.items()})
 
     def lifetime(self) -> float:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Mapping
 
+from greenops_tb.errors import DataError
+
 
 @dataclass(frozen=True, slots=True)
 class EmbodiedFigure:
@@ -69,7 +71,7 @@ def _read(name: str) -> dict[str, Any]:
     try:
         return json.loads(text)
     except ValueError as err:
-        raise ValueError(f"corrupt embedded table footprint/data/{name} ({err}); reinstall greenops_tb") from None
+        raise DataError(f"corrupt embedded table footprint/data/{name} ({err}); reinstall greenops_tb") from None
 
 
 def _figure(key: str, d: Mapping[str, Any]) -> EmbodiedFigure:

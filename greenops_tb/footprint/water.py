@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+from greenops_tb.errors import UsageError
 from greenops_tb.footprint.tables import water_table
 
 UNKNOWN = "unknown"
@@ -32,7 +33,7 @@ def check_wue(wue: object) -> float | None:
     if wue is None:
         return None
     if isinstance(wue, bool) or not isinstance(wue, (int, float)) or not wue >= 0:
-        raise ValueError(f"wue must be litres of site water per kWh of IT energy, a number >= 0 "
+        raise UsageError(f"wue must be litres of site water per kWh of IT energy, a number >= 0 "
                          f"(hyperscale clouds publish 0.1-0.5; evaporative cooling in hot climates 1-2), got {wue!r}")
     return float(wue)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from greenops_tb.errors import UsageError
 from greenops_tb.format.schema import NewerFormatError
 
 PLUGIN_NAME = "green"
@@ -55,7 +56,7 @@ _NAME = re.compile(r"[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)*\Z")
 def check_name(name: object, what: str = "stage name") -> str:
     """``name`` if it is safe as a TensorBoard tag part, else ValueError saying what is allowed."""
     if not isinstance(name, str) or not _NAME.match(name):
-        raise ValueError(
+        raise UsageError(
             f"bad {what} {name!r}: use letters, digits, '_', '-', '.', and '/' between parts "
             "(not empty, no spaces, no leading, trailing or double '/'), e.g. 'train' or 'eval/val'"
         )

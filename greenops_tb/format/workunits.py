@@ -16,9 +16,10 @@ from __future__ import annotations
 import dataclasses
 import numbers
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Any, ClassVar, Iterable, Mapping
 
 from greenops_tb import display
+from greenops_tb.errors import UsageError
 from greenops_tb.format.units import J_PER_KWH
 
 UNITS = ("sample", "token")
@@ -31,7 +32,7 @@ def check_count(value: object, what: str) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{what} must be a whole number >= 0 (e.g. the batch size), got {value!r}")
+        raise UsageError(f"{what} must be a whole number >= 0 (e.g. the batch size), got {value!r}")
     return int(value)
 
 
@@ -57,6 +58,8 @@ class Efficiency:
     j_per_unit: float | None
     g_per_unit: float | None
     units_per_kwh: float | None
+    #: properties its JSON adds to the fields
+    JSON_PROPERTIES: ClassVar[tuple[str, ...]] = ("kj_per_1k", "g_per_1k")
 
     @property
     def kj_per_1k(self) -> float | None:
@@ -68,10 +71,9 @@ class Efficiency:
         """Grams CO2e per 1,000 units."""
         return None if self.g_per_unit is None else self.g_per_unit * 1000.0
 
-    def to_json(self) -> dict[str, object]:
-        return {"stage": self.stage, "unit": self.unit, "count": self.count, "energy_kwh": self.energy_kwh,
-                "co2_kg": self.co2_kg, "j_per_unit": self.j_per_unit, "g_per_unit": self.g_per_unit,
-                "units_per_kwh": self.units_per_kwh, "kj_per_1k": self.kj_per_1k, "g_per_1k": self.g_per_1k}
+    def to_json(self) -> dict[str, Any]:
+        """The fields, then :attr:`JSON_PROPERTIES` (the contract's ``Efficiency``)."""
+        return {k: getattr(self, k) for k in (*EFFICIENCY_FIELDS, *self.JSON_PROPERTIES)}
 
     def text(self) -> str:
         """``12.30 J and 4.100 mg CO2e per sample (81.20 k samples/kWh)`` (greenops_tb.display)."""

@@ -110,13 +110,14 @@ def resolve_grid(
     zone, source, cloud_key = _choose(ds, {"country": country, "region": region, "cloud": cloud}, config, detect_cloud,
                            use_timezone, env)
     price_label = "argument"
+    price_given: float | str | None = price_per_kwh  # text from the environment or config, checked by resolve_price
     if price_per_kwh is None and currency is None:
         for label, values in (("env", {"price_per_kwh": env.get("GREENOPS_PRICE_PER_KWH"),
                                        "currency": env.get("GREENOPS_CURRENCY")}), ("config", config)):
             if values.get("price_per_kwh") not in (None, "") or values.get("currency"):
-                price_per_kwh, currency, price_label = values.get("price_per_kwh"), values.get("currency"), label
+                price_given, currency, price_label = values.get("price_per_kwh"), values.get("currency"), label
                 break
-    price, cur, price_source = resolve_price(ds, zone, price_per_kwh, currency, price_label)
+    price, cur, price_source = resolve_price(ds, zone, price_given, currency, price_label)
     profile = GridProfile(
         zone=zone.key, name=zone.name, location_source=source,
         carbon_intensity_g_per_kwh=zone.carbon_intensity_g_per_kwh, intensity_source=zone.intensity_source,

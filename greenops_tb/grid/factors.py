@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from greenops_tb.errors import DataError
 from greenops_tb.grid.dataset import load
 
 
@@ -26,7 +27,7 @@ def split_co2_by_source(co2_kg: float, mix: Mapping[str, float],
     f = lifecycle_factors() if factors is None else factors
     missing = [s for s, share in mix.items() if share > 0 and s not in f]
     if missing:
-        raise ValueError(f"no emission factor for sources {missing}; known: {sorted(f)}")
+        raise DataError(f"no emission factor for sources {missing}; known: {sorted(f)}")
     weights = {s: share * f[s] for s, share in mix.items() if share > 0}
     total = sum(weights.values())
     if total <= 0:

@@ -20,6 +20,9 @@ from typing import Any, Mapping
 
 import tomllib
 
+from greenops_tb.errors import UsageError
+
+
 KINDS = ("region", "cloud", "country")  # most specific first
 CONFIG_TABLE = "grid"
 
@@ -72,10 +75,10 @@ def read_config(path: Path | None) -> dict[str, Any]:
         with path.open("rb") as f:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
-        raise ValueError(f"greenops config file {path} is not valid TOML ({e}); fix or remove it") from e
+        raise UsageError(f"greenops config file {path} is not valid TOML ({e}); fix or remove it") from e
     table = data.get(CONFIG_TABLE, {})
     if not isinstance(table, dict):
-        raise ValueError(f"greenops config file {path}: [{CONFIG_TABLE}] must be a table")
+        raise UsageError(f"greenops config file {path}: [{CONFIG_TABLE}] must be a table")
     return table
 
 

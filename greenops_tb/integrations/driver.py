@@ -57,25 +57,30 @@ class StageDriver:
         self._watch[name] = getter
 
     def running(self, name: str) -> bool:
-        return self.writer is not None and name in self.writer.open_stages()
+        return self._running(name) is not None
+
+    def _running(self, name: str) -> GreenSummaryWriter | None:
+        """The writer, when stage ``name`` is running in it."""
+        w = self.writer
+        return w if w is not None and name in w.open_stages() else None
 
     def start(self, name: str, *, epoch: int | None = None) -> None:
         if self.writer is not None and not self.running(name):
             self.writer.start(name, epoch=epoch)
 
     def update(self, name: str, *, step: int | None = None) -> None:
-        if self.running(name):
-            self.writer.update(name, step=step)
+        if (w := self._running(name)) is not None:
+            w.update(name, step=step)
 
     def stop(self, name: str, *, step: int | None = None) -> None:
-        if self.running(name):
-            self.writer.stop(name, step=step)
+        if (w := self._running(name)) is not None:
+            w.stop(name, step=step)
 
     def count(self, names: tuple[str, ...], *, samples: int | None = None, tokens: int | None = None) -> None:
         """Work units into each of ``names`` that is running."""
         for name in names:
-            if self.running(name):
-                self.writer.count(name, samples=samples, tokens=tokens)
+            if (w := self._running(name)) is not None:
+                w.count(name, samples=samples, tokens=tokens)
 
     def flush(self) -> None:
         if self.writer is not None:

@@ -39,7 +39,7 @@ try:
     from lightning.pytorch import Callback
 except ImportError:  # pragma: no cover - exercised where only pytorch_lightning is installed
     try:
-        from pytorch_lightning import Callback
+        from pytorch_lightning import Callback  # type: ignore[assignment]
     except ImportError as err:
         raise ImportError(
             "greenops_tb.integrations.lightning needs PyTorch Lightning: pip install 'greenops_tb[lightning]'"

@@ -30,6 +30,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from greenops_tb.errors import UsageError
 from greenops_tb.meters.gpu_common import call
 from greenops_tb.meters.visible_devices import GpusOption, Selector, parse_cuda_visible_devices, parse_gpus
 
@@ -152,14 +153,14 @@ def _pick(visible: list[AmdGpu], wanted: list[int | str] | None) -> list[AmdGpu]
     for w in wanted:
         if isinstance(w, int):
             if w >= len(visible):
-                raise ValueError(f"gpus= asks for cuda:{w} but this process sees {len(visible)} AMD GPU(s) "
+                raise UsageError(f"gpus= asks for cuda:{w} but this process sees {len(visible)} AMD GPU(s) "
                                  f"(ROCR/HIP_VISIBLE_DEVICES); use an index below {len(visible)} or a visible UUID")
             gpu = visible[w]
         else:
             want = _norm(w)
             hits = [g for g in visible if _norm(g.uuid).startswith(want) or g.serial.startswith(want)]
             if len(hits) != 1:
-                raise ValueError(f"gpus= names {w!r}, which is not a unique visible AMD GPU; visible: "
+                raise UsageError(f"gpus= names {w!r}, which is not a unique visible AMD GPU; visible: "
                                  f"{['GPU-' + g.serial for g in visible]}")
             gpu = hits[0]
         if gpu not in out:

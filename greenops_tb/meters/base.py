@@ -26,6 +26,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Mapping, Protocol, Sequence, runtime_checkable
 
+from greenops_tb.errors import UsageError
+
 log = logging.getLogger(__name__)
 
 #: A context key ending in this suffix holds a running time integral (value x seconds since the
@@ -181,7 +183,7 @@ class Meter:
         self._slots = [_Slot(s) for s in sources]
         ids = [d.id for s in sources for d in s.devices]
         if len(ids) != len(set(ids)):
-            raise ValueError(f"duplicate device ids across meters: {ids}; give each source distinct devices")
+            raise UsageError(f"duplicate device ids across meters: {ids}; give each source distinct devices")
         self.devices: tuple[Device, ...] = tuple(d for s in sources for d in s.devices)
         self._lock = threading.Lock()
         self._any_context = any(slot.has_context for slot in self._slots)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Mapping, Sequence
 
+from greenops_tb.errors import UsageError
 from greenops_tb.format.schema import DEVICE_KINDS
 from greenops_tb.meters.base import Device, EnergySource
 
@@ -28,14 +29,14 @@ class ConstantPowerSource(EnergySource):
         scope: str | None = None,
     ):
         if not watts:
-            raise ValueError("ConstantPowerSource needs at least one device, e.g. {'cpu:0': 65.0}")
+            raise UsageError("ConstantPowerSource needs at least one device, e.g. {'cpu:0': 65.0}")
         devices = []
         for dev_id, w in watts.items():
             kind = dev_id.split(":", 1)[0]
             if kind not in DEVICE_KINDS:
-                raise ValueError(f"device id {dev_id!r} must start with one of {DEVICE_KINDS} (e.g. 'gpu:0', 'ram')")
+                raise UsageError(f"device id {dev_id!r} must start with one of {DEVICE_KINDS} (e.g. 'gpu:0', 'ram')")
             if not (isinstance(w, (int, float)) and w >= 0):
-                raise ValueError(f"power of {dev_id!r} must be a number of watts >= 0, got {w!r}")
+                raise UsageError(f"power of {dev_id!r} must be a number of watts >= 0, got {w!r}")
             devices.append(Device(dev_id, kind, (names or {}).get(dev_id, f"constant {float(w):g} W")))
         self.devices = tuple(devices)
         self.watts: tuple[float, ...] = tuple(float(w) for w in watts.values())

@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from greenops_tb.errors import DataError, UsageError
+
 #: Per logical CPU, used when the model is unknown. 10 W: the TDP per thread of
 #: common server parts is 2-6 W and of desktop/laptop parts 3-15 W; erring high keeps
 #: an unknown CPU from looking greener than it is. Override with ``GREENOPS_CPU_TDP_W``.
@@ -74,7 +76,7 @@ def embedded_table(name: str) -> dict[str, float]:
     text = resources.files("greenops_tb.meters").joinpath("data", name).read_text(encoding="utf-8")
     lines = text.splitlines()
     if not lines or lines[0] != "key,tdp_w":
-        raise ValueError(f"corrupt embedded table {name}: expected header 'key,tdp_w'; reinstall greenops_tb")
+        raise DataError(f"corrupt embedded table {name}: expected header 'key,tdp_w'; reinstall greenops_tb")
     return {k: float(v) for k, v in (line.rsplit(",", 1) for line in lines[1:] if line)}
 
 
@@ -108,10 +110,10 @@ def resolve_cpu_tdp(tdp_w: float | None = None, model: str | None = None, cpus: 
         try:
             tdp_w = float(os.environ[TDP_ENV])
         except ValueError:
-            raise ValueError(f"{TDP_ENV}={os.environ[TDP_ENV]!r} is not a number of watts; fix or unset it") from None
+            raise UsageError(f"{TDP_ENV}={os.environ[TDP_ENV]!r} is not a number of watts; fix or unset it") from None
     if tdp_w is not None:
         if not tdp_w > 0:
-            raise ValueError(f"the CPU TDP must be a positive number of watts, got {tdp_w!r}")
+            raise UsageError(f"the CPU TDP must be a positive number of watts, got {tdp_w!r}")
         return CpuTdp(model, float(tdp_w), "argument")
     found = lookup_tdp(model) if model else None
     if found is not None:

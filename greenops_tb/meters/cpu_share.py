@@ -20,6 +20,7 @@ import time
 import warnings
 from typing import Sequence
 
+from greenops_tb.errors import UsageError
 from greenops_tb.meters.base import EnergySource
 from greenops_tb.meters.share import ScaledSource, Share
 
@@ -87,7 +88,7 @@ class ShareWatch(EnergySource):
 def attribute_cpu(sources: Sequence[EnergySource], mode: str = "socket") -> list[EnergySource]:
     """Wrap the whole-socket CPU source: scaled by this process's share ("process"), else watched ("socket")."""
     if mode not in CPU_ATTRIBUTIONS:
-        raise ValueError(f"cpu_attribution must be one of {CPU_ATTRIBUTIONS}, got {mode!r}")
+        raise UsageError(f"cpu_attribution must be one of {CPU_ATTRIBUTIONS}, got {mode!r}")
     if not os.path.exists(PROC_STAT):
         return list(sources)
     out: list[EnergySource] = []

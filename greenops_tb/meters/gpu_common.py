@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from greenops_tb.errors import UsageError
 from greenops_tb.meters.base import INTEGRAL_SUFFIX
 from greenops_tb.meters.integrate import PowerIntegrator
 from greenops_tb.meters.visible_devices import GpusOption, parse_gpus
@@ -81,7 +82,7 @@ def start_session(lib: Any, init: Callable[[Any], Any], shutdown: str, what: str
     (``lib`` None) or one that fails to initialise (no driver, no GPU). The caller releases it.
     """
     if mode not in ("auto", "power"):
-        raise ValueError(f"mode must be 'auto' or 'power', got {mode!r}")
+        raise UsageError(f"mode must be 'auto' or 'power', got {mode!r}")
     if parse_gpus(gpus) == []:
         return None
     if lib is None:

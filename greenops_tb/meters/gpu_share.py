@@ -20,6 +20,7 @@ import os
 import warnings
 from typing import Any, Callable, Sequence
 
+from greenops_tb.errors import UsageError
 from greenops_tb.meters.amd import AmdSource
 from greenops_tb.meters.base import EnergySource
 from greenops_tb.meters.nvml import _NvmlGpu
@@ -82,7 +83,7 @@ def _share(source: EnergySource, pids: Sequence[int]) -> Share | None:
 def attribute_gpus(sources: Sequence[EnergySource], mode: str = "device") -> list[EnergySource]:
     """Warn once about GPUs shared with other processes, or scale them by this process's share ("process")."""
     if mode not in GPU_ATTRIBUTIONS:
-        raise ValueError(f"gpu_attribution must be one of {GPU_ATTRIBUTIONS}, got {mode!r}")
+        raise UsageError(f"gpu_attribution must be one of {GPU_ATTRIBUTIONS}, got {mode!r}")
     me = os.getpid()
     out: list[EnergySource] = []
     shared: list[str] = []

@@ -28,8 +28,8 @@ container (``module``: Grace Hopper's module power, Jetson's CPU+GPU rail;
 * an energy channel and a power channel with the same label on one chip are
   one sensor: energy wins.
 
-The root is ``$GREENOPS_HWMON_ROOT``, else the ``hwmon`` directory next to
-the powercap root when ``sysfs_root=`` is given (a container mounting the
+The root is ``hwmon_root=``, else ``$GREENOPS_HWMON_ROOT``, else the ``hwmon`` directory next to
+the powercap directory when ``powercap_root=`` is given (a container mounting the
 host's ``/sys/class`` elsewhere gets both), else ``/sys/class/hwmon``.
 """
 from __future__ import annotations
@@ -39,10 +39,12 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
+from greenops_tb.errors import UsageError
 from greenops_tb.meters.base import Device, EnergySource
 from greenops_tb.meters.integrate import PowerIntegrator
+from greenops_tb.meters.rapl import powercap_root
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
 
 DEFAULT_ROOT = "/sys/class/hwmon"
@@ -72,12 +74,12 @@ class Sensor:
         return f"{self.chip} {self.label}".strip()
 
 
-def hwmon_root(sysfs_root: str | os.PathLike | None = None) -> str:
-    """``$GREENOPS_HWMON_ROOT``, else ``hwmon`` next to ``sysfs_root`` (the powercap root), else /sys/class/hwmon."""
+def hwmon_root(powercap: str | os.PathLike | None = None) -> str:
+    """``$GREENOPS_HWMON_ROOT``, else ``hwmon`` next to the ``powercap`` directory, else /sys/class/hwmon."""
     if os.environ.get(ROOT_ENV):
         return os.environ[ROOT_ENV]
-    if sysfs_root is not None:
-        return os.path.join(os.path.dirname(os.path.normpath(os.fspath(sysfs_root))), "hwmon")
+    if powercap is not None:
+        return os.path.join(os.path.dirname(os.path.normpath(powercap_root(powercap))), "hwmon")
     return DEFAULT_ROOT
 
 
@@ -214,7 +216,7 @@ class HwmonSource(EnergySource):
         interval: float = DEFAULT_INTERVAL_S,
     ) -> None:
         if not sensors:
-            raise ValueError(f"HwmonSource for {device.id} needs at least one sensor")
+            raise UsageError(f"HwmonSource for {device.id} needs at least one sensor")
         self.devices = (device,)
         self.sensors = tuple(sensors)
         self._note = note
@@ -276,7 +278,7 @@ def hwmon_sources(
     root: str | os.PathLike | None = None,
     *,
     measured: Sequence[str] = (),
-    fallbacks: dict[str, Callable[[], EnergySource | None]] | None = None,
+    fallbacks: Mapping[str, Callable[[], EnergySource | None]] | None = None,
     interval: float = DEFAULT_INTERVAL_S,
 ) -> tuple[list[EnergySource], set[str]]:
     """Sources for the kinds hwmon covers (see :func:`plan`) and the set of kinds they cover.

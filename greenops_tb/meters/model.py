@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from typing import Sequence
 
+from greenops_tb.errors import UsageError
 from greenops_tb.meters.base import Device, EnergySource
 from greenops_tb.meters.cpu_info import CpuTdp, logical_cpus, resolve_cpu_tdp
 from greenops_tb.meters.integrate import PowerIntegrator
@@ -54,7 +55,7 @@ class ModelRamSource(EnergySource):
         import psutil
 
         if not w_per_gb >= 0:
-            raise ValueError(f"ram_w_per_gb must be >= 0, got {w_per_gb!r}")
+            raise UsageError(f"ram_w_per_gb must be >= 0, got {w_per_gb!r}")
         self._proc = psutil.Process()
         self._w_per_byte = w_per_gb / _GB
         self.sample_interval = sample_interval

@@ -38,6 +38,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from greenops_tb.errors import UsageError
 from greenops_tb.meters.base import Device, EnergySource
 from greenops_tb.meters.counter import Counter, plausible_max_w
 
@@ -70,8 +71,18 @@ class RaplZone:
 
 
 def powercap_root(root: str | os.PathLike | None = None) -> str:
-    """The powercap root: the argument, else ``$GREENOPS_POWERCAP_ROOT``, else /sys/class/powercap."""
-    return os.fspath(root) if root is not None else os.environ.get(ROOT_ENV, DEFAULT_ROOT)
+    """The powercap directory: the argument, else ``$GREENOPS_POWERCAP_ROOT``, else /sys/class/powercap.
+
+    A sysfs root (``/sys``, or a copy mounted elsewhere: it has a ``class`` directory) or its ``class``
+    directory is understood: the ``powercap`` directory under it is used.
+    """
+    path = os.fspath(root) if root is not None else os.environ.get(ROOT_ENV, DEFAULT_ROOT)
+    norm = os.path.normpath(path)
+    if os.path.isdir(os.path.join(norm, "class")):
+        return os.path.join(norm, "class", "powercap")
+    if os.path.basename(norm) == "class" and os.path.isdir(norm):
+        return os.path.join(norm, "powercap")
+    return path
 
 
 def _read_text(path: str) -> str:
@@ -147,7 +158,7 @@ class RaplSource(EnergySource):
         fallback: Callable[[], EnergySource | None] | None = None,
     ) -> None:
         if not zones:
-            raise ValueError(f"RaplSource for {device.id} needs at least one zone")
+            raise UsageError(f"RaplSource for {device.id} needs at least one zone")
         self.devices = (device,)
         self.zones = tuple(zones)
         self._fallback = fallback

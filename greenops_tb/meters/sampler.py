@@ -23,6 +23,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Callable
 
+from greenops_tb.errors import UsageError
+
 if TYPE_CHECKING:
     from greenops_tb.meters.base import EnergySource
 
@@ -71,7 +73,7 @@ class Sampler:
     def register(self, source: "EnergySource", on_error: OnError) -> None:
         interval = source.sample_interval
         if not interval or interval <= 0:
-            raise ValueError(f"sample_interval must be > 0 seconds, got {interval!r}")
+            raise UsageError(f"sample_interval must be > 0 seconds, got {interval!r}")
         try:
             source.sample()  # first sample now, so integration starts at registration
         except Exception as err:  # noqa: BLE001

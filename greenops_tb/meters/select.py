@@ -22,15 +22,18 @@ process's share; the provenance label says which one a record used.
 """
 from __future__ import annotations
 
+import os
 from typing import Callable
 
+from greenops_tb.errors import UsageError
 from greenops_tb.meters.amd import amd_sources
 from greenops_tb.meters.apple import apple_sources
 from greenops_tb.meters.base import EnergySource
 from greenops_tb.meters.cpu_info import cpu_model
 from greenops_tb.meters.cpu_share import CPU_ATTRIBUTIONS, attribute_cpu
 from greenops_tb.meters.gpu_share import GPU_ATTRIBUTIONS, attribute_gpus
-from greenops_tb.meters.hwmon import hwmon_root, hwmon_sources
+from greenops_tb.meters.hwmon import hwmon_root as default_hwmon_root
+from greenops_tb.meters.hwmon import hwmon_sources
 from greenops_tb.meters.model import ModelCpuSource, ModelRamSource
 from greenops_tb.meters.nvml import nvml_sources
 from greenops_tb.meters.rapl import discover, rapl_sources
@@ -45,31 +48,38 @@ def gpu_sources(gpus: GpusOption = None, *, sample_interval: float = DEFAULT_INT
     return [*nvidia, *amd_sources(gpus, interval=sample_interval, first_id=len(nvidia))]
 
 
-def rapl_kinds(sysfs_root: str | None = None) -> set[str]:
+def rapl_kinds(powercap: str | os.PathLike[str] | None = None) -> set[str]:
     """The kinds ("cpu", "ram") whose RAPL zones all exist and are readable."""
-    zones = [z for z in discover(sysfs_root) if z.kind]
+    zones = [z for z in discover(powercap) if z.kind]
     return {z.kind for z in zones if z.kind} - {z.kind for z in zones if z.readable is not None}
 
 
 def default_sources(
     *,
     gpus: GpusOption = None,
-    sysfs_root: str | None = None,
+    powercap_root: str | os.PathLike[str] | None = None,
+    hwmon_root: str | os.PathLike[str] | None = None,
     sample_interval: float = DEFAULT_INTERVAL_S,
     cpu_attribution: str = "socket",
     gpu_attribution: str = "device",
+    sysfs_root: str | os.PathLike[str] | None = None,
 ) -> list[EnergySource]:
     """Sources for this machine: vendor GPUs, then RAPL CPU/RAM, hwmon, and the models as fallback.
 
     ``gpus``: which visible GPUs to measure (None/"all", "none"/[], indices or UUIDs);
-    ``sysfs_root``: the powercap directory (default /sys/class/powercap or ``$GREENOPS_POWERCAP_ROOT``);
-    hwmon is read next to it (see :func:`greenops_tb.meters.hwmon.hwmon_root`);
+    ``powercap_root`` (old name ``sysfs_root``): the powercap directory (default /sys/class/powercap or
+    ``$GREENOPS_POWERCAP_ROOT``; a sysfs root such as ``/sys`` is understood, :func:`~greenops_tb.meters.rapl.powercap_root`);
+    ``hwmon_root``: the hwmon directory (default: :func:`greenops_tb.meters.hwmon.hwmon_root`, next to the powercap one);
     ``cpu_attribution``: "socket" (whole-socket RAPL/hwmon) or "process" (scaled by this process's
     share of CPU time, :mod:`~greenops_tb.meters.cpu_share`); ``gpu_attribution``: "device" or
     "process" (scaled by this process's share of GPU use, :mod:`~greenops_tb.meters.gpu_share`).
     """
+    if sysfs_root is not None:
+        if powercap_root is not None:
+            raise UsageError("sysfs_root= is the old name of powercap_root=; pass only powercap_root=")
+        powercap_root = sysfs_root
     if cpu_attribution not in CPU_ATTRIBUTIONS or gpu_attribution not in GPU_ATTRIBUTIONS:
-        raise ValueError(f"cpu_attribution must be one of {CPU_ATTRIBUTIONS} and gpu_attribution one of "
+        raise UsageError(f"cpu_attribution must be one of {CPU_ATTRIBUTIONS} and gpu_attribution one of "
                          f"{GPU_ATTRIBUTIONS}; got {cpu_attribution!r}, {gpu_attribution!r}")
     soc = apple_sources()
     if soc:
@@ -79,8 +89,9 @@ def default_sources(
         "cpu": ModelCpuSource, "ram": lambda: ModelRamSource(sample_interval=sample_interval),
     }
     # gpus="none" also keeps hwmon GPU sensors out: no GPU is wanted from this process
-    measured = rapl_kinds(sysfs_root) | ({"gpu"} if accel or parse_gpus(gpus) == [] else set())
-    hw, covered = hwmon_sources(hwmon_root(sysfs_root), measured=sorted(measured), fallbacks=models,
+    measured = rapl_kinds(powercap_root) | ({"gpu"} if accel or parse_gpus(gpus) == [] else set())
+    hw_root = os.fspath(hwmon_root) if hwmon_root is not None else default_hwmon_root(powercap_root)
+    hw, covered = hwmon_sources(hw_root, measured=sorted(measured), fallbacks=models,
                                 interval=sample_interval)
     by_kind = {s.devices[0].kind: s for s in hw if s.devices[0].kind != "gpu"}
 
@@ -91,5 +102,5 @@ def default_sources(
             return None
         return models[kind]
 
-    host = rapl_sources(sysfs_root, cpu_model=first("cpu"), ram_model=first("ram"), cpu_name=cpu_model())
+    host = rapl_sources(powercap_root, cpu_model=first("cpu"), ram_model=first("ram"), cpu_name=cpu_model())
     return [*accel, *(s for s in hw if s.devices[0].kind == "gpu"), *attribute_cpu(host, cpu_attribution)]

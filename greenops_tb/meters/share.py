@@ -43,7 +43,8 @@ class Share:
 class ScaledSource(EnergySource):
     """A whole-device source whose energy is scaled by ``share`` at every step; labelled ``<label> x <what>``."""
 
-    def __init__(self, inner: EnergySource, share: Share, what: str, *, scope: str, interval: float = 0.5) -> None:
+    def __init__(self, inner: EnergySource, share: Share, what: str, *, scope: str | None,
+                 interval: float = 0.5) -> None:
         self.inner = inner
         self.devices = inner.devices
         self.share = share

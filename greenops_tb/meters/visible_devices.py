@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence, Union
 
+from greenops_tb.errors import UsageError
+
 log = logging.getLogger(__name__)
 
 GpusOption = Union[None, str, int, Sequence[Union[int, str]]]
@@ -84,7 +86,7 @@ def parse_gpus(gpus: GpusOption) -> list[int | str] | None:
     if gpus is None:
         return None
     if isinstance(gpus, bool) or not isinstance(gpus, (int, str, list, tuple)):
-        raise ValueError(f"gpus= must be None, 'all', 'none', an index, a UUID or a list of them, not {gpus!r}")
+        raise UsageError(f"gpus= must be None, 'all', 'none', an index, a UUID or a list of them, not {gpus!r}")
     if isinstance(gpus, int):
         items: Sequence[int | str] = [gpus]
     elif isinstance(gpus, str):
@@ -101,12 +103,12 @@ def parse_gpus(gpus: GpusOption) -> list[int | str] | None:
         if isinstance(item, str) and _INDEX_RE.match(item):
             item = int(item)
         if isinstance(item, bool) or not isinstance(item, (int, str)) or (isinstance(item, int) and item < 0):
-            raise ValueError(
+            raise UsageError(
                 f"gpus= entry {item!r} is not a GPU: use an index as the process sees it (0 for cuda:0) "
                 "or a UUID such as 'GPU-8f2e...' or 'MIG-...'"
             )
         if isinstance(item, str) and not item.upper().startswith(("GPU-", "MIG-")):
-            raise ValueError(f"gpus= entry {item!r} is neither an index nor a 'GPU-'/'MIG-' UUID")
+            raise UsageError(f"gpus= entry {item!r} is neither an index nor a 'GPU-'/'MIG-' UUID")
         out.append(item)
     return out
 
@@ -175,10 +177,10 @@ def _resolve(nvml: Any, sel: Selector, handles: list, uuids: list[str], cuda_ind
             return None
         return VisibleGpu(cuda_index, i, uuids[i], _name(nvml, handles[i]), handles[i])
     if sel.form == "gpu-uuid":
-        i = _match(sel.value, uuids)
-        if i is None:
+        found = _match(sel.value, uuids)
+        if found is None:
             return None
-        return VisibleGpu(cuda_index, i, uuids[i], _name(nvml, handles[i]), handles[i])
+        return VisibleGpu(cuda_index, found, uuids[found], _name(nvml, handles[found]), handles[found])
     # MIG: the old form names the parent GPU, the new form the instance
     old = re.match(r"^MIG-(GPU-[0-9a-fA-F-]+)/\d+/\d+$", sel.value)
     for i, h in enumerate(handles):
@@ -205,7 +207,7 @@ def _pick(visible: list[VisibleGpu], wanted: list[int | str] | None) -> list[Vis
     for w in wanted:
         if isinstance(w, int):
             if w >= len(visible):
-                raise ValueError(
+                raise UsageError(
                     f"gpus= asks for cuda:{w} but this process sees {len(visible)} GPU(s) "
                     f"(CUDA_VISIBLE_DEVICES and NVML); use an index below {len(visible)} or a visible UUID"
                 )
@@ -214,7 +216,7 @@ def _pick(visible: list[VisibleGpu], wanted: list[int | str] | None) -> list[Vis
             keys = [g.mig_uuid or g.uuid for g in visible]
             j = _match(w, keys)
             if j is None:
-                raise ValueError(f"gpus= names {w!r}, which is not a unique visible GPU; visible: {keys}")
+                raise UsageError(f"gpus= names {w!r}, which is not a unique visible GPU; visible: {keys}")
             gpu = visible[j]
         if gpu not in out:
             out.append(gpu)

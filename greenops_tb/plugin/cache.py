@@ -66,7 +66,7 @@ class SummaryCache:
             hit = self._entries.get((eid, run, name))
         if hit is not None and hit[0] == key:
             return hit[1]
-        data = read_runs(self._provider, ctx, eid, runs=[run]).get(run)
+        data = read_runs(self._provider, ctx, eid, runs=[run], listing={run: tags}).get(run)  # listed once
         if data is None:  # deleted between listing and reading
             raise no_green_data(run)
         result = compute(data)

@@ -34,7 +34,7 @@ import logging
 import mimetypes
 import os
 from dataclasses import asdict
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from tensorboard import errors as tb_errors
 from tensorboard.backend import http_util
@@ -46,10 +46,12 @@ from werkzeug.security import safe_join
 from greenops_tb.analysis.contract import (
     CompareResponse,
     MixResponse,
+    RunInfo,
     RunsResponse,
     RunSummary,
     Series,
     SeriesResponse,
+    StageMix,
     WatchedResponse,
     WhatIfResponse,
 )
@@ -78,7 +80,8 @@ MAX_RUN_NAME = 4096
 DEFAULT_WHATIF = 15
 MAX_WHATIF = 200
 
-Handler = Callable[[wrappers.Request], wrappers.Response]
+#: a route as TensorBoard calls it: a WSGI application, ``(environ, start_response) -> body``
+WsgiApp = Callable[[Any, Any], Iterable[bytes]]
 Route = Callable[[Any, wrappers.Request], wrappers.Response]
 #: tag -> (stage, name) given the run's stages, None for tags of another kind
 TagParser = Callable[[str, list[str]], "tuple[str, str] | None"]
@@ -89,8 +92,9 @@ def _respond(request: wrappers.Request, payload: Any, code: int = 200) -> wrappe
     return http_util.Respond(request, body, "application/json", code=code)
 
 
-def _json_errors(route: Route) -> Route:
-    """TensorBoard's public errors answered as ``{"error": ...}`` with their HTTP code; anything else 503."""
+def _route(route: Route) -> Callable[[Any, Any, Any], Iterable[bytes]]:
+    """A route method as a WSGI application (werkzeug's ``Request.application``); TensorBoard's public errors
+    are answered as ``{"error": ...}`` with their HTTP code, anything else 503."""
 
     @functools.wraps(route)
     def wrapper(self: Any, request: wrappers.Request) -> wrappers.Response:
@@ -102,7 +106,8 @@ def _json_errors(route: Route) -> Route:
             log.exception("green route %s failed", request.path)
             return _respond(request, {"error": f"could not read the data: {type(err).__name__}: {err}"}, 503)
 
-    return wrapper
+    # werkzeug types Request.application for functions; on a method it passes self through
+    return wrappers.Request.application(wrapper)  # type: ignore[arg-type, return-value]
 
 
 def _context(request: wrappers.Request) -> tuple[RequestContext, str]:
@@ -181,7 +186,7 @@ class GreenPlugin(base_plugin.TBPlugin):
     def frontend_metadata(self) -> base_plugin.FrontendMetadata:
         return base_plugin.FrontendMetadata(es_module_path="/static/" + ES_MODULE, tab_name="Green")
 
-    def get_plugin_apps(self) -> dict[str, Handler]:
+    def get_plugin_apps(self) -> dict[str, WsgiApp]:
         return {
             "/runs": self.runs_route,
             "/summary": self.summary_route,
@@ -196,7 +201,7 @@ class GreenPlugin(base_plugin.TBPlugin):
     # -- impls: data provider in, plain data out ---------------------------------------------------------------
 
     def runs_impl(self, ctx: RequestContext, experiment: str) -> RunsResponse:
-        runs = []
+        runs: list[RunInfo] = []
         for run, tags in sorted(self._cache.listing(ctx, experiment).items()):
             stages = sorted(s for s in map(stage_of_record_tag, tags) if s is not None)
             runs.append({
@@ -212,7 +217,7 @@ class GreenPlugin(base_plugin.TBPlugin):
 
     def mix_impl(self, ctx: RequestContext, experiment: str, run: str) -> MixResponse:
         s = self._cache.summary(ctx, experiment, run)
-        stages = [
+        stages: list[StageMix] = [
             {"stage": st["stage"], "mix_kwh": st["mix_kwh"], "mix_shares": mix_shares(st["mix_kwh"]),
              "co2_by_source_kg": st["co2_by_source_kg"]}
             for st in s.get("stages", [])
@@ -268,43 +273,36 @@ class GreenPlugin(base_plugin.TBPlugin):
 
     # -- routes: request in, response out ----------------------------------------------------------------------
 
-    @wrappers.Request.application
-    @_json_errors
+    @_route
     def runs_route(self, request: wrappers.Request) -> wrappers.Response:
         return _respond(request, self.runs_impl(*_context(request)))
 
-    @wrappers.Request.application
-    @_json_errors
+    @_route
     def summary_route(self, request: wrappers.Request) -> wrappers.Response:
         return _respond(request, self.summary_impl(*_context(request), _run_arg(request)))
 
-    @wrappers.Request.application
-    @_json_errors
+    @_route
     def mix_route(self, request: wrappers.Request) -> wrappers.Response:
         return _respond(request, self.mix_impl(*_context(request), _run_arg(request)))
 
-    @wrappers.Request.application
-    @_json_errors
+    @_route
     def compare_route(self, request: wrappers.Request) -> wrappers.Response:
         return _respond(request, self.compare_impl(*_context(request), _runs_arg(request)))
 
-    @wrappers.Request.application
-    @_json_errors
+    @_route
     def series_route(self, request: wrappers.Request) -> wrappers.Response:
         return _respond(request, self.series_impl(*_context(request), _run_arg(request), _points_arg(request)))
 
-    @wrappers.Request.application
-    @_json_errors
+    @_route
     def watched_route(self, request: wrappers.Request) -> wrappers.Response:
         return _respond(request, self.watched_impl(*_context(request), _run_arg(request), _points_arg(request)))
 
-    @wrappers.Request.application
-    @_json_errors
+    @_route
     def whatif_route(self, request: wrappers.Request) -> wrappers.Response:
-        return _respond(request, self.whatif_impl(*_context(request), _run_arg(request), *_whatif_args(request)))
+        top, clouds, pue = _whatif_args(request)
+        return _respond(request, self.whatif_impl(*_context(request), _run_arg(request), top, clouds, pue))
 
-    @wrappers.Request.application
-    @_json_errors
+    @_route
     def static_route(self, request: wrappers.Request) -> wrappers.Response:
         marker = "/static/"
         sub = request.path[request.path.index(marker) + len(marker):] if marker in request.path else ""

@@ -1,4 +1,4 @@
-"""Finding green runs for the CLI: logdirs, run directories, live CSVs, and a progress line.
+"""Finding green runs (for the CLI and :mod:`greenops_tb.api`): logdirs, run directories, live CSVs, and a progress line.
 
 Every command reads records through :func:`greenops_tb.readers.events.read_runs`
 (the plugin's reading code) over a TensorBoard data provider:
@@ -7,13 +7,14 @@ Every command reads records through :func:`greenops_tb.readers.events.read_runs`
 * ``python``: TensorBoard's Python ingester (:func:`greenops_tb.readers.events.local_provider`);
 * ``auto``: ``server`` when the binary is installed, else ``python``.
 
-Problems with the input raise :class:`InputError`, whose message says what to do;
-commands turn it into exit code 2.
+Problems with the input raise :class:`~greenops_tb.errors.InputError`, whose message says what to do
+(commands turn it into exit code 2; the API into a UsageError).
 """
 from __future__ import annotations
 
 import contextlib
 import fnmatch
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ def event_files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*tfevents*") if p.is_file())
 
 
-def check_logdir(path: str | Path) -> Path:
+def check_logdir(path: str | os.PathLike[str]) -> Path:
     """``path`` as a logdir that holds event files, else :class:`InputError`."""
     p = Path(path).expanduser()
     if not p.exists():
@@ -119,7 +120,7 @@ def _provider(path: Path, loader: str) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def open_logdir(path: str | Path, loader: str = "auto") -> Iterator[Logdir]:
+def open_logdir(path: str | os.PathLike[str], loader: str = "auto") -> Iterator[Logdir]:
     """Open a logdir for reading; InputError for a bad path, no event files or no green data."""
     from tensorboard.context import RequestContext
 
@@ -156,7 +157,7 @@ def report_malformed(data: RunData, label: str | None = None, stream: TextIO | N
 
 
 def load_run(arg: str, loader: str = "auto") -> RunData:
-    """A run named on the command line: a run directory, a logdir with one green run, or a live CSV.
+    """A run given by path: a run directory, a logdir with one green run, or a live CSV.
 
     The returned ``RunData.run`` is a label for tables (the path as given, or ``dir/run``).
     """

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import torch
 from torch import nn
 
+from greenops_tb.errors import UsageTypeError
 from greenops_tb.format.units import kwh
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class PassTotals:
 
 def _target(model: nn.Module) -> nn.Module:
     if not isinstance(model, nn.Module):
-        raise TypeError(f"watch_model needs a torch.nn.Module, got {type(model).__name__}")
+        raise UsageTypeError(f"watch_model needs a torch.nn.Module, got {type(model).__name__}")
     inner = getattr(model, "module", None)
     if isinstance(model, nn.parallel.DistributedDataParallel | nn.DataParallel) and isinstance(inner, nn.Module):
         return inner  # the wrapper's hooks would run outside its gradient hooks; the inner module sees the passes

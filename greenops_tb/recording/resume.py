@@ -23,6 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from greenops_tb.analysis.latest import by_stage
 from greenops_tb.format.schema import DEVICE_KINDS, Record
 
 
@@ -83,16 +84,13 @@ def resumed(records: list[Record]) -> Resumed | None:
     """How to continue after ``records`` (the complete rows on disk, in file order); None when there are none."""
     if not records:
         return None
-    by_stage: dict[str, list[Record]] = defaultdict(list)
-    for r in records:
-        by_stage[r.stage].append(r)
     stages = {
         name: _seed(rs, rs[-1].stage_duration_s, rs[-1].stage_energy_kwh, rs[-1].stage_co2_kg, rs[-1].stage_cost,
                     footprint=(rs[-1].stage_embodied_kg, rs[-1].stage_water_onsite_l, rs[-1].stage_water_offsite_l),
                     # the run's axis never goes back: continue after the highest step on either count
                     next_step=max(max(r.step, r.stage_step) for r in rs) + 1, epoch=rs[-1].epoch,
                     samples=rs[-1].stage_samples, tokens=rs[-1].stage_tokens)
-        for name, rs in by_stage.items()
+        for name, rs in by_stage(records).items()
     }
     last = max(records, key=lambda r: r.seq)
     summed = sum(r.energy_kwh for r in records)

@@ -23,6 +23,7 @@ import threading
 import warnings
 from typing import Any, Callable, Mapping
 
+from greenops_tb.errors import UsageError
 from greenops_tb.format.tags import check_name
 
 Getter = Callable[[], float]
@@ -87,7 +88,7 @@ class Watches:
             getter = _getter(value)
             getter()
         except Exception as err:  # noqa: BLE001 - any failure means "not watchable"
-            raise ValueError(
+            raise UsageError(
                 f"cannot watch {name!r}: {type(value).__name__} {value!r:.60} does not give a number ({err}). "
                 "Watch a callable, a number, a one-element tensor/array/list/dict, an optimizer or param group, "
                 "or an object with a numeric .value"

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 
 from greenops_tb.analysis.run_summary import json_safe
+from greenops_tb.errors import UsageError
 from greenops_tb.readers.events import RunData
 from greenops_tb.reports import codecarbon, model_card, statement
 from greenops_tb.reports.facts import Facts, facts
@@ -19,7 +20,7 @@ def render(data: RunData, fmt: str = "markdown", *, training_type: str | None = 
            source: str | None = None) -> str:
     """The report of ``data`` in ``fmt`` (one of :data:`FORMATS`) as text."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise UsageError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
     f = facts(data, training=training_type)
     if fmt == "markdown":
         return statement.markdown(f)

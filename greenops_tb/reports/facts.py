@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from greenops_tb import __version__
 from greenops_tb.analysis.run_summary import summarize
 from greenops_tb.analysis.uncertainty import CITATIONS, Range, factors_json, run_uncertainty
+from greenops_tb.errors import UsageError
 from greenops_tb.footprint.view import footprint_citations
 from greenops_tb.grid.dataset import load as load_dataset
 from greenops_tb.readers.events import RunData
@@ -103,7 +104,7 @@ def _hardware(devices: list[Device]) -> list[str]:
     return [f"{n} x {name} ({kind}{how})" for (name, kind, how), n in counts.items()]
 
 
-def _citations(summary: dict[str, Any], factor_sources: list[str]) -> list[str]:
+def _citations(summary: Mapping[str, Any], factor_sources: list[str]) -> list[str]:
     labels = [summary["intensity_source"], summary["price"]["source"], summary.get("dataset", {}).get("mix", "")]
     out = [text for key, text in DATA_CITATIONS.items() if any(lab.startswith(key) for lab in labels if lab)]
     if summary.get("co2_by_source_kg"):
@@ -115,7 +116,7 @@ def _citations(summary: dict[str, Any], factor_sources: list[str]) -> list[str]:
 def facts(data: RunData, *, training: str | None = None) -> Facts:
     """The facts of one run (ValueError when it has no records)."""
     if not data.records:
-        raise ValueError(f"run {data.run!r} has no records; nothing to report")
+        raise UsageError(f"run {data.run!r} has no records; nothing to report")
     s = summarize(data)
     run_u, stage_u = run_uncertainty(data.records)
     meta = data.metadata
@@ -139,6 +140,6 @@ def facts(data: RunData, *, training: str | None = None) -> Facts:
         intensity_basis=zone.basis if zone else "", co2_kg=run_u.co2_kg, cost=run_u.cost, currency=s["currency"],
         price_source=s["price"]["source"], uncertainty_rule=run_u.rule, uncertainty_factors=factors,
         citations=_citations(s, [f.source for f in run_u.factors]), complete=s["complete"],
-        footprint=s.get("footprint", {}),
+        footprint=dict(s.get("footprint", {})),
     )
 

@@ -15,6 +15,7 @@ import json
 import re
 from typing import Any, Mapping
 
+from greenops_tb.errors import UsageError
 from greenops_tb.reports.facts import Facts
 
 KEY = "co2_eq_emissions"
@@ -70,7 +71,7 @@ def front_matter(text: str) -> tuple[int, int] | None:
 def _key_span(body: str) -> tuple[int, int] | None:
     """Offsets in ``body`` of the top-level ``co2_eq_emissions`` entry (key line and indented lines after it)."""
     lines = body.splitlines(keepends=True)
-    pos, start, end = 0, None, None
+    pos, start, end = 0, None, 0
     for line in lines:
         if start is None and _KEY_LINE.match(line):
             start = end = pos
@@ -120,8 +121,8 @@ def update(text: str, data: Mapping[str, Any]) -> str:
     if after is None:
         return merged  # no YAML parser installed: the splice is textual and leaves the rest untouched
     if dict(after.get(KEY) or {}) != dict(data):
-        raise ValueError(f"the merged model card does not read back its {KEY} block; is its front matter valid YAML?")
+        raise UsageError(f"the merged model card does not read back its {KEY} block; is its front matter valid YAML?")
     others = {k: v for k, v in (before or {}).items() if k != KEY}
     if {k: v for k, v in after.items() if k != KEY} != others:
-        raise ValueError("merging would change other metadata fields of the model card; nothing was written")
+        raise UsageError("merging would change other metadata fields of the model card; nothing was written")
     return merged

@@ -22,6 +22,7 @@ import dataclasses
 import os
 from typing import Sequence, overload
 
+from greenops_tb.errors import UsageError
 from greenops_tb.format import hashchain
 from greenops_tb.format.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX
 from greenops_tb.format.rows import row_plan
@@ -80,7 +81,7 @@ def choose_columns(selected: Sequence[str] | None) -> list[str]:
         return list(BASE_COLUMNS)
     unknown = [c for c in selected if c not in BASE_COLUMNS]
     if unknown:
-        raise ValueError(f"csv_columns: unknown column(s) {unknown}; choose from {list(BASE_COLUMNS)}")
+        raise UsageError(f"csv_columns: unknown column(s) {unknown}; choose from {list(BASE_COLUMNS)}")
     keep = set(selected) | REQUIRED_COLUMNS
     return [c for c in BASE_COLUMNS if c in keep]
 
@@ -126,7 +127,7 @@ class CsvSink:
             os.close(self._fd)
             self._fd = -1
             missing = sorted(REQUIRED_COLUMNS - set(header))
-            raise ValueError(
+            raise UsageError(
                 f"{self.path!r} exists and is not a green CSV (its first line is not a header with {missing}); "
                 "it was left unchanged: pass another csv_path= (or csv_path=False)"
             )
@@ -134,7 +135,7 @@ class CsvSink:
         if self._chain and CHAIN_COLUMN not in header:
             os.close(self._fd)
             self._fd = -1
-            raise ValueError(
+            raise UsageError(
                 f"{self.path!r} was written without a hash chain, so hash_chain=True cannot continue it; "
                 "pass a new csv_path= or hash_chain=False"
             )

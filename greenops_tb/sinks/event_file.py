@@ -38,6 +38,8 @@ from tensorboard.compat.proto import event_pb2
 from tensorboard.summary.writer.event_file_writer import _global_uid
 from torch.utils.tensorboard.writer import FileWriter
 
+from greenops_tb.errors import UsageTypeError
+
 #: Longest time an event waits in the buffer before the flush thread writes it (unless flush_secs is
 #: shorter): with WAKE_BATCH_S, a record reaches the file ~80 ms after ``update()`` (target <= 100 ms). The
 #: caller pays nothing for it (the thread writes at most ~10 times a second, whatever the step rate).
@@ -93,7 +95,7 @@ class EventFile:
 
     def add_event(self, event: event_pb2.Event) -> None:
         if not isinstance(event, event_pb2.Event):
-            raise TypeError(f"Expected an event_pb2.Event proto, but got {type(event)}")
+            raise UsageTypeError(f"Expected an event_pb2.Event proto, but got {type(event)}")
         self.write(event.SerializeToString())
 
     def write(self, data: bytes) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from greenops_tb.errors import UsageError
 from greenops_tb.grid.live.base import DEFAULT_REFRESH_S, LiveGrid, LiveGridWarning
 from greenops_tb.grid.live.electricitymaps import AUTH_HINT, TOKEN_ENV, ElectricityMaps
 from greenops_tb.grid.live.electricitymaps import BASE_URL as EM_BASE_URL
@@ -28,10 +29,10 @@ def make_live_grid(name: str, static: StaticGrid, options: dict[str, Any], env: 
     """A live grid for provider ``name`` on top of the embedded ``static`` grid (its fallback)."""
     key = name.strip().lower()
     if key not in PROVIDERS:
-        raise ValueError(f"live={name!r} is not a known provider; use one of {', '.join(PROVIDERS)} or leave it unset")
+        raise UsageError(f"live={name!r} is not a known provider; use one of {', '.join(PROVIDERS)} or leave it unset")
     unknown = set(options) - _OPTIONS[key]
     if unknown:
-        raise ValueError(f"live_options {sorted(unknown)} are not understood by {key}; "
+        raise UsageError(f"live_options {sorted(unknown)} are not understood by {key}; "
                          f"allowed: {sorted(_OPTIONS[key])}")
     timeout_s = float(options.get("timeout_s", 5.0))
     refresh_s = float(options.get("refresh_s", DEFAULT_REFRESH_S))
@@ -39,18 +40,18 @@ def make_live_grid(name: str, static: StaticGrid, options: dict[str, Any], env: 
     if key == "electricitymaps":
         token = options.get("token") or next((env[k] for k in TOKEN_ENV if env.get(k)), None)
         if not token:
-            raise ValueError("live='electricitymaps' needs an API token: pass live_options={'token': ...} or set "
+            raise UsageError("live='electricitymaps' needs an API token: pass live_options={'token': ...} or set "
                              "ELECTRICITYMAPS_TOKEN (free tier at electricitymaps.com)")
         zone = options.get("zone") or zone
         if zone == "WORLD":
-            raise ValueError("live='electricitymaps' needs a location: pass country=/region=/cloud= or "
+            raise UsageError("live='electricitymaps' needs a location: pass country=/region=/cloud= or "
                              "live_options={'zone': ...}")
         provider = ElectricityMaps(zone, str(token), base_url=options.get("base_url", EM_BASE_URL),
                                    timeout_s=timeout_s, breakdown=bool(options.get("breakdown", True)))
         return LiveGrid(static, provider.fetch, key, refresh_s=refresh_s, auth_hint=AUTH_HINT)
     if zone != "GB":
-        raise ValueError(f"live='uk-carbon-intensity' covers Great Britain only, but the location is {zone}; "
+        raise UsageError(f"live='uk-carbon-intensity' covers Great Britain only, but the location is {zone}; "
                          "pass country='GB' or choose another provider")
-    provider = UKCarbonIntensity(regionid=options.get("regionid"), postcode=options.get("postcode"),
-                                 base_url=options.get("base_url", UK_BASE_URL), timeout_s=timeout_s)
-    return LiveGrid(static, provider.fetch, key, refresh_s=refresh_s)
+    uk = UKCarbonIntensity(regionid=options.get("regionid"), postcode=options.get("postcode"),
+                           base_url=options.get("base_url", UK_BASE_URL), timeout_s=timeout_s)
+    return LiveGrid(static, uk.fetch, key, refresh_s=refresh_s)

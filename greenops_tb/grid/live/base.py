@@ -15,6 +15,7 @@ import threading
 import warnings
 from typing import Callable
 
+from greenops_tb.errors import UsageError
 from greenops_tb.grid.live.http import LiveError
 from greenops_tb.grid.static import StaticGrid
 from greenops_tb.grid.types import GridProfile, Intensity
@@ -34,7 +35,7 @@ class LiveGrid:
     def __init__(self, static: StaticGrid, fetch: Callable[[], Intensity], name: str, *,
                  refresh_s: float = DEFAULT_REFRESH_S, auth_hint: str = ""):
         if not refresh_s > 0:
-            raise ValueError(f"refresh_s={refresh_s!r} must be > 0 seconds")
+            raise UsageError(f"refresh_s={refresh_s!r} must be > 0 seconds")
         self.profile: GridProfile = static.profile
         self.name = name
         self.refresh_s = float(refresh_s)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any, Mapping
 
+from greenops_tb.errors import UsageError
 from greenops_tb.grid.live.http import LiveError, get_json
 from greenops_tb.grid.live.mix import intensity, shares
 from greenops_tb.grid.types import Intensity
@@ -33,7 +34,7 @@ class UKCarbonIntensity:
     def __init__(self, *, regionid: int | None = None, postcode: str | None = None, base_url: str = BASE_URL,
                  timeout_s: float = 5.0):
         if regionid is not None and not 1 <= int(regionid) <= 17:
-            raise ValueError(f"regionid={regionid!r}: UK Carbon Intensity regions are 1..17")
+            raise UsageError(f"regionid={regionid!r}: UK Carbon Intensity regions are 1..17")
         self.regionid = None if regionid is None else int(regionid)
         self.postcode = postcode.strip().upper() if postcode else None
         self.base_url = base_url.rstrip("/")
