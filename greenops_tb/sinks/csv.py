@@ -24,6 +24,7 @@ from typing import Sequence, overload
 
 from greenops_tb.format import hashchain
 from greenops_tb.format.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX
+from greenops_tb.format.csvtext import cells, decode
 from greenops_tb.format.rows import row_plan
 from greenops_tb.format.schema import Record
 from greenops_tb.format.text import RecordText
@@ -69,7 +70,7 @@ _GREEN_START = b"run,stage,seq,step"
 def _parse_header(line: bytes) -> list[str]:
     """The cells of a header line; [] when it is not UTF-8 text."""
     try:
-        return next(csv.reader([line.decode("utf-8").rstrip("\r")]), [])
+        return next(cells([line.decode("utf-8").rstrip("\r")]), [])
     except (UnicodeDecodeError, csv.Error):
         return []
 
@@ -140,7 +141,7 @@ class CsvSink:
             )
         self._set_header(header)
         self._chain = CHAIN_COLUMN in header
-        last = next(csv.reader([_last_line(self._fd, size).decode("utf-8")]))
+        last = next(cells([decode(_last_line(self._fd, size)).text]))
         if last != header:
             row = dict(zip(header, last))
             self.next_seq = int(row["seq"]) + 1
