@@ -36,7 +36,7 @@ from greenops_tb.meters.base import EnergySource, MeterLike
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
 from greenops_tb.meters.sync import sync_accelerators
 from greenops_tb.recording import resume
-from greenops_tb.recording.options import RecordOptions, build_csv, build_meter, check_types
+from greenops_tb.recording.options import RecordOptions, build_csv, build_meter, check_timings, check_types
 from greenops_tb.recording.stages import Pricing, Stages
 from greenops_tb.recording.totals import RunTotals, format_summary
 from greenops_tb.recording.watch import Watches
@@ -200,6 +200,7 @@ class GreenSummaryWriter(SummaryWriter):
         sample_interval = check_types(sample_interval=sample_interval, currency=currency, sysfs_root=sysfs_root,
                                       meters=meters, run_name=run_name)
         opts = RecordOptions.checked(pue, emit_every, csv_columns)
+        check_timings(dist_timeout_s, args, kwargs)
         if step_axis not in ("user", "stage"):
             raise ValueError(f"step_axis must be 'user' (your add_scalar global_step) or 'stage', got {step_axis!r}")
         self._step_axis = step_axis
