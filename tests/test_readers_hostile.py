@@ -8,18 +8,22 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import shutil
 import warnings
 from pathlib import Path
 
 import pytest
 from cli_runs import cli_process, rows, train_run
-from conftest import constant_writer
+from conftest import constant_writer, require
+from decision_runs import has_module
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_plugin_routes import _append_green_event
 
 import greenops_tb
 from greenops_tb.cli import main
+from greenops_tb.format.tags import record_tag
 from greenops_tb.readers.csv import read_records, read_records_counted
 
 LONG = 140_000  # over the csv module's default field-size limit (131,072 characters)
@@ -76,6 +80,20 @@ def test_a_cell_over_the_csv_field_limit_reads_in_every_command(long_run: Path, 
     assert seqs == list(range(n + 1))
 
 
+def test_parquet_export_of_a_row_over_pyarrows_block(tmp_path: Path) -> None:
+    """pyarrow reads CSV in blocks (1 MiB by default) and fails on a row much longer than one."""
+    name = "p" * (3 << 20)  # 3 MiB
+    with constant_writer(tmp_path / "run", run_name=name) as w:
+        w.start("train")
+        w.stop("train")
+    require(has_module("pyarrow"), "pyarrow (the parquet extra)")
+    import pyarrow.parquet as pq
+
+    done = cli_process("export", str(tmp_path / "run"), "-o", str(tmp_path / "out.parquet"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert pq.read_table(tmp_path / "out.parquet").column("run").to_pylist() == [name]
+
+
 def _rewrite(path: Path, edit) -> None:  # noqa: ANN001 - a function of the data rows' bytes
     lines = path.read_bytes().split(b"\r\n")
     edit(lines)
@@ -124,6 +142,18 @@ def test_numbers_no_reader_can_hold_make_their_row_malformed(good_csv: Path, tmp
     assert list(df["seq"]) == want
     done = cli_process("compare", str(path), str(path))
     assert done.returncode == 0 and "2 malformed records skipped" in done.stderr, done.stderr
+
+
+def test_event_records_no_reader_can_hold_are_malformed_too(good_csv: Path, tmp_path: Path) -> None:
+    logdir = tmp_path / "logs"
+    run = Path(shutil.copytree(good_csv.parent, logdir / "run"))
+    good = _records(good_csv)
+    for i, bad in enumerate(({"seq": 2**70}, {"start_time": 1e300})):
+        _append_green_event(run, record_tag("train"), json.dumps({**good[-1].to_json(), **bad}), 1000 + i)
+    df = greenops_tb.load_runs(logdir)
+    assert sorted(df["seq"]) == [r.seq for r in good]
+    done = cli_process("summary", str(logdir))
+    assert done.returncode == 0 and "run: 2 malformed records skipped" in done.stderr, done.stderr
 
 
 def test_verify_counts_the_records_the_event_files_hold(tmp_path: Path) -> None:

@@ -121,8 +121,11 @@ def write_parquet(csv_path: Path, target: Path) -> None:
         raise InputError("Parquet export needs pyarrow: pip install 'greenops_tb[parquet]' (or pyarrow)") from None
     with open(csv_path, encoding="utf-8") as f:
         header = next(cells(f), [])
+    with open(csv_path, "rb") as raw:  # pyarrow reads in blocks that must each hold a whole row
+        block = max(1 << 20, max(map(len, raw), default=0) + 1)
     types = {c: pa.string() for c in TEXT_COLUMNS if c in header}
-    table = pa_csv.read_csv(csv_path, convert_options=pa_csv.ConvertOptions(column_types=types))
+    table = pa_csv.read_csv(csv_path, read_options=pa_csv.ReadOptions(block_size=block),
+                            convert_options=pa_csv.ConvertOptions(column_types=types))
     for i, field in enumerate(table.schema):  # text cells as written, without the CSV's spreadsheet-formula guard
         if pa.types.is_string(field.type):
             col = table.column(i)

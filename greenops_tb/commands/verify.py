@@ -6,7 +6,8 @@ end leave a valid chain, so the CSV is also checked against the event files of
 its run (every record there carries its row's hash): by default the CSV's own
 directory, or ``--events RUN_DIR``. Given a run directory, ``verify`` checks its
 ``green.csv``. An incomplete last line (a truncated file,
-or a run killed mid-write) fails too.
+or a run killed mid-write) fails too, and so do bytes that are not UTF-8. The event files
+are read directly, so every record they hold counts (a loader keeps one per tag and step).
 
 Exit codes: 0 intact, 1 broken (the first bad row is named), 2 unreadable input.
 """

@@ -79,15 +79,15 @@ def decode_rows(path: str | os.PathLike[str], header: list[str], rows: list[list
         try:
             if len(row) != len(header):
                 raise ValueError(f"{len(row)} cells, the header has {len(header)}")
-            out.append(_in_range(row_to_record(dict(zip(header, row)))))
+            out.append(in_range(row_to_record(dict(zip(header, row)))))
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
             skipped += 1
             first = first or f"data row {i + 1} (line {i + 2}): {err}"
     return out, skipped, first
 
 
-def _in_range(rec: Record) -> Record:
-    """``rec`` if its integers fit int64 and its times a timestamp, else ValueError."""
+def in_range(rec: Record) -> Record:
+    """``rec`` if its integers fit int64 and its times a timestamp, else ValueError (a malformed record)."""
     for name in INT_FIELDS:
         if not -INT_LIMIT <= getattr(rec, name) < INT_LIMIT:
             raise ValueError(f"{name} {getattr(rec, name)} is outside the 64-bit integer range")

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 
 from greenops_tb.format.schema import Record, RunMetadata, is_finite
 from greenops_tb.format.tags import PLUGIN_NAME, RUN_METADATA_TAG, parse_plugin_content, stage_of_record_tag
+from greenops_tb.readers.csv import in_range
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def _checked(rec: Record) -> Record:
             raise ValueError(f"record field {name!r} is not text: {getattr(rec, name)!r}")
     if not isinstance(rec.devices, dict) or not isinstance(rec.watched, dict) or not isinstance(rec.mix_kwh, dict):
         raise ValueError("record devices, watched or mix_kwh is not an object")
-    return rec
+    return in_range(rec)
 
 
 def file_records(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Record], int]:

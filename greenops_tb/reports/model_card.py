@@ -7,7 +7,10 @@ The Hub's spec (https://huggingface.co/docs/hub/model-cards-co2) gives ``emissio
 (or appended at the end of the front matter, which is created when missing); every other byte of the file
 stays as it was (comments, quoting, key order, line endings). The result is then parsed back, with
 ``huggingface_hub``'s :class:`~huggingface_hub.ModelCard` when it is installed (the ``hf`` extra), else with
-PyYAML when installed, to check the block reads back and no other field changed.
+PyYAML when installed, to check the block reads back and no other field changed. A byte-order mark stays in
+front; a front matter that is never closed, YAML that does not parse or is not a mapping raise ValueError
+saying what to fix (never a second front matter). ``huggingface_hub``'s ``metadata_save`` is not used: it
+re-dumps the whole front matter, losing comments, quoting and line layout.
 """
 from __future__ import annotations
 

@@ -68,10 +68,10 @@ _GREEN_START = b"run,stage,seq,step"
 
 
 def _parse_header(line: bytes) -> list[str]:
-    """The cells of a header line; [] when it is not UTF-8 text."""
+    """The cells of a header line (bytes that are not UTF-8 left out); [] when it is not CSV."""
     try:
-        return next(cells([line.decode("utf-8").rstrip("\r")]), [])
-    except (UnicodeDecodeError, csv.Error):
+        return next(cells([decode(line).text.rstrip("\r")]), [])
+    except csv.Error:
         return []
 
 
