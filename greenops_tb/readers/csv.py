@@ -3,6 +3,8 @@
 A run killed mid-write leaves at most one incomplete last line (no trailing
 newline); it is ignored here, every complete row is returned. Rows never hold
 raw line breaks (the CSV sink writes one row per line), so a line is a row.
+Cells of any length read back; bytes that are not UTF-8 are skipped and counted (one warning), and a row
+whose numbers no reader can hold (:func:`in_range`) is malformed: skipped and counted like a short row.
 """
 from __future__ import annotations
 
