@@ -12,7 +12,8 @@ import logging
 import os
 import re
 import sys
-from typing import Sequence
+import warnings
+from typing import Sequence, TextIO
 
 from greenops_tb import __version__
 
@@ -55,12 +56,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: TextIO | None = None, line: str | None = None) -> None:
+    """A warning as the command's user reads it: one line on stderr, without the code location."""
+    print(f"warning: {str(message).removeprefix('greenops_tb: ')}", file=file or sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except BrokenPipeError:
         # the reader closed the pipe (`| head`): stop quietly, and keep the interpreter's final flush quiet too
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

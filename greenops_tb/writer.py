@@ -37,7 +37,7 @@ from greenops_tb.meters.base import MeterLike
 from greenops_tb.meters.sync import sync_accelerators
 from greenops_tb.recording import resume
 from greenops_tb.recording.builders import build_csv, build_meter
-from greenops_tb.recording.options import Measure, Output, Where, WriterOptions, writer_options
+from greenops_tb.recording.options import Measure, Output, Where, WriterOptions, check_timings, writer_options
 from greenops_tb.recording.stages import Pricing, Stages
 from greenops_tb.recording.totals import RunTotals, format_summary
 from greenops_tb.recording.user_steps import UserSteps
@@ -112,6 +112,7 @@ class GreenSummaryWriter(SummaryWriter):
         self._closed = True  # until fully constructed: close() is a no-op
         self._forked = ""  # why calls are refused in a forked child
         opts, kwargs = writer_options(kwargs, where=where, output=output, measure=measure)  # before any file
+        check_timings(opts.measure.dist_timeout_s, args, kwargs)
         self._watches = Watches()
         for name, value in (opts.output.watch or {}).items():
             self._watches.add(name, value)

@@ -9,17 +9,24 @@ from typing import Iterator
 
 
 class Routes(dict):
-    """path (with query) -> (status, headers, body bytes, delay_s); ``seen`` records requests."""
+    """path (with query) -> (status, headers, body bytes, delay_s); ``seen`` records requests.
+
+    ``gate``: answers wait until it is set (it is, unless a test clears it to hold the server's answers
+    until it has checked what the client does meanwhile: a deterministic "in flight", on any machine load).
+    """
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
         self.seen: list[tuple[str, str, dict[str, str]]] = []
+        self.gate = threading.Event()
+        self.gate.set()
 
 
 def _handler(routes: Routes):
     class H(BaseHTTPRequestHandler):
         def _answer(self):
             routes.seen.append((self.command, self.path, dict(self.headers)))
+            routes.gate.wait(30)
             status, headers, body, delay = routes.get(self.path, (404, {}, b"not found", 0.0))
             if delay:
                 time.sleep(delay)

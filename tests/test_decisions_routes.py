@@ -47,8 +47,8 @@ def test_summary_route_has_efficiency_and_ranges(logdir: Path, capsys) -> None:
 
 
 @pytest.mark.parametrize("query, message", [
-    ("&top=0", "from 1 to"), ("&top=x", "could not be read"), ("&pue=0.5", "pue must be >= 1"),
-    ("&cloud=ibm", "aws, gcp, azure"),
+    ("&top=0", "from 1 to"), ("&top=x", "could not be read"), ("&pue=0.5", "pue must be a finite number >= 1"),
+    ("&pue=inf", "pue must be a finite number >= 1"), ("&cloud=ibm", "aws, gcp, azure"),
 ])
 def test_whatif_bad_parameters(logdir: Path, query: str, message: str) -> None:
     body = get(client(logdir), "/whatif?run=counted" + query, 400)

@@ -143,3 +143,12 @@ def test_intensity_at_the_bound_is_accepted():
     grid, cur, warned, alive = _poll(_with(ci=2000), 0.05, lambda url: em_grid(url))
     assert cur.carbon_intensity_g_per_kwh == 2000 and not warned and alive
     assert cur.mix["coal"] == pytest.approx(10000 / 49000)
+
+
+def test_a_mix_of_huge_parts_is_normalised_not_zeroed():
+    """Parts near the largest float sum to inf; the shares are still the parts' proportions."""
+    grid, cur, warned, alive = _poll(_with(pb={"coal": 1e308, "wind": 1e308, "gas": 5e307}), 0.05,
+                                     lambda url: em_grid(url))
+    assert not warned and alive and "live failed" not in cur.source, cur.source
+    assert cur.mix["coal"] == pytest.approx(0.4) and cur.mix["wind"] == pytest.approx(0.4)
+    assert cur.mix["gas"] == pytest.approx(0.2) and sum(cur.mix.values()) == pytest.approx(1.0)

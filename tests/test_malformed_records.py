@@ -71,7 +71,7 @@ def test_export_and_compare_skip_and_count(spoiled, capsys, tmp_path):
 
 def test_verify_counts_malformed_event_records(spoiled, capsys):
     logdir, totals = spoiled
-    code, out, err = cli(capsys, "verify", str(logdir / "run_m" / "green.csv"), "--loader", "python")
+    code, out, err = cli(capsys, "verify", str(logdir / "run_m" / "green.csv"))  # verify reads the event files themselves
     assert code == 0, err
     assert f"{logdir / 'run_m'}: {N_BAD} malformed records skipped" in err
     assert f"matches the {totals.total.records} records in the event files" in out
@@ -121,7 +121,7 @@ def test_verify_exits_2_on_a_short_or_long_row_naming_it(spoiled, tmp_path, caps
     shutil.copytree(logdir / "run_m", dst)
     with open(dst / "green.csv", "w", newline="", encoding="utf-8") as f:
         csv.writer(f, lineterminator="\r\n").writerows(table)
-    code, out, err = cli(capsys, "verify", str(dst / "green.csv"), "--loader", "python")
+    code, out, err = cli(capsys, "verify", str(dst / "green.csv"))
     cells = n - 4 if where == "short" else n + 1
     assert code == 2, (code, out, err)
     assert f"data row {row} (line {row + 1}) has {cells} cells but the header has {n}" in err

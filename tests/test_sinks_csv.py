@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 
 import pytest
 from tensorboard import context
@@ -10,6 +11,7 @@ from greenops_tb import GreenSummaryWriter
 from greenops_tb.format.hashchain import verify
 from greenops_tb.readers.csv import read_records, read_rows, read_table
 from greenops_tb.readers.events import local_provider, read_runs
+from cli_runs import cli
 from conftest import constant_writer
 
 
@@ -63,6 +65,18 @@ def test_formula_cells_are_neutralised(tmp_path):
     assert rows[0][0] == "'=HYPERLINK(evil)" and rows[0][1] == "'-x"
     rec = read_records(tmp_path / "run" / "green.csv")[0]
     assert rec.run == "=HYPERLINK(evil)" and rec.stage == "-x"  # the reader restores the text
+
+
+@pytest.mark.parametrize("lead", ["\uff1d", "\uff0b", "\uff0d", "\uff20"])  # fullwidth = + - @
+def test_fullwidth_formula_leads_are_neutralised_in_the_csv_and_export(tmp_path, capsys, lead):
+    w = _writer(tmp_path / "run", run_name=f"{lead}HYPERLINK(evil)")
+    _records(w, 0)
+    w.close()
+    assert read_table(tmp_path / "run" / "green.csv")[1][0][0] == f"'{lead}HYPERLINK(evil)"
+    assert read_records(tmp_path / "run" / "green.csv")[0].run == f"{lead}HYPERLINK(evil)"
+    code, out, err = cli(capsys, "export", str(tmp_path / "run"))
+    assert code == 0, err
+    assert next(csv.DictReader(io.StringIO(out)))["run"] == f"'{lead}HYPERLINK(evil)"
 
 
 def test_watched_name_added_mid_run_goes_to_watched_extra(tmp_path):

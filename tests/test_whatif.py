@@ -95,8 +95,9 @@ def test_live_intensity_run_keeps_its_time_profile(tmp_path: Path) -> None:
 
 def test_bad_input_is_a_clear_error(tmp_path: Path, capsys) -> None:
     path = constant_run(tmp_path / "run", steps=4)
-    code, _out, err = cli(capsys, "whatif", str(path), "--pue", "0.9")
-    assert code == 2 and "pue must be >= 1" in err
+    for pue in ("0.9", "inf", "nan"):
+        code, _out, err = cli(capsys, "whatif", str(path), "--pue", pue)
+        assert code == 2 and "pue must be a finite number >= 1" in err, (pue, err)
     code, _out, err = cli(capsys, "whatif", str(path), "--country", "XX")
     assert code == 2 and "ISO alpha-2" in err
     code, _out, err = cli(capsys, "whatif", str(tmp_path / "missing"))

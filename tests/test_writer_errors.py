@@ -28,7 +28,8 @@ def test_pue_below_one_or_not_a_number(tmp_path, pue):
         constant_writer(tmp_path / "run", pue=pue)
 
 
-@pytest.mark.parametrize("name", ["", "a b", "/train", "train/", "a//b", "tr\nain", "loss?", 5, None])
+@pytest.mark.parametrize("name", ["", "a b", "/train", "train/", "a//b", "tr\nain", "loss?", 5, None,
+                                  ".", "..", "eval/..", "./eval"])
 def test_bad_stage_names_keep_earlier_records(tmp_path, name):
     w = constant_writer(tmp_path / "run")
     w.start("train")
@@ -40,6 +41,15 @@ def test_bad_stage_names_keep_earlier_records(tmp_path, name):
     w.close()
     recs = read_records(tmp_path / "run" / "green.csv")
     assert [r.stage for r in recs] == ["train", "train"]
+
+
+@pytest.mark.parametrize(("option", "value"), [("flush_secs", -1), ("flush_secs", float("nan")),
+                                               ("dist_timeout_s", -5.0), ("dist_timeout_s", 0),
+                                               ("dist_timeout_s", float("inf")), ("dist_timeout_s", "60")])
+def test_negative_or_nonsense_timings_are_refused(tmp_path, option, value):
+    with pytest.raises(ValueError, match=rf"{option} must be a"):
+        constant_writer(tmp_path / "run", **{option: value})
+    assert not (tmp_path / "run").exists()  # failed before creating anything
 
 
 def test_stop_without_start_and_start_twice_name_the_open_stages(tmp_path):

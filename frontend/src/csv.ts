@@ -5,7 +5,8 @@ import { SOURCES, type RunSummary, type StageFootprint } from "./types";
 
 export type Cell = string | number | null | undefined;
 
-const FORMULA_LEAD = /^[=+\-@\t\r]/;
+// fullwidth ＝ ＋ － ＠ too: some spreadsheets convert them to = + - @ and run the formula
+const FORMULA_LEAD = /^[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/;
 
 /** One cell: numbers in full precision, text neutralised if a spreadsheet would run it, quoted if needed. */
 export function csvCell(value: Cell): string {

@@ -116,6 +116,14 @@ describe("csv", () => {
     expect(csvCell(NaN)).toBe("nan");
     expect(toCsv([["a", 1], ["line\nbreak", null]])).toBe('a,1\r\n"line\nbreak",\r\n');
   });
+
+  it("neutralises fullwidth formula leads too", () => {
+    for (const lead of ["\uff1d", "\uff0b", "\uff0d", "\uff20"]) {
+      expect(csvCell(`${lead}HYPERLINK("x")`)).toBe(`"'${lead}HYPERLINK(""x"")"`);
+      expect(csvCell(`${lead}1`)).toBe(`'${lead}1`);
+    }
+    expect(csvCell("a\uff1d1")).toBe("a\uff1d1");
+  });
 });
 
 describe("mixOf", () => {

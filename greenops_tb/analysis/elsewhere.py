@@ -10,6 +10,8 @@ that mixes production- and consumption-based values says so in ``notes``.
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
@@ -130,8 +132,8 @@ def whatif(records: Sequence[Record], *, run: str | None = None, pue: float | No
         raise UsageError("the run has no records; nothing to re-price")
     last = max(records, key=lambda r: r.seq)
     p = last.pue if pue is None else float(pue)
-    if not p >= 1.0:
-        raise UsageError(f"pue must be >= 1 (1.0 = no data-centre overhead), got {pue!r}")
+    if not 1.0 <= p < math.inf:
+        raise UsageError(f"pue must be a finite number >= 1 (1.0 = no data-centre overhead), got {pue!r}")
     ds = load()
     ivs = run_intervals(records)
     energy = sum(i.energy_kwh for i in ivs)

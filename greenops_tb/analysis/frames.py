@@ -91,14 +91,15 @@ def read_csv(path: str | os.PathLike[str]) -> Any:
     """
     import warnings
 
-    from greenops_tb.readers.csv import column_problems, read_records, read_table
+    from greenops_tb.readers.csv import column_problems, read_table, table_records
 
-    unknown, missing = column_problems(read_table(path)[0])
+    header, rows = read_table(path)
+    unknown, missing = column_problems(header)
     if unknown or missing:
         parts = ([f"unknown columns {unknown} are ignored"] if unknown else []) + (
             [f"columns {missing} are missing and read as 0 / empty"] if missing else [])
         warnings.warn(f"greenops_tb: {os.fspath(path)}: {'; '.join(parts)}", RuntimeWarning, stacklevel=2)
-    return records_frame(read_records(path))
+    return records_frame(table_records(path, header, rows))
 
 
 def load_runs(logdir: str | os.PathLike[str], *, runs: str | None = None, loader: str = "auto") -> Any:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from greenops_tb.format.columns import _FORMULA_LEAD, csv_columns
+from greenops_tb.format.csvtext import cells
 from greenops_tb.format.rows import record_to_row
 from greenops_tb.format.schema import Record
 from greenops_tb.readers.runs import LOADERS, InputError, Logdir, Progress, open_logdir, report_malformed
@@ -119,9 +120,12 @@ def write_parquet(csv_path: Path, target: Path) -> None:
     except ImportError:
         raise InputError("Parquet export needs pyarrow: pip install 'greenops_tb[parquet]' (or pyarrow)") from None
     with open(csv_path, encoding="utf-8") as f:
-        header = next(csv.reader(f), [])
+        header = next(cells(f), [])
+    with open(csv_path, "rb") as raw:  # pyarrow reads in blocks that must each hold a whole row
+        block = max(1 << 20, max(map(len, raw), default=0) + 1)
     types = {c: pa.string() for c in TEXT_COLUMNS if c in header}
-    table = pa_csv.read_csv(csv_path, convert_options=pa_csv.ConvertOptions(column_types=types))
+    table = pa_csv.read_csv(csv_path, read_options=pa_csv.ReadOptions(block_size=block),
+                            convert_options=pa_csv.ConvertOptions(column_types=types))
     for i, field in enumerate(table.schema):  # text cells as written, without the CSV's spreadsheet-formula guard
         if pa.types.is_string(field.type):
             col = table.column(i)

@@ -13,8 +13,12 @@ RUN is a run directory (or a logdir holding one green run) or a live CSV. Format
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
+import stat
 import sys
+import tempfile
 from pathlib import Path
 
 from greenops_tb.readers.runs import LOADERS, InputError, load_run
@@ -44,7 +48,66 @@ def write_atomic(path: Path, text: str) -> None:
     except OSError as err:
         raise InputError(f"cannot write {path}: {err.strerror or err}") from err
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # e.g. EROFS: the error above is the one to tell
+            tmp.unlink(missing_ok=True)
+
+
+def edit_in_place(path: Path, text: str) -> None:
+    """Make the file at ``path`` hold ``text`` by editing it in place, so it stays the same file (inode: mode,
+    owner, hard links; through a symlink its target is edited). ``text`` first goes to a checked copy beside
+    the file, removed once the file holds it and kept (and named) if editing fails half-way."""
+    data = text.encode("utf-8")
+    try:
+        fd = os.open(path, os.O_RDWR)  # follows symlinks; fails on a read-only file or file system
+    except OSError as err:
+        raise InputError(_cannot(path, err)) from err
+    try:
+        mode = os.fstat(fd).st_mode
+        if not mode & 0o222:  # even for root: a read-only card is not to be changed
+            raise InputError(f"cannot update {path}: it is read-only ({stat.filemode(mode)}); make it writable "
+                             "(chmod u+w), then run again; nothing was written")
+        copy = _checked_copy(Path(os.path.realpath(path)), data)
+        try:
+            view = memoryview(data)
+            os.lseek(fd, 0, os.SEEK_SET)
+            while view:
+                view = view[os.write(fd, view):]
+            os.ftruncate(fd, len(data))
+            os.fsync(fd)
+        except OSError as err:
+            raise InputError(f"cannot write {path}: {err.strerror or err}; its updated text is in {copy}") from err
+        with contextlib.suppress(OSError):
+            os.unlink(copy)
+    finally:
+        os.close(fd)
+
+
+def _checked_copy(real: Path, data: bytes) -> Path:
+    """``data`` in a new file beside ``real``, synced and read back; InputError (and no copy left) if it fails."""
+    name = ""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".update", dir=real.parent)
+        with os.fdopen(fd, "w+b") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+            f.seek(0)
+            if f.read() != data:
+                raise OSError(errno.EIO, "the copy does not read back as written")
+    except OSError as err:
+        if name:
+            with contextlib.suppress(OSError):  # e.g. EROFS: the error above is the one to tell
+                os.unlink(name)
+        raise InputError(_cannot(real, err)) from err
+    return Path(name)
+
+
+def _cannot(path: Path, err: OSError) -> str:
+    """The message for an OSError while updating ``path``, with what to do about it."""
+    hint = {errno.EROFS: "the file system is read-only: copy the card somewhere writable and update that copy",
+            errno.EACCES: "make the card and its directory writable", errno.EPERM: "make the card writable"}
+    return (f"cannot update {path}: {err.strerror or err}; "
+            f"{hint.get(err.errno or 0, 'check the path')}; nothing was written")
 
 
 def _update(data, args: argparse.Namespace) -> str:
@@ -54,7 +117,7 @@ def _update(data, args: argparse.Namespace) -> str:
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"cannot read the model card {path}: {err}") from err
     block = model_card.block(facts(data, training=args.training_type), source=args.source)
-    write_atomic(path, model_card.update(text, block))
+    edit_in_place(path, model_card.update(text, block))
     return f"updated {model_card.KEY} in {path} (emissions {block['emissions']} g)"
 
 

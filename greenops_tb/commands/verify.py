@@ -6,7 +6,8 @@ end leave a valid chain, so the CSV is also checked against the event files of
 its run (every record there carries its row's hash): by default the CSV's own
 directory, or ``--events RUN_DIR``. Given a run directory, ``verify`` checks its
 ``green.csv``. An incomplete last line (a truncated file,
-or a run killed mid-write) fails too.
+or a run killed mid-write) fails too, and so do bytes that are not UTF-8. The event files
+are read directly, so every record they hold counts (a loader keeps one per tag and step).
 
 Exit codes: 0 intact, 1 broken (the first bad row is named), 2 unreadable input.
 """
@@ -18,8 +19,10 @@ from pathlib import Path
 
 from greenops_tb.format import hashchain
 from greenops_tb.format.columns import CHAIN_COLUMN, CSV_NAME, REQUIRED_COLUMNS
-from greenops_tb.readers.csv import read_table
-from greenops_tb.readers.runs import LOADERS, InputError, event_files, open_logdir, report_malformed
+from greenops_tb.format.csvtext import Decoded
+from greenops_tb.readers.csv import load_table
+from greenops_tb.readers.events import file_records
+from greenops_tb.readers.runs import InputError, event_files
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +31,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("csv", metavar="FILE.csv|RUN_DIR",
                    help=f"a CSV written with hash_chain=True, or a run directory (its {CSV_NAME})")
     p.add_argument("--events", metavar="RUN_DIR", help="the run's event files (default: the CSV's directory)")
-    p.add_argument("--loader", choices=LOADERS, default="auto", help="TensorBoard loader (default: auto)")
     p.set_defaults(func=run)
 
 
@@ -45,8 +47,8 @@ def csv_of(path: Path) -> Path:
                      + (f" ({', '.join(found)} here)" if found else " (no CSV here)"))
 
 
-def _read(path: Path) -> tuple[list[str], list[list[str]], bool]:
-    """(header, complete rows, whether the last line is incomplete)."""
+def _read(path: Path) -> tuple[list[str], list[list[str]], bool, Decoded]:
+    """(header, complete rows, whether the last line is incomplete, what decoding skipped)."""
     if not path.is_file():
         raise InputError(f"{path}: not a file; pass the run's CSV ({CSV_NAME} by default)")
     try:
@@ -55,8 +57,8 @@ def _read(path: Path) -> tuple[list[str], list[list[str]], bool]:
             size = f.tell()
             f.seek(max(0, size - 1))
             torn = size > 0 and f.read(1) != b"\n"
-        header, rows = read_table(path)
-    except (OSError, UnicodeDecodeError) as err:
+        header, rows, decoded = load_table(path)
+    except OSError as err:
         raise InputError(f"{path}: cannot read ({err})") from err
     if not header:
         raise InputError(f"{path}: empty file (no header)")
@@ -70,24 +72,27 @@ def _read(path: Path) -> tuple[list[str], list[list[str]], bool]:
         if len(row) != len(header):
             raise InputError(f"{path}: data row {i + 1} (line {i + 2}) has {len(row)} cells but the header has "
                              f"{len(header)}; the file was edited or is not one CSV (rows are never short or long)")
-    return header, rows, torn
+    return header, rows, torn, decoded
 
 
-def _event_hashes(run_dir: Path, run_name: str, loader: str) -> list[str] | None:
-    """Chain hashes of ``run_name``'s records in the event files under ``run_dir`` (None: no events)."""
+def _event_hashes(run_dir: Path, run_name: str) -> list[str] | None:
+    """Chain hashes of ``run_name``'s records in the event files under ``run_dir``, every one the files hold
+    (None: no events)."""
     if not run_dir.is_dir() or not event_files(run_dir):
         return None
-    records = []
-    with open_logdir(run_dir, loader) as logdir:
-        for data in logdir.read_all(logdir.runs):
-            report_malformed(data, str(run_dir) if data.run == "." else f"{run_dir}/{data.run}")
-            records += [r for r in data.records if r.run == run_name and r.chain_hash]
+    records, malformed = file_records(event_files(run_dir))
+    if malformed:
+        print(f"{run_dir}: {malformed} malformed records skipped", file=sys.stderr)
+    records = [r for r in records if r.run == run_name and r.chain_hash]
     return [r.chain_hash for r in sorted(records, key=lambda r: r.seq)] or None
 
 
-def check(path: Path, events: Path | None, loader: str) -> tuple[int, str]:
+def check(path: Path, events: Path | None) -> tuple[int, str]:
     """(exit code, message) for the CSV at ``path``."""
-    header, rows, torn = _read(path)
+    header, rows, torn, decoded = _read(path)
+    if decoded.skipped:
+        return 1, (f"BROKEN at line {decoded.first_line}: {decoded.note()}; the writer writes UTF-8 only, "
+                   "so the file was edited or damaged")
     result = hashchain.verify(header, rows)
     if not result.ok:
         n = result.bad_row if result.bad_row is not None else 0
@@ -99,7 +104,7 @@ def check(path: Path, events: Path | None, loader: str) -> tuple[int, str]:
         return 0, "OK: header only, no rows"
     ci = header.index(CHAIN_COLUMN)
     run_name = rows[0][header.index("run")] if "run" in header else ""
-    ev = _event_hashes(events or path.parent, run_name, loader)
+    ev = _event_hashes(events or path.parent, run_name)
     if ev is None:
         return 0, (f"OK: {_count(len(rows), 'row')}, chain intact (no event files with this run's hashes found, so rows "
                    "removed from the end cannot be detected; pass --events RUN_DIR)")
@@ -121,7 +126,7 @@ def _rows_missing(n: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        code, message = check(csv_of(Path(args.csv).expanduser()), Path(args.events) if args.events else None, args.loader)
+        code, message = check(csv_of(Path(args.csv).expanduser()), Path(args.events) if args.events else None)
     except InputError as err:
         print(f"greenops-tb verify: {err}", file=sys.stderr)
         return 2

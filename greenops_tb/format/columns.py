@@ -99,7 +99,8 @@ def parse_float(s: str) -> float | None:
     return None if s == "" else float(s)
 
 
-_FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
+#: what a spreadsheet may run as a formula when text starts with it (fullwidth = + - @ too: some convert them)
+_FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def neutralise_text(s: str) -> str:

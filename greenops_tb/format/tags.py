@@ -55,10 +55,10 @@ _NAME = re.compile(r"[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)*\Z")
 
 def check_name(name: object, what: str = "stage name") -> str:
     """``name`` if it is safe as a TensorBoard tag part, else ValueError saying what is allowed."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.match(name) or not {".", ".."}.isdisjoint(name.split("/")):
         raise UsageError(
             f"bad {what} {name!r}: use letters, digits, '_', '-', '.', and '/' between parts "
-            "(not empty, no spaces, no leading, trailing or double '/'), e.g. 'train' or 'eval/val'"
+            "(not empty, no spaces, no leading, trailing or double '/', no part '.' or '..'), e.g. 'train' or 'eval/val'"
         )
     return name
 

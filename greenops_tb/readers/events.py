@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from greenops_tb.format.schema import Record, RunMetadata, is_finite
 from greenops_tb.format.tags import PLUGIN_NAME, RUN_METADATA_TAG, parse_plugin_content, stage_of_record_tag
+from greenops_tb.readers.csv import in_range
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +137,28 @@ def _checked(rec: Record) -> Record:
             raise ValueError(f"record field {name!r} is not text: {getattr(rec, name)!r}")
     if not isinstance(rec.devices, dict) or not isinstance(rec.watched, dict) or not isinstance(rec.mix_kwh, dict):
         raise ValueError("record devices, watched or mix_kwh is not an object")
-    return rec
+    return in_range(rec)
+
+
+def file_records(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Record], int]:
+    """(every green record the event files at ``paths`` hold, how many were malformed), read from the files
+    themselves: a data provider keeps one datum per tag and step, so it may show fewer records than were written."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    records: list[Record] = []
+    malformed = 0
+    for path in paths:
+        for event in EventFileLoader(os.fspath(path)).Load():
+            for value in event.summary.value:
+                if stage_of_record_tag(value.tag) is None:
+                    continue
+                try:
+                    records.append(_checked(Record.from_json_str(_decode(value.tensor.string_val[0]))))
+                except (*MALFORMED, IndexError) as err:
+                    malformed += 1
+                    log.warning("skipping undecodable green record in %s tag %r step %s: %s", path, value.tag,
+                                event.step, err)
+    return records, malformed
 
 
 @dataclass(frozen=True, slots=True)

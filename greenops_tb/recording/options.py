@@ -219,3 +219,14 @@ def _check_meters(meters: object) -> None:
     if bad:
         raise UsageTypeError(f"meters[{bad[0][0]}] is {bad[0][1]!r}, not an EnergySource: pass sources such as "
                              "ConstantPowerSource({'cpu:0': 65.0}) or leave meters=None for this machine's own")
+
+
+def check_timings(dist_timeout_s: object, args: Sequence[object], kwargs: Mapping[str, object]) -> None:
+    """UsageError naming the option unless ``dist_timeout_s`` is a finite number of seconds > 0 and
+    SummaryWriter's ``flush_secs`` (in its ``args`` or ``kwargs``) a number of seconds >= 0."""
+    flush_secs = kwargs.get("flush_secs", args[4] if len(args) > 4 else 120)  # SummaryWriter's 5th, default 120
+    if isinstance(dist_timeout_s, bool) or not isinstance(dist_timeout_s, (int, float)) \
+            or not 0 < dist_timeout_s < math.inf:
+        raise UsageError(f"dist_timeout_s must be a finite number of seconds > 0 (default 60), got {dist_timeout_s!r}")
+    if isinstance(flush_secs, bool) or not isinstance(flush_secs, (int, float)) or not flush_secs >= 0:
+        raise UsageError(f"flush_secs must be a number of seconds >= 0 (default 120), got {flush_secs!r}")

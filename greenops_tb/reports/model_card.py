@@ -7,7 +7,10 @@ The Hub's spec (https://huggingface.co/docs/hub/model-cards-co2) gives ``emissio
 (or appended at the end of the front matter, which is created when missing); every other byte of the file
 stays as it was (comments, quoting, key order, line endings). The result is then parsed back, with
 ``huggingface_hub``'s :class:`~huggingface_hub.ModelCard` when it is installed (the ``hf`` extra), else with
-PyYAML when installed, to check the block reads back and no other field changed.
+PyYAML when installed, to check the block reads back and no other field changed. A byte-order mark stays in
+front; a front matter that is never closed, YAML that does not parse or is not a mapping raise ValueError
+saying what to fix (never a second front matter). ``huggingface_hub``'s ``metadata_save`` is not used: it
+re-dumps the whole front matter, losing comments, quoting and line layout.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from greenops_tb.errors import UsageError
 from greenops_tb.reports.facts import Facts
 
 KEY = "co2_eq_emissions"
+_BOM = "\ufeff"
 _KEY_LINE = re.compile(rf"^{KEY}\s*:")
 
 
@@ -60,12 +64,16 @@ def to_yaml(data: Mapping[str, Any], nl: str = "\n") -> str:
 
 
 def front_matter(text: str) -> tuple[int, int] | None:
-    """(start, end) character offsets of the front matter's body (between the ``---`` lines), or None."""
+    """(start, end) character offsets of the front matter's body (between the ``---`` lines), or None when the
+    card has none; ValueError when its opening ``---`` line is never closed."""
     m = re.match(r"---[ \t]*\r?\n", text)
     if not m:
         return None
     end = re.compile(r"^---[ \t]*(\r?\n|$)", re.M).search(text, m.end())
-    return (m.end(), end.start()) if end else None
+    if end is None:
+        raise ValueError("the model card's front matter (the metadata block that starts with --- on line 1) is "
+                         "never closed; add a line --- after its last field, then run again; nothing was written")
+    return m.end(), end.start()
 
 
 def _key_span(body: str) -> tuple[int, int] | None:
@@ -84,7 +92,10 @@ def _key_span(body: str) -> tuple[int, int] | None:
 
 
 def merge(text: str, data: Mapping[str, Any]) -> str:
-    """``text`` (a model card) with its front matter's ``co2_eq_emissions`` set to ``data``; nothing else changes."""
+    """``text`` (a model card) with its front matter's ``co2_eq_emissions`` set to ``data``; nothing else changes
+    (a byte-order mark stays in front of the front matter)."""
+    if text.startswith(_BOM):
+        return _BOM + merge(text[1:], data)
     nl = "\r\n" if "\r\n" in text else "\n"
     new = to_yaml(data, nl)
     span = front_matter(text)
@@ -101,17 +112,40 @@ def merge(text: str, data: Mapping[str, Any]) -> str:
 
 
 def parse(text: str) -> dict[str, Any] | None:
-    """The card's metadata as a dict (huggingface_hub, else PyYAML); None when neither is installed."""
+    """The card's metadata as a dict (huggingface_hub, else PyYAML); None when neither is installed.
+    ValueError, saying where, when the front matter is not YAML or not a mapping."""
+    text = text.removeprefix(_BOM)
     try:
-        from huggingface_hub import ModelCard
+        import yaml
     except ImportError:
+        return None
+    try:
         try:
-            import yaml
+            from huggingface_hub import ModelCard
         except ImportError:
-            return None
-        span = front_matter(text)
-        return (yaml.safe_load(text[span[0]:span[1]]) or {}) if span else {}
-    return ModelCard(text, ignore_metadata_errors=True).data.to_dict()
+            span = front_matter(text)
+            found = (yaml.safe_load(text[span[0]:span[1]]) or {}) if span else {}
+        else:
+            found = ModelCard(text, ignore_metadata_errors=True).data.to_dict()
+    except yaml.YAMLError as err:
+        raise ValueError(f"the model card's front matter is not valid YAML ({_where(err, text)}); fix it, then run "
+                         "again; nothing was written") from None
+    except ValueError:  # huggingface_hub's "metadata block should be a dict"
+        found = None
+    if not isinstance(found, dict):
+        raise ValueError("the model card's front matter is not a mapping of fields (name: value lines); fix it, "
+                         "then run again; nothing was written")
+    return found
+
+
+def _where(err: Exception, text: str) -> str:
+    """A YAML error in one line: its problem and on which line of the card."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    if mark is None:
+        return problem
+    span = front_matter(text)
+    return f"{problem}, line {text.count(chr(10), 0, span[0] if span else 0) + mark.line + 1}"
 
 
 def update(text: str, data: Mapping[str, Any]) -> str:

@@ -25,6 +25,7 @@ from typing import Sequence, overload
 from greenops_tb.errors import UsageError
 from greenops_tb.format import hashchain
 from greenops_tb.format.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX
+from greenops_tb.format.csvtext import cells, decode
 from greenops_tb.format.rows import row_plan
 from greenops_tb.format.schema import Record
 from greenops_tb.format.text import RecordText
@@ -68,10 +69,10 @@ _GREEN_START = b"run,stage,seq,step"
 
 
 def _parse_header(line: bytes) -> list[str]:
-    """The cells of a header line; [] when it is not UTF-8 text."""
+    """The cells of a header line (bytes that are not UTF-8 left out); [] when it is not CSV."""
     try:
-        return next(csv.reader([line.decode("utf-8").rstrip("\r")]), [])
-    except (UnicodeDecodeError, csv.Error):
+        return next(cells([decode(line).text.rstrip("\r")]), [])
+    except csv.Error:
         return []
 
 
@@ -141,7 +142,7 @@ class CsvSink:
             )
         self._set_header(header)
         self._chain = CHAIN_COLUMN in header
-        last = next(csv.reader([_last_line(self._fd, size).decode("utf-8")]))
+        last = next(cells([decode(_last_line(self._fd, size)).text]))
         if last != header:
             row = dict(zip(header, last))
             self.next_seq = int(row["seq"]) + 1

@@ -52,7 +52,7 @@ def shares(amounts: Any) -> dict[str, float]:
         return {}
     if not isinstance(amounts, Mapping):
         raise LiveError(f"mix is a {type(amounts).__name__}, not an object of amounts by fuel")
-    out = dict.fromkeys(SOURCES, 0.0)
+    parts: list[tuple[str, float]] = []
     for fuel, value in amounts.items():
         src = FUEL_NAMES.get(str(fuel).lower())
         if src is None or value is None:
@@ -60,6 +60,12 @@ def shares(amounts: Any) -> dict[str, float]:
         v = _number(value, f"mix part {fuel!r}")
         if v < 0:
             raise LiveError(f"mix part {fuel!r} is negative ({v:g})")
-        out[src] += v
+        parts.append((src, v))
+    top = max((v for _, v in parts), default=0.0)
+    if top <= 0:
+        return {}
+    out = dict.fromkeys(SOURCES, 0.0)
+    for src, v in parts:
+        out[src] += v / top  # relative to the largest part: summing 1e308s never overflows to inf
     total = sum(out.values())
-    return {k: v / total for k, v in out.items()} if total > 0 else {}
+    return {k: v / total for k, v in out.items()}
