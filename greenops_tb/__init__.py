@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "GreenSummaryWriter": ("greenops_tb.writer", "GreenSummaryWriter"),
+    "InferenceBench": ("greenops_tb.inference", "InferenceBench"),
     "RunTotals": ("greenops_tb.recording.totals", "RunTotals"),
     "ConstantPowerSource": ("greenops_tb.meters.constant", "ConstantPowerSource"),
     "read_csv": ("greenops_tb.analysis.frames", "read_csv"),
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from greenops_tb.api import ranges as ranges
     from greenops_tb.api import report as report
     from greenops_tb.api import whatif as whatif
+    from greenops_tb.inference import InferenceBench as InferenceBench
     from greenops_tb.meters.constant import ConstantPowerSource as ConstantPowerSource
     from greenops_tb.readers.csv import read_records as read_records
     from greenops_tb.recording.totals import RunTotals as RunTotals

@@ -34,6 +34,11 @@ const MASS: Unit[] = [
 const POWER: Unit[] = [
   { factor: 1e6, unit: "MW" }, { factor: 1e3, unit: "kW" }, { factor: 1, unit: "W" }, { factor: 1e-3, unit: "mW" },
 ];
+const JOULES: Unit[] = [
+  { factor: 1e6, unit: "MJ" }, { factor: 1e3, unit: "kJ" }, { factor: 1, unit: "J" }, { factor: 1e-3, unit: "mJ" },
+  { factor: 1e-6, unit: "µJ" }, { factor: 1e-9, unit: "nJ" },
+];
+const SECONDS: Unit[] = [{ factor: 1, unit: "s" }, { factor: 1e-3, unit: "ms" }, { factor: 1e-6, unit: "µs" }];
 const DISTANCE: Unit[] = [
   { factor: 1, unit: "km" }, { factor: 1e-3, unit: "m" }, { factor: 1e-6, unit: "mm" }, { factor: 1e-9, unit: "µm" },
 ];
@@ -56,6 +61,10 @@ export const formatEnergy = (kwh: number): string => scaled(kwh, ENERGY);
 export const formatCo2 = (kg: number): string => `${scaled(kg, MASS)} CO2e`;
 /** Power given in W. */
 export const formatPower = (w: number): string => scaled(w, POWER);
+/** Energy given in J (per request, per sample), e.g. `353.0 µJ`. */
+export const formatJoules = (j: number): string => scaled(j, JOULES);
+/** A short duration given in s, e.g. `19.22 µs`, `4.500 ms`. */
+export const formatLatency = (s: number): string => scaled(s, SECONDS);
 /** A distance given in km, 3 significant digits: `3.43 mm`, `12.5 km`. */
 export const formatDistance = (km: number): string => scaled(km, DISTANCE, 3);
 
