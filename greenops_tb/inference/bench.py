@@ -17,7 +17,7 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 import torch
 
@@ -98,11 +98,15 @@ class InferenceBench:
         self._variants.append(Variant(name, fn, as_args(example), how))
         return self
 
-    def add_standard(self, model: torch.nn.Module, example: Any) -> list[str]:
+    def add_standard(self, model: torch.nn.Module, example: Any, *, skip: Collection[str] = ()) -> list[str]:
         """Add the standard variants of ``model`` (see :mod:`greenops_tb.inference.variants`); those that do
-        not apply or fail to build are kept with the reason. Returns the names added."""
+        not apply, fail to build or are named in ``skip`` are kept with the reason. Returns the names added."""
         added = []
-        for v in standard(model, example):
+        try:
+            variants = standard(model, example, skip)
+        except ValueError as err:
+            raise UsageError(str(err)) from err
+        for v in variants:
             if any(x.name == v.name for x in self._variants):
                 raise UsageError(f"variant {v.name!r} was added already; add_standard adds each standard name once")
             self._variants.append(v)

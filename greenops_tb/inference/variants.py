@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 import torch
 
@@ -115,29 +115,35 @@ def _try(name: str, how: str, args: tuple[Any, ...], build: Callable[[], Fn | tu
     return Variant(name, fn, args, how)
 
 
-def standard(model: torch.nn.Module, example: Any) -> list[Variant]:
-    """The standard variants of ``model`` (put in eval mode) for ``example``, eager first."""
+def standard(model: torch.nn.Module, example: Any, skip: Collection[str] = ()) -> list[Variant]:
+    """The standard variants of ``model`` (put in eval mode) for ``example``, eager first; those named in
+    ``skip`` are listed as not built ("left out (skip=)"), never silently dropped."""
     model.eval()
     args = as_args(example)
     device = model_device(model)
-    out = [
-        Variant("eager", _under(torch.no_grad, model), args, "model(x) under torch.no_grad()"),
-        Variant("inference_mode", _under(torch.inference_mode, model), args, "model(x) under torch.inference_mode()"),
-        _try("torchscript", "torch.jit.trace, else torch.jit.script", args, lambda: _torchscript(model, args)),
-        _try("compile", "torch.compile(model)", args, lambda: _compiled(model, args)),
+    builders: list[tuple[str, str, Callable[[], Fn | tuple[Fn, str]]]] = [
+        ("eager", "model(x) under torch.no_grad()", lambda: _under(torch.no_grad, model)),
+        ("inference_mode", "model(x) under torch.inference_mode()", lambda: _under(torch.inference_mode, model)),
+        ("torchscript", "torch.jit.trace, else torch.jit.script", lambda: _torchscript(model, args)),
+        ("compile", "torch.compile(model)", lambda: _compiled(model, args)),
     ]
     for name, (dtype, why) in _autocast_dtypes(device).items():
         how = f"torch.autocast({device.type!r}, dtype={dtype}) under torch.inference_mode()"
-        if why or dtype is None:
-            out.append(Variant(name, None, args, how, why or "not supported"))
-            continue
-        out.append(_try(name, how, args, lambda d=dtype: _check(_autocast(model, device.type, d), args)))
-    out.append(_try("channels_last", "model and 4-D inputs in torch.channels_last, torch.no_grad()", args,
-                    lambda: _channels_last(model, args)))
-    return out
+        builders.append((name, how, lambda d=dtype, w=why: _check(_autocast(model, device.type, d, w), args)))
+    builders.append(("channels_last", "model and 4-D inputs in torch.channels_last, torch.no_grad()",
+                     lambda: _channels_last(model, args)))
+    unknown = set(skip) - {b[0] for b in builders}
+    if unknown:
+        raise ValueError(f"skip= names no standard variant: {sorted(unknown)}; "
+                         f"the standard ones are {[b[0] for b in builders]}")
+    return [Variant(name, None, args, how, "left out (skip=)") if name in skip else _try(name, how, args, build)
+            for name, how, build in builders]
 
 
-def _autocast(model: torch.nn.Module, device_type: str, dtype: torch.dtype) -> Fn:
+def _autocast(model: torch.nn.Module, device_type: str, dtype: torch.dtype | None, unsupported: str) -> Fn:
+    if unsupported or dtype is None:
+        raise ValueError(unsupported or "not supported")
+
     def call(*args: Any) -> Any:
         with torch.inference_mode(), torch.autocast(device_type, dtype=dtype):
             return model(*args)
