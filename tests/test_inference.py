@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 import torch
+from cli_runs import cli_process
 from torch import nn
 
 from greenops_tb import ConstantPowerSource, InferenceBench
@@ -27,10 +26,6 @@ def mlp() -> Iterator[nn.Module]:
     torch.manual_seed(0)
     yield nn.Sequential(nn.Linear(128, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10)).eval()
     torch.set_num_threads(threads)
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "greenops_tb", *args], capture_output=True, text=True, timeout=120)
 
 
 # -- the projection arithmetic, exactly ------------------------------------------------------------------------
@@ -116,7 +111,7 @@ def test_a_variant_that_changes_results_is_flagged_and_never_recommended(tmp_pat
         assert not by[("skipped", b)].outputs_match
         assert by[("skipped", b)].j_per_request.value < by[("eager", b)].j_per_request.value
         assert result.recommended(b).variant == "eager"
-    out = _cli("inference", str(tmp_path / "b"))
+    out = cli_process("inference", str(tmp_path / "b"))
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("DIFFER") == 4 and "batch size 4" in out.stdout
 
@@ -127,7 +122,7 @@ def test_each_variant_is_a_run_summary_reads_and_the_cli_projects_it(tmp_path: P
     bench.add("a", lambda t: mlp(t).detach(), x).add("b", lambda t: mlp(t).detach(), x)
     result = bench.run(requests=30, rounds=3, warmup=1)
     for name in ("a", "b"):
-        out = _cli("summary", str(tmp_path / "bench" / name), "--json")
+        out = cli_process("summary", str(tmp_path / "bench" / name), "--json")
         assert out.returncode == 0, out.stderr
         stages = {s["stage"]: s for s in json.loads(out.stdout)[0]["stages"]}
         assert set(stages) == {"warmup", "infer_b1"}
@@ -135,7 +130,7 @@ def test_each_variant_is_a_run_summary_reads_and_the_cli_projects_it(tmp_path: P
         recs = [r for r in read_records(tmp_path / "bench" / name / "green.csv") if r.stage == "infer_b1"]
         j = sum(r.energy_kwh for r in recs) * 3.6e6 / 90
         assert next(v for v in result.variants if v.variant == name).j_per_request.value == pytest.approx(j)
-    out = _cli("inference", str(tmp_path / "bench"), "--requests-per-day", "2000000", "--json")
+    out = cli_process("inference", str(tmp_path / "bench"), "--requests-per-day", "2000000", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     rows = {r["variant"]: r for r in data["variants"]}
@@ -170,7 +165,7 @@ def test_standard_variants_are_built_or_listed_with_the_reason(tmp_path: Path, m
     assert ts.outputs_match and ts.how == "torch.jit.trace"
     manifest = BenchManifest.loads((tmp_path / "std" / BENCH_FILE).read_text())
     assert [v.name for v in manifest.variants] == names
-    out = _cli("inference", str(tmp_path / "std"))
+    out = cli_process("inference", str(tmp_path / "std"))
     assert out.returncode == 0 and "not built:" in out.stdout and "left out (skip=)" in out.stdout
 
 
@@ -212,5 +207,5 @@ def test_bad_use_is_refused_without_touching_recorded_data(tmp_path: Path, mlp: 
     with pytest.raises(UsageError, match="holds a bench already"):
         again.run(requests=5, rounds=1)
     assert (tmp_path / "once" / BENCH_FILE).read_text() == before
-    out = _cli("inference", str(tmp_path))
+    out = cli_process("inference", str(tmp_path))
     assert out.returncode == 2 and "once" in out.stderr and BENCH_FILE in out.stderr

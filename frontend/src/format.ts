@@ -98,7 +98,7 @@ export function formatCostExact(cost: number | null | undefined, currency: strin
 }
 
 /** What a quantity of a chart measures; it decides the chart's unit. */
-export type Kind = "energy" | "co2" | "power" | "cost" | "plain";
+export type Kind = "energy" | "co2" | "power" | "cost" | "joules" | "plain";
 
 /**
  * The one unit of a chart whose largest absolute value is `max` (in the base unit of `kind`).
@@ -110,6 +110,7 @@ export function chartUnit(kind: Kind, max: number, currency = ""): Unit {
     case "energy": return pick(m, ENERGY);
     case "co2": { const u = pick(m, MASS); return { factor: u.factor, unit: `${u.unit} CO2e` }; }
     case "power": return pick(m, POWER);
+    case "joules": return pick(m, JOULES);
     case "cost": {
       const cur = currency || "(currency unknown)";
       if (m === 0 || m >= MONEY_MIN) return { factor: 1, unit: cur };

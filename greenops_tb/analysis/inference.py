@@ -3,7 +3,7 @@
 Input: the bench's manifest (:mod:`greenops_tb.format.bench`) and each variant's records. Per variant and batch
 size, from the records of stage ``infer_b<batch>`` (one per round):
 
-* ``j_per_request``: the rounds' IT energy / their requests, in J;
+* ``j_per_request``: the rounds' IT energy / their requests, in J (the stage's running totals);
 * its range combines, in quadrature, the measurement's relative half-width (the device term of
   :mod:`greenops_tb.analysis.uncertainty`) and the repeat spread (the lowest and highest round);
 * ``comparison`` with the baseline (the first variant): "within noise" when the repeat ranges of the two overlap,
@@ -154,8 +154,9 @@ def _measure(variant: str, how: str, entry: BatchEntry, records: Sequence[Record
     if not rounds:
         raise ValueError(f"variant {variant!r}: its run has no records of stage {stage_of(entry.batch_size)!r}")
     per_round = [r.energy_kwh * J_PER_KWH / r.samples for r in rounds]
-    requests = sum(r.samples for r in rounds)
-    mean = sum(r.energy_kwh for r in rounds) * J_PER_KWH / requests
+    # the stage's running totals: exact even where TensorBoard kept only a sample of the rounds' records
+    requests = rounds[-1].stage_samples
+    mean = rounds[-1].stage_energy_kwh * J_PER_KWH / requests
     u, _ = device_factors(rounds)
     if mean > 0:
         r_low = math.hypot(u, 1 - min(per_round) / mean)
@@ -239,6 +240,12 @@ def projection_json(p: Projected) -> dict[str, Any]:
         "saving_co2_kg_per_year": p.saving_co2_kg_per_year, "saving_cost_per_year": p.saving_cost_per_year,
         "saving_compute_hours_per_day": p.saving_compute_hours_per_day,
     }
+
+
+def no_bench_json(requests_per_day: float) -> dict[str, Any]:
+    """What :func:`result_json` gives for runs that are not one bench's variants (``bench`` None, nothing else)."""
+    return {"bench": None, "baseline": "", "device": "", "tolerance": "", "rounds": 0, "requests": 0,
+            "requests_per_day": float(requests_per_day), "variants": [], "not_built": [], "notes": []}
 
 
 def result_json(result: BenchResult, requests_per_day: float) -> dict[str, Any]:

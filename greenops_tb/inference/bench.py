@@ -11,6 +11,7 @@ turns it and the runs into results.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import os
@@ -205,11 +206,16 @@ class InferenceBench:
         for r in range(rounds):
             for v in live[r % len(live):] + live[:r % len(live)]:
                 w, args, fn, times = writers[v.name], batches[v.name], v.fn, lat[v.name]
-                w.start(stage)
-                for _ in range(calls):
-                    t0 = time.perf_counter()
-                    fn(*args)  # type: ignore[misc]
-                    sync_accelerators()
-                    times.append(time.perf_counter() - t0)
-                records[v.name].append(w.stop(stage, samples=calls * b))
+                gc.collect()  # as timeit does: no garbage collection of earlier work inside a window
+                gc.disable()
+                try:
+                    w.start(stage)
+                    for _ in range(calls):
+                        t0 = time.perf_counter()
+                        fn(*args)  # type: ignore[misc]
+                        sync_accelerators()
+                        times.append(time.perf_counter() - t0)
+                    records[v.name].append(w.stop(stage, samples=calls * b))
+                finally:
+                    gc.enable()
         return lat

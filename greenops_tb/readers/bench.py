@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import posixpath
 from pathlib import Path
+from typing import Any
 
 from greenops_tb.errors import InputError
 from greenops_tb.format.bench import BENCH_FILE, BenchManifest
 from greenops_tb.format.schema import Record
+from greenops_tb.readers.events import read_runs
 from greenops_tb.readers.runs import open_logdir
 
 #: how deep below a given directory to look for benches when it is not one itself
@@ -43,6 +45,22 @@ def read_bench(bench_dir: str | Path, loader: str = "auto") -> tuple[BenchManife
             raise InputError(f"{bench_dir}: the bench's variant runs {', '.join(missing)} have no green data "
                              f"(runs found: {', '.join(logdir.runs)})")
         return manifest, {wanted[d.run]: d.records for d in logdir.read_all(list(wanted))}
+
+
+def read_selected(provider: Any, ctx: Any, experiment: str, logdir: str, runs: list[str]
+                  ) -> tuple[str, BenchManifest, dict[str, list[Record]]] | None:
+    """The Green tab's case: ``(prefix, manifest, variant -> records)`` when ``runs`` are variants of one
+    bench (see :func:`bench_of_runs`), read through the data provider; None otherwise."""
+    found = bench_of_runs(logdir, runs)
+    if found is None:
+        return None
+    prefix, manifest = found
+    names = {posixpath.join(prefix, v.run) if prefix else v.run: v.name for v in manifest.variants if v.built}
+    data = read_runs(provider, ctx, experiment, runs=list(names))
+    missing = sorted(set(names) - set(data))
+    if missing:
+        raise InputError(f"the bench's variant runs {', '.join(missing)} have no green data")
+    return prefix, manifest, {names[run]: d.records for run, d in data.items() if run in names}
 
 
 def bench_of_runs(logdir: str, runs: list[str]) -> tuple[str, BenchManifest] | None:
