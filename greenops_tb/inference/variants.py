@@ -14,6 +14,7 @@ A variant that does not apply or fails to build keeps its ``reason`` and is repo
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Collection
@@ -95,7 +96,7 @@ def _autocast_dtypes(device: torch.device) -> dict[str, tuple[torch.dtype | None
 def _channels_last(model: torch.nn.Module, args: tuple[Any, ...]) -> Fn:
     if not any(isinstance(a, torch.Tensor) and a.dim() == 4 for a in args):
         raise ValueError("no 4-D input: channels_last applies to image-like (N, C, H, W) inputs")
-    cl = copy.deepcopy(model).to(memory_format=torch.channels_last)
+    cl = copy.deepcopy(model).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     def call(*xs: Any) -> Any:
         xs = tuple(x.contiguous(memory_format=torch.channels_last)
@@ -129,7 +130,7 @@ def standard(model: torch.nn.Module, example: Any, skip: Collection[str] = ()) -
     ]
     for name, (dtype, why) in _autocast_dtypes(device).items():
         how = f"torch.autocast({device.type!r}, dtype={dtype}) under torch.inference_mode()"
-        builders.append((name, how, lambda d=dtype, w=why: _check(_autocast(model, device.type, d, w), args)))
+        builders.append((name, how, functools.partial(_autocast, model, device.type, dtype, why, args)))
     builders.append(("channels_last", "model and 4-D inputs in torch.channels_last, torch.no_grad()",
                      lambda: _channels_last(model, args)))
     unknown = set(skip) - {b[0] for b in builders}
@@ -140,7 +141,8 @@ def standard(model: torch.nn.Module, example: Any, skip: Collection[str] = ()) -
             for name, how, build in builders]
 
 
-def _autocast(model: torch.nn.Module, device_type: str, dtype: torch.dtype | None, unsupported: str) -> Fn:
+def _autocast(model: torch.nn.Module, device_type: str, dtype: torch.dtype | None, unsupported: str,
+              example: tuple[Any, ...]) -> Fn:
     if unsupported or dtype is None:
         raise ValueError(unsupported or "not supported")
 
@@ -148,9 +150,5 @@ def _autocast(model: torch.nn.Module, device_type: str, dtype: torch.dtype | Non
         with torch.inference_mode(), torch.autocast(device_type, dtype=dtype):
             return model(*args)
 
+    call(*example)  # one call: a dtype the device's kernels lack fails here
     return call
-
-
-def _check(fn: Fn, args: tuple[Any, ...]) -> Fn:
-    fn(*args)  # one call: a dtype the device's kernels lack fails here
-    return fn
