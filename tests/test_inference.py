@@ -209,3 +209,28 @@ def test_bad_use_is_refused_without_touching_recorded_data(tmp_path: Path, mlp: 
     assert (tmp_path / "once" / BENCH_FILE).read_text() == before
     out = cli_process("inference", str(tmp_path))
     assert out.returncode == 2 and "once" in out.stderr and BENCH_FILE in out.stderr
+
+
+def test_a_variant_failing_in_the_rounds_is_reported_and_the_others_go_on(tmp_path: Path, mlp: nn.Module) -> None:
+    x = torch.randn(1, 128)
+    calls = {"n": 0}
+
+    def flaky(t: torch.Tensor) -> torch.Tensor:
+        calls["n"] += 1
+        if calls["n"] > 3:  # the warm-up call passes, a timed call fails
+            raise RuntimeError("out of memory (simulated)")
+        return mlp(t).detach()
+
+    bench = InferenceBench(tmp_path / "f", country="DE").add("a", lambda t: mlp(t).detach(), x).add("flaky", flaky, x)
+    result = bench.run(requests=5, rounds=3, warmup=1)
+    assert [v.variant for v in result.variants] == ["a"] and result.variants[0].rounds == 3
+    assert [(n.variant, n.reason) for n in result.not_built] == [
+        ("flaky", "failed at batch size 1: RuntimeError: out of memory (simulated)")]
+    out = cli_process("inference", str(tmp_path / "f"))
+    assert out.returncode == 0 and "flaky: failed at batch size 1" in out.stdout
+
+    def broken(t: torch.Tensor) -> torch.Tensor:
+        raise ValueError("no")
+
+    with pytest.raises(StateError, match="baseline 'b' failed"):
+        InferenceBench(tmp_path / "g", country="DE").add("b", broken, x).run(requests=2, rounds=1)

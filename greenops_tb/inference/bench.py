@@ -57,6 +57,14 @@ def _device_of(args: tuple[Any, ...]) -> str:
     return next((str(a.device) for a in args if isinstance(a, torch.Tensor)), "cpu")
 
 
+def _failed(v: Variant, baseline: bool, b: int, err: Exception, meta: dict[str, tuple[str, str]]) -> None:
+    """Note why ``v`` failed at batch size ``b`` (StateError for the baseline: nothing to compare with)."""
+    if baseline:
+        raise StateError(f"the baseline {v.name!r} failed at batch size {b}: {type(err).__name__}: {err}") from err
+    meta[v.name] = (meta[v.name][0], f"failed at batch size {b}: {type(err).__name__}: {err}"[:600])
+    log.warning("variant %s failed at batch size %d: %s", v.name, b, err)
+
+
 class InferenceBench:
     """Energy per request of model variants, each its own green run under ``log_dir``.
 
@@ -140,7 +148,8 @@ class InferenceBench:
             for b in sizes:
                 live = [v for v in built if not meta[v.name][1]]
                 base = self._warm(live, b, warmup, writers, meta)
-                lat = self._rounds([v for v in live if not meta[v.name][1]], b, requests, rounds, writers, records)
+                lat = self._rounds([v for v in live if not meta[v.name][1]], b, requests, rounds, writers, records,
+                                   meta)
                 for v in live:
                     if not meta[v.name][1]:
                         entries[v.name].append(BatchEntry(b, lat[v.name], *base[v.name]))
@@ -187,35 +196,40 @@ class InferenceBench:
                         out = v.fn(*args)  # type: ignore[misc]
                     sync_accelerators()
             except Exception as err:  # noqa: BLE001 - a variant that fails is reported, the others go on
-                if v is live[0]:
-                    raise StateError(f"the baseline {v.name!r} failed at batch size {b}: {err}") from err
-                meta[v.name] = (meta[v.name][0], f"failed at batch size {b}: {type(err).__name__}: {err}"[:600])
-                log.warning("variant %s failed at batch size %d: %s", v.name, b, err)
+                _failed(v, v is live[0], b, err, meta)
                 continue
             outputs[v.name] = snapshot(out)
         base = outputs[live[0].name]
         return {name: compare(out, base, self.tolerance) for name, out in outputs.items()}
 
     def _rounds(self, live: list[Variant], b: int, requests: int, rounds: int,
-                writers: dict[str, GreenSummaryWriter], records: dict[str, list[Record]]) -> dict[str, list[float]]:
-        """``rounds`` interleaved rounds; each variant's call latencies (its rounds' records go to ``records``)."""
+                writers: dict[str, GreenSummaryWriter], records: dict[str, list[Record]],
+                meta: dict[str, tuple[str, str]]) -> dict[str, list[float]]:
+        """``rounds`` interleaved rounds; each variant's call latencies (its rounds' records go to ``records``).
+        A variant that raises is reported in ``meta`` and leaves the rounds; the others go on."""
         calls = math.ceil(requests / b)
         lat: dict[str, list[float]] = {v.name: [] for v in live}
         batches = {v.name: batch_of(v.example, b) for v in live}
         stage = stage_of(b)
         for r in range(rounds):
             for v in live[r % len(live):] + live[:r % len(live)]:
+                if meta[v.name][1]:
+                    continue
                 w, args, fn, times = writers[v.name], batches[v.name], v.fn, lat[v.name]
                 gc.collect()  # as timeit does: no garbage collection of earlier work inside a window
                 gc.disable()
+                w.start(stage)
                 try:
-                    w.start(stage)
                     for _ in range(calls):
                         t0 = time.perf_counter()
                         fn(*args)  # type: ignore[misc]
                         sync_accelerators()
                         times.append(time.perf_counter() - t0)
-                    records[v.name].append(w.stop(stage, samples=calls * b))
+                except Exception as err:  # noqa: BLE001 - a variant that fails is reported, the others go on
+                    w.stop(stage)
+                    _failed(v, v is live[0], b, err, meta)
+                    continue
                 finally:
                     gc.enable()
+                records[v.name].append(w.stop(stage, samples=calls * b))
         return lat
