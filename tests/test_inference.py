@@ -234,3 +234,12 @@ def test_a_variant_failing_in_the_rounds_is_reported_and_the_others_go_on(tmp_pa
 
     with pytest.raises(StateError, match="baseline 'b' failed"):
         InferenceBench(tmp_path / "g", country="DE").add("b", broken, x).run(requests=2, rounds=1)
+
+
+def test_a_manifest_the_cli_cannot_read_says_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / BENCH_FILE).write_text('{"version": 99, "variants": []}')
+    out = cli_process("inference", str(tmp_path))
+    assert out.returncode == 2 and "upgrade greenops_tb" in out.stderr and "Traceback" not in out.stderr
+    (tmp_path / BENCH_FILE).write_text("{not json")
+    out = cli_process("inference", str(tmp_path))
+    assert out.returncode == 2 and "not an inference bench manifest" in out.stderr

@@ -10,7 +10,7 @@ import posixpath
 from pathlib import Path
 from typing import Any
 
-from greenops_tb.errors import InputError
+from greenops_tb.errors import InputError, NewerFormatError
 from greenops_tb.format.bench import BENCH_FILE, BenchManifest
 from greenops_tb.format.schema import Record
 from greenops_tb.readers.events import read_runs
@@ -31,7 +31,7 @@ def read_manifest(bench_dir: str | Path) -> BenchManifest:
         raise InputError(f"{d}: no {BENCH_FILE} here, so not an inference bench's log_dir{hint}")
     try:
         return BenchManifest.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, NewerFormatError) as err:
         raise InputError(f"{path}: {err}") from err
 
 
