@@ -16,6 +16,7 @@ _EXPORTS = {
     "Output": ("greenops_tb.recording.options", "Output"),
     "Measure": ("greenops_tb.recording.options", "Measure"),
     "GreenOpsError": ("greenops_tb.errors", "GreenOpsError"),
+    "InferenceBench": ("greenops_tb.inference", "InferenceBench"),
     "RunTotals": ("greenops_tb.recording.totals", "RunTotals"),
     "ConstantPowerSource": ("greenops_tb.meters.constant", "ConstantPowerSource"),
     "read_csv": ("greenops_tb.analysis.frames", "read_csv"),
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from greenops_tb.api import report as report
     from greenops_tb.api import whatif as whatif
     from greenops_tb.errors import GreenOpsError as GreenOpsError
+    from greenops_tb.inference import InferenceBench as InferenceBench
     from greenops_tb.meters.constant import ConstantPowerSource as ConstantPowerSource
     from greenops_tb.readers.csv import read_records as read_records
     from greenops_tb.recording.options import Measure as Measure

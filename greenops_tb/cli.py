@@ -17,7 +17,7 @@ from typing import Sequence, TextIO
 
 from greenops_tb import __version__
 
-COMMANDS = ("doctor", "zones", "export", "summary", "compare", "verify", "whatif", "report")
+COMMANDS = ("doctor", "zones", "export", "summary", "compare", "verify", "whatif", "report", "inference")
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a writer stopped by SIGPIPE (e.g. `greenops-tb export | head`)
 
 _ROLE = re.compile(r":[a-z]+:`(~?)([^`]+)`")  # :func:`a.b.c` -> a.b.c, :func:`~a.b.c` -> c (as Sphinx shows them)

@@ -27,8 +27,9 @@ UNKNOWN_CURRENCY = "(currency unknown)"
 #: (factor, unit), largest first: a value in the base unit divided by factor reads in unit
 ENERGY = ((1e6, "GWh"), (1e3, "MWh"), (1.0, "kWh"), (1e-3, "Wh"), (1e-6, "mWh"), (1e-9, "µWh"))
 MASS = ((1e3, "t"), (1.0, "kg"), (1e-3, "g"), (1e-6, "mg"), (1e-9, "µg"))
+JOULES = ((1e6, "MJ"), (1e3, "kJ"), (1.0, "J"), (1e-3, "mJ"), (1e-6, "µJ"), (1e-9, "nJ"))
+SECONDS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"))
 POWER = ((1e6, "MW"), (1e3, "kW"), (1.0, "W"), (1e-3, "mW"))
-JOULES = ((1e9, "GJ"), (1e6, "MJ"), (1e3, "kJ"), (1.0, "J"), (1e-3, "mJ"), (1e-6, "µJ"), (1e-9, "nJ"))
 VOLUME = ((1e3, "m³"), (1.0, "L"), (1e-3, "mL"), (1e-6, "µL"))
 COUNT = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""))
 CO2E = "CO2e"
@@ -83,14 +84,19 @@ def format_co2(kg: float) -> str:
     return f"{_scaled(kg, MASS)} {CO2E}"
 
 
+def format_joules(j: float) -> str:
+    """Energy given in J (per request, per sample): ``3.530 mJ``."""
+    return _scaled(j, JOULES)
+
+
+def format_latency(s: float) -> str:
+    """A short duration given in s: ``19.22 µs``, ``4.500 ms``, ``1.200 s``."""
+    return _scaled(s, SECONDS)
+
+
 def format_power(w: float) -> str:
     """Power given in W."""
     return _scaled(w, POWER)
-
-
-def format_joules(j: float) -> str:
-    """Energy given in J (per sample, per request): ``4.893 mJ``."""
-    return _scaled(j, JOULES)
 
 
 def format_volume(litres: float | None) -> str:
@@ -160,4 +166,5 @@ def format_share(x: float | None) -> str:
 FORMATTERS = {
     "sig": sig, "formatEnergy": format_energy, "formatCo2": format_co2, "formatPower": format_power,
     "formatCost": format_cost, "formatDuration": format_duration, "formatShare": format_share,
+    "formatJoules": format_joules, "formatLatency": format_latency,
 }

@@ -96,3 +96,16 @@ def parse_quantity(text: str) -> tuple[float, str]:
     m = re.match(r"^\s*(-?[0-9.]+(?:e-?\d+)?)\s*(\S*)", text)
     assert m, f"not a number with a unit: {text!r}"
     return float(m.group(1)), m.group(2)
+
+
+def bench_run(bench_dir: Path) -> None:
+    """A small inference bench (two variants of a real MLP, constant power) in ``bench_dir``."""
+    import torch
+
+    from greenops_tb import ConstantPowerSource, InferenceBench
+
+    torch.manual_seed(0)
+    mlp = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)).eval()
+    bench = InferenceBench(bench_dir, country="DE", meters=lambda: [ConstantPowerSource({"cpu:0": 10.0})])
+    bench.add("a", lambda x: mlp(x).detach(), torch.randn(1, 8)).add("b", lambda x: (mlp(x) * 2).detach(), torch.randn(1, 8))
+    bench.run(requests=10, rounds=2, warmup=1)

@@ -75,7 +75,7 @@ def test_export_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
 
 
-@pytest.mark.parametrize("command", ["doctor", "zones", "export", "summary", "compare", "verify"])
+@pytest.mark.parametrize("command", ["doctor", "zones", "export", "summary", "compare", "verify", "inference"])
 def test_help_is_plain_text(command: str) -> None:
     r = cli_process(command, "--help")
     assert r.returncode == 0 and f"usage: greenops-tb {command}" in r.stdout

@@ -17,7 +17,7 @@ from werkzeug.test import Client
 
 from conftest import require
 from greenops_tb.analysis import contract
-from plugin_fixtures import write_run
+from plugin_fixtures import bench_run, write_run
 from test_plugin_routes import client
 
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
@@ -32,6 +32,8 @@ REQUESTS = {
     "compare": ("/compare?run=base", contract.CompareResponse),
     "watched": ("/watched?run=base&points=3", contract.WatchedResponse),
     "whatif": ("/whatif?run=base&top=3", contract.WhatIfResponse),
+    "inference": ("/inference?run=bench/a&run=bench/b&requests_per_day=5000", contract.InferenceResponse),
+    "not_a_bench": ("/inference?run=base", contract.InferenceResponse),
     "error": ("/summary?run=nope", contract.ErrorResponse),
 }
 
@@ -122,6 +124,7 @@ def typescript(answers: dict[str, Any]) -> str:
 def c(tmp_path_factory: pytest.TempPathFactory) -> Client:
     logdir = tmp_path_factory.mktemp("contract")
     write_run(logdir, "base", steps=6, eval_every=3)
+    bench_run(logdir / "bench")
     return client(logdir)
 
 
@@ -135,6 +138,8 @@ def test_routes_answer_the_contract_and_the_frontend_types_accept_it(c: Client) 
     # every optional key of the summary, the series' stages and a watched value were exercised
     assert set(answers["summary"]) == contract.RunSummary.__required_keys__ | contract.RunSummary.__optional_keys__
     assert answers["watched"]["stages"]["train"] and answers["series"]["stages"]["eval"]
+    assert answers["inference"]["bench"] == "bench" and len(answers["inference"]["variants"]) == 2
+    assert answers["not_a_bench"]["bench"] is None and answers["not_a_bench"]["variants"] == []
     FIXTURE.write_text(typescript(answers), encoding="utf-8")
     require(shutil.which("npx") is not None and (FRONTEND / "node_modules").is_dir(),
             "node, npm and the frontend's packages (npm --prefix frontend ci)")

@@ -34,7 +34,7 @@ F32 = 1e-6
 
 def client(logdir: Path, **provider_kw: object) -> Client:
     provider = local_provider(str(logdir), **provider_kw)
-    plugin = GreenLoader().load(base_plugin.TBContext(data_provider=provider))
+    plugin = GreenLoader().load(base_plugin.TBContext(data_provider=provider, logdir=str(logdir)))
     assert plugin is not None
     return Client(application.TensorBoardWSGI([plugin], data_provider=provider))
 

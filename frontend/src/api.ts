@@ -1,6 +1,6 @@
 // The backend's routes (greenops_tb/plugin/routes.py), fetched as typed JSON, and a guard against stale answers.
 
-import type { RunsResponse, RunSummary, SeriesResponse, WatchedResponse, WhatIfResponse } from "./types";
+import type { InferenceResponse, RunsResponse, RunSummary, SeriesResponse, WatchedResponse, WhatIfResponse } from "./types";
 
 /** GET `path` (relative to the plugin's route prefix) as JSON; a non-2xx answer throws with the backend's `error`. */
 export async function getJson<T>(path: string): Promise<T> {
@@ -27,6 +27,8 @@ export const api = {
   watched: (run: string, points: number) => getJson<WatchedResponse>(`watched?run=${q(run)}&points=${points}`),
   whatif: (run: string, top: number, cloudOnly: boolean) =>
     getJson<WhatIfResponse>(`whatif?run=${q(run)}&top=${top}${cloudOnly ? "&cloud=aws,gcp,azure" : ""}`),
+  inference: (runs: string[], requestsPerDay: number) =>
+    getJson<InferenceResponse>(`inference?${runs.map((r) => `run=${q(r)}`).join("&")}&requests_per_day=${requestsPerDay}`),
 };
 
 /**

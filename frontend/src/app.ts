@@ -15,6 +15,7 @@ import { mixSection } from "./sections/mix";
 import { provenanceSection } from "./sections/provenance";
 import { seriesSection, watchedSection, type SeriesView } from "./sections/series";
 import { compareSection, stageSection } from "./sections/tables";
+import { VariantsPanel } from "./sections/variants";
 import { efficiencyCards, efficiencySection, rangeNotes, whatifSection, WHATIF_TOP } from "./sections/decisions";
 import type { RunInfo, RunSummary, SeriesResponse, WatchedResponse, WhatIfResponse } from "./types";
 
@@ -50,6 +51,7 @@ export class GreenApp {
   private seriesLoaded = false;
   private timer: number | undefined;
   private readonly loads = new LatestOnly();
+  private readonly variants = new VariantsPanel(() => this.renderContent()); // the inference bench of the selection
 
   private readonly status = h("div", { class: "status", role: "status", "data-testid": "status" }, "Loading…");
   private readonly runList = h("ul", { class: "runlist", "data-testid": "runs" });
@@ -155,6 +157,7 @@ export class GreenApp {
     }
     this.seriesLoaded = false;
     this.renderContent();
+    void this.variants.load(runs);
     const [series, whatif] = await Promise.all([
       Promise.all(runs.map((r) => Promise.all([api.series(r, POINTS), api.watched(r, POINTS)]))),
       this.loadWhatif(runs[0])]);
@@ -252,6 +255,7 @@ export class GreenApp {
       headlineSection(summaries),
       rangeNotes(summaries),
       efficiencyCards(summaries),
+      this.variants.section(this.chart),
       footprintSection(summaries),
       whatifSection({ data: this.whatif, cloudOnly: this.whatifCloud, setCloudOnly: (on) => this.setWhatifCloud(on) },
         this.chart),

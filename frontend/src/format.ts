@@ -34,6 +34,11 @@ const MASS: Unit[] = [
 const POWER: Unit[] = [
   { factor: 1e6, unit: "MW" }, { factor: 1e3, unit: "kW" }, { factor: 1, unit: "W" }, { factor: 1e-3, unit: "mW" },
 ];
+const JOULES: Unit[] = [
+  { factor: 1e6, unit: "MJ" }, { factor: 1e3, unit: "kJ" }, { factor: 1, unit: "J" }, { factor: 1e-3, unit: "mJ" },
+  { factor: 1e-6, unit: "µJ" }, { factor: 1e-9, unit: "nJ" },
+];
+const SECONDS: Unit[] = [{ factor: 1, unit: "s" }, { factor: 1e-3, unit: "ms" }, { factor: 1e-6, unit: "µs" }];
 const DISTANCE: Unit[] = [
   { factor: 1, unit: "km" }, { factor: 1e-3, unit: "m" }, { factor: 1e-6, unit: "mm" }, { factor: 1e-9, unit: "µm" },
 ];
@@ -56,6 +61,10 @@ export const formatEnergy = (kwh: number): string => scaled(kwh, ENERGY);
 export const formatCo2 = (kg: number): string => `${scaled(kg, MASS)} CO2e`;
 /** Power given in W. */
 export const formatPower = (w: number): string => scaled(w, POWER);
+/** Energy given in J (per request, per sample), e.g. `353.0 µJ`. */
+export const formatJoules = (j: number): string => scaled(j, JOULES);
+/** A short duration given in s, e.g. `19.22 µs`, `4.500 ms`. */
+export const formatLatency = (s: number): string => scaled(s, SECONDS);
 /** A distance given in km, 3 significant digits: `3.43 mm`, `12.5 km`. */
 export const formatDistance = (km: number): string => scaled(km, DISTANCE, 3);
 
@@ -89,7 +98,7 @@ export function formatCostExact(cost: number | null | undefined, currency: strin
 }
 
 /** What a quantity of a chart measures; it decides the chart's unit. */
-export type Kind = "energy" | "co2" | "power" | "cost" | "plain";
+export type Kind = "energy" | "co2" | "power" | "cost" | "joules" | "plain";
 
 /**
  * The one unit of a chart whose largest absolute value is `max` (in the base unit of `kind`).
@@ -101,6 +110,7 @@ export function chartUnit(kind: Kind, max: number, currency = ""): Unit {
     case "energy": return pick(m, ENERGY);
     case "co2": { const u = pick(m, MASS); return { factor: u.factor, unit: `${u.unit} CO2e` }; }
     case "power": return pick(m, POWER);
+    case "joules": return pick(m, JOULES);
     case "cost": {
       const cur = currency || "(currency unknown)";
       if (m === 0 || m >= MONEY_MIN) return { factor: 1, unit: cur };

@@ -59,6 +59,7 @@ ${swatches}
 .cards.efficiency { margin-top: 10px; }
 .badge { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 11px; border: 1px solid var(--border); }
 .badge.measured { color: var(--accent); border-color: var(--accent); }
+.badge.differ { color: #c62828; border-color: #c62828; }
 .provenance h3 { color: var(--fg); font-size: 14px; }
 .grid2 { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 3fr); gap: 16px; align-items: start; }
 .grid2.even { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px 24px; }

@@ -292,6 +292,75 @@ export interface WhatIfResponse {
   notes: string[];
 }
 
+/** One variant of an inference bench at one batch size, at a request volume (`greenops-tb inference --json`'s rows). */
+export interface InferenceVariant {
+  variant: string;
+  batch_size: number;
+  how: string;
+  j_per_request: number;
+  j_per_request_low: number;
+  j_per_request_high: number;
+  j_per_request_repeat_low: number;
+  j_per_request_repeat_high: number;
+  measurement_rel: number;
+  rounds: number;
+  requests: number;
+  latency_p50_s: number;
+  latency_p95_s: number;
+  outputs_match: boolean;
+  /** null: not comparable (the output shapes differ). */
+  max_abs_diff: number | null;
+  max_rel_diff: number | null;
+  note: string;
+  ratio_to_baseline: number | null;
+  /** "baseline" | "within noise" | "0.62x" */
+  comparison: string;
+  recommended: boolean;
+  energy_method: string;
+  modelled: boolean;
+  requests_per_day: number;
+  kwh_per_year: number;
+  kwh_per_year_low: number;
+  kwh_per_year_high: number;
+  co2_kg_per_year: number;
+  co2_kg_per_year_low: number;
+  co2_kg_per_year_high: number;
+  cost_per_year: number | null;
+  cost_per_year_low: number | null;
+  cost_per_year_high: number | null;
+  currency: string;
+  water_l_per_year: number | null;
+  water_l_per_year_low: number | null;
+  water_l_per_year_high: number | null;
+  compute_hours_per_day: number;
+  saving_kwh_per_year: number;
+  saving_rel: number | null;
+  saving_co2_kg_per_year: number;
+  saving_cost_per_year: number | null;
+  saving_compute_hours_per_day: number;
+}
+
+export interface NotBuiltVariant {
+  variant: string;
+  how: string;
+  reason: string;
+}
+
+/** `/inference?run=A&run=B...&requests_per_day=N`: the bench the selected runs are variants of. */
+export interface InferenceResponse {
+  /** Its directory relative to TensorBoard's logdir ("" = the logdir itself); null: the runs are not one bench's. */
+  bench: string | null;
+  baseline: string;
+  device: string;
+  tolerance: string;
+  rounds: number;
+  requests: number;
+  requests_per_day: number;
+  variants: InferenceVariant[];
+  not_built: NotBuiltVariant[];
+  notes: string[];
+}
+
 /** Any route's answer to a bad request (400), an unknown run (404) or unreadable data (503). */
 export interface ErrorResponse {
   error: string;

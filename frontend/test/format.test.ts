@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import table from "../../tests/fixtures/format_cases.json";
 import {
   chartUnit, formatCharges, formatCo2, formatCost, formatCostExact, formatDeviceContext, formatDistance, formatDuration,
-  formatEnergy, formatPower, formatShare, sig, sourceLabel, tick, withUnit,
+  formatEnergy, formatJoules, formatLatency, formatPower, formatShare, sig, sourceLabel, tick, withUnit,
 } from "../src/format";
 
 describe("sig", () => {
@@ -142,7 +142,7 @@ describe("formatDeviceContext", () => {
 describe("the shared table (tests/fixtures/format_cases.json, also checked against greenops_tb/display.py)", () => {
   const cases = table.cases as [string, unknown[], string][];
   const fns: Record<string, (...args: never[]) => string> = {
-    sig, formatEnergy, formatCo2, formatPower, formatCost, formatDuration, formatShare,
+    sig, formatEnergy, formatCo2, formatPower, formatCost, formatDuration, formatShare, formatJoules, formatLatency,
   };
   it("has cases for every shared formatter", () => {
     expect(new Set(cases.map((c) => c[0]))).toEqual(new Set(Object.keys(fns)));

@@ -290,6 +290,76 @@ class CompareResponse(TypedDict):
     runs: list[CompareRow]
 
 
+class InferenceVariant(TypedDict):
+    """One variant of an inference bench at one batch size, projected to a request volume
+    (greenops_tb.analysis.inference.projection_json; ``greenops-tb inference --json``'s rows). J, s, kWh, kg, L."""
+
+    variant: str
+    batch_size: int
+    how: str
+    j_per_request: float
+    j_per_request_low: float
+    j_per_request_high: float
+    j_per_request_repeat_low: float
+    j_per_request_repeat_high: float
+    measurement_rel: float
+    rounds: int
+    requests: int
+    latency_p50_s: float
+    latency_p95_s: float
+    outputs_match: bool
+    max_abs_diff: float | None  # None: not comparable (shapes differ)
+    max_rel_diff: float | None
+    note: str
+    ratio_to_baseline: float | None
+    comparison: str  # "baseline" | "within noise" | "0.62x"
+    recommended: bool
+    energy_method: str
+    modelled: bool
+    requests_per_day: float
+    kwh_per_year: float
+    kwh_per_year_low: float
+    kwh_per_year_high: float
+    co2_kg_per_year: float
+    co2_kg_per_year_low: float
+    co2_kg_per_year_high: float
+    cost_per_year: float | None
+    cost_per_year_low: float | None
+    cost_per_year_high: float | None
+    currency: str
+    water_l_per_year: float | None
+    water_l_per_year_low: float | None
+    water_l_per_year_high: float | None
+    compute_hours_per_day: float
+    saving_kwh_per_year: float
+    saving_rel: float | None
+    saving_co2_kg_per_year: float
+    saving_cost_per_year: float | None
+    saving_compute_hours_per_day: float
+
+
+class NotBuiltVariant(TypedDict):
+    variant: str
+    how: str
+    reason: str
+
+
+class InferenceResponse(TypedDict):
+    """``/inference?run=A&run=B...&requests_per_day=N``: the bench the selected runs belong to, as
+    ``greenops-tb inference --json``; ``bench`` None (and no variants) when they are not one bench's variants."""
+
+    bench: str | None  # its directory, relative to TensorBoard's logdir ("" = the logdir itself)
+    baseline: str
+    device: str
+    tolerance: str
+    rounds: int
+    requests: int
+    requests_per_day: float
+    variants: list[InferenceVariant]
+    not_built: list[NotBuiltVariant]
+    notes: list[str]
+
+
 class ErrorResponse(TypedDict):
     """Any route's answer to a bad request (400), an unknown run (404) or unreadable data (503)."""
 
@@ -305,4 +375,5 @@ RESPONSES: dict[str, type] = {
     "/compare": CompareResponse,
     "/watched": WatchedResponse,
     "/whatif": WhatIfResponse,
+    "/inference": InferenceResponse,
 }

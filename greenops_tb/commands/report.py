@@ -23,6 +23,7 @@ from pathlib import Path
 
 from greenops_tb.readers.runs import LOADERS, InputError, load_run
 from greenops_tb.reports import FORMATS, facts, model_card, render
+from greenops_tb.sinks.atomic import write_atomic
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -37,19 +38,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--standalone", action="store_true", help="latex: a complete document")
     p.add_argument("--loader", choices=LOADERS, default="auto", help="TensorBoard loader (default: auto)")
     p.set_defaults(func=run)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except OSError as err:
-        raise InputError(f"cannot write {path}: {err.strerror or err}") from err
-    finally:
-        with contextlib.suppress(OSError):  # e.g. EROFS: the error above is the one to tell
-            tmp.unlink(missing_ok=True)
 
 
 def edit_in_place(path: Path, text: str) -> None:

@@ -11,6 +11,9 @@ Routes (under ``/data/plugin/green``), all GET, all JSON; what each answers is t
 ``/watched?run=R&points=N``    watched values per stage
 ``/whatif?run=R&top=N&cloud=aws,gcp&pue=P``
                                the same run elsewhere: every zone / cloud region ranked (``WhatIfResponse``)
+``/inference?run=A&run=B...&requests_per_day=N``
+                               the inference bench the runs are variants of, at N requests a day
+                               (``InferenceResponse``; ``bench`` null when they are not one bench's variants)
 ``/static/<file>``             the bundled dashboard (ES module), path-traversal guarded
 
 As in TensorBoard's own plugins, each ``*_route`` parses the request and answers;
@@ -45,6 +48,7 @@ from werkzeug.security import safe_join
 
 from greenops_tb.analysis.contract import (
     CompareResponse,
+    InferenceResponse,
     MixResponse,
     RunInfo,
     RunsResponse,
@@ -56,6 +60,7 @@ from greenops_tb.analysis.contract import (
     WhatIfResponse,
 )
 from greenops_tb.analysis.elsewhere import whatif
+from greenops_tb.analysis.inference import bench_result, no_bench_json, result_json
 from greenops_tb.analysis.run_summary import headline, json_safe, mix_shares
 from greenops_tb.format.tags import (
     EVENT_SCALARS,
@@ -66,6 +71,7 @@ from greenops_tb.format.tags import (
     stages_of_scalar_tags,
 )
 from greenops_tb.plugin.cache import SummaryCache, no_green_data
+from greenops_tb.readers.bench import read_selected
 from greenops_tb.readers.events import RunData, read_scalar_series
 
 log = logging.getLogger(__name__)
@@ -79,6 +85,7 @@ MAX_COMPARE = 50
 MAX_RUN_NAME = 4096
 DEFAULT_WHATIF = 15
 MAX_WHATIF = 200
+DEFAULT_REQUESTS_PER_DAY = 1_000_000
 
 #: a route as TensorBoard calls it: a WSGI application, ``(environ, start_response) -> body``
 WsgiApp = Callable[[Any, Any], Iterable[bytes]]
@@ -164,6 +171,17 @@ def _whatif_args(request: wrappers.Request) -> tuple[int, tuple[str, ...] | None
     return top, clouds, pue
 
 
+def _volume_arg(request: wrappers.Request) -> float:
+    raw = request.args.get("requests_per_day")
+    try:
+        n = DEFAULT_REQUESTS_PER_DAY if raw in (None, "") else float(raw)
+    except ValueError:
+        n = -1.0
+    if not 0 <= n < float("inf"):
+        raise tb_errors.InvalidArgumentError(f"parameter 'requests_per_day' must be a number >= 0, got {raw!r}")
+    return n
+
+
 class GreenPlugin(base_plugin.TBPlugin):
     """TensorBoard plugin ``green``: the Green tab."""
 
@@ -171,6 +189,7 @@ class GreenPlugin(base_plugin.TBPlugin):
 
     def __init__(self, context: base_plugin.TBContext) -> None:
         self._provider = context.data_provider
+        self._logdir = context.logdir or ""  # where inference benches keep their manifests
         self._cache = SummaryCache(self._provider)
         if not os.path.isfile(os.path.join(STATIC_DIR, ES_MODULE)):
             log.warning(
@@ -195,6 +214,7 @@ class GreenPlugin(base_plugin.TBPlugin):
             "/compare": self.compare_route,
             "/watched": self.watched_route,
             "/whatif": self.whatif_route,
+            "/inference": self.inference_route,
             "/static/*": self.static_route,
         }
 
@@ -251,6 +271,14 @@ class GreenPlugin(base_plugin.TBPlugin):
 
         return self._cache.derived(ctx, experiment, run, ("whatif", top, clouds, pue), compute)
 
+    def inference_impl(self, ctx: RequestContext, experiment: str, runs: list[str],
+                       requests_per_day: float) -> InferenceResponse:
+        found = read_selected(self._provider, ctx, experiment, self._logdir, runs)
+        if found is None:
+            return no_bench_json(requests_per_day)  # type: ignore[return-value]
+        prefix, manifest, records = found
+        return {"bench": prefix, **result_json(bench_result(manifest, records), requests_per_day)}  # type: ignore[typeddict-item]
+
     def _stage_series(self, ctx: RequestContext, experiment: str, run: str, points: int, parse: TagParser
                       ) -> dict[str, dict[str, Series]]:
         """The run's scalars that ``parse`` names (stage, name), by stage, in one provider call."""
@@ -292,6 +320,10 @@ class GreenPlugin(base_plugin.TBPlugin):
     @_route
     def series_route(self, request: wrappers.Request) -> wrappers.Response:
         return _respond(request, self.series_impl(*_context(request), _run_arg(request), _points_arg(request)))
+
+    @_route
+    def inference_route(self, request: wrappers.Request) -> wrappers.Response:
+        return _respond(request, self.inference_impl(*_context(request), _runs_arg(request), _volume_arg(request)))
 
     @_route
     def watched_route(self, request: wrappers.Request) -> wrappers.Response:
