@@ -30,7 +30,7 @@ REQUESTS = {
     "mix": ("/mix?run=base", contract.MixResponse),
     "compare": ("/compare?run=base", contract.CompareResponse),
     "watched": ("/watched?run=base&points=3", contract.WatchedResponse),
-    "whatif": ("/whatif?run=base&top=3", contract.WhatIfResponse),
+    "whatif": ("/whatif?run=base&top=3&scope=choices", contract.WhatIfResponse),
     "error": ("/summary?run=nope", contract.ErrorResponse),
 }
 

@@ -10,7 +10,7 @@ const place = (key: string, co2: number): Place => ({
 });
 const whatif = (cleanest: number[], mine: number): WhatIfResponse => ({
   run: "r", pue: 1, energy_kwh: 1, facility_energy_kwh: 1, this_run: { ...place("DE", mine), kind: "this run" },
-  cleanest: cleanest.map((c, i) => place(`Z${i}`, c)), cheapest: [], places: cleanest.length, rank: 1, bases: {}, notes: [],
+  cleanest: cleanest.map((c, i) => place(`Z${i}`, c)), cheapest: [], places: cleanest.length, rank: 1, bases: {}, notes: [], scope: "choices",
 });
 const eff = (unit: string, j: number | null, g: number | null): Efficiency => ({
   stage: "train", unit, count: 10, energy_kwh: 1, co2_kg: 1, j_per_unit: j, g_per_unit: g, units_per_kwh: 10,

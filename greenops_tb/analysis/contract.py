@@ -291,7 +291,8 @@ class Place(TypedDict):
 
 
 class WhatIfResponse(TypedDict):
-    """``/whatif?run=R&top=N&cloud=aws,gcp&pue=1.1``: the same run elsewhere, as ``greenops-tb whatif --json``."""
+    """``/whatif?run=R&top=N&cloud=aws,gcp&pue=1.1&scope=choices``: the same run elsewhere, as
+    ``greenops-tb whatif --json``."""
 
     run: str
     pue: float
@@ -304,6 +305,7 @@ class WhatIfResponse(TypedDict):
     rank: int
     bases: dict[str, int]
     notes: list[str]
+    scope: str  # "world": every zone and cloud region; "choices": cloud regions and the zones near this run's
 
 
 class ErrorResponse(TypedDict):
