@@ -70,27 +70,32 @@ def wait_ready(frame, scope: str) -> None:  # type: ignore[no-untyped-def]
     frame.wait_for_selector("[data-chart=mix-bars][data-rendered='1']", timeout=30_000)
 
 
-#: every text a chart drew (axis labels and names, legends, bar labels) that reaches past its canvas: [text, x, y, w, h]
+#: how many texts a chart drew (axis labels and names, legends, bar labels), and those past its canvas: [text, x, y, w, h]
 CLIPPED_TEXT = """el => {
   const zr = el.echarts.getZr(), w = zr.getWidth(), h = zr.getHeight(), out = [];
+  let drawn = 0;
   for (const d of zr.storage.getDisplayList(true)) {
     if (d.type !== "tspan" || d.ignore || d.invisible || !d.style.text) continue;
+    drawn += 1;
     const r = d.getBoundingRect().clone();
     if (d.transform) r.applyTransform(d.transform);
-    if (r.x < -0.5 || r.y < -0.5 || r.x + r.width > w + 0.5 || r.y + r.height > h + 0.5) out.push([d.style.text, r.x, r.y, r.width, r.height]);
+    const outside = r.x < -0.5 || r.y < -0.5 || r.x + r.width > w + 0.5 || r.y + r.height > h + 0.5;
+    if (outside) out.push([d.style.text, r.x, r.y, r.width, r.height]);
   }
-  return out;
+  return [drawn, out];
 }"""
 
 
 def clipped_labels(frame) -> dict[str, list]:  # type: ignore[no-untyped-def]
-    """Per rendered chart (``data-chart``), the texts it drew past its canvas (none when every label fits)."""
+    """Per visible chart (``data-chart``), the texts it drew past its canvas (none when every label fits); a chart
+    that drew no text at all is reported too (the check would see nothing)."""
     charts = frame.locator("[data-chart][data-rendered='1']")
     found = {}
     for i in range(charts.count()):
         el = charts.nth(i)
         if el.is_visible():
-            found[el.get_attribute("data-chart")] = el.evaluate(CLIPPED_TEXT)
+            drawn, outside = el.evaluate(CLIPPED_TEXT)
+            found[el.get_attribute("data-chart")] = outside if drawn else ["no text drawn"]
     return found
 
 

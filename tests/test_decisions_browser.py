@@ -51,6 +51,12 @@ def _places(frame) -> list[tuple[str, float]]:  # type: ignore[no-untyped-def]
             for i in range(cells.count())]
 
 
+def _same_places(got: list[tuple[str, float]], want: list[tuple[str, float]]) -> None:
+    """The same places in the same order, with the same CO2e (to float precision)."""
+    assert [k for k, _ in got] == [k for k, _ in want]
+    assert [v for _, v in got] == pytest.approx([v for _, v in want], rel=1e-12)
+
+
 def _ranked(w: dict) -> list[tuple[str, float]]:
     """The CLI's ranking with this run put in its place, as the tab lists it."""
     rows = [(p["key"], p["co2_kg"]) for p in w["cleanest"]]
@@ -106,13 +112,13 @@ def test_efficiency_and_whatif_panels_show_the_cli_numbers(served, capsys) -> No
             frame.wait_for_selector("[data-chart=whatif][data-rendered='1']")
             section = frame.locator("[data-testid=whatif]")
             assert section.get_attribute("data-scope") == "choices"
-            assert _places(frame) == pytest.approx(_ranked(whatifs["choices"]))
+            _same_places(_places(frame), _ranked(whatifs["choices"]))
             assert f"rank {whatifs['choices']['rank']} of" in section.inner_text()
             assert "places you can choose" in section.inner_text()
             # the world ranking is one click away
             frame.locator("[data-testid=whatif-world]").click()
             frame.wait_for_selector("[data-testid=whatif][data-scope=world] [data-testid=whatif-world][aria-pressed=true]")
-            assert _places(frame) == pytest.approx(_ranked(whatifs["world"]))
+            _same_places(_places(frame), _ranked(whatifs["world"]))
             assert f"rank {whatifs['world']['rank']} of" in frame.locator("[data-testid=whatif]").inner_text()
             frame.wait_for_selector("[data-chart=whatif][data-rendered='1']")
             assert not any(clipped_labels(frame).values()), clipped_labels(frame)
@@ -124,8 +130,8 @@ def test_efficiency_and_whatif_panels_show_the_cli_numbers(served, capsys) -> No
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_first_chart_is_on_the_first_screen(served, theme: str) -> None:  # type: ignore[no-untyped-def]
-    """At 1440x900, TensorBoard's header included, the main chart starts on the first screen, for a single run with
-    every card (totals and efficiency) above it, in both themes."""
+    """At 1440x900, TensorBoard's header included, the main chart is on the first screen (all of it), for a single
+    run with every card (totals and efficiency) above it, in both themes."""
     sync_playwright = playwright()
     tb, _logdir = served
     with sync_playwright() as p:
@@ -141,6 +147,7 @@ def test_first_chart_is_on_the_first_screen(served, theme: str) -> None:  # type
             cards = frame.locator("[data-testid=headline]").bounding_box()
             assert box is not None and cards is not None
             assert cards["y"] < box["y"] < 900, (theme, box)
+            assert box["y"] + box["height"] <= 900, (theme, box)  # and all of it, not just its top
             print(f"{theme}: first chart top {box['y']:.0f} px, bottom {box['y'] + box['height']:.0f} px of 900")
         finally:
             browser.close()
