@@ -51,7 +51,8 @@ def screenshots(logdir: Path) -> list[Path]:
                     out.append(ROOT / "docs" / name)
                     if full:  # TensorBoard's page does not scroll, its iframe does: shoot the iframe's document
                         height = frame.evaluate("document.documentElement.scrollHeight")
-                        page.set_viewport_size({"width": VIEWPORT["width"], "height": height + 200})
+                        top = page.locator("iframe").first.bounding_box()
+                        page.set_viewport_size({"width": VIEWPORT["width"], "height": height + int(top["y"] if top else 0)})
                         page.wait_for_timeout(1000)
                         frame.locator("body").screenshot(path=str(out[-1]))
                     else:

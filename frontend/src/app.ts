@@ -266,7 +266,7 @@ export class GreenApp {
       whatifSection({ data: this.whatif, scope: this.whatifScope, setScope: (sc) => this.setWhatifScope(sc),
         co2: units.co2, energyUnit: units.energy }, chart),
       efficiencySection(view, chart, single?.efficiency),
-      watchedSection(view, chart),
+      watchedSection(view, chart, units),
       everydaySection(summaries, units),
       // 4. the fine print, collapsible: the footprint beside the CO₂e, and where every number comes from
       footprintSection(summaries, ctx.fold),

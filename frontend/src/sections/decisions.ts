@@ -4,7 +4,7 @@ import { barsHeight, barsOption, linesOption, stageLines } from "../charts";
 import { h, table } from "../dom";
 import { formatCo2, formatIn, formatJoules, perUnit, sig, type Unit } from "../format";
 import type { Efficiency, Place, Range, RunSummary, WhatIfResponse, WhatIfScope } from "../types";
-import { stagesOf, type ChartFactory, type ViewUnits } from "./common";
+import { splitUnit, stagesOf, type ChartFactory, type ViewUnits } from "./common";
 import type { SeriesView } from "./series";
 
 export { formatJoules };
@@ -44,7 +44,7 @@ export function efficiencyCards(summaries: RunSummary[]): HTMLElement | null {
   if (!e || e.j_per_unit === null || e.g_per_unit === null || e.units_per_kwh === null) return null;
   const card = (metric: string, label: string, text: string, raw: number) =>
     h("div", { class: "card", "data-metric": metric, "data-value": String(raw) },
-      h("div", { class: "label" }, label), h("div", { class: "value" }, text));
+      h("div", { class: "label" }, label), h("div", { class: "value" }, ...splitUnit(text)));
   return h("div", { class: "cards efficiency", "data-testid": "efficiency" },
     card("j_per_unit", `Energy per ${e.unit} (${e.stage})`, formatJoules(e.j_per_unit), e.j_per_unit),
     card("g_per_unit", `CO₂e per ${e.unit}`, formatGrams(e.g_per_unit), e.g_per_unit),

@@ -59,8 +59,8 @@ export function seriesSection(v: SeriesView, chart: ChartFactory, summaries: Run
 }
 
 /** A chart per watched name, a line per stage whose records carry it (a value read at train and at eval records is
- * two histories, not one zig-zag); its unit from its name (`step_s`: seconds). */
-export function watchedSection(v: SeriesView, chart: ChartFactory): HTMLElement | null {
+ * two histories, not one zig-zag); its unit from its name (`step_s`: seconds), energy in the view's unit. */
+export function watchedSection(v: SeriesView, chart: ChartFactory, units: ViewUnits): HTMLElement | null {
   const ws = v.watched.filter((w) => Object.keys(w.stages).length > 0);
   if (ws.length === 0) return null;
   const names = [...new Set(ws.flatMap((w) => Object.values(w.stages).flatMap((m) => Object.keys(m))))].sort();
@@ -71,6 +71,7 @@ export function watchedSection(v: SeriesView, chart: ChartFactory): HTMLElement 
       const max = Math.max(0, ...lines.flatMap((l) => l.s.value.map((x) => (x === null ? 0 : Math.abs(x)))));
       return h("div", {},
         h("h3", {}, n),
-        chart(`watch:${n}`, linesOption(lines, v.x, "plain", "", watchedUnit(n, max)), "chart small"));
+        chart(`watch:${n}`, linesOption(lines, v.x, "plain", "", n.endsWith("_kwh") ? units.energy : watchedUnit(n, max)),
+          "chart small"));
     })));
 }
