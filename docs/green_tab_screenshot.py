@@ -1,7 +1,10 @@
-"""Make docs/green-tab.png (light) and docs/green-tab-dark.png: run the quickstart example twice (DE and FR),
-serve the logdir with a real TensorBoard and take screenshots of the Green tab in headless Chromium.
+"""Make the Green tab's screenshots from a real run: run the quickstart example (examples/quickstart.py), serve
+the logdir with a real TensorBoard and take, in headless Chromium at 1440x900,
 
-    python docs/green_tab_screenshot.py [--logdir DIR]   # DIR: reuse (or keep) the example's runs
+- docs/green-tab.png and docs/green-tab-dark.png: the first screen, light and dark;
+- docs/green-tab-full.png: the whole tab (light), every section down to the collapsed fine print.
+
+    python docs/green_tab_screenshot.py [--logdir DIR]   # DIR: reuse (or keep) the example's run
 """
 from __future__ import annotations
 
@@ -17,15 +20,15 @@ sys.path.insert(0, str(ROOT / "tests"))
 from plugin_fixtures import TensorBoardProcess  # noqa: E402
 from test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, green_frame, wait_ready  # noqa: E402
 
-RUNS = (("quickstart-DE", "DE"), ("quickstart-FR", "FR"))
-VIEWPORT = {"width": 1400, "height": 1700}
+RUN, COUNTRY = "quickstart", "DE"
+VIEWPORT = {"width": 1440, "height": 900}
+SHOTS = (("light", "green-tab.png", False), ("dark", "green-tab-dark.png", False), ("light", "green-tab-full.png", True))
 
 
-def write_runs(logdir: Path) -> None:
-    for name, country in RUNS:
-        if not (logdir / name).is_dir():
-            subprocess.run([sys.executable, str(ROOT / "examples" / "quickstart.py"), "--logdir", str(logdir),
-                            "--name", name, "--country", country], check=True, stdout=subprocess.DEVNULL)
+def write_run(logdir: Path) -> None:
+    if not (logdir / RUN).is_dir():
+        subprocess.run([sys.executable, str(ROOT / "examples" / "quickstart.py"), "--logdir", str(logdir),
+                        "--name", RUN, "--country", COUNTRY], check=True, stdout=subprocess.DEVNULL)
 
 
 def screenshots(logdir: Path) -> list[Path]:
@@ -34,18 +37,26 @@ def screenshots(logdir: Path) -> list[Path]:
     out = []
     tb = TensorBoardProcess(logdir, load_fast=True)
     try:
-        tb.wait_for("/data/plugin/green/runs", lambda b: b.count(b'"run"') == len(RUNS))
+        tb.wait_for("/data/plugin/green/runs", lambda b: RUN.encode() in b)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
-                for theme, name in (("light", "green-tab.png"), ("dark", "green-tab-dark.png")):
+                for theme, name, full in SHOTS:
                     page = browser.new_page(viewport=VIEWPORT, color_scheme=theme)
                     page.goto(tb.url + "/#green")
                     frame = green_frame(page)
-                    wait_ready(frame, f"{len(RUNS)} runs")
+                    wait_ready(frame, RUN)
+                    frame.wait_for_selector("[data-chart=whatif][data-rendered='1']", timeout=30_000)
                     page.wait_for_timeout(1000)  # chart animations settle
                     out.append(ROOT / "docs" / name)
-                    page.screenshot(path=str(out[-1]))
+                    if full:  # TensorBoard's page does not scroll, its iframe does: shoot the iframe's document
+                        height = frame.evaluate("document.documentElement.scrollHeight")
+                        top = page.locator("iframe").first.bounding_box()
+                        page.set_viewport_size({"width": VIEWPORT["width"], "height": height + int(top["y"] if top else 0)})
+                        page.wait_for_timeout(1000)
+                        frame.locator("body").screenshot(path=str(out[-1]))
+                    else:
+                        page.screenshot(path=str(out[-1]))
                     page.close()
             finally:
                 browser.close()
@@ -56,11 +67,11 @@ def screenshots(logdir: Path) -> list[Path]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--logdir", type=Path, help="where the example's runs are (written there if missing)")
+    ap.add_argument("--logdir", type=Path, help="where the example's run is (written there if missing)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         logdir = args.logdir or Path(tmp) / "runs"
-        write_runs(logdir)
+        write_run(logdir)
         for path in screenshots(logdir):
             print(f"wrote {path}")
     return 0

@@ -70,6 +70,49 @@ def wait_ready(frame, scope: str) -> None:  # type: ignore[no-untyped-def]
     frame.wait_for_selector("[data-chart=mix-bars][data-rendered='1']", timeout=30_000)
 
 
+#: how many texts a chart drew (axis labels and names, legends, bar labels), and those past its canvas: [text, x, y, w, h]
+CLIPPED_TEXT = """el => {
+  const zr = el.echarts.getZr(), w = zr.getWidth(), h = zr.getHeight(), out = [];
+  let drawn = 0;
+  for (const d of zr.storage.getDisplayList(true)) {
+    if (d.type !== "tspan" || d.ignore || d.invisible || !d.style.text) continue;
+    drawn += 1;
+    const r = d.getBoundingRect().clone();
+    if (d.transform) r.applyTransform(d.transform);
+    const outside = r.x < -0.5 || r.y < -0.5 || r.x + r.width > w + 0.5 || r.y + r.height > h + 0.5;
+    if (outside) out.push([d.style.text, r.x, r.y, r.width, r.height]);
+  }
+  return [drawn, out];
+}"""
+
+
+def clipped_labels(frame) -> dict[str, list]:  # type: ignore[no-untyped-def]
+    """Per visible chart (``data-chart``), the texts it drew past its canvas (none when every label fits); a chart
+    that drew no text at all is reported too (the check would see nothing)."""
+    charts = frame.locator("[data-chart][data-rendered='1']")
+    found = {}
+    for i in range(charts.count()):
+        el = charts.nth(i)
+        if el.is_visible():
+            drawn, outside = el.evaluate(CLIPPED_TEXT)
+            found[el.get_attribute("data-chart")] = outside if drawn else ["no text drawn"]
+    return found
+
+
+def axis_names(frame, chart: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The axis names of a chart as ECharts holds them (x axes first)."""
+    return frame.locator(f"[data-chart='{chart}']").evaluate(
+        "el => { const o = el.echarts.getOption(); return [...o.xAxis, ...o.yAxis].map(a => a.name ?? ''); }")
+
+
+def open_details(frame, testid: str) -> None:  # type: ignore[no-untyped-def]
+    """Open the collapsible section ``testid`` (a click on its summary, as a user would) if it is closed."""
+    details = frame.locator(f"details[data-testid={testid}]")
+    if details.get_attribute("open") is None:
+        details.locator("summary").click()
+        frame.wait_for_selector(f"details[data-testid={testid}][open]")
+
+
 def card(frame, metric: str) -> tuple[float, str]:  # type: ignore[no-untyped-def]
     el = frame.locator(f"[data-metric={metric}]")
     return float(el.get_attribute("data-value")), el.locator(".value").inner_text()
@@ -129,11 +172,18 @@ def test_green_tab_in_chromium(served) -> None:  # type: ignore[no-untyped-def]
             stage_text = frame.locator("[data-testid=stages]").inner_text()
             for name in want.stages:
                 assert name in stage_text
+            open_details(frame, "provenance")
             assert "model-test" in frame.locator("[data-testid=provenance]").inner_text()
             car = frame.locator("[data-equivalent=car_km]")  # the car distance of the run's CO2e, per EPA's factor
             assert math.isclose(float(car.get_attribute("data-value")), want.total.co2_kg / KG_CO2E_PER_KM_CAR, rel_tol=1e-9)
             assert_quantity(car.inner_text(), want.total.co2_kg / KG_CO2E_PER_KM_CAR)
             assert "driving an average gasoline car" in frame.locator("[data-testid=equivalents]").inner_text()
+            # one energy unit in the view: the running total's axis is the card's unit; every axis has its unit
+            energy_unit = card(frame, "energy_kwh")[1].split()[-1]
+            assert axis_names(frame, "series") == ["step", energy_unit]
+            assert axis_names(frame, "stage-bars")[0] == energy_unit == axis_names(frame, "mix-bars")[0]
+            assert all(unit in UNITS for unit in (energy_unit, axis_names(frame, "whatif")[0].split()[0]))
+            assert clipped_labels(frame) and not any(clipped_labels(frame).values()), clipped_labels(frame)
             # no test hook ships: the first chart is a standard User Timing mark, set once
             assert frame.evaluate("typeof window.__green") == "undefined"
             assert frame.evaluate("performance.getEntriesByName('green:first-chart', 'mark').length") == 1
@@ -159,9 +209,17 @@ def test_green_tab_in_chromium(served) -> None:  # type: ignore[no-untyped-def]
             frame.wait_for_selector("[data-basis=energy][aria-pressed=true]")
             # dark theme and wall-time axis re-render without errors
             frame.locator("[data-testid=theme]").select_option("dark")
-            frame.locator("[data-testid=x-axis]").select_option("wall_time")
+            frame.locator("[data-testid=x-axis] [data-choice=wall_time]").click()
+            frame.wait_for_selector("[data-testid=x-axis] [data-choice=wall_time][aria-pressed=true]")
             frame.wait_for_selector("html[data-theme=dark]")
             frame.wait_for_selector("[data-chart=series][data-rendered='1']")
+            assert axis_names(frame, "series") == ["time", energy_unit]
+            frame.locator("[data-testid=metric] [data-choice=power_w]").click()  # the metric switch
+            frame.wait_for_function("() => document.querySelector('[data-testid=series] h2').textContent"
+                                    ".startsWith('Average power by wall time')")
+            frame.wait_for_selector("[data-chart=series][data-rendered='1']")
+            assert axis_names(frame, "series") == ["time", card(frame, "avg_power_w")[1].split()[-1]]
+            assert not any(clipped_labels(frame).values()), clipped_labels(frame)
             page.screenshot(path=str(ARTIFACTS / "green-tab-dark.png"), full_page=True)
             # filter narrows the run list
             frame.locator("[data-testid=run-filter]").fill("bas")

@@ -9,7 +9,16 @@ import pytest
 from cli_runs import cli
 from decision_runs import counted_run
 from plugin_fixtures import TensorBoardProcess
-from test_dashboard_browser import ARTIFACTS, assert_quantity, green_frame, launch, playwright, wait_ready
+from test_dashboard_browser import (
+    ARTIFACTS,
+    assert_quantity,
+    axis_names,
+    clipped_labels,
+    green_frame,
+    launch,
+    playwright,
+    wait_ready,
+)
 
 WHATIF_TOP = 15  # what the tab asks for (frontend/src/sections/decisions.ts)
 
@@ -42,10 +51,10 @@ def _places(frame) -> list[tuple[str, float]]:  # type: ignore[no-untyped-def]
             for i in range(cells.count())]
 
 
-def _same_places(got: list[tuple[str, float]], want: list[tuple[str, float]]) -> bool:
-    """The same places in the same order, each value equal to 1e-6 (pytest.approx refuses nested tuples)."""
-    return [k for k, _ in got] == [k for k, _ in want] and all(
-        math.isclose(a, b, rel_tol=1e-6) for (_, a), (_, b) in zip(got, want))
+def _same_places(got: list[tuple[str, float]], want: list[tuple[str, float]]) -> None:
+    """The same places in the same order, with the same CO2e (to float precision)."""
+    assert [k for k, _ in got] == [k for k, _ in want]
+    assert [v for _, v in got] == pytest.approx([v for _, v in want], rel=1e-12)
 
 
 def _ranked(w: dict) -> list[tuple[str, float]]:
@@ -63,10 +72,11 @@ def test_efficiency_and_whatif_panels_show_the_cli_numbers(served, capsys) -> No
     summary = json.loads(out)[0]
     eff = summary["efficiency"]
     whatifs = {}
-    for key, extra in (("all", []), ("cloud", ["--cloud", "aws,gcp,azure"])):
-        code, out, err = cli(capsys, "whatif", str(logdir / "counted"), "--top", str(WHATIF_TOP), "--json", *extra)
+    for scope in ("choices", "world"):
+        code, out, err = cli(capsys, "whatif", str(logdir / "counted"), "--top", str(WHATIF_TOP), "--json",
+                             "--scope", scope)
         assert code == 0, err
-        whatifs[key] = json.loads(out)
+        whatifs[scope] = json.loads(out)
     errors: list[str] = []
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
@@ -95,17 +105,49 @@ def test_efficiency_and_whatif_panels_show_the_cli_numbers(served, capsys) -> No
             cell = frame.locator("[data-efficiency=train]").inner_text()
             assert cell.endswith("/ sample") and "CO2e" in cell
             frame.wait_for_selector("[data-chart=efficiency][data-rendered='1']")
-            # the same run elsewhere: every bar's number is the CLI's, this run in its place
+            # energy per sample: its axis in the card's unit per sample
+            assert axis_names(frame, "efficiency")[1] == \
+                frame.locator("[data-metric=j_per_unit] .value").inner_text().split()[-1] + " / sample"
+            # the same run elsewhere starts from the places a user can choose; every bar's number is the CLI's
             frame.wait_for_selector("[data-chart=whatif][data-rendered='1']")
-            assert _same_places(_places(frame), _ranked(whatifs["all"]))
-            assert f"rank {whatifs['all']['rank']} of" in frame.locator("[data-testid=whatif]").inner_text()
-            frame.locator("[data-testid=whatif-cloud]").click()
-            frame.wait_for_selector("[data-testid=whatif-cloud][aria-pressed=true]")
-            frame.wait_for_function("() => [...document.querySelectorAll('[data-testid=whatif] [data-place]')]"
-                                    ".every(e => e.dataset.place.includes(':') || e.classList.contains('mine'))")
-            assert _same_places(_places(frame), _ranked(whatifs["cloud"]))
+            section = frame.locator("[data-testid=whatif]")
+            assert section.get_attribute("data-scope") == "choices"
+            _same_places(_places(frame), _ranked(whatifs["choices"]))
+            assert f"rank {whatifs['choices']['rank']} of" in section.inner_text()
+            assert "places you can choose" in section.inner_text()
+            # the world ranking is one click away
+            frame.locator("[data-testid=whatif-world]").click()
+            frame.wait_for_selector("[data-testid=whatif][data-scope=world] [data-testid=whatif-world][aria-pressed=true]")
+            _same_places(_places(frame), _ranked(whatifs["world"]))
+            assert f"rank {whatifs['world']['rank']} of" in frame.locator("[data-testid=whatif]").inner_text()
             frame.wait_for_selector("[data-chart=whatif][data-rendered='1']")
+            assert not any(clipped_labels(frame).values()), clipped_labels(frame)
             page.screenshot(path=str(ARTIFACTS / "green-tab-decisions.png"), full_page=True)
             assert not errors, "console errors:\n" + "\n".join(errors)
+        finally:
+            browser.close()
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_first_chart_is_on_the_first_screen(served, theme: str) -> None:  # type: ignore[no-untyped-def]
+    """At 1440x900, TensorBoard's header included, the main chart is on the first screen (all of it), for a single
+    run with every card (totals and efficiency) above it, in both themes."""
+    sync_playwright = playwright()
+    tb, _logdir = served
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900}, color_scheme=theme)
+            page.goto(tb.url + "/#green")
+            frame = green_frame(page)
+            wait_ready(frame, "counted")
+            frame.wait_for_selector(f"html[data-theme={theme}]")
+            assert frame.locator("[data-testid=efficiency] [data-metric=j_per_unit]").is_visible()
+            box = frame.locator("[data-chart=series]").bounding_box()  # in the page's pixels, the iframe's offset in
+            cards = frame.locator("[data-testid=headline]").bounding_box()
+            assert box is not None and cards is not None
+            assert cards["y"] < box["y"] < 900, (theme, box)
+            assert box["y"] + box["height"] <= 900, (theme, box)  # and all of it, not just its top
+            print(f"{theme}: first chart top {box['y']:.0f} px, bottom {box['y'] + box['height']:.0f} px of 900")
         finally:
             browser.close()

@@ -20,8 +20,8 @@ def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_whatif_route_equals_the_cli(logdir: Path, capsys) -> None:
     c = client(logdir)
-    for query, flags in (("&top=7", ["--top", "7"]), ("&top=5&cloud=aws,gcp&pue=1.4",
-                                                      ["--top", "5", "--cloud", "aws,gcp", "--pue", "1.4"])):
+    for query, flags in (("&top=7", ["--top", "7"]), ("&top=6&scope=choices", ["--top", "6", "--scope", "choices"]),
+                         ("&top=5&cloud=aws,gcp&pue=1.4", ["--top", "5", "--cloud", "aws,gcp", "--pue", "1.4"])):
         route = get(c, "/whatif?run=counted" + query)
         code, out, err = cli(capsys, "whatif", str(logdir / "counted"), "--json", "--loader", "python", *flags)
         assert code == 0, err
@@ -30,6 +30,7 @@ def test_whatif_route_equals_the_cli(logdir: Path, capsys) -> None:
         assert [(p["key"], p["co2_kg"], p["cost"]) for p in route["cleanest"]] == \
             [(p["key"], p["co2_kg"], p["cost"]) for p in want["cleanest"]]
         assert route["cheapest"] == want["cheapest"] and route["notes"] == want["notes"]
+        assert route["scope"] == want["scope"] == ("choices" if "scope=choices" in query else "world")
     assert all(p["kind"] == "cloud" for p in route["cleanest"]) and route["pue"] == 1.4
 
 
@@ -48,7 +49,7 @@ def test_summary_route_has_efficiency_and_ranges(logdir: Path, capsys) -> None:
 
 @pytest.mark.parametrize("query, message", [
     ("&top=0", "from 1 to"), ("&top=x", "could not be read"), ("&pue=0.5", "pue must be a finite number >= 1"),
-    ("&pue=inf", "pue must be a finite number >= 1"), ("&cloud=ibm", "aws, gcp, azure"),
+    ("&pue=inf", "pue must be a finite number >= 1"), ("&cloud=ibm", "aws, gcp, azure"), ("&scope=near", "world, choices"),
 ])
 def test_whatif_bad_parameters(logdir: Path, query: str, message: str) -> None:
     body = get(client(logdir), "/whatif?run=counted" + query, 400)

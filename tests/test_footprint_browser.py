@@ -54,7 +54,7 @@ def _select_only(frame, run: str, other: str) -> None:  # type: ignore[no-untype
     frame.locator(f"input[data-run='{run}']").check()
     frame.wait_for_function(
         "s => document.querySelector('[data-testid=headline] .scope')?.textContent === s", arg=run, timeout=30_000)
-    frame.wait_for_selector(f"[data-footprint-run='{run}']", timeout=30_000)
+    frame.wait_for_selector(f"[data-footprint-run='{run}']", state="attached", timeout=30_000)
 
 
 def test_footprint_cards_show_the_cli_numbers(served) -> None:  # type: ignore[no-untyped-def]
@@ -78,6 +78,7 @@ def test_footprint_cards_show_the_cli_numbers(served) -> None:  # type: ignore[n
                 assert want[metric] is not None and float(raw) == want[metric], (metric, raw, want[metric])
                 _same_quantity(text, want[metric], units)
             section = frame.locator("[data-testid=footprint]")
+            assert section.get_attribute("open") is not None  # every figure known: open
             breakdown = section.locator("[data-footprint-run=h100]").inner_text()
             assert "table:nvidia h100 sxm" in breakdown and "class-average:host" in breakdown
             assert "aws-fleet-2023" in breakdown and "Macknick" in section.inner_text()
@@ -86,12 +87,20 @@ def test_footprint_cards_show_the_cli_numbers(served) -> None:  # type: ignore[n
             assert float(co2) != float(_shown(frame, "embodied_kg")[0])
             page.screenshot(path=str(ARTIFACTS / "green-tab-footprint.png"), full_page=True)
             _select_only(frame, "cpu", "h100")
+            # a CPU run: the embodied and on-site figures are unknown, so the section is collapsed, its cards shown
+            assert section.get_attribute("open") is None and not section.locator("[data-footprint-run=cpu]").is_visible()
             raw, text = _shown(frame, "embodied_kg")
             assert (raw, text) == ("", "unknown") and cli["cpu"]["embodied_kg"] is None
             assert cli["cpu"]["water_onsite_l"] is None and _shown(frame, "water_onsite_l")[1] == "unknown"
             raw, text = _shown(frame, "water_offsite_l")
             assert float(raw) == cli["cpu"]["water_offsite_l"]
             _same_quantity(text, cli["cpu"]["water_offsite_l"], LITRES)
+            # opened by the user, it stays open when the tab re-renders (a refresh)
+            section.locator("summary").click()
+            frame.wait_for_selector("details[data-testid=footprint][open]")
+            frame.get_by_role("button", name="Refresh").click()
+            frame.wait_for_selector("body[data-state=ready]")
+            assert section.get_attribute("open") is not None and section.locator("[data-footprint-run=cpu]").is_visible()
             assert not errors, "console errors:\n" + "\n".join(errors)
         finally:
             browser.close()

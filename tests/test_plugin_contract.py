@@ -31,7 +31,7 @@ REQUESTS = {
     "mix": ("/mix?run=base", contract.MixResponse),
     "compare": ("/compare?run=base", contract.CompareResponse),
     "watched": ("/watched?run=base&points=3", contract.WatchedResponse),
-    "whatif": ("/whatif?run=base&top=3", contract.WhatIfResponse),
+    "whatif": ("/whatif?run=base&top=3&scope=choices", contract.WhatIfResponse),
     "inference": ("/inference?run=bench/a&run=bench/b&requests_per_day=5000", contract.InferenceResponse),
     "not_a_bench": ("/inference?run=base", contract.InferenceResponse),
     "error": ("/summary?run=nope", contract.ErrorResponse),

@@ -102,3 +102,32 @@ def test_bad_input_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert code == 2 and "ISO alpha-2" in err
     code, _out, err = cli(capsys, "whatif", str(tmp_path / "missing"))
     assert code == 2 and "no such directory" in err
+
+
+def test_choices_are_cloud_regions_and_the_zones_near_the_run(tmp_path: Path, capsys) -> None:
+    """``--scope choices`` (the tab's default): every cloud region once, the run's country and the countries of its
+    cloud regions' families (DE: aws eu-*, gcp europe-*); no far-away zone the world ranking leads with."""
+    path = constant_run(tmp_path / "run", steps=4)
+    results = {}
+    for scope in ("world", "choices"):
+        code, out, err = cli(capsys, "whatif", str(path), "--top", "1000", "--scope", scope, "--json")
+        assert code == 0, err
+        results[scope] = json.loads(out)
+    world, choices = results["world"], results["choices"]
+    assert (world["scope"], choices["scope"]) == ("world", "choices")
+    zones = {p["key"] for p in choices["cleanest"] if p["kind"] == "zone"}
+    clouds = {p["key"] for p in choices["cleanest"] if p["kind"] == "cloud"}
+    assert {"DE", "FR", "SE", "IE", "FI", "PL"} <= zones  # aws:eu-north-1 is in SE, gcp:europe-north1 in FI
+    assert not zones & {"LS", "NP", "ET", "US", "IN", "SE-SE3"}  # far away, or a subdivision of another country
+    assert {"aws:us-east-1", "gcp:europe-north1", "azure:westeurope"} <= clouds
+    assert "azure:west europe" not in clouds  # the spelled-out alias of azure:westeurope, counted once
+    world_clouds = {p["key"] for p in world["cleanest"] if p["kind"] == "cloud"}
+    assert clouds == {k for k in world_clouds if k.replace(" ", "") == k or k.replace(" ", "") not in world_clouds}
+    assert choices["places"] == len(zones) + len(clouds) < world["places"]
+    # the same place has the same numbers in both rankings; this run's rank is among the choices
+    by_key = {p["key"]: p for p in world["cleanest"]}
+    assert all(p == by_key[p["key"]] for p in choices["cleanest"])
+    assert choices["this_run"] == world["this_run"]
+    assert choices["rank"] == 1 + sum(p["co2_kg"] < choices["this_run"]["co2_kg"] for p in choices["cleanest"])
+    code, _out, err = cli(capsys, "whatif", str(path), "--scope", "near")
+    assert code == 2 and "invalid choice" in err

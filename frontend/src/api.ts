@@ -1,6 +1,6 @@
 // The backend's routes (greenops_tb/plugin/routes.py), fetched as typed JSON, and a guard against stale answers.
 
-import type { InferenceResponse, RunsResponse, RunSummary, SeriesResponse, WatchedResponse, WhatIfResponse } from "./types";
+import type { InferenceResponse, RunsResponse, RunSummary, SeriesResponse, WatchedResponse, WhatIfResponse, WhatIfScope } from "./types";
 
 /** GET `path` (relative to the plugin's route prefix) as JSON; a non-2xx answer throws with the backend's `error`. */
 export async function getJson<T>(path: string): Promise<T> {
@@ -25,8 +25,8 @@ export const api = {
   summary: (run: string) => getJson<RunSummary>(`summary?run=${q(run)}`),
   series: (run: string, points: number) => getJson<SeriesResponse>(`series?run=${q(run)}&points=${points}`),
   watched: (run: string, points: number) => getJson<WatchedResponse>(`watched?run=${q(run)}&points=${points}`),
-  whatif: (run: string, top: number, cloudOnly: boolean) =>
-    getJson<WhatIfResponse>(`whatif?run=${q(run)}&top=${top}${cloudOnly ? "&cloud=aws,gcp,azure" : ""}`),
+  whatif: (run: string, top: number, scope: WhatIfScope) =>
+    getJson<WhatIfResponse>(`whatif?run=${q(run)}&top=${top}&scope=${scope}`),
   inference: (runs: string[], requestsPerDay: number) =>
     getJson<InferenceResponse>(`inference?${runs.map((r) => `run=${q(r)}`).join("&")}&requests_per_day=${requestsPerDay}`),
 };

@@ -8,16 +8,16 @@ import { fillRunList, toolbar, type Theme } from "./controls";
 import { summaryRows, toCsv } from "./csv";
 import { fill, h, type Child } from "./dom";
 import { CSS } from "./styles";
-import { POINTS } from "./sections/common";
+import { Disclosure, POINTS, viewUnits, type SectionContext } from "./sections/common";
 import { footprintSection } from "./sections/footprint";
-import { headlineSection } from "./sections/headline";
+import { everydaySection, headlineSection } from "./sections/headline";
 import { mixSection } from "./sections/mix";
 import { provenanceSection } from "./sections/provenance";
 import { seriesSection, watchedSection, type SeriesView } from "./sections/series";
 import { compareSection, stageSection } from "./sections/tables";
 import { VariantsPanel } from "./sections/variants";
-import { efficiencyCards, efficiencySection, rangeNotes, whatifSection, WHATIF_TOP } from "./sections/decisions";
-import type { RunInfo, RunSummary, SeriesResponse, WatchedResponse, WhatIfResponse } from "./types";
+import { efficiencySection, whatifSection, WHATIF_TOP } from "./sections/decisions";
+import type { RunInfo, RunSummary, SeriesResponse, WatchedResponse, WhatIfResponse, WhatIfScope } from "./types";
 
 /** How often auto-refresh asks for the run list; the selected runs' data is reloaded only when it changed. */
 export const REFRESH_MS = 5_000;
@@ -46,7 +46,8 @@ export class GreenApp {
   private series = new Map<string, SeriesResponse>();
   private watched = new Map<string, WatchedResponse>();
   private whatif: WhatIfResponse | undefined; // the first selected run's, as `greenops-tb whatif --json`
-  private whatifCloud = false;
+  private whatifScope: WhatIfScope = "choices";
+  private readonly fold = new Disclosure();
   private charts = new Map<string, ECharts>();
   private seriesLoaded = false;
   private timer: number | undefined;
@@ -75,9 +76,7 @@ export class GreenApp {
         h("button", { type: "button", onclick: () => this.selectVisible(true) }, "All"),
         h("button", { type: "button", onclick: () => this.selectVisible(false) }, "None")),
       this.runList);
-    const bar = toolbar({ metric: this.metric, x: this.x, theme: this.theme, autoRefresh: this.autoRefresh }, {
-      metric: (v) => { this.metric = v; this.renderContent(); },
-      x: (v) => { this.x = v; this.renderContent(); },
+    const bar = toolbar({ theme: this.theme, autoRefresh: this.autoRefresh }, {
       theme: (v) => this.setTheme(v),
       autoRefresh: (on) => { this.autoRefresh = on; },
       refresh: () => void this.refresh(),
@@ -174,11 +173,11 @@ export class GreenApp {
   /** The same run elsewhere for `run` (the first selected); a run without records has no what-if. */
   private async loadWhatif(run: string | undefined): Promise<WhatIfResponse | undefined> {
     if (run === undefined || !this.summaries.get(run)?.has_records) return undefined;
-    return api.whatif(run, WHATIF_TOP, this.whatifCloud);
+    return api.whatif(run, WHATIF_TOP, this.whatifScope);
   }
 
-  private setWhatifCloud(on: boolean): void {
-    this.whatifCloud = on;
+  private setWhatifScope(scope: WhatIfScope): void {
+    this.whatifScope = scope;
     const run = [...this.summaries.keys()][0];
     void this.loadWhatif(run).then((w) => { this.whatif = w; this.renderContent(); })
       .catch((err: Error) => this.setStatus(err.message, "error"));
@@ -250,22 +249,33 @@ export class GreenApp {
       return;
     }
     this.setStatus("", "none");
-    const view = this.seriesView(summaries);
+    const ctx: SectionContext = {
+      summaries, view: this.seriesView(summaries), units: viewUnits(summaries), chart: this.chart, fold: this.fold,
+    };
+    const { view, units, chart } = ctx;
+    const single = summaries.length === 1 ? summaries[0] : undefined;
     const sections: Child[] = [
-      headlineSection(summaries),
-      rangeNotes(summaries),
-      efficiencyCards(summaries),
-      this.variants.section(this.chart),
-      footprintSection(summaries),
-      whatifSection({ data: this.whatif, cloudOnly: this.whatifCloud, setCloudOnly: (on) => this.setWhatifCloud(on) },
-        this.chart),
-      mixSection(summaries, this.mixBasis, this.chart, (basis) => { this.mixBasis = basis; this.renderContent(); }),
-      stageSection(summaries, this.chart),
-      seriesSection(view, this.chart, summaries),
-      efficiencySection(view, this.chart),
-      summaries.length > 1 ? compareSection(summaries) : null,
-      watchedSection(view, this.chart),
-      provenanceSection(summaries),
+      // 1. what a user came for: the totals
+      headlineSection(summaries, units),
+      // 2. the main chart: a metric per stage over steps or time, with its switches
+      seriesSection(view, chart, summaries, units, {
+        metric: (m) => { this.metric = m; this.renderContent(); },
+        x: (x) => { this.x = x; this.renderContent(); },
+      }),
+      // the variants of an inference bench, when the selected runs are one
+      this.variants.section(chart),
+      // 3. where the energy went, and where else the run could go
+      stageSection(summaries, chart, units),
+      summaries.length > 1 ? compareSection(summaries, units) : null,
+      mixSection(summaries, this.mixBasis, chart, (basis) => { this.mixBasis = basis; this.renderContent(); }, units),
+      whatifSection({ data: this.whatif, scope: this.whatifScope, setScope: (sc) => this.setWhatifScope(sc),
+        co2: units.co2, energyUnit: units.energy }, chart),
+      efficiencySection(view, chart, single?.efficiency),
+      watchedSection(view, chart, units),
+      everydaySection(summaries, units),
+      // 4. the fine print, collapsible: the footprint beside the CO₂e, and where every number comes from
+      footprintSection(summaries, ctx.fold),
+      provenanceSection(summaries, ctx.fold),
     ];
     fill(this.content, ...sections);
     document.body.dataset.state = this.seriesLoaded ? "ready" : "partial";

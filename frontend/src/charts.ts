@@ -6,7 +6,7 @@ import { BarChart, LineChart, PieChart } from "echarts/charts";
 import { GridComponent, LegendComponent, TooltipComponent, DataZoomComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
 import { mixEntries, orderStages, seriesPoints, type MixBasis, type XAxis } from "./aggregate";
-import { chartUnit, formatCo2, formatEnergy, sourceLabel, tick, withUnit, type Kind, type Unit } from "./format";
+import { chartUnit, formatCo2, formatEnergy, formatIn, sourceLabel, tick, withUnit, type Kind, type Unit } from "./format";
 import { RUN_COLORS } from "./styles";
 import { SOURCES, type Mix, type Series, type StageSeries } from "./types";
 
@@ -24,9 +24,12 @@ const TOOLTIP = { renderMode: "richText", confine: true } as const;
 /** Height in px of a horizontal bar chart with `rows` bars (so 20 stages stay readable). */
 export const barsHeight = (rows: number, extra = 0): number => Math.max(160, 48 + extra + rows * 26);
 
+/** Plot area `left, right, top, bottom` px from the chart's edges, axis labels and axis names inside it: nothing
+ * is clipped at the canvas edge (ECharts 6's `outerBounds`; `containLabel` left the axis names out). */
+const grid = (left: number, right: number, top: number, bottom: number) =>
+  ({ left, right, top, bottom, outerBoundsMode: "same", outerBoundsContain: "all" });
 const valueAxis = (u: Unit) => ({
-  type: "value", name: u.unit, nameLocation: "end", nameGap: 6,
-  nameTextStyle: { align: "right", verticalAlign: "top", padding: [30, 0, 0, 0] },
+  type: "value", name: u.unit, nameLocation: "middle", nameGap: 26,
   axisLabel: { formatter: (v: number) => tick(v), hideOverlap: true },
 });
 const categoryAxis = (labels: string[]) => ({
@@ -43,15 +46,15 @@ const scaleBy = (v: number | null | undefined, u: Unit): number | null =>
 
 /**
  * Stacked horizontal bars: one bar per label (a run, or a run's stage), one segment per grid source, in one unit of
- * energy (kWh given) or of CO₂e (kg given) as `basis` says.
+ * energy (kWh given) or of CO₂e (kg given) as `basis` says: `unit`, else one picked from the largest bar.
  */
-export function mixBarsOption(rows: { label: string; mix: Mix }[], basis: MixBasis = "energy"): Option {
-  const u = chartUnit(basis, maxOf(rows.map((r) => SOURCES.reduce((t, s) => t + (r.mix[s] ?? 0), 0))));
+export function mixBarsOption(rows: { label: string; mix: Mix }[], basis: MixBasis = "energy", unit?: Unit): Option {
+  const u = unit ?? chartUnit(basis, maxOf(rows.map((r) => SOURCES.reduce((t, s) => t + (r.mix[s] ?? 0), 0))));
   return {
     backgroundColor: "transparent",
     tooltip: { ...TOOLTIP, trigger: "item", valueFormatter: (v: unknown) => withUnit(Number(v), u.unit) },
     legend: { top: 0, itemWidth: 14, itemHeight: 10 },
-    grid: { left: 8, right: 24, top: 56, bottom: 24, containLabel: true },
+    grid: grid(8, 24, 56, 4),
     xAxis: valueAxis(u),
     yAxis: categoryAxis(rows.map((r) => r.label)),
     series: SOURCES.map((s) => ({
@@ -65,9 +68,9 @@ export function mixBarsOption(rows: { label: string; mix: Mix }[], basis: MixBas
   };
 }
 
-/** A ring of the grid sources' shares of `mix` (kWh, or kg CO₂e for basis "co2"). */
-export function mixPieOption(mix: Mix, basis: MixBasis = "energy"): Option {
-  const format = basis === "energy" ? formatEnergy : formatCo2;
+/** A ring of the grid sources' shares of `mix` (kWh, or kg CO₂e for basis "co2"), in `unit` when given. */
+export function mixPieOption(mix: Mix, basis: MixBasis = "energy", unit?: Unit): Option {
+  const format = unit ? (x: number) => formatIn(x, unit) : basis === "energy" ? formatEnergy : formatCo2;
   return {
     backgroundColor: "transparent",
     tooltip: { ...TOOLTIP, trigger: "item", formatter: (p: { name: string; value: number; percent: number }) =>
@@ -82,13 +85,14 @@ export function mixPieOption(mix: Mix, basis: MixBasis = "energy"): Option {
   };
 }
 
-/** Horizontal bars of one quantity (`kind`, in its base unit), one colour per run (`runOf[i]` indexes `RUN_COLORS`). */
-export function barsOption(labels: string[], values: number[], kind: Kind, runOf: number[] = []): Option {
-  const u = chartUnit(kind, maxOf(values));
+/** Horizontal bars of one quantity (`kind`, in its base unit), one colour per run (`runOf[i]` indexes `RUN_COLORS`),
+ * in `unit` (else one picked from the largest value). */
+export function barsOption(labels: string[], values: number[], kind: Kind, runOf: number[] = [], unit?: Unit): Option {
+  const u = unit ?? chartUnit(kind, maxOf(values));
   return {
     backgroundColor: "transparent",
     tooltip: { ...TOOLTIP, trigger: "item", valueFormatter: (v: unknown) => withUnit(Number(v), u.unit) },
-    grid: { left: 8, right: 24, top: 8, bottom: 24, containLabel: true },
+    grid: grid(8, 24, 8, 4),
     xAxis: valueAxis(u),
     yAxis: categoryAxis(labels),
     series: [{
@@ -120,18 +124,19 @@ export function stageLines(series: StageSeries[], metric: string, stageOrder: st
 const rankIn = (order: string[], x: string): number => (order.includes(x) ? order.indexOf(x) : order.length);
 
 /**
- * Lines over step or wall time in one unit picked from the largest value. Several runs: a run's lines share
+ * Lines over step or wall time in `unit`, else one picked from the largest value. Several runs: a run's lines share
  * its colour (as in the stage bars and table), its stages differ by dash; one run: a colour per line.
  */
-export function linesOption(lines: Line[], x: XAxis, kind: Kind, currency = ""): Option {
-  const u = chartUnit(kind, maxOf(lines.flatMap((l) => l.s.value)), currency);
+export function linesOption(lines: Line[], x: XAxis, kind: Kind, currency = "", unit?: Unit): Option {
+  const u = unit ?? chartUnit(kind, maxOf(lines.flatMap((l) => l.s.value)), currency);
   const runs = new Set(lines.map((l) => l.run)).size;
   return {
     backgroundColor: "transparent",
     tooltip: { ...TOOLTIP, trigger: "axis", valueFormatter: (v: unknown) => withUnit(Number(v), u.unit) },
     legend: { type: "scroll", top: 0 },
-    grid: { left: 8, right: 40, top: 60, bottom: 44, containLabel: true },
-    xAxis: { type: x === "step" ? "value" : "time", name: x === "step" ? "step" : "", nameGap: 6, max: "dataMax" },
+    grid: grid(8, 24, 40, 32),
+    xAxis: { type: x === "step" ? "value" : "time", name: x === "step" ? "step" : "time", nameLocation: "middle",
+      nameGap: 26, max: "dataMax" },
     yAxis: { type: "value", scale: kind === "plain", name: u.unit, nameTextStyle: { align: "left" },
       axisLabel: { formatter: (v: number) => tick(v), hideOverlap: true } },
     dataZoom: [{ type: "inside" }, { type: "slider", height: 16, bottom: 8 }],

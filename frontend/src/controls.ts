@@ -1,22 +1,17 @@
-// The controls: the toolbar above the sections and the run list on the left. Builders only; the app holds the state.
+// The controls: the toolbar above the sections (the main chart's switches are in its section) and the run list on the left. Builders only; the app holds the state.
 
-import { filterRuns, type XAxis } from "./aggregate";
+import { filterRuns } from "./aggregate";
 import { fill, h } from "./dom";
-import { METRICS } from "./sections/common";
 import type { RunInfo } from "./types";
 
 export type Theme = "auto" | "light" | "dark";
 
 export interface ToolbarState {
-  metric: string;
-  x: XAxis;
   theme: Theme;
   autoRefresh: boolean;
 }
 
 export interface ToolbarActions {
-  metric(v: string): void;
-  x(v: XAxis): void;
   theme(v: Theme): void;
   autoRefresh(on: boolean): void;
   refresh(): void;
@@ -29,8 +24,6 @@ export function toolbar(s: ToolbarState, on: ToolbarActions): HTMLElement {
       h("select", { "data-testid": testid, onchange: (ev: Event) => set((ev.target as HTMLSelectElement).value) },
         ...options.map(([v, text]) => h("option", { value: v, selected: v === value }, text))));
   return h("div", { class: "toolbar" },
-    select("Metric", s.metric, Object.entries(METRICS).map(([k, m]) => [k, m.label]), (v) => on.metric(v), "metric"),
-    select("X axis", s.x, [["step", "Step"], ["wall_time", "Wall time"]], (v) => on.x(v as XAxis), "x-axis"),
     select("Theme", s.theme, [["auto", "Auto"], ["light", "Light"], ["dark", "Dark"]], (v) => on.theme(v as Theme), "theme"),
     h("label", {},
       h("input", { type: "checkbox", checked: s.autoRefresh, "data-testid": "auto-refresh",

@@ -57,12 +57,14 @@ function scaled(x: number, units: Unit[], digits: number = SIG): string {
 
 /** Energy given in kWh, e.g. `12.35 Wh`, `2.804 mWh`. */
 export const formatEnergy = (kwh: number): string => scaled(kwh, ENERGY);
+/** Joules, e.g. `12.30 J`, `410.0 mJ`, `4.500 kJ`. */
+export const formatJoules = (j: number): string => scaled(j, JOULES);
+/** `x` (in the base unit of `u`'s quantity) in the unit `u`: the one unit a view picked for a quantity. */
+export const formatIn = (x: number, u: Unit): string => (Number.isFinite(x) ? `${sig(x / u.factor)} ${u.unit}` : "—");
 /** CO2-equivalent mass given in kg, e.g. `4.700 g CO2e`, `836.9 µg CO2e` (ASCII, as greenops_tb/display.py writes it). */
 export const formatCo2 = (kg: number): string => `${scaled(kg, MASS)} CO2e`;
 /** Power given in W. */
 export const formatPower = (w: number): string => scaled(w, POWER);
-/** Energy given in J (per request, per sample), e.g. `353.0 µJ`. */
-export const formatJoules = (j: number): string => scaled(j, JOULES);
 /** A short duration given in s, e.g. `19.22 µs`, `4.500 ms`. */
 export const formatLatency = (s: number): string => scaled(s, SECONDS);
 /** A distance given in km, 3 significant digits: `3.43 mm`, `12.5 km`. */
@@ -119,6 +121,24 @@ export function chartUnit(kind: Kind, max: number, currency = ""): Unit {
     }
     default: return { factor: 1, unit: "" };
   }
+}
+
+/** The unit of joules per `per` (`sample`, `token`) for values up to `max` J: `mJ / sample`. */
+export function perUnit(max: number, per: string): Unit {
+  const u = pick(Number.isFinite(max) ? max : 0, JOULES);
+  return { factor: u.factor, unit: `${u.unit} / ${per}` };
+}
+
+/** What a watched value's name says of its unit: `step_s` seconds, `gpu_kwh` energy, `mem_gb` GB, `util_pct` %. */
+const WATCHED_UNITS: [string, (max: number) => Unit][] = [
+  ["_kwh", (m) => chartUnit("energy", m)], ["_w", (m) => chartUnit("power", m)], ["_j", (m) => pick(m, JOULES)],
+  ["_kg", (m) => chartUnit("co2", m)], ["_s", () => ({ factor: 1, unit: "s" })], ["_ms", () => ({ factor: 1, unit: "ms" })],
+  ["_pct", () => ({ factor: 1, unit: "%" })], ["_gb", () => ({ factor: 1, unit: "GB" })], ["_l", () => ({ factor: 1, unit: "L" })],
+];
+/** A watched value's chart unit from its name's suffix (no unit when the name has none it knows). */
+export function watchedUnit(name: string, max: number): Unit {
+  const hit = WATCHED_UNITS.find(([suffix]) => name.toLowerCase().endsWith(suffix));
+  return hit ? hit[1](Number.isFinite(max) ? Math.abs(max) : 0) : { factor: 1, unit: "" };
 }
 
 /** An axis tick already in the chart's unit: float noise removed, no exponent for ticks ECharts picks. */

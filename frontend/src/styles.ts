@@ -41,9 +41,22 @@ button:hover, select:hover { border-color: var(--accent); }
 .card .label { color: var(--muted); font-size: 12px; }
 .card .value { font-size: 22px; font-weight: 500; margin-top: 2px; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .card .value .unit { font-size: 14px; font-weight: 400; color: var(--muted); }
-.equivalents { margin: 12px 0 2px; }
+.equivalents { margin: 8px 0 2px; }
 .muted, .note { color: var(--muted); font-size: 12px; }
 .chart { width: 100%; height: 320px; }
+.chart.main { height: 360px; }
+.heading { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 14px; margin: 22px 0 8px;
+  border-bottom: 1px solid var(--border); padding-bottom: 4px; }
+.heading h2 { margin: 0 auto 0 0; padding: 0; border: none; }
+.heading .switch { margin: 0; }
+details.fold { margin-top: 24px; border-top: 1px solid var(--border); }
+details.fold > summary { cursor: pointer; list-style: none; padding: 10px 0 4px; }
+details.fold > summary::-webkit-details-marker { display: none; }
+details.fold > summary h2 { display: inline; margin: 0; padding: 0; border: none; }
+details.fold > summary h2::before { content: "▸ "; color: var(--muted); }
+details.fold[open] > summary h2::before { content: "▾ "; }
+details.fold > summary .cards { margin-top: 10px; }
+.hint { color: var(--muted); font-size: 12px; margin-left: 10px; }
 .chart.small { height: 240px; }
 table.data { border-collapse: collapse; width: 100%; font-size: 13px; font-variant-numeric: tabular-nums; }
 table.data th { color: var(--muted); font-weight: 500; font-size: 12px; border-bottom: 2px solid var(--border); }

@@ -277,7 +277,7 @@ export interface Place {
   water_onsite_l: number | null;
 }
 
-/** `/whatif?run=R&top=N&cloud=aws,gcp&pue=P`: the same run elsewhere (as `greenops-tb whatif --json`). */
+/** `/whatif?run=R&top=N&cloud=aws,gcp&pue=P&scope=S`: the same run elsewhere (as `greenops-tb whatif --json`). */
 export interface WhatIfResponse {
   run: string;
   pue: number;
@@ -290,6 +290,8 @@ export interface WhatIfResponse {
   rank: number;
   bases: Record<string, number>;
   notes: string[];
+  /** "world": every zone and cloud region; "choices": the cloud regions and the zones near this run's. */
+  scope: WhatIfScope;
 }
 
 /** One variant of an inference bench at one batch size, at a request volume (`greenops-tb inference --json`'s rows). */
@@ -360,6 +362,8 @@ export interface InferenceResponse {
   not_built: NotBuiltVariant[];
   notes: string[];
 }
+
+export type WhatIfScope = "world" | "choices";
 
 /** Any route's answer to a bad request (400), an unknown run (404) or unreadable data (503). */
 export interface ErrorResponse {

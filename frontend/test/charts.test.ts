@@ -43,6 +43,22 @@ describe("one unit per chart", () => {
   });
 });
 
+describe("axes", () => {
+  it("names every axis with its unit, inside the canvas", () => {
+    const r: StageSeries = { run: "a", stages: { train: { energy_kwh: series([0, 4], [1e-4, 2e-3]) } } };
+    const card = { factor: 1e-6, unit: "mWh" }; // the view's unit wins over the chart's own pick (Wh)
+    const o = linesOption(stageLines([r], "energy_kwh", ["train"]), "step", "energy", "", card) as Any;
+    expect([o.xAxis.name, o.yAxis.name]).toEqual(["step", "mWh"]);
+    expect(o.series[0].data[1][1]).toBeCloseTo(2000, 9);
+    expect((linesOption(stageLines([r], "energy_kwh", ["train"]), "wall_time", "energy") as Any).xAxis.name).toBe("time");
+    for (const opt of [o, barsOption(["a"], [1], "co2", [], { factor: 1e-6, unit: "mg CO2e" }), mixBarsOption([])] as Any[]) {
+      expect(opt.grid).toMatchObject({ outerBoundsMode: "same", outerBoundsContain: "all" });
+      expect(opt.grid.containLabel).toBeUndefined(); // ECharts 6: it would leave the axis names out
+    }
+    expect((barsOption(["a"], [1], "co2", [], { factor: 1e-6, unit: "mg CO2e" }) as Any).xAxis.name).toBe("mg CO2e");
+  });
+});
+
 describe("lines", () => {
   const a: StageSeries = { run: "a", stages: { eval: { e: series([4], [1]) }, train: { e: series([0, 4], [1, 2]) } } };
   const b: StageSeries = { run: "b", stages: { train: { e: series([0, 4], [1, 3]) }, eval: { e: series([4], [2]) } } };

@@ -10,7 +10,7 @@ const place = (key: string, co2: number): Place => ({
 });
 const whatif = (cleanest: number[], mine: number): WhatIfResponse => ({
   run: "r", pue: 1, energy_kwh: 1, facility_energy_kwh: 1, this_run: { ...place("DE", mine), kind: "this run" },
-  cleanest: cleanest.map((c, i) => place(`Z${i}`, c)), cheapest: [], places: cleanest.length, rank: 1, bases: {}, notes: [],
+  cleanest: cleanest.map((c, i) => place(`Z${i}`, c)), cheapest: [], places: cleanest.length, rank: 1, bases: {}, notes: [], scope: "choices",
 });
 const eff = (unit: string, j: number | null, g: number | null): Efficiency => ({
   stage: "train", unit, count: 10, energy_kwh: 1, co2_kg: 1, j_per_unit: j, g_per_unit: g, units_per_kwh: 10,
@@ -22,7 +22,7 @@ describe("units of the decision panels", () => {
     expect(formatJoules(0.003023)).toBe("3.023 mJ");
     expect(formatJoules(12.5)).toBe("12.50 J");
     expect(formatJoules(4500)).toBe("4.500 kJ");
-    expect(formatJoules(2.5e-7)).toBe("0.2500 µJ");
+    expect(formatJoules(2.5e-7)).toBe("250.0 nJ");
     expect(formatGrams(0.00041)).toBe("410.0 µg CO2e");
     expect(formatCount(659_700_000)).toBe("659.7 M");
     expect(formatCount(12_000)).toBe("12.00 k");

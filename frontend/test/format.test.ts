@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import table from "../../tests/fixtures/format_cases.json";
 import {
   chartUnit, formatCharges, formatCo2, formatCost, formatCostExact, formatDeviceContext, formatDistance, formatDuration,
-  formatEnergy, formatJoules, formatLatency, formatPower, formatShare, sig, sourceLabel, tick, withUnit,
+  formatEnergy, formatIn, formatJoules, formatLatency, formatPower, formatShare, perUnit, sig, sourceLabel, tick, watchedUnit, withUnit,
 } from "../src/format";
 
 describe("sig", () => {
@@ -152,4 +152,25 @@ describe("the shared table (tests/fixtures/format_cases.json, also checked again
       expect((fns[fn] as (...a: unknown[]) => string)(...args)).toBe(want);
     });
   }
+});
+
+describe("one unit per quantity in a view", () => {
+  it("writes any value in the unit the view picked from its total", () => {
+    const u = chartUnit("energy", 8.39e-4); // the card: 839.0 mWh
+    expect(u.unit).toBe("mWh");
+    expect(formatIn(1.33e-3, u)).toBe("1330 mWh"); // a range's high end stays in the card's unit
+    expect(formatIn(2.5e-7, u)).toBe("0.2500 mWh");
+    expect(formatIn(NaN, u)).toBe("—");
+    expect(formatIn(4.1e-6, chartUnit("co2", 5e-6))).toBe("4.100 mg CO2e");
+  });
+  it("labels joules per unit of work and watched values by their names", () => {
+    expect(perUnit(0.003, "sample")).toEqual({ factor: 1e-3, unit: "mJ / sample" });
+    expect(perUnit(NaN, "token").unit).toBe("nJ / token");
+    expect(formatJoules(0.003023)).toBe("3.023 mJ");
+    expect(watchedUnit("data_wait_s", 0.2)).toEqual({ factor: 1, unit: "s" });
+    expect(watchedUnit("step_ms", 12).unit).toBe("ms");
+    expect(watchedUnit("gpu_kwh", 2e-3).unit).toBe("Wh");
+    expect(watchedUnit("gpu_util_pct", 80).unit).toBe("%");
+    expect(watchedUnit("loss", 2.3)).toEqual({ factor: 1, unit: "" });
+  });
 });

@@ -7,6 +7,10 @@ of each interval scaled by ``pue / run pue``. An alternative place is priced int
 ``co2 = sum(dE_i * pue * intensity_at(zone, t_i)) / 1000``; cost = IT energy x PUE x the zone's price where one
 is known (Eurostat, Europe only), never invented. Every alternative carries its data year and basis; a ranking
 that mixes production- and consumption-based values says so in ``notes``.
+
+Two scopes: ``"world"`` ranks every zone and cloud region; ``"choices"`` ranks the places a user can move a run
+to: the cloud regions (one key per region, the dataset's spelled-out aliases left out) and the zones near this
+run's (:func:`near_countries`: its own country's zones and the countries of its cloud regions' families).
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from greenops_tb.format.schema import Record
 from greenops_tb.grid.dataset import Dataset, Zone, load
 
 IntensityAt = Callable[[Zone, float], float]
+SCOPES = ("world", "choices")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +81,7 @@ class WhatIf:
     rank: int  # this run's place among them by CO2e (1 = cleanest)
     bases: dict[str, int]  # basis -> alternatives considered with it
     notes: list[str] = field(default_factory=list)
+    scope: str = "world"  # "world" | "choices" (cloud regions and the zones near this run's)
 
 
 def run_intervals(records: Sequence[Record]) -> list[Interval]:
@@ -93,19 +99,48 @@ def yearly(zone: Zone, _t: float) -> float:
     return zone.carbon_intensity_g_per_kwh
 
 
-def _candidates(ds: Dataset, clouds: Iterable[str] | None, countries: Iterable[str] | None
-                ) -> list[tuple[str, str, Zone, str]]:
-    """(key, kind, zone, name) of every place the filters keep."""
+def near_countries(ds: Dataset, zone: str) -> set[str]:
+    """The countries near ``zone``'s: its own, and those with a cloud region in a family (provider and the region
+    name's first part: ``aws:eu``, ``gcp:europe``) that has a region in its country. Empty for an unknown zone."""
+    own = ds.zones.get(zone)
+    if own is None or own.kind == "world":
+        return set()
+    country = own.country or own.key
+
+    def family(key: str) -> str:
+        return key.split("-", 1)[0]
+
+    def country_of(region: str) -> str:
+        z = ds.zones[ds.cloud[region].zone]
+        return z.country or z.key
+
+    families = {family(k) for k in ds.cloud if country_of(k) == country}
+    return {country} | {country_of(k) for k in ds.cloud if family(k) in families}
+
+
+def _is_alias(ds: Dataset, key: str) -> bool:
+    """``azure:west europe`` beside ``azure:westeurope``: the same region spelled out (kept for look-ups)."""
+    return " " in key and key.replace(" ", "") in ds.cloud
+
+
+def _candidates(ds: Dataset, clouds: Iterable[str] | None, countries: Iterable[str] | None, scope: str = "world",
+                zone: str = "") -> list[tuple[str, str, Zone, str]]:
+    """(key, kind, zone, name) of every place the filters keep; ``scope="choices"``: the module docstring's."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}; choose from {', '.join(SCOPES)}")
     want_c = {c.strip().upper() for c in countries} if countries else None
     out: list[tuple[str, str, Zone, str]] = []
     if clouds is None:
-        out += [(k, "zone", z, z.name) for k, z in ds.zones.items() if z.kind != "world"]
+        near = near_countries(ds, zone) if scope == "choices" else None
+        own_country = ds.zones[zone].country if zone in ds.zones else ""
+        out += [(k, "zone", z, z.name) for k, z in ds.zones.items() if z.kind != "world" and (
+            near is None or (z.country or z.key) == own_country or (z.kind == "country" and z.key in near))]
     providers = {p.strip().lower() for p in clouds} if clouds else None
     unknown = (providers or set()) - {k.split(":", 1)[0] for k in ds.cloud}
     if unknown:
         raise UsageError(f"unknown cloud provider(s) {sorted(unknown)}; choose from aws, gcp, azure")
     for key, region in ds.cloud.items():
-        if providers is None or key.split(":", 1)[0] in providers:
+        if (providers is None or key.split(":", 1)[0] in providers) and not (scope == "choices" and _is_alias(ds, key)):
             out.append((key, "cloud", ds.zones[region.zone], f"{region.name} ({region.zone})"))
     if want_c is not None:
         out = [c for c in out if (c[2].country or c[2].key) in want_c]
@@ -122,11 +157,12 @@ def _saving(base: float | None, value: float | None) -> tuple[float | None, floa
 
 def whatif(records: Sequence[Record], *, run: str | None = None, pue: float | None = None, top: int = 10,
            clouds: Iterable[str] | None = None, countries: Iterable[str] | None = None, basis: str | None = None,
-           intensity_at: IntensityAt = yearly) -> WhatIf:
+           intensity_at: IntensityAt = yearly, scope: str = "world") -> WhatIf:
     """Rank every place of the dataset (filtered) by this run's CO2e and cost there (see the module docstring).
 
     ``pue`` (default: the run's) applies to every place, this run included; ``basis`` keeps only alternatives
-    with that intensity basis ("production", "consumption-lifecycle").
+    with that intensity basis ("production", "consumption-lifecycle"); ``scope`` is ``"world"`` (every place) or
+    ``"choices"`` (cloud regions and the zones near this run's).
     """
     if not records:
         raise UsageError("the run has no records; nothing to re-price")
@@ -155,7 +191,7 @@ def whatif(records: Sequence[Record], *, run: str | None = None, pue: float | No
         water_onsite_l=last.run_water_onsite_l,  # IT energy x WUE: the PUE does not change it
     )
     places = []
-    for key, kind, zone, name in _candidates(ds, clouds, countries):
+    for key, kind, zone, name in _candidates(ds, clouds, countries, scope, last.location):
         if basis is not None and zone.basis != basis:
             continue
         co2 = sum(i.energy_kwh * p * intensity_at(zone, i.end_time) for i in ivs) / 1000.0
@@ -194,5 +230,5 @@ def whatif(records: Sequence[Record], *, run: str | None = None, pue: float | No
     return WhatIf(
         run=run or last.run, pue=p, energy_kwh=energy, facility_energy_kwh=facility, this_run=this,
         cleanest=by_co2[:top], cheapest=by_cost[:top], places=len(places),
-        rank=1 + sum(1 for x in places if x.co2_kg < base_co2), bases=bases, notes=notes,
+        rank=1 + sum(1 for x in places if x.co2_kg < base_co2), bases=bases, notes=notes, scope=scope,
     )

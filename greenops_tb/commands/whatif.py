@@ -12,7 +12,7 @@ import sys
 from dataclasses import asdict
 
 from greenops_tb import display
-from greenops_tb.analysis.elsewhere import Place, WhatIf, whatif
+from greenops_tb.analysis.elsewhere import SCOPES, Place, WhatIf, whatif
 from greenops_tb.analysis.run_summary import json_safe
 from greenops_tb.readers.runs import LOADERS, InputError, load_run
 
@@ -24,6 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=10, metavar="N", help="places per ranking (default 10)")
     p.add_argument("--cloud", metavar="PROVIDERS", help="only cloud regions of these providers, e.g. aws,gcp,azure")
     p.add_argument("--country", metavar="CODES", help="only places in these countries (ISO alpha-2), e.g. DE,FR,SE")
+    p.add_argument("--scope", choices=SCOPES, default="world",
+                   help="world: every zone and cloud region (default); choices: cloud regions and zones near the run's")
     p.add_argument("--basis", choices=("production", "consumption-lifecycle"), help="only values of this basis")
     p.add_argument("--pue", type=float, help="price every place at this PUE (default: the run's)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         data = load_run(args.run, args.loader)
         result = whatif(data.records, run=data.run, pue=args.pue, top=args.top, clouds=_split(args.cloud),
-                        countries=_split(args.country), basis=args.basis)
+                        countries=_split(args.country), basis=args.basis, scope=args.scope)
     except (InputError, ValueError) as err:
         print(f"greenops-tb whatif: {err}", file=sys.stderr)
         return 2

@@ -9,8 +9,9 @@ Routes (under ``/data/plugin/green``), all GET, all JSON; what each answers is t
 ``/mix?run=R``                 source mix of the run and of each stage (kWh, shares, CO2 by source)
 ``/compare?run=A&run=B...``    headline numbers of several runs side by side
 ``/watched?run=R&points=N``    watched values per stage
-``/whatif?run=R&top=N&cloud=aws,gcp&pue=P``
-                               the same run elsewhere: every zone / cloud region ranked (``WhatIfResponse``)
+``/whatif?run=R&top=N&cloud=aws,gcp&pue=P&scope=world|choices``
+                               the same run elsewhere: every zone / cloud region ranked, or (``scope=choices``)
+                               the cloud regions and the zones near the run's (``WhatIfResponse``)
 ``/inference?run=A&run=B...&requests_per_day=N``
                                the inference bench the runs are variants of, at N requests a day
                                (``InferenceResponse``; ``bench`` null when they are not one bench's variants)
@@ -59,7 +60,7 @@ from greenops_tb.analysis.contract import (
     WatchedResponse,
     WhatIfResponse,
 )
-from greenops_tb.analysis.elsewhere import whatif
+from greenops_tb.analysis.elsewhere import SCOPES, whatif
 from greenops_tb.analysis.inference import bench_result, no_bench_json, result_json
 from greenops_tb.analysis.run_summary import headline, json_safe, mix_shares
 from greenops_tb.format.tags import (
@@ -155,8 +156,9 @@ def _points_arg(request: wrappers.Request) -> int:
     return n
 
 
-def _whatif_args(request: wrappers.Request) -> tuple[int, tuple[str, ...] | None, float | None]:
-    """``top`` (1..MAX_WHATIF, default 15), ``cloud`` (providers, comma-separated; absent: every zone too), ``pue``."""
+def _whatif_args(request: wrappers.Request) -> tuple[int, tuple[str, ...] | None, float | None, str]:
+    """``top`` (1..MAX_WHATIF, default 15), ``cloud`` (providers, comma-separated; absent: every zone too), ``pue``,
+    ``scope`` (``world``, the default, or ``choices``)."""
     raw_top, raw_cloud, raw_pue = request.args.get("top"), request.args.get("cloud"), request.args.get("pue")
     try:
         top = DEFAULT_WHATIF if raw_top is None else int(raw_top)
@@ -168,7 +170,10 @@ def _whatif_args(request: wrappers.Request) -> tuple[int, tuple[str, ...] | None
     if not 1 <= top <= MAX_WHATIF:
         raise tb_errors.InvalidArgumentError(f"parameter 'top' must be from 1 to {MAX_WHATIF}, got {top}")
     clouds = tuple(c for c in raw_cloud.split(",") if c) if raw_cloud else None
-    return top, clouds, pue
+    scope = request.args.get("scope") or "world"
+    if scope not in SCOPES:
+        raise tb_errors.InvalidArgumentError(f"parameter 'scope' must be one of {', '.join(SCOPES)}, got {scope!r}")
+    return top, clouds, pue, scope
 
 
 def _volume_arg(request: wrappers.Request) -> float:
@@ -262,14 +267,14 @@ class GreenPlugin(base_plugin.TBPlugin):
         return {"run": run, "stages": self._stage_series(ctx, experiment, run, points, parse_watch_tag)}
 
     def whatif_impl(self, ctx: RequestContext, experiment: str, run: str, top: int, clouds: tuple[str, ...] | None,
-                    pue: float | None) -> WhatIfResponse:
+                    pue: float | None, scope: str = "world") -> WhatIfResponse:
         def compute(data: RunData) -> WhatIfResponse:
             try:
-                return asdict(whatif(data.records, run=data.run, pue=pue, top=top, clouds=clouds))
+                return asdict(whatif(data.records, run=data.run, pue=pue, top=top, clouds=clouds, scope=scope))
             except ValueError as err:
                 raise tb_errors.InvalidArgumentError(str(err)) from None
 
-        return self._cache.derived(ctx, experiment, run, ("whatif", top, clouds, pue), compute)
+        return self._cache.derived(ctx, experiment, run, ("whatif", top, clouds, pue, scope), compute)
 
     def inference_impl(self, ctx: RequestContext, experiment: str, runs: list[str],
                        requests_per_day: float) -> InferenceResponse:
@@ -331,8 +336,9 @@ class GreenPlugin(base_plugin.TBPlugin):
 
     @_route
     def whatif_route(self, request: wrappers.Request) -> wrappers.Response:
-        top, clouds, pue = _whatif_args(request)
-        return _respond(request, self.whatif_impl(*_context(request), _run_arg(request), top, clouds, pue))
+        top, clouds, pue, scope = _whatif_args(request)
+        ctx, experiment = _context(request)
+        return _respond(request, self.whatif_impl(ctx, experiment, _run_arg(request), top, clouds, pue, scope))
 
     @_route
     def static_route(self, request: wrappers.Request) -> wrappers.Response:

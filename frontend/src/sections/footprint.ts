@@ -2,10 +2,10 @@
 // with every figure's source.
 
 import { h, table } from "../dom";
-import { combineFootprint, type FootprintMetric } from "../footprint";
+import { combineFootprint, FOOTPRINT_METRICS, type FootprintMetric } from "../footprint";
 import { formatEmbodied, formatWater, sig } from "../format";
 import type { FootprintSummary, RunSummary } from "../types";
-import { splitUnit } from "./common";
+import { splitUnit, type Disclosure } from "./common";
 
 const LABELS: Record<FootprintMetric, [string, (x: number | null) => string]> = {
   embodied_kg: ["Embodied CO₂e (hardware)", formatEmbodied],
@@ -41,13 +41,16 @@ function breakdown(run: string, f: FootprintSummary): HTMLElement {
     h("p", { class: "note", title: f.wue_source }, `Off-site factors: ${f.water_offsite_source}.`));
 }
 
-export function footprintSection(summaries: RunSummary[]): HTMLElement {
+/** Collapsible: its cards in the summary line, the breakdown inside; open when every figure is known. */
+export function footprintSection(summaries: RunSummary[], fold: Disclosure): HTMLElement {
   const runs = summaries.filter((s) => s.has_records && s.footprint);
-  return h("section", { "data-testid": "footprint" },
+  const known = FOOTPRINT_METRICS.every((m) => { const c = combineFootprint(runs, m); return c.value !== null && !c.unknownRuns; });
+  return fold.details("footprint", runs.length > 0 && known, [
     h("h2", {}, "Hardware and water"),
-    h("p", { class: "muted" }, "Beside the CO₂e above, never added into it: the hardware's manufacturing emissions, "
-      + "amortised by occupancy, and the water behind the electricity."),
-    h("div", { class: "cards" }, card(runs, "embodied_kg"), card(runs, "water_onsite_l"), card(runs, "water_offsite_l")),
-    ...runs.map((s) => breakdown(s.run, s.footprint as FootprintSummary)),
-    h("p", { class: "note" }, "Sources, scope and licences: greenops_tb/footprint/data/PROVENANCE.md."));
+    h("span", { class: "hint" }, known ? "" : "some figures unknown for this hardware or place"),
+    h("div", { class: "cards" }, ...FOOTPRINT_METRICS.map((m) => card(runs, m)))],
+  h("p", { class: "muted" }, "Beside the CO₂e above, never added into it: the hardware's manufacturing emissions, "
+    + "amortised by occupancy, and the water behind the electricity."),
+  ...runs.map((s) => breakdown(s.run, s.footprint as FootprintSummary)),
+  h("p", { class: "note" }, "Sources, scope and licences: greenops_tb/footprint/data/PROVENANCE.md."));
 }

@@ -4,16 +4,17 @@ import { mixOf, sumMix, type MixBasis } from "../aggregate";
 import { barsHeight, mixBarsOption, mixPieOption } from "../charts";
 import { h } from "../dom";
 import type { RunSummary } from "../types";
-import { stagesOf, type ChartFactory } from "./common";
+import { stagesOf, type ChartFactory, type ViewUnits } from "./common";
 
 export function mixSection(summaries: RunSummary[], basis: MixBasis, chart: ChartFactory,
-  onBasis: (basis: MixBasis) => void): HTMLElement {
+  onBasis: (basis: MixBasis) => void, units: ViewUnits): HTMLElement {
+  const unit = basis === "energy" ? units.energy : units.co2;
   const rows = summaries.flatMap((s) => [
     { label: s.run, mix: mixOf(s, basis) },
     ...stagesOf(s).map((st) => ({ label: summaries.length > 1 ? `${s.run} / ${st.stage}` : st.stage, mix: mixOf(st, basis) })),
   ]);
   const anyMix = rows.some((r) => Object.keys(r.mix).length > 0);
-  const bars = chart("mix-bars", mixBarsOption(rows, basis));
+  const bars = chart("mix-bars", mixBarsOption(rows, basis, unit));
   bars.style.height = `${barsHeight(rows.length, 40)}px`;
   const factors = [...new Set(summaries.flatMap((s) => s.co2_by_source_factors ?? []))].join("; ") || "unknown";
   const option = (value: MixBasis, text: string) => h("button", {
@@ -24,7 +25,8 @@ export function mixSection(summaries: RunSummary[], basis: MixBasis, chart: Char
     h("div", { class: "switch", role: "group", "aria-label": "Split", "data-testid": "mix-basis" },
       option("energy", "Energy"), option("co2", "CO₂e")),
     anyMix
-      ? h("div", { class: "grid2" }, chart("mix-pie", mixPieOption(sumMix(summaries.map((s) => mixOf(s, basis))), basis), "chart small"), bars)
+      ? h("div", { class: "grid2" }, chart("mix-pie", mixPieOption(sumMix(summaries.map((s) => mixOf(s, basis))), basis, unit),
+        "chart small"), bars)
       : h("p", { class: "muted" }, "No generation mix is known for these runs' locations."),
     h("p", { class: "note" }, basis === "energy"
       ? "Facility energy (IT energy × PUE) split by the grid's generation shares, per run and per stage."

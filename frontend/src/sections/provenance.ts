@@ -3,11 +3,19 @@
 import { h, table } from "../dom";
 import { formatDeviceContext, formatEnergy, formatTime, sig } from "../format";
 import type { DeviceSummary, RunSummary } from "../types";
+import type { Disclosure } from "./common";
 
-export function provenanceSection(summaries: RunSummary[]): HTMLElement {
-  return h("section", { "data-testid": "provenance" },
+/** Collapsible: how many devices were measured in the summary line; open when every device was measured. */
+export function provenanceSection(summaries: RunSummary[], fold: Disclosure): HTMLElement {
+  const runs = summaries.filter((s) => s.has_records);
+  const devices = runs.flatMap((s) => s.devices ?? []);
+  const measured = devices.filter((d) => d.measured).length;
+  const zones = [...new Set(runs.map((s) => s.location?.zone ?? "?"))].join(", ");
+  return fold.details("provenance", devices.length > 0 && measured === devices.length, [
     h("h2", {}, "Data provenance"),
-    ...summaries.filter((s) => s.has_records).map((s) => {
+    h("span", { class: "hint" }, `${measured} of ${devices.length} devices measured, the rest modelled; `
+      + `grid ${zones || "unknown"}`)],
+    ...runs.map((s) => {
       const dataset = Object.entries(s.dataset ?? {}).map(([k, v]) => `${k}: ${v}`).join("; ");
       return h("div", { class: "provenance" },
         h("h3", {}, s.run),
