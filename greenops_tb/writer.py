@@ -42,12 +42,14 @@ from greenops_tb.recording.totals import RunTotals, format_summary
 from greenops_tb.recording.watch import Watches
 from greenops_tb.sinks.base import SinkFanOut
 from greenops_tb.sinks.csv import CsvSink
+from greenops_tb.sinks import run_lock
 from greenops_tb.sinks.event_file import FastFileWriter
 from greenops_tb.sinks.events import EventSink, metadata_summary
 
 if TYPE_CHECKING:
     from greenops_tb.analysis.forecast import Forecast
     from greenops_tb.recording.model_hooks import ModelHooks
+    from greenops_tb.sinks.run_lock import RunLock
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +142,8 @@ class GreenSummaryWriter(SummaryWriter):
       detect_cloud: opt-in cloud metadata detection of the region (short timeout; off by default).
       config_path: a TOML file with a ``[grid]`` table (default ``GREENOPS_CONFIG`` or ~/.config/greenops_tb.toml).
       csv_path: None -> ``<log_dir>/green.csv``; False -> no CSV; a path -> there.
-      csv_columns: subset of :data:`greenops_tb.format.columns.BASE_COLUMNS` (required columns always kept).
+      csv_columns: subset of :data:`greenops_tb.format.columns.BASE_COLUMNS` (those a re-opened run continues
+        from, :data:`~greenops_tb.format.columns.RESUME_COLUMNS`, always kept).
       hash_chain: add a ``chain_hash`` column (see :mod:`greenops_tb.format.hashchain`).
       watch: ``{name: value}`` to record with every record (see :mod:`greenops_tb.recording.watch`).
       meters: energy sources (default :func:`greenops_tb.meters.select.default_sources`).
@@ -227,6 +230,7 @@ class GreenSummaryWriter(SummaryWriter):
             ) from err
         self._csv: CsvSink | None = None
         self._meter: MeterLike | None = None
+        self._lock: RunLock | None = None
         try:
             self._build(opts, csv_path, hash_chain, meters, gpus, sysfs_root, sample_interval, run_name, sync_cuda,
                         {"cpu_attribution": cpu_attribution, "gpu_attribution": gpu_attribution})
@@ -242,6 +246,7 @@ class GreenSummaryWriter(SummaryWriter):
                sync_cuda: bool, attribution: Mapping[str, str]) -> None:
         """Everything after the log dir: CSV, meter, pricing, sinks, stages, run metadata."""
         self._run = run_name or os.path.basename(os.path.normpath(self.log_dir))
+        self._lock = run_lock.acquire(self.log_dir, self) if self._writes else None  # one writer per run
         # only rank 0 writes the job's CSV and events
         self._csv = build_csv(self.log_dir, csv_path if self._writes else False, opts.base_columns, hash_chain)
         self._meter, self._host_claim = build_meter(self._job, meters, gpus, sysfs_root, sample_interval, **attribution)
@@ -283,6 +288,8 @@ class GreenSummaryWriter(SummaryWriter):
             with contextlib.suppress(Exception):
                 self._meter.close()
         self._grid.close()
+        if self._lock is not None:
+            self._lock.release()
         if new_dir:
             with contextlib.suppress(OSError):  # only when empty: never anything the user put there
                 os.rmdir(self.log_dir)
@@ -489,7 +496,11 @@ class GreenSummaryWriter(SummaryWriter):
         except Exception as err:  # noqa: BLE001 - a failed event file must not keep the CSV and meters open
             self._sinks.report(self._events, err)
         self._sinks.close()  # the event file again (closes a failed one), the CSV
+        if (csv := self._live_csv()) is not None:  # so the next opening reads O(1) rows
+            resume.save_at_close(csv.path, self._stages.seeds(), self.run_metadata().openings)
         self._meter.close()
         if self._host_claim is not None:
             self._host_claim.release()
         self._grid.close()
+        if self._lock is not None:
+            self._lock.release()
