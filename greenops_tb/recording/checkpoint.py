@@ -3,8 +3,8 @@
 ``.<csv name>.resume.json`` beside the CSV holds a :class:`~greenops_tb.recording.resume.Resumed` and
 where in the CSV it ends: the byte offset, and hashes of the header and of the last row it covers. It is
 written (to a temporary file, then renamed) when a writer opens a run and when it closes. It is used only
-when it still matches the CSV (same header, same last row at the same offset, every total finite and
->= 0); otherwise the CSV's rows are read instead, and the warning says why.
+when it still matches the CSV (same header, same last row at the same offset, the run's totals that row's,
+every total finite and >= 0); otherwise the CSV's rows are read instead, and the warning says why.
 """
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ import dataclasses
 import hashlib
 import json
 import logging
+import math
 import os
 from typing import Any, Mapping
 
-from greenops_tb.recording.resume import Resumed, Seed, check_seed
-from greenops_tb.sinks.lines import complete_end, first_line, lines_backward
+from greenops_tb.format.schema import Record
+from greenops_tb.recording.resume import Resumed, Seed, check_seed, checked_record
+from greenops_tb.sinks.lines import complete_end, first_line, lines_backward, parse_row
 
 log = logging.getLogger(__name__)
 VERSION = 1
@@ -79,6 +81,18 @@ def _resumed(d: Mapping[str, Any]) -> Resumed:
     return Resumed(int(d["index"]), {str(k): _seed(v) for k, v in d["stages"].items()}, _seed(d["run"]), openings)
 
 
+def _check_against(state: Resumed, last: Record | None) -> None:
+    """ValueError unless the run's totals are the last row's (the row the checkpoint says it ends with)."""
+    if last is None:
+        if state.run.records:
+            raise ValueError("it counts records the CSV does not have")
+        return
+    for mine, theirs in ((state.run.kwh, last.run_energy_kwh), (state.run.co2, last.run_co2_kg),
+                         (state.run.duration, last.run_duration_s)):
+        if not math.isclose(mine, theirs, rel_tol=1e-9, abs_tol=1e-15):
+            raise ValueError(f"its run totals differ from the last row's ({mine!r} != {theirs!r})")
+
+
 def load(csv_path: str, fd: int, header: bytes, end: int, problems: list[str]) -> tuple[int, Resumed] | None:
     """(offset, totals up to it) from the checkpoint of ``csv_path`` (open as ``fd``, complete up to ``end``)
     when it matches the CSV; None without one, and a reason in ``problems`` when it does not match."""
@@ -94,9 +108,11 @@ def load(csv_path: str, fd: int, header: bytes, end: int, problems: list[str]) -
         offset = doc["offset"]
         if doc["version"] != VERSION or not isinstance(offset, int) or not len(header) < offset <= end:
             raise ValueError("it is of another version, or ends beyond the CSV")
-        if doc["header"] != _digest(header) or doc["last_row"] != _digest(_last_row(fd, header, offset)):
+        last = _last_row(fd, header, offset)
+        if doc["header"] != _digest(header) or doc["last_row"] != _digest(last):
             raise ValueError("the CSV was changed since it was written")
         state = _resumed(doc["resumed"])
+        _check_against(state, checked_record(parse_row(last), parse_row(header)) if last else None)
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         problems.append(f"its resume checkpoint does not match it ({err}): every row was read instead")
         return None

@@ -124,9 +124,9 @@ class CsvSink:
         self._set_header(header)
         self._chain = CHAIN_COLUMN in header
         self.data_start = len(line or b"") + 1
-        for _, text in lines_backward(self._fd, size, self.data_start):  # the last row that can be read
+        for _, text in lines_backward(self._fd, size, self.data_start):  # the last row whose seq can be read
             with contextlib.suppress(ValueError, KeyError):
-                row = dict(zip(header, parse_row(text)))
+                row = dict(zip(header, parse_row(text, errors="replace")))
                 self.next_seq = int(row["seq"]) + 1
                 self._prev_hash = row.get(CHAIN_COLUMN, "")
                 break

@@ -85,10 +85,11 @@ def lines_forward(fd: int, start: int, end: int) -> Iterator[tuple[int, bytes]]:
             at += len(line) + 1
 
 
-def parse_row(line: bytes) -> list[str]:
-    """The cells of one CSV line; ValueError when it is not UTF-8 text or not one row."""
+def parse_row(line: bytes, errors: str = "strict") -> list[str]:
+    """The cells of one CSV line; ValueError when it is not UTF-8 text (``errors="replace"``: U+FFFD for
+    what is not) or not one row."""
     try:
-        rows = list(csv.reader([line.decode("utf-8").rstrip("\r")]))
+        rows = list(csv.reader([line.decode("utf-8", errors).rstrip("\r")]))
     except UnicodeDecodeError as err:
         raise ValueError(f"not UTF-8 text (byte {err.start})") from None
     except csv.Error as err:
