@@ -147,7 +147,7 @@ def test_reopening_reads_only_the_end_of_a_long_run(tmp_path):
     read = _rchar() - before
     assert state is not None and state.run.records == 3001 and state.stages["train"].next_step == 3001
     assert size > 2 << 20 and read < 512 << 10, f"{read} bytes read to re-open a {size}-byte CSV"
-    with constant_writer(run) as w:  # the writer's whole re-opening too
+    with constant_writer(run):  # the writer's whole re-opening too
         pass
     assert _rchar() - before - read < size // 4
 
