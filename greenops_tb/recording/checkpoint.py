@@ -98,7 +98,7 @@ def load(csv_path: str, fd: int, header: bytes, end: int, problems: list[str]) -
     when it matches the CSV; None without one, and a reason in ``problems`` when it does not match."""
     try:
         with open(path_for(csv_path), "rb") as f:
-            doc = json.loads(f.read(1 << 24))
+            doc = json.loads(f.read(min(os.fstat(f.fileno()).st_size, 1 << 26)))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as err:
