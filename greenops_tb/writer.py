@@ -35,7 +35,7 @@ from greenops_tb.grid import resolve_grid
 from greenops_tb.meters.base import EnergySource, MeterLike
 from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
 from greenops_tb.meters.sync import sync_accelerators
-from greenops_tb.recording import resume
+from greenops_tb.recording import checkpoint, resume
 from greenops_tb.recording.options import RecordOptions, build_csv, build_meter, check_types
 from greenops_tb.recording.stages import Pricing, Stages
 from greenops_tb.recording.totals import RunTotals, format_summary
@@ -261,7 +261,8 @@ class GreenSummaryWriter(SummaryWriter):
         self._fw = self._get_file_writer()
         self._user_steps = _UserSteps(self._fw)  # what _get_file_writer() gives the user's add_* calls from now on
         self._events = EventSink(self._fw, opts.emit_every)
-        self._sinks = SinkFanOut([self._csv, self._events] if self._csv is not None else [self._events])
+        self._sinks = SinkFanOut([self._csv, checkpoint.Periodic(self._checkpoint), self._events]
+                                 if self._csv is not None else [self._events])
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._sinks.write,
             seq0=self._csv.next_seq if self._csv else 0, before_boundary=sync_accelerators if sync_cuda else None,
@@ -273,6 +274,11 @@ class GreenSummaryWriter(SummaryWriter):
         self._fw.add_summary(metadata_summary(self.run_metadata()), 0, time.time())
         self._pid = os.getpid()
         self._closed = False
+
+    def _checkpoint(self) -> None:
+        """Save the totals beside the CSV, so the next opening reads O(1) rows (see :mod:`resume`)."""
+        if (csv := self._live_csv()) is not None:
+            resume.save_state(csv.path, self._stages.seeds(), self.run_metadata().openings)
 
     def _abandon(self, new_dir: bool) -> None:
         """Undo a constructor that failed after the log dir: close what was opened (descriptors, the flush
@@ -496,8 +502,7 @@ class GreenSummaryWriter(SummaryWriter):
         except Exception as err:  # noqa: BLE001 - a failed event file must not keep the CSV and meters open
             self._sinks.report(self._events, err)
         self._sinks.close()  # the event file again (closes a failed one), the CSV
-        if (csv := self._live_csv()) is not None:  # so the next opening reads O(1) rows
-            resume.save_at_close(csv.path, self._stages.seeds(), self.run_metadata().openings)
+        self._checkpoint()
         self._meter.close()
         if self._host_claim is not None:
             self._host_claim.release()

@@ -191,3 +191,42 @@ def test_any_bytes_after_the_checkpoint_never_crash_a_reopening(closed_run, tmp_
         resume.check_seed(seed)
         assert seed.kwh < 1.0
     os.unlink(path_for(str(csv)))
+
+
+CRASHING = """
+import sys
+from greenops_tb import ConstantPowerSource, GreenSummaryWriter
+from greenops_tb.recording import checkpoint
+checkpoint.EVERY_S = 0.0  # a checkpoint at every record
+w = GreenSummaryWriter(sys.argv[1], country="DE", meters=[ConstantPowerSource({"cpu:0": 10.0})])
+w.start("train")
+for _ in range(int(sys.argv[2])):
+    w.update("train")
+print("recorded", flush=True)
+sys.stdin.readline()  # killed here, never closed
+"""
+
+
+def test_a_crashed_opening_is_continued_from_its_last_checkpoint(tmp_path):
+    """While it records, a writer checkpoints (every checkpoint.EVERY_S): a kill -9 costs the next opening
+    only the rows after the last checkpoint."""
+    import signal
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    script = tmp_path / "crashing.py"
+    script.write_text(CRASHING)
+    proc = subprocess.Popen([sys.executable, str(script), str(run), "3000"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert proc.stdout.readline().strip() == "recorded"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    before = _rchar()
+    state = resume.from_csv(run / "green.csv")
+    assert _rchar() - before < 512 << 10 < (run / "green.csv").stat().st_size // 4
+    assert state is not None and state.run.records == 3000 and state.index == 1
+    _opening(run, 2)
+    recs = read_records(run / "green.csv")
+    assert [r.seq for r in recs] == list(range(3003))
+    assert math.isclose(recs[-1].run_energy_kwh, sum(r.energy_kwh for r in recs), rel_tol=1e-9)

@@ -2,7 +2,8 @@
 
 ``.<csv name>.resume.json`` beside the CSV holds a :class:`~greenops_tb.recording.resume.Resumed` and
 where in the CSV it ends: the byte offset, and hashes of the header and of the last row it covers. It is
-written (to a temporary file, then renamed) when a writer opens a run and when it closes. It is used only
+written (to a temporary file, then renamed) when a writer opens a run, every :data:`EVERY_S` while it
+records (:class:`Periodic`) and when it closes. It is used only
 when it still matches the CSV (same header, same last row at the same offset, the run's totals that row's,
 every total finite and >= 0); otherwise the CSV's rows are read instead, and the warning says why.
 """
@@ -15,9 +16,11 @@ import json
 import logging
 import math
 import os
-from typing import Any, Mapping
+import time
+from typing import Any, Callable, Mapping
 
 from greenops_tb.format.schema import Record
+from greenops_tb.format.text import RecordText
 from greenops_tb.recording.resume import Resumed, Seed, check_seed, checked_record
 from greenops_tb.sinks.lines import complete_end, first_line, lines_backward, parse_row
 
@@ -117,3 +120,32 @@ def load(csv_path: str, fd: int, header: bytes, end: int, problems: list[str]) -
         problems.append(f"its resume checkpoint does not match it ({err}): every row was read instead")
         return None
     return offset, state
+
+
+#: how often a writer checkpoints while it records (seconds): a crash costs the next opening at most this much
+#: of rows to read
+EVERY_S = 60.0
+
+
+class Periodic:
+    """A record sink after the CSV's: at the first record ``EVERY_S`` after the last checkpoint, calls ``save``
+    (under the writer's record lock, so the checkpoint ends exactly at that record's row)."""
+
+    name = "resume checkpoint"
+    retry_after_failure = False
+
+    def __init__(self, save: Callable[[], None]) -> None:
+        self._save = save
+        self._due = time.monotonic() + EVERY_S
+
+    def write(self, text: RecordText, closing: bool) -> RecordText:
+        if time.monotonic() >= self._due:
+            self._save()
+            self._due = time.monotonic() + EVERY_S
+        return text
+
+    def flush(self) -> None:
+        """Nothing buffered."""
+
+    def close(self) -> None:
+        """Nothing held."""

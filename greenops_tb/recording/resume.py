@@ -276,8 +276,8 @@ def from_csv(path: str | os.PathLike[str]) -> Resumed | None:
     return out
 
 
-def save_at_close(path: str, seeds: tuple[dict[str, Seed], Seed, int], openings: list[dict[str, Any]]) -> None:
-    """Checkpoint a closing writer's totals (``Stages.seeds()``; ``openings``: the run metadata's, this one last)."""
+def save_state(path: str, seeds: tuple[dict[str, Seed], Seed, int], openings: list[dict[str, Any]]) -> None:
+    """Checkpoint a writer's totals (``Stages.seeds()``; ``openings``: the run metadata's, this one last)."""
     from greenops_tb.recording import checkpoint
 
     stages, run, records = seeds
