@@ -39,6 +39,7 @@ from typing import Any
 from greenops_tb.errors import ResumeError
 from greenops_tb.format.columns import row_to_record
 from greenops_tb.format.schema import DEVICE_KINDS, Record
+from greenops_tb.format.tags import check_name
 from greenops_tb.sinks.lines import complete_end, first_line, lines_forward, parse_row
 
 #: without these, the rows cannot give the run's totals (the other resume columns default to 0)
@@ -152,6 +153,7 @@ def checked_record(cells: list[str], header: list[str]) -> Record:
         r = row_to_record(dict(zip(header, cells)))
     except (KeyError, TypeError, AttributeError, RecursionError) as err:
         raise ValueError(f"{type(err).__name__}: {err}") from None
+    check_name(r.stage)
     numbers = [getattr(r, name) for name in _CHECKED]
     numbers += [*r.mix_kwh.values(), *(e.energy_kwh for e in r.devices.values()), *r.embodied_kg_by_device.values()]
     bad = [x for x in numbers if x is not None and not (math.isfinite(x) and x >= 0)]
@@ -256,7 +258,8 @@ def from_csv(path: str | os.PathLike[str]) -> Resumed | None:
                 f"{path!r} cannot be continued: its header lacks {sorted(TOTALS_COLUMNS - set(header))}, the run's "
                 "totals (it was written with a narrow csv_columns= by an older greenops_tb); pass a new log_dir= "
                 "or csv_path= for the new records (the file is left unchanged)")
-        skipped = [0, ""]
+        skipped: list[int] = [0]
+        first: list[str] = []  # what was wrong with the first row skipped
 
         def records() -> Any:
             for at, text in lines_forward(fd, start, end):
@@ -264,11 +267,11 @@ def from_csv(path: str | os.PathLike[str]) -> Resumed | None:
                     yield checked_record(parse_row(text), header)
                 except ValueError as err:
                     skipped[0] += 1
-                    skipped[1] = skipped[1] or f"the row at byte {at}: {err}"
+                    first[:] = first or [f"the row at byte {at}: {err}"]
 
         out = fold(base[1] if base is not None else None, records(), problems)
     if skipped[0]:
-        problems.insert(0, f"{skipped[0]} unreadable rows skipped (first: {skipped[1]})")
+        problems.insert(0, f"{skipped[0]} unreadable rows skipped (first: {first[0]})")
     if problems:
         warnings.warn(f"greenops_tb: re-opening {path}: " + "; ".join(problems), RuntimeWarning, stacklevel=3)
     if out is not None and start < end:

@@ -122,4 +122,6 @@ def acquire(log_dir: str, owner: Closable | None = None) -> RunLock | None:
     os.pwrite(fd, info, 0)
     lock = RunLock(path, fd, owner)
     _HELD[path] = lock
+    if owner is not None:  # a writer dropped without close() gives the run back when it is collected
+        weakref.finalize(owner, lock.release).atexit = False
     return lock
