@@ -230,3 +230,17 @@ def test_a_crashed_opening_is_continued_from_its_last_checkpoint(tmp_path):
     recs = read_records(run / "green.csv")
     assert [r.seq for r in recs] == list(range(3003))
     assert math.isclose(recs[-1].run_energy_kwh, sum(r.energy_kwh for r in recs), rel_tol=1e-9)
+
+
+@pytest.mark.parametrize("column", ["energy_kwh", "duration_s", "co2_kg"])
+def test_an_impossible_interval_is_skipped_not_summed(tmp_path, column):
+    """A finite but impossible interval (1e308 kWh, s or kg) is damage: skipped and counted, never carried."""
+    run = tmp_path / "run"
+    _opening(run, 10)
+    csv = run / "green.csv"
+    _set_cell(csv, 5, column, "1e308")
+    _set_cell(csv, -1, "duration_s", "0.1")  # the checkpoint no longer matches: every row is read
+    with pytest.warns(RuntimeWarning, match="1 unreadable rows skipped .*row at byte"):
+        _opening(run, 2)
+    last = read_records(csv)[-1]
+    assert last.resume == 1 and last.run_energy_kwh < 1 and last.run_co2_kg < 1 and last.run_duration_s < 3600

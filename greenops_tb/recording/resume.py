@@ -17,7 +17,8 @@ checkpoint beside it (:mod:`greenops_tb.recording.checkpoint`, written at every 
 only the header, the checkpoint's last row and the rows after it (those of an opening that crashed)
 are read. Without a valid checkpoint (a CSV from an older greenops_tb, or one changed since) every row
 is read once, in bounded memory. The rows read are folded into the totals: a row that cannot be read
-(not UTF-8, not one CSV row, a malformed or a negative or non-finite number) is skipped and counted;
+(not UTF-8, not one CSV row, a malformed, negative or non-finite number, or numbers no interval can have,
+such as 1e308 kWh) is skipped and counted;
 the run's running totals of the last row are used only when they are consistent with the rows read
 (between the largest stage's total and the sum of the rows), else the sum is used; every skip and
 fallback is named in one warning. ``csv_columns=`` always keeps the columns this needs
@@ -159,7 +160,30 @@ def checked_record(cells: list[str], header: list[str]) -> Record:
     bad = [x for x in numbers if x is not None and not (math.isfinite(x) and x >= 0)]
     if bad:
         raise ValueError(f"a number that is not finite and >= 0 ({bad[0]!r})")
+    wrong = _implausible(r)
+    if wrong:
+        raise ValueError(wrong)
     return r
+
+
+#: no job draws 100 MW: an interval's energy above that (finite, such as 1e308) is damage, not a measurement
+MAX_POWER_W = 1e8
+
+
+def _implausible(r: Record) -> str:
+    """What makes an interval's numbers impossible ("" when nothing; a narrowed CSV's missing cells are 0)."""
+    kinds = r.energy_kwh_gpu + r.energy_kwh_cpu + r.energy_kwh_ram
+    if kinds > 0 and not math.isclose(kinds, r.energy_kwh, rel_tol=1e-6, abs_tol=1e-15):
+        return f"energy_kwh {r.energy_kwh!r} is not the sum of its device kinds ({kinds!r})"
+    if r.energy_kwh * 3.6e6 > MAX_POWER_W * max(r.duration_s, 1.0):
+        return f"energy_kwh {r.energy_kwh!r} in {r.duration_s!r} s is more than {MAX_POWER_W:g} W"
+    if r.end_time > 0 and r.duration_s > r.end_time - r.start_time + 3600:
+        return f"duration_s {r.duration_s!r} is longer than its wall-clock interval"
+    if r.pue > 0 and not math.isclose(r.facility_energy_kwh, r.energy_kwh * r.pue, rel_tol=1e-6, abs_tol=1e-15):
+        return f"facility_energy_kwh {r.facility_energy_kwh!r} is not energy_kwh x pue"
+    if r.facility_energy_kwh > 0 and r.co2_kg > 10.0 * r.facility_energy_kwh:
+        return f"co2_kg {r.co2_kg!r} is more than 10 kg per facility kWh"
+    return ""
 
 
 def _run_total(name: str, cell: float | None, base: float | None, rows: float | None, floor: float,
