@@ -30,7 +30,6 @@ from greenops_tb.format.text import RecordText
 from greenops_tb.sinks.lines import complete_end, first_line, lines_backward, parse_row
 
 
-
 class _Line:
     """File-like target for csv.writer that keeps the last encoded row."""
 
