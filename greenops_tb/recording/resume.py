@@ -213,7 +213,7 @@ def _run_seed(base: Seed, rows: _Fold, stages: dict[str, _Fold], last: Record, p
         ("embodied_kg", "water_onsite_l", "water_offsite_l"),
         (last.run_embodied_kg, last.run_water_onsite_l, last.run_water_offsite_l), base.footprint, rows.footprint)))
     # overlapping stages count a joule in each: the rows' splits are scaled to the run's share of their sum
-    scale = (kwh - base.kwh) / rows.kwh if kwh is not None and rows.kwh > 0 else 1.0
+    scale = max(kwh - base.kwh, 0.0) / rows.kwh if kwh is not None and rows.kwh > 0 else 1.0
     out = _Fold(base)
     out.records += rows.records
     out.facility += rows.facility * scale
