@@ -246,7 +246,8 @@ class GreenSummaryWriter(SummaryWriter):
                sync_cuda: bool, attribution: Mapping[str, str]) -> None:
         """Everything after the log dir: CSV, meter, pricing, sinks, stages, run metadata."""
         self._run = run_name or os.path.basename(os.path.normpath(self.log_dir))
-        self._lock = run_lock.acquire(self.log_dir, self) if self._writes else None  # one writer per run
+        own_csv = os.fspath(csv_path) if isinstance(csv_path, (str, os.PathLike)) else None
+        self._lock = run_lock.acquire(self.log_dir, self, own_csv) if self._writes else None  # one writer per run
         # only rank 0 writes the job's CSV and events
         self._csv = build_csv(self.log_dir, csv_path if self._writes else False, opts.base_columns, hash_chain)
         self._meter, self._host_claim = build_meter(self._job, meters, gpus, sysfs_root, sample_interval, **attribution)

@@ -142,3 +142,17 @@ def test_a_holder_killed_with_sigkill_leaves_no_stale_lock(tmp_path):
     recs = read_records(run / "green.csv")
     assert [r.resume for r in recs] == [0] * 6 + [1]
     _check_rows(run / "green.csv")
+
+
+def test_two_log_dirs_cannot_share_one_csv(tmp_path):
+    shared = tmp_path / "reports" / "energy.csv"
+    with constant_writer(tmp_path / "a", csv_path=str(shared)) as first:
+        first.start("train")
+        first.stop("train")
+        assert (tmp_path / "reports" / ".energy.csv.lock").exists()
+        with pytest.warns(RuntimeWarning, match="still open in this process"):
+            second = constant_writer(tmp_path / "b", csv_path=str(shared))  # a re-run cell, another log dir
+        assert first._closed and not (tmp_path / "a" / LOCK_NAME).exists()
+    second.close()
+    assert not (tmp_path / "reports" / ".energy.csv.lock").exists()
+    _check_rows(shared)
