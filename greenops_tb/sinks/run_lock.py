@@ -85,6 +85,11 @@ class RunLock:
                     f"{what} is being written by another GreenSummaryWriter: {who}. Two writers on one run would "
                     "interleave its records; pass another log_dir= (or csv_path=), or wait until that process "
                     f"closes its writer or exits (the lock, {path}, is released then, even if it is killed)") from None
+            except OSError as err:  # a file system without locks: record anyway, say what is not protected
+                os.close(fd)
+                warnings.warn(f"greenops_tb: cannot lock {path} ({err.strerror or err}); a second writer on {what} "
+                              "would not be detected", RuntimeWarning, stacklevel=5)
+                return
             with contextlib.suppress(OSError):
                 if os.stat(path).st_ino == os.fstat(fd).st_ino:
                     break  # not a file its previous holder removed between our open and our lock
