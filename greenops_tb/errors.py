@@ -74,3 +74,11 @@ class RankTimeoutError(DistributedError):
 
 class StageOrderError(DistributedError):
     """Ranks passed different stage boundaries (or a different number of them)."""
+
+
+class RunInUseError(StateError):
+    """Another process is writing this run (its log dir is locked); the message names it and says what to do."""
+
+
+class ResumeError(GreenOpsError, ValueError):
+    """An existing run that cannot be continued (its CSV lacks what resuming needs); the file is left unchanged."""

@@ -35,7 +35,7 @@ from greenops_tb.format.workunits import Efficiency, stage_efficiency
 from greenops_tb.grid import resolve_grid
 from greenops_tb.meters.base import MeterLike
 from greenops_tb.meters.sync import sync_accelerators
-from greenops_tb.recording import resume
+from greenops_tb.recording import checkpoint, resume
 from greenops_tb.recording.builders import build_csv, build_meter
 from greenops_tb.recording.options import Measure, Output, Where, WriterOptions, check_timings, writer_options
 from greenops_tb.recording.stages import Pricing, Stages
@@ -44,12 +44,14 @@ from greenops_tb.recording.user_steps import UserSteps
 from greenops_tb.recording.watch import Watches
 from greenops_tb.sinks.base import SinkFanOut
 from greenops_tb.sinks.csv import CsvSink
+from greenops_tb.sinks import run_lock
 from greenops_tb.sinks.event_file import FastFileWriter
 from greenops_tb.sinks.events import EventSink, metadata_summary
 
 if TYPE_CHECKING:
     from greenops_tb.analysis.forecast import Forecast
     from greenops_tb.recording.model_hooks import ModelHooks
+    from greenops_tb.sinks.run_lock import RunLock
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +136,7 @@ class GreenSummaryWriter(SummaryWriter):
                 "(or fix its permissions); nothing was recorded"
             ) from err
         self._csv: CsvSink | None = None
+        self._lock: RunLock | None = None
         try:
             self._build(opts)
         except BaseException:
@@ -147,6 +150,9 @@ class GreenSummaryWriter(SummaryWriter):
         """Everything after the log dir: CSV, meter, pricing, sinks, stages, run metadata."""
         out = opts.output
         self._run = out.run_name or os.path.basename(os.path.normpath(self.log_dir))
+        csv_path = out.csv_path
+        own_csv = os.fspath(csv_path) if isinstance(csv_path, (str, os.PathLike)) else None
+        self._lock = run_lock.acquire(self.log_dir, self, own_csv) if self._writes else None  # one writer per run
         self._csv = build_csv(self.log_dir, opts, writes=self._writes)  # only rank 0 writes the job's CSV and events
         meter, self._host_claim = build_meter(self._job, opts.measure)
         self._meter: MeterLike = meter
@@ -162,7 +168,8 @@ class GreenSummaryWriter(SummaryWriter):
         self._fw = self._get_file_writer()
         self._user_steps = UserSteps(self._fw)  # what _get_file_writer() gives the user's add_* calls from now on
         self._events = EventSink(self._fw, out.emit_every)
-        self._sinks = SinkFanOut([self._csv, self._events] if self._csv is not None else [self._events])
+        self._sinks = SinkFanOut([self._csv, checkpoint.Periodic(self._checkpoint), self._events]
+                                 if self._csv is not None else [self._events])
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._sinks.write,
             seq0=self._csv.next_seq if self._csv else 0,
@@ -174,6 +181,11 @@ class GreenSummaryWriter(SummaryWriter):
         self._fw.add_summary(metadata_summary(self.run_metadata()), 0, time.time())
         self._pid = os.getpid()
         self._closed = False
+
+    def _checkpoint(self) -> None:
+        """Save the totals beside the CSV, so the next opening reads O(1) rows (see :mod:`resume`)."""
+        if (csv := self._live_csv()) is not None:
+            resume.save_state(csv.path, self._stages.seeds(), self.run_metadata().openings)
 
     def _abandon(self, new_dir: bool) -> None:
         """Undo a constructor that failed after the log dir: close what was opened (descriptors, the flush
@@ -190,6 +202,8 @@ class GreenSummaryWriter(SummaryWriter):
             with contextlib.suppress(Exception):
                 meter.close()
         self._grid.close()
+        if self._lock is not None:
+            self._lock.release()
         if new_dir:
             with contextlib.suppress(OSError):  # only when empty: never anything the user put there
                 os.rmdir(self.log_dir)
@@ -396,7 +410,10 @@ class GreenSummaryWriter(SummaryWriter):
         except Exception as err:  # noqa: BLE001 - a failed event file must not keep the CSV and meters open
             self._sinks.report(self._events, err)
         self._sinks.close()  # the event file again (closes a failed one), the CSV
+        self._checkpoint()
         self._meter.close()
         if self._host_claim is not None:
             self._host_claim.release()
         self._grid.close()
+        if self._lock is not None:
+            self._lock.release()

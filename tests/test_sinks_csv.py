@@ -97,8 +97,11 @@ def test_csv_columns_subset_and_off(tmp_path):
     w = _writer(tmp_path / "run", csv_columns=["energy_kwh", "co2_kg"], watch={"lr": {"lr": 0.1}})
     _records(w, 1)
     w.close()
+    from greenops_tb.format.columns import BASE_COLUMNS, RESUME_COLUMNS
+
     header = read_table(tmp_path / "run" / "green.csv")[0]
-    assert header == ["run", "stage", "seq", "step", "energy_kwh", "co2_kg", "watch:lr"]
+    kept = [c for c in BASE_COLUMNS if c in RESUME_COLUMNS]  # what a re-opening continues from is always kept
+    assert header == kept + ["watch:lr"] and "avg_power_w" not in header and "co2_kg" in header
     rows = read_rows(tmp_path / "run" / "green.csv")
     assert float(rows[0]["co2_kg"]) > 0 and rows[1]["watch:lr"] == "0.1"
     w = _writer(tmp_path / "off", csv_path=False)

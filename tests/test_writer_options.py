@@ -57,7 +57,7 @@ def test_groups_passed_whole_write_what_the_flat_keywords_write(tmp_path: Path) 
         _one_stage(w)
     (head_f, rows_f), (head_g, rows_g) = _rows(tmp_path / "flat" / "green.csv"), _rows(tmp_path / "grouped" / "green.csv")
     assert head_f == head_g and "chain_hash" in head_g and "energy_kwh" in head_g
-    assert "energy_kwh_gpu" not in head_g, "csv_columns= given in Output(...) chose the columns"
+    assert "avg_power_w" not in head_g, "csv_columns= given in Output(...) chose the columns"
     assert len(rows_g) == len(rows_f) == 3
     for key, want in (("location", "FR"), ("pue", "1.25"), ("currency", "EUR"), ("run", "named")):
         assert rows_g[0][key] == rows_f[0][key] == want, key

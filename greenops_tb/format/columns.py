@@ -78,6 +78,13 @@ CSV_NAME = "green.csv"  # the CSV's name in the run's log_dir unless the writer 
 
 #: Columns that must be present for a row to be turned back into a Record.
 REQUIRED_COLUMNS: frozenset[str] = frozenset({"run", "stage", "seq", "step", "energy_kwh"})
+#: Columns a re-opened run continues from (see :mod:`greenops_tb.recording.resume`): ``csv_columns=`` keeps them.
+RESUME_COLUMNS: frozenset[str] = REQUIRED_COLUMNS | {
+    "stage_step", "epoch", "resume", "start_time", "duration_s", "energy_kwh_gpu", "energy_kwh_cpu",
+    "energy_kwh_ram", "facility_energy_kwh", "co2_kg", "cost", "location", *(MIX_PREFIX + s for s in SOURCES),
+    "devices_json", "run_duration_s", "run_energy_kwh", "run_co2_kg", "run_cost", *WORK_FIELDS[:2],
+    *FOOTPRINT_COLUMNS[:4], "run_embodied_kg", "run_water_onsite_l", "run_water_offsite_l",
+}
 
 
 def csv_columns(watched: list[str] | tuple[str, ...] = (), *, chain: bool = False) -> list[str]:

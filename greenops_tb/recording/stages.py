@@ -141,6 +141,13 @@ class _Acc:
         self.samples, self.tokens = s.samples, s.tokens
         self.footprint = FootprintTotals(*s.footprint, dict(s.embodied_kg_by_device))
 
+    def as_seed(self, next_step: int = 0, epoch: int = -1, by_device: Mapping[str, float] | None = None) -> Seed:
+        """These totals to continue from (the inverse of :meth:`seed`)."""
+        f = self.footprint
+        return Seed(self.records, self.duration, self.kwh, dict(self.by_kind), self.facility, self.co2, self.cost,
+                    self._mix(), dict(by_device or {}), next_step, epoch, self.samples, self.tokens,
+                    (f.embodied_kg, f.water_onsite_l, f.water_offsite_l), dict(f.embodied_kg_by_device))
+
     def mix_now(self, facility_now: float) -> dict[str, float]:
         """The record's running mix: ``{}`` while the shares have not changed and this interval's facility energy
         (``facility_now``) carries them (see :class:`~greenops_tb.format.schema.Record`), else facility energy per grid
@@ -213,7 +220,7 @@ class Stages:
         self._p = pricing
         self._watches = watches
         self._emit = emit
-        self._seq = seq0
+        self._seq = self._seq0 = seq0
         self._before = before_boundary
         self._user_step = user_step
         self._footprint = footprint
@@ -303,6 +310,14 @@ class Stages:
         """Refuse every later call with RuntimeError(``reason``) without touching the lock (a forked child:
         another thread may have held it at the fork)."""
         self._closed = reason
+
+    def seeds(self) -> tuple[dict[str, Seed], Seed, int]:
+        """Every stage's and the run's totals now, to continue from (see :mod:`resume`), and this opening's
+        record count."""
+        with self._lock:
+            stages = {n: s.acc.as_seed(max(s.step, s.last + 1), s.epoch) for n, s in self._stages.items()}
+            run = self._run.as_seed(by_device=dict(zip(self._ids, self._run.by_device)))
+            return stages, run, self._seq - self._seq0
 
     def totals(self) -> tuple[dict[str, StageTotals], StageTotals]:
         with self._lock:

@@ -24,13 +24,11 @@ from typing import Sequence, overload
 
 from greenops_tb.errors import UsageError
 from greenops_tb.format import hashchain
-from greenops_tb.format.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX
-from greenops_tb.format.csvtext import cells, decode
+from greenops_tb.format.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, RESUME_COLUMNS, WATCH_PREFIX
 from greenops_tb.format.rows import row_plan
 from greenops_tb.format.schema import Record
 from greenops_tb.format.text import RecordText
-
-_TAIL = 1 << 16
+from greenops_tb.sinks.lines import complete_end, first_line, lines_backward, parse_row
 
 
 class _Line:
@@ -42,48 +40,27 @@ class _Line:
         self.text = s
 
 
-def _last_line(fd: int, size: int) -> bytes:
-    start = max(0, size - _TAIL)
-    data = os.pread(fd, size - start, start)
-    lines = data.rstrip(b"\r\n").rsplit(b"\n", 1)
-    return lines[-1]
-
-
-def _repair_tail(fd: int) -> int:
-    """Cut an incomplete last line; returns the new size."""
-    size = os.fstat(fd).st_size
-    if size == 0:
-        return 0
-    start = max(0, size - _TAIL)
-    data = os.pread(fd, size - start, start)
-    if data.endswith(b"\n"):
-        return size
-    cut = data.rfind(b"\n")
-    new = start + cut + 1 if cut >= 0 else (0 if start == 0 else size)
-    os.ftruncate(fd, new)
-    return new
-
-
 #: how every green CSV header starts (the required columns lead, in schema order)
 _GREEN_START = b"run,stage,seq,step"
 
 
 def _parse_header(line: bytes) -> list[str]:
-    """The cells of a header line (bytes that are not UTF-8 left out); [] when it is not CSV."""
+    """The cells of a header line; [] when it is not UTF-8 text or not a CSV row."""
     try:
-        return next(cells([decode(line).text.rstrip("\r")]), [])
-    except csv.Error:
+        return parse_row(line)
+    except ValueError:
         return []
 
 
 def choose_columns(selected: Sequence[str] | None) -> list[str]:
-    """Base columns to write: all, or the user's subset (required columns always kept), in schema order."""
+    """Base columns to write: all, or the user's subset, in schema order; the required columns and those a
+    re-opened run continues from (:data:`~greenops_tb.format.columns.RESUME_COLUMNS`) are always kept."""
     if selected is None:
         return list(BASE_COLUMNS)
     unknown = [c for c in selected if c not in BASE_COLUMNS]
     if unknown:
         raise UsageError(f"csv_columns: unknown column(s) {unknown}; choose from {list(BASE_COLUMNS)}")
-    keep = set(selected) | REQUIRED_COLUMNS
+    keep = set(selected) | RESUME_COLUMNS
     return [c for c in BASE_COLUMNS if c in keep]
 
 
@@ -112,6 +89,7 @@ class CsvSink:
         self.header: list[str] | None = None
         self._prev_hash = ""
         self.next_seq = 0
+        self.data_start = 0  # where the rows of an adopted file start (after its header)
         self._adopt_existing()
 
     def _adopt_existing(self) -> None:
@@ -119,11 +97,13 @@ class CsvSink:
         size = os.fstat(self._fd).st_size
         if size == 0:
             return
-        head = os.pread(self._fd, min(size, _TAIL), 0)
-        if b"\n" not in head and (_GREEN_START.startswith(head) or head.startswith(_GREEN_START + b",")):
-            os.ftruncate(self._fd, 0)  # only a header, torn by a crash before its first row: start afresh
-            return
-        header = _parse_header(head.split(b"\n", 1)[0] if b"\n" in head else b"")
+        line = first_line(self._fd, size)  # whatever its width
+        if line is None:
+            head = os.pread(self._fd, len(_GREEN_START) + 1, 0)
+            if _GREEN_START.startswith(head) or head.startswith(_GREEN_START + b","):
+                os.ftruncate(self._fd, 0)  # only a header, torn by a crash before its first row: start afresh
+                return
+        header = _parse_header(line or b"")
         if not REQUIRED_COLUMNS <= set(header):
             os.close(self._fd)
             self._fd = -1
@@ -132,7 +112,6 @@ class CsvSink:
                 f"{self.path!r} exists and is not a green CSV (its first line is not a header with {missing}); "
                 "it was left unchanged: pass another csv_path= (or csv_path=False)"
             )
-        size = _repair_tail(self._fd)
         if self._chain and CHAIN_COLUMN not in header:
             os.close(self._fd)
             self._fd = -1
@@ -140,13 +119,17 @@ class CsvSink:
                 f"{self.path!r} was written without a hash chain, so hash_chain=True cannot continue it; "
                 "pass a new csv_path= or hash_chain=False"
             )
+        size = complete_end(self._fd, size)
+        os.ftruncate(self._fd, size)  # cut an incomplete last line (a crash's)
         self._set_header(header)
         self._chain = CHAIN_COLUMN in header
-        last = next(cells([decode(_last_line(self._fd, size)).text]))
-        if last != header:
-            row = dict(zip(header, last))
-            self.next_seq = int(row["seq"]) + 1
-            self._prev_hash = row.get(CHAIN_COLUMN, "")
+        self.data_start = len(line or b"") + 1
+        for _, text in lines_backward(self._fd, size, self.data_start):  # the last row whose seq can be read
+            with contextlib.suppress(ValueError, KeyError):
+                row = dict(zip(header, parse_row(text, errors="replace")))
+                self.next_seq = int(row["seq"]) + 1
+                self._prev_hash = row.get(CHAIN_COLUMN, "")
+                break
 
     def _start(self, rec: Record) -> None:
         cols = self._base + [WATCH_PREFIX + w for w in rec.watched]
