@@ -262,7 +262,7 @@ class GreenSummaryWriter(SummaryWriter):
             seq0=self._csv.next_seq if self._csv else 0, before_boundary=sync_accelerators if sync_cuda else None,
             resumed=self._resumed,
             user_step=self._user_steps.current if self._step_axis == "user" else None,
-            footprint=self._footprint,
+            footprint=self._footprint, seal=None if self._csv is None or self._csv.chain is None else self._csv.chain.seal,
         )
         self._close_lock = threading.Lock()
         self._fw.add_summary(metadata_summary(self.run_metadata()), 0, time.time())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from greenops_tb.format.schema import (
     DICT_FIELDS,
@@ -80,9 +80,10 @@ CSV_NAME = "green.csv"  # the CSV's name in the run's log_dir unless the writer 
 REQUIRED_COLUMNS: frozenset[str] = frozenset({"run", "stage", "seq", "step", "energy_kwh"})
 
 
-def csv_columns(watched: list[str] | tuple[str, ...] = (), *, chain: bool = False) -> list[str]:
-    """The full (widest) CSV header for a run with these watched names."""
-    cols = list(BASE_COLUMNS) + [WATCH_PREFIX + w for w in watched]
+def csv_columns(watched: list[str] | tuple[str, ...] = (), *, chain: bool = False,
+                base: Sequence[str] = BASE_COLUMNS) -> list[str]:
+    """The CSV header for a run with these watched names: the full (widest) one, or ``base``'s."""
+    cols = list(base) + [WATCH_PREFIX + w for w in watched]
     if chain:
         cols.append(CHAIN_COLUMN)
     return cols

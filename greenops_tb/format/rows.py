@@ -112,6 +112,14 @@ class RowPlan:
         return list(self._order(cells))
 
 
+def line_cells(cells: list[str]) -> list[str]:
+    """``cells`` as one CSV line holds them: raw line breaks become spaces (one line is one row)."""
+    joined = "\x1f".join(cells)
+    if "\n" in joined or "\r" in joined:
+        return [c.replace("\r", " ").replace("\n", " ") for c in cells]
+    return cells
+
+
 @functools.lru_cache(maxsize=64)
 def row_plan(columns: tuple[str, ...]) -> RowPlan:
     """The cached :class:`RowPlan` for a header (a tuple, so it can be a cache key)."""

@@ -103,8 +103,7 @@ class RecordText:
     """A record's text forms, each built once (on first use) for every sink that needs it.
 
     ``numbers()`` feeds the CSV row and the record JSON; ``devices_json`` is both the ``devices_json``
-    CSV cell and the JSON's ``devices``. Never changed once shared: a sink that amends the record's
-    text fields (the CSV sets ``chain_hash``) passes on :meth:`with_record`'s new object.
+    CSV cell and the JSON's ``devices``. Never changed once shared.
     """
 
     __slots__ = ("rec", "_numbers", "_devices", "_embodied")
@@ -114,12 +113,6 @@ class RecordText:
         self._numbers: Numbers | None = None
         self._devices: str | None = None
         self._embodied: str | None = None
-
-    def with_record(self, rec: Record) -> "RecordText":
-        """The text of ``rec``, a copy of this record that differs in text fields only (numbers reused)."""
-        other = RecordText(rec)
-        other._numbers, other._devices, other._embodied = self._numbers, self._devices, self._embodied
-        return other
 
     def numbers(self) -> Numbers:
         if self._numbers is None:

@@ -17,13 +17,12 @@ from greenops_tb.format.text import RecordText
 
 @runtime_checkable
 class RecordSink(Protocol):
-    """Where records go. ``write`` returns the text later sinks get: the same object, or a new one
-    for an amended record (the CSV's ``chain_hash``), never the shared one changed."""
+    """Where records go. Every sink gets the same record (its ``chain_hash`` set before any sink sees it)."""
 
     name: str  # in the failure warning, e.g. "csv"
     retry_after_failure: bool  # False: dropped (and closed) after its first failure
 
-    def write(self, text: RecordText, closing: bool) -> RecordText:
+    def write(self, text: RecordText, closing: bool) -> None:
         """Record ``text.rec``; ``closing``: it ends a stage (``stop()``), not an ``update()``."""
         ...
 
@@ -51,7 +50,7 @@ class SinkFanOut:
         text = RecordText(rec)
         for sink in self._sinks:
             try:
-                text = sink.write(text, closing)
+                sink.write(text, closing)
             except Exception as err:  # noqa: BLE001 - a sink must never crash training
                 self.report(sink, err)
 

@@ -141,14 +141,13 @@ class EventSink:
     def _add_summary(self, text: RecordText) -> None:
         self._fw.add_summary(record_summary(text.rec), text.rec.step, text.rec.end_time)
 
-    def write(self, text: RecordText, closing: bool) -> RecordText:
+    def write(self, text: RecordText, closing: bool) -> None:
         if self._emit_every > 1 and not closing:
             stage = text.rec.stage
             n = self._counts[stage] = self._counts.get(stage, 0) + 1
             if n % self._emit_every:
-                return text
+                return
         self._add(text)
-        return text
 
     def flush(self) -> None:
         self._flush_soon()
