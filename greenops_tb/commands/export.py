@@ -21,12 +21,11 @@ import argparse
 import csv
 import json
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Iterator, TextIO
 
-from greenops_tb.format.columns import _FORMULA_LEAD, csv_columns
+from greenops_tb.format.columns import NEUTRALISED, csv_columns
 from greenops_tb.format.rows import record_to_row
 from greenops_tb.format.schema import Record
 from greenops_tb.readers.runs import LOADERS, InputError, Logdir, Progress, open_logdir, report_malformed
@@ -34,7 +33,7 @@ from greenops_tb.readers.runs import LOADERS, InputError, Logdir, Progress, open
 FORMATS = ("csv", "jsonl", "json", "parquet")
 TEXT_COLUMNS = ("run", "stage", "location", "chain_hash")  # text even when every value looks like a number
 # the quote neutralise_text puts before text a spreadsheet would run as a formula
-FORMULA_GUARD = "^'[" + re.escape("".join(_FORMULA_LEAD)) + "]"
+FORMULA_GUARD = NEUTRALISED
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

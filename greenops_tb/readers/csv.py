@@ -1,4 +1,5 @@
-"""Records back from a green CSV, crash-tolerant.
+"""Records back from a green CSV, crash-tolerant (the file I/O; rows are decoded by
+:func:`greenops_tb.format.columns.decode_rows`).
 
 A run killed mid-write leaves at most one incomplete last line (no trailing
 newline); it is ignored here, every complete row is returned. Rows never hold
@@ -11,7 +12,8 @@ import io
 import os
 import warnings
 
-from greenops_tb.format.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX, row_to_record
+from greenops_tb.format.columns import column_problems as column_problems  # the layout's; importable from here
+from greenops_tb.format.columns import decode_rows
 from greenops_tb.format.schema import Record
 
 
@@ -47,25 +49,7 @@ def read_records(path: str | os.PathLike[str]) -> list[Record]:
 def read_records_counted(path: str | os.PathLike[str]) -> tuple[list[Record], int, str]:
     """(records of the complete rows, how many malformed rows were skipped, what was wrong with the first)."""
     header, rows = read_table(path)
-    missing = REQUIRED_COLUMNS - set(header)
-    if header and missing:
-        raise ValueError(f"{os.fspath(path)}: not a green CSV: the header lacks {sorted(missing)}")
-    out: list[Record] = []
-    skipped, first = 0, ""
-    for i, cells in enumerate(rows):
-        try:
-            if len(cells) != len(header):
-                raise ValueError(f"{len(cells)} cells, the header has {len(header)}")
-            out.append(row_to_record(dict(zip(header, cells))))
-        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
-            skipped += 1
-            first = first or f"data row {i + 1} (line {i + 2}): {err}"
-    return out, skipped, first
-
-
-def column_problems(header: list[str]) -> tuple[list[str], list[str]]:
-    """(unknown columns, missing base columns) of a CSV header, compared with what the writer writes."""
-    known = set(BASE_COLUMNS) | {CHAIN_COLUMN}
-    unknown = [c for c in header if c not in known and not c.startswith(WATCH_PREFIX)]
-    missing = [c for c in BASE_COLUMNS if c not in header]
-    return unknown, missing
+    try:
+        return decode_rows(header, rows)
+    except ValueError as err:  # the header is not a green CSV's
+        raise ValueError(f"{os.fspath(path)}: {err}") from None
