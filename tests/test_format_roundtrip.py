@@ -30,7 +30,8 @@ from greenops_tb.sinks.csv import CsvSink, choose_columns
 from greenops_tb.sinks.events import RecordEvents
 
 LEADS = "=+-@\t\uff1d\uff0b\uff0d\uff20"
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=50, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 floats = st.floats(width=64)  # NaN, infinities and -0.0 included
 finite = st.floats(allow_nan=False, allow_infinity=False)
@@ -41,7 +42,7 @@ def texts(line_breaks: bool = True) -> st.SearchStrategy[str]:
     chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="" if line_breaks else "\r\n")
     plain = st.text(chars, max_size=40)
     led = st.tuples(st.text("'", max_size=3), st.sampled_from(LEADS), plain).map("".join)
-    return st.one_of(plain, led, st.text(chars, min_size=300, max_size=2000))
+    return st.one_of(plain, plain, led, led, st.text(chars, min_size=200, max_size=1000))  # long cells: 1 in 5
 
 
 names = st.from_regex(r"[A-Za-z0-9_.\-]{1,12}(/[A-Za-z0-9_.\-]{1,8})?", fullmatch=True)  # watched names, as checked
@@ -100,7 +101,7 @@ def test_json_round_trips_any_record(rec: Record) -> None:
 
 
 @SETTINGS
-@given(st.lists(records(csv=True), min_size=1, max_size=3), st.booleans())
+@given(st.lists(records(csv=True), min_size=1, max_size=2), st.booleans())
 def test_csv_round_trips_any_records_through_the_sink_and_the_reader(recs: list[Record], chain: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "green.csv")

@@ -14,14 +14,14 @@ record ``update()`` returns all carry the same ``chain_hash``.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from greenops_tb.format.columns import CHAIN_COLUMN, csv_columns
 from greenops_tb.format.rows import line_cells, row_plan
-from greenops_tb.format.schema import Record
+from greenops_tb.format.schema import RECORD_FIELDS, Record, record_values
+from greenops_tb.format.text import RecordText
 
 _PREFIX = "greenops_tb-chain-v1:"
 
@@ -46,13 +46,14 @@ class Chain:
     writes its header. Not thread-safe: the stages call it under their lock.
     """
 
-    __slots__ = ("base", "columns", "prev", "_run_at")
+    __slots__ = ("base", "columns", "prev", "_run_at", "_last")
 
     def __init__(self, base_columns: Sequence[str]) -> None:
         self.base = tuple(base_columns)
         self.columns: tuple[str, ...] | None = None
         self.prev = ""  # the previous row's hash; "" before a file's first row
         self._run_at = -1
+        self._last: tuple[Record, RecordText] | None = None  # the last sealed record and its text
 
     def adopt(self, header: Sequence[str], last_hash: str) -> None:
         """Continue an existing CSV whose header is ``header`` and whose last row's hash is ``last_hash``."""
@@ -67,10 +68,28 @@ class Chain:
         """``rec`` with ``chain_hash`` set to the hash of its CSV row (this chain advances by one row)."""
         if self.columns is None:
             self._set_columns(csv_columns(list(rec.watched), base=self.base))
-        cells = line_cells(row_plan(self.columns)(rec))
+        text, plan = RecordText(rec), row_plan(self.columns)
+        cells = plan(rec, text)
+        text.row = (plan, cells)
+        cells = line_cells(cells)
         prev = self.prev or anchor(cells[self._run_at] if self._run_at >= 0 else "")
         self.prev = link(prev, cells)
-        return dataclasses.replace(rec, chain_hash=self.prev)
+        values = list(record_values(rec))
+        values[_HASH_AT] = self.prev
+        sealed = Record(*values)  # a copy of rec, in field order, with its hash
+        self._last = (sealed, text.with_record(sealed))
+        return sealed
+
+    def text_of(self, rec: Record) -> RecordText:
+        """``rec``'s text: the one :meth:`seal` formatted when ``rec`` is the record it sealed last."""
+        last = self._last
+        if last is not None and last[0] is rec:
+            self._last = None
+            return last[1]
+        return RecordText(rec)
+
+
+_HASH_AT = RECORD_FIELDS.index("chain_hash")
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,8 @@ class RowPlan:
         """Cells of ``rec``; ``text`` (its :class:`RecordText`) when the caller has it already."""
         if text is None:
             text = RecordText(rec)
+        elif text.row is not None and text.row[0] is self:  # made already (by the hash chain)
+            return list(text.row[1])
         n = text.numbers()
         cells = list(self._floats(n.floats))
         cells += self._optional(n.optional)

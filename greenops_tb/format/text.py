@@ -94,16 +94,26 @@ class RecordText:
     """A record's text forms, each built once (on first use) for every sink that needs it.
 
     ``numbers()`` feeds the CSV row and the record JSON; ``devices_json`` is both the ``devices_json``
-    CSV cell and the JSON's ``devices``. Never changed once shared.
+    CSV cell and the JSON's ``devices``. Never changed once shared: the text of a copy of the record
+    that differs in text fields only (the hash chain's ``chain_hash``) is :meth:`with_record`'s new object.
     """
 
-    __slots__ = ("rec", "_numbers", "_devices", "_maps")
+    __slots__ = ("rec", "_numbers", "_devices", "_maps", "row")
 
     def __init__(self, rec: Record) -> None:
         self.rec = rec
         self._numbers: Numbers | None = None
         self._devices: str | None = None
         self._maps: dict[str, str] = {}
+        #: (a row plan, its cells of this record) once made: the hash chain's, reused by the CSV sink
+        self.row: tuple[object, list[str]] | None = None
+
+    def with_record(self, rec: Record) -> "RecordText":
+        """The text of ``rec``, a copy of this record that differs in text fields only (numbers reused;
+        so are row cells, which hold every text field but the chain hash)."""
+        other = RecordText(rec)
+        other._numbers, other._devices, other._maps, other.row = self._numbers, self._devices, self._maps, self.row
+        return other
 
     def numbers(self) -> Numbers:
         if self._numbers is None:

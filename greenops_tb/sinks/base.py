@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 from greenops_tb.format.schema import Record
 from greenops_tb.format.text import RecordText
@@ -37,8 +37,10 @@ class RecordSink(Protocol):
 class SinkFanOut:
     """Writes each record to every sink; "warn once, keep training, keep the other sinks"."""
 
-    def __init__(self, sinks: Sequence[RecordSink]) -> None:
+    def __init__(self, sinks: Sequence[RecordSink], text_of: Callable[[Record], RecordText] = RecordText) -> None:
+        """``text_of``: a record's text (the hash chain's ``Chain.text_of`` reuses what sealing formatted)."""
         self._sinks = tuple(sinks)
+        self._text_of = text_of
         self._failed: set[str] = set()
 
     def __contains__(self, sink: object) -> bool:
@@ -47,7 +49,7 @@ class SinkFanOut:
 
     def write(self, rec: Record, closing: bool) -> None:
         """Called by Stages under its lock, in seq order."""
-        text = RecordText(rec)
+        text = self._text_of(rec)
         for sink in self._sinks:
             try:
                 sink.write(text, closing)
