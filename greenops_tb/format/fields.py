@@ -56,7 +56,7 @@ class Field:
     """One record field: its kind, its CSV layout and columns, its pandas dtype, how older files read it."""
 
     name: str
-    kind: Kind
+    kind: Kind = Kind.FLOAT
     cell: Cell = Cell.ONE
     columns: tuple[str, ...] = ()  # its CSV columns (one-value cells: its name)
     dtype: str = ""  # pandas dtype of its columns ("": the kind's; "datetime": UTC timestamps from unix s)
@@ -81,12 +81,13 @@ class Field:
         return _DEFAULTS[self.kind] if self.kind in _DEFAULTS else {}
 
 
-def _f(name: str, kind: Kind = Kind.FLOAT, **kw: Any) -> Field:
-    return Field(name, kind, **kw)
-
-
+_f = Field
 _TEXT, _INT, _MAYBE = Kind.TEXT, Kind.INT, Kind.MAYBE_FLOAT
-_EVENTS_ONLY = {"kind": Kind.NUMBERS, "cell": Cell.NONE}
+
+
+def _events_only(name: str) -> Field:
+    return Field(name, Kind.NUMBERS, cell=Cell.NONE)
+
 
 #: Every Record field, in CSV column order.
 FIELDS: tuple[Field, ...] = (
@@ -111,7 +112,7 @@ FIELDS: tuple[Field, ...] = (
     _f("run_embodied_kg", _MAYBE), _f("run_water_onsite_l", _MAYBE), _f("run_water_offsite_l", _MAYBE),
     _f("watched", Kind.NUMBERS, cell=Cell.WATCH, columns=("watched_extra",), dtype="string"),
     _f("chain_hash", _TEXT, cell=Cell.CHAIN, dtype="string"),
-    _f("run_devices_kwh", **_EVENTS_ONLY), _f("stage_mix_kwh", **_EVENTS_ONLY), _f("run_mix_kwh", **_EVENTS_ONLY),
+    _events_only("run_devices_kwh"), _events_only("stage_mix_kwh"), _events_only("run_mix_kwh"),
 )
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 
