@@ -198,6 +198,9 @@ class Record:
 #: Record's fields in order, and ``rec -> tuple of their values``.
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Record))
 record_values = operator.attrgetter(*RECORD_FIELDS)
+if set(RECORD_FIELDS) != {f.name for f in FIELDS}:  # a field declared on one side only: say so at import
+    raise TypeError(f"Record and the field table (greenops_tb/format/fields.py) disagree on "
+                    f"{sorted(set(RECORD_FIELDS) ^ {f.name for f in FIELDS})}: declare each field in both")
 #: The running splits (name -> float), written to the event record only (see the module docstring).
 SPLIT_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.cell is Cell.NONE)
 #: The fields of each kind (see :mod:`greenops_tb.format.fields`, which drives every encoder and decoder).
