@@ -30,7 +30,6 @@ from greenops_tb.footprint import EmbodiedOptions, Footprint
 from greenops_tb.footprint.water import check_wue
 from greenops_tb.format.schema import Record, RunMetadata
 from greenops_tb.format.tags import check_name
-from greenops_tb.format.text import RecordText
 from greenops_tb.format.workunits import Efficiency, stage_efficiency
 from greenops_tb.grid import resolve_grid
 from greenops_tb.meters.base import EnergySource, MeterLike
@@ -257,9 +256,8 @@ class GreenSummaryWriter(SummaryWriter):
         self._fw = self._get_file_writer()
         self._user_steps = _UserSteps(self._fw)  # what _get_file_writer() gives the user's add_* calls from now on
         self._events = EventSink(self._fw, opts.emit_every)
-        chain = None if self._csv is None else self._csv.chain
-        self._sinks = SinkFanOut([self._csv, self._events] if self._csv is not None else [self._events],
-                                 RecordText if chain is None else chain.text_of)
+        chain = None if self._csv is None else self._csv.chain  # seals each record before the sinks
+        self._sinks = SinkFanOut([self._csv, self._events] if self._csv is not None else [self._events], chain)
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._sinks.write,
             seq0=self._csv.next_seq if self._csv else 0, before_boundary=sync_accelerators if sync_cuda else None,

@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from greenops_tb.format.columns import NEUTRALISED, csv_columns
+from greenops_tb.format.fields import Kind, of_kind
 from greenops_tb.format.rows import record_to_row
 from greenops_tb.format.schema import Record
 from greenops_tb.readers.runs import LOADERS, InputError, Logdir, Progress, open_logdir, report_malformed
 
 FORMATS = ("csv", "jsonl", "json", "parquet")
-TEXT_COLUMNS = ("run", "stage", "location", "chain_hash")  # text even when every value looks like a number
+TEXT_COLUMNS = of_kind(Kind.TEXT)  # text even when every value looks like a number (or every cell is empty)
 # the quote neutralise_text puts before text a spreadsheet would run as a formula
 FORMULA_GUARD = NEUTRALISED
 

@@ -6,7 +6,14 @@ Every encoder and decoder is driven by :data:`FIELDS`: the record JSON (:mod:`gr
 read back: :mod:`greenops_tb.format.columns`, :mod:`greenops_tb.format.rows`), the check of records read
 back from event files (:mod:`greenops_tb.format.summary`) and the pandas dtypes
 (:mod:`greenops_tb.analysis.frames`). The table is in CSV column order; the JSON follows ``Record``'s own
-field order. Adding a field: declare it on ``Record`` and add its :class:`Field` here (see ARCHITECTURE.md).
+field order.
+
+Adding a field, e.g. ``heat_kwh: float | None = None``: declare it on ``Record`` (format/schema.py, after the
+last field: older files then read with its default) and add ``Field("heat_kwh", Kind.MAYBE_FLOAT)`` here, where
+its CSV column goes. The JSON, the CSV column and its cells, reading both back, the event record and the
+DataFrame dtype follow, and tests/test_format_roundtrip.py draws it. Then fill it where records are built
+(recording/stages.py); a curve on the Scalars tab is one more line in ``EVENT_SCALARS`` (format/tags.py).
+A field declared on one side only fails at import, naming it.
 """
 from __future__ import annotations
 

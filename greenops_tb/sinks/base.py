@@ -11,6 +11,7 @@ import contextlib
 import warnings
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
+from greenops_tb.format.hashchain import Chain
 from greenops_tb.format.schema import Record
 from greenops_tb.format.text import RecordText
 
@@ -37,10 +38,10 @@ class RecordSink(Protocol):
 class SinkFanOut:
     """Writes each record to every sink; "warn once, keep training, keep the other sinks"."""
 
-    def __init__(self, sinks: Sequence[RecordSink], text_of: Callable[[Record], RecordText] = RecordText) -> None:
-        """``text_of``: a record's text (the hash chain's ``Chain.text_of`` reuses what sealing formatted)."""
+    def __init__(self, sinks: Sequence[RecordSink], chain: Chain | None = None) -> None:
+        """``chain``: the hash chain that seals the records (their text, formatted to seal them, is reused)."""
         self._sinks = tuple(sinks)
-        self._text_of = text_of
+        self._text_of: Callable[[Record], RecordText] = RecordText if chain is None else chain.text_of
         self._failed: set[str] = set()
 
     def __contains__(self, sink: object) -> bool:
