@@ -168,14 +168,15 @@ class GreenSummaryWriter(SummaryWriter):
         self._fw = self._get_file_writer()
         self._user_steps = UserSteps(self._fw)  # what _get_file_writer() gives the user's add_* calls from now on
         self._events = EventSink(self._fw, out.emit_every)
+        chain = None if self._csv is None else self._csv.chain  # seals each record before the sinks
         self._sinks = SinkFanOut([self._csv, checkpoint.Periodic(self._checkpoint), self._events]
-                                 if self._csv is not None else [self._events])
+                                 if self._csv is not None else [self._events], chain)
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._sinks.write,
             seq0=self._csv.next_seq if self._csv else 0,
             before_boundary=sync_accelerators if self._cuda_sync else None, resumed=self._resumed,
             user_step=self._user_steps.current if out.step_axis == "user" else None,
-            footprint=self._footprint,
+            footprint=self._footprint, seal=None if chain is None else chain.seal,
         )
         self._close_lock = threading.Lock()
         self._fw.add_summary(metadata_summary(self.run_metadata()), 0, time.time())

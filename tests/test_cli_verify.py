@@ -34,6 +34,20 @@ def test_untouched_file_passes_and_matches_its_events(run_dir, capsys):
     assert f"OK: {n} rows, chain intact, matches the {n} records in the event files" in out
 
 
+def test_a_run_whose_name_the_csv_neutralises_still_matches_its_events(tmp_path, capsys):
+    from conftest import constant_writer
+
+    w = constant_writer(tmp_path / "r", {"gpu:0": 100.0}, hash_chain=True, run_name="=model+v2")
+    w.start("train")
+    for _ in range(3):
+        w.update("train")
+    w.stop("train")
+    w.close()
+    assert rows(tmp_path / "r" / "green.csv")[1][0] == "'=model+v2"  # the spreadsheet guard
+    code, out, err = cli(capsys, "verify", str(tmp_path / "r" / "green.csv"))
+    assert code == 0 and "matches the 4 records in the event files" in out, out + err
+
+
 def test_edited_cell_is_reported_at_its_row(run_dir, capsys):
     table = rows(run_dir / "green.csv")
     col = table[0].index("energy_kwh")

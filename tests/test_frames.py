@@ -34,6 +34,12 @@ def test_read_csv_types_and_values_match_the_csv(run):
         raw = list(csv.DictReader(f))
     assert len(df) == len(raw)
     assert str(df["seq"].dtype) == "int64" and str(df["step"].dtype) == "int64"
+    # every column typed as the field table says (stage_step had drifted to float64)
+    from greenops_tb.format.fields import BY_NAME, Kind
+
+    for name in ("stage_step", "epoch", "resume", "samples", "stage_tokens"):
+        assert BY_NAME[name].kind is Kind.INT and str(df[name].dtype) == "int64", name
+    assert (df["stage_step"] == [int(r["stage_step"]) for r in raw]).all()
     assert str(df["energy_kwh"].dtype) == "float64" and str(df["cost"].dtype) == "Float64"
     assert str(df["stage"].dtype) == "category" and set(df["stage"]) == {"train", "eval"}
     assert str(df["start_time"].dtype) == "datetime64[ns, UTC]"

@@ -23,7 +23,7 @@ from greenops_tb.plugin.loader import GreenLoader
 from greenops_tb.readers.csv import read_records
 from greenops_tb.readers.events import local_provider
 from greenops_tb.format.tags import record_tag
-from greenops_tb.sinks.events import _GREEN_META, _string_tensor
+from greenops_tb.format.summary import GREEN_META, string_tensor
 from cli_runs import csv_sums
 from plugin_fixtures import XSS_RUN, write_run
 from training import train
@@ -225,7 +225,7 @@ def test_default_retention_keeps_totals_exact(logdir: tuple[Path, dict]) -> None
 def _append_green_event(run_dir: Path, tag: str, text: str, step: int) -> None:
     w = SummaryWriter(str(run_dir))
     summary = summary_pb2.Summary()
-    summary.value.add(tag=tag, metadata=_GREEN_META, tensor=_string_tensor(text))
+    summary.value.add(tag=tag, metadata=GREEN_META, tensor=string_tensor(text))
     w._get_file_writer().add_summary(summary, step)
     w.close()
 

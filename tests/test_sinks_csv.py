@@ -138,6 +138,28 @@ def test_hash_chain_verifies_and_detects_edits(tmp_path):
     assert not verify(header, rows[:1] + rows[2:]).ok  # a dropped row breaks the chain
 
 
+def test_hash_chain_is_set_once_so_update_csv_and_events_hold_the_same_record(tmp_path):
+    import dataclasses
+
+    from greenops_tb.format.schema import SPLIT_FIELDS
+
+    returned = []
+    for opening in range(2):  # the second opening continues the file's chain
+        w = _writer(tmp_path / "run", hash_chain=True, watch={"loss": [0.5 + opening]})
+        w.start("train")
+        returned += [w.update("train"), w.update("train", samples=3), w.stop("train")]
+        w.close()
+    csv_recs = read_records(tmp_path / "run" / "green.csv")
+    events = read_runs(local_provider(str(tmp_path)), context.RequestContext(), "")["run"].records
+    assert len({r.chain_hash for r in returned}) == len(returned) == 6 and all(r.chain_hash for r in returned)
+    assert events == returned  # field for field, the chain hash included
+    event_only = dict.fromkeys(SPLIT_FIELDS, {})  # the running splits are written to the events only
+    assert csv_recs == [dataclasses.replace(r, **event_only) for r in returned]
+    header, rows = read_table(tmp_path / "run" / "green.csv")
+    assert verify(header, rows).ok and [row[header.index("chain_hash")] for row in rows] == [
+        r.chain_hash for r in returned]
+
+
 def test_emit_every_thins_events_never_the_csv(tmp_path):
     w = _writer(tmp_path / "run", emit_every=3)
     _records(w, 7)  # 7 updates + 1 stop

@@ -1,10 +1,11 @@
 """pandas DataFrames of green records (pandas is an optional extra: ``pip install greenops_tb[pandas]``).
 
 One row per record, the live CSV's columns (:func:`greenops_tb.format.columns.csv_columns`)
-with proper dtypes: integers for ``seq``/``step``/``epoch``, floats for quantities
+with the dtypes of the field table (:mod:`greenops_tb.format.fields`): integers for
+``seq``/``step``/``stage_step``/``epoch``, floats for quantities
 (nullable ``Float64`` for ``cost`` columns, empty when no price is known, and for the footprint's
 embodied and water columns, empty when unknown),
-categories for ``run``/``stage``/``location``, UTC timestamps for
+categories for text (``run``, ``stage``, ``location``...), UTC timestamps for
 ``start_time``/``end_time``, one float column per watched value (``watch:<name>``,
 names that appeared mid-run included). Units are in the column names
 (``_kwh``, ``_kg``, ``_s``, ``_w``, ``_g_per_kwh``, ``_l`` litres) and in ``df.attrs["units"]``.
@@ -14,17 +15,13 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable
 
-from greenops_tb.format.columns import BASE_COLUMNS, FOOTPRINT_COLUMNS, MIX_PREFIX, WATCH_PREFIX
+from greenops_tb.format.columns import BASE_COLUMNS, MIX_PREFIX, WATCH_PREFIX, unneutralise_text
+from greenops_tb.format.fields import column_dtype
 from greenops_tb.format.rows import record_to_row
-from greenops_tb.format.schema import Record
-from greenops_tb.format.workunits import WORK_FIELDS
+from greenops_tb.format.schema import OPTIONAL_FLOAT_FIELDS, Record
 
-_INTS = ("seq", "step", "epoch", "resume", *WORK_FIELDS)
-_COSTS = ("cost", "stage_cost", "run_cost")
-_UNKNOWN_AS_NA = _COSTS + tuple(c for c in FOOTPRINT_COLUMNS if c != "embodied_json")  # '' = unknown, never 0
-_CATEGORIES = ("run", "stage", "currency", "location", "location_source", "price_source", "intensity_source")
-_TEXT = ("provenance", "devices_json", "embodied_json")
-_TIMES = ("start_time", "end_time")
+_COSTS = tuple(c for c in BASE_COLUMNS if c in OPTIONAL_FLOAT_FIELDS and c.endswith("cost"))
+_TIMES = tuple(c for c in BASE_COLUMNS if column_dtype(c) == "datetime")
 _UNIT_SUFFIXES = (("_g_per_kwh", "g/kWh"), ("_kwh", "kWh"), ("_kg", "kg CO2e"), ("_s", "s"), ("_w", "W"), ("_l", "L"))
 
 
@@ -63,20 +60,18 @@ def records_frame(records: Iterable[Record]) -> Any:
     columns = [c for c in BASE_COLUMNS if c != "watched_extra"] + [WATCH_PREFIX + w for w in watched]
     raw = pd.DataFrame([record_to_row(r, columns) for r in recs], columns=columns, dtype="string")
     data: dict[str, Any] = {}
-    for c in columns:
-        col = raw[c]
-        if c in _INTS:
-            data[c] = col.astype("int64")
-        elif c in _UNKNOWN_AS_NA:
+    for c in columns:  # each column as the field table types it
+        col, dtype = raw[c], column_dtype(c)
+        if dtype == "Float64":  # '' = unknown, never 0
             data[c] = col.replace("", pd.NA).astype("Float64")
-        elif c in _CATEGORIES:
-            data[c] = col.map(lambda s: s[1:] if s.startswith("'") else s).astype("category")
-        elif c in _TEXT:
-            data[c] = col
-        elif c in _TIMES:
+        elif dtype == "category":
+            data[c] = col.map(unneutralise_text).astype("category")
+        elif dtype == "datetime":
             data[c] = pd.to_datetime(col.astype("float64"), unit="s", utc=True)
-        else:
+        elif dtype == "float64":
             data[c] = col.replace("", "nan").astype("float64")
+        else:  # int64, string
+            data[c] = col.astype(dtype)
     df = pd.DataFrame(data, columns=columns)
     df.attrs["units"] = units(columns)
     return df

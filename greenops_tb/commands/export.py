@@ -21,21 +21,21 @@ import argparse
 import csv
 import json
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Iterator, TextIO
 
-from greenops_tb.format.columns import _FORMULA_LEAD, csv_columns
+from greenops_tb.format.columns import NEUTRALISED, csv_columns
+from greenops_tb.format.fields import Kind, of_kind
 from greenops_tb.format.csvtext import cells
 from greenops_tb.format.rows import record_to_row
 from greenops_tb.format.schema import Record
 from greenops_tb.readers.runs import LOADERS, InputError, Logdir, Progress, open_logdir, report_malformed
 
 FORMATS = ("csv", "jsonl", "json", "parquet")
-TEXT_COLUMNS = ("run", "stage", "location", "chain_hash")  # text even when every value looks like a number
+TEXT_COLUMNS = of_kind(Kind.TEXT)  # text even when every value looks like a number (or every cell is empty)
 # the quote neutralise_text puts before text a spreadsheet would run as a formula
-FORMULA_GUARD = "^'[" + re.escape("".join(_FORMULA_LEAD)) + "]"
+FORMULA_GUARD = NEUTRALISED
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

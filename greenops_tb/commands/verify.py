@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from greenops_tb.format import hashchain
-from greenops_tb.format.columns import CHAIN_COLUMN, CSV_NAME, REQUIRED_COLUMNS
+from greenops_tb.format.columns import CHAIN_COLUMN, CSV_NAME, REQUIRED_COLUMNS, unneutralise_text
 from greenops_tb.format.csvtext import Decoded
 from greenops_tb.readers.csv import load_table
 from greenops_tb.readers.events import file_records
@@ -103,7 +103,7 @@ def check(path: Path, events: Path | None) -> tuple[int, str]:
     if not rows:
         return 0, "OK: header only, no rows"
     ci = header.index(CHAIN_COLUMN)
-    run_name = rows[0][header.index("run")] if "run" in header else ""
+    run_name = unneutralise_text(rows[0][header.index("run")]) if "run" in header else ""  # the cell as written
     ev = _event_hashes(events or path.parent, run_name)
     if ev is None:
         return 0, (f"OK: {_count(len(rows), 'row')}, chain intact (no event files with this run's hashes found, so rows "

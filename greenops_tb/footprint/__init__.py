@@ -26,7 +26,7 @@ from greenops_tb.footprint.water import (
 )
 
 __all__ = ["NO_FOOTPRINT", "EmbodiedOptions", "EmbodiedPart", "Footprint", "FootprintTotals", "IntervalFootprint", "WueChoice",
-           "amortised_kg", "offsite_water_l", "onsite_water_l", "resolve_wue"]
+           "amortised_kg", "offsite_water_l", "onsite_water_l", "record_fields", "resolve_wue"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,15 @@ class FootprintTotals:
         if f.water_offsite_l is not None:
             self.water_offsite_l = f.water_offsite_l if self.water_offsite_l is None \
                 else self.water_offsite_l + f.water_offsite_l
+
+
+def record_fields(f: IntervalFootprint, stage: FootprintTotals, run: FootprintTotals) -> dict[str, Any]:
+    """A record's footprint fields: the interval's (``f``), the stage's and the run's running totals."""
+    out: dict[str, Any] = {"embodied_kg_by_device": f.embodied_kg_by_device}
+    for prefix, t in (("", f), ("stage_", stage), ("run_", run)):
+        out.update({prefix + "embodied_kg": t.embodied_kg, prefix + "water_onsite_l": t.water_onsite_l,
+                    prefix + "water_offsite_l": t.water_offsite_l})
+    return out
 
 
 class Footprint:

@@ -1,79 +1,27 @@
 """The CSV layout of a record: columns, cell text, and rows read back into records.
 
-The CSV has one fixed set of columns plus one column per watched value known
-when the header was written ("watch:<name>"). Watched keys that first appear
+The CSV has the base columns (one or more per record field, laid out as
+:data:`greenops_tb.format.fields.FIELDS` says) plus one column per watched value
+known when the header was written ("watch:<name>"). Watched keys that first appear
 after the header was written go to the "watched_extra" JSON column, so nothing
 is lost and the header is written exactly once (crash safety). Rows are
-written by :class:`greenops_tb.format.rows.RowPlan`.
+written by :class:`greenops_tb.format.rows.RowPlan` and read back by :func:`row_to_record`.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
-from typing import Any, Mapping
+import re
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from greenops_tb.format.schema import (
-    DICT_FIELDS,
-    FOOTPRINT_FIELDS,
-    INT_FIELDS,
-    OPTIONAL_FLOAT_FIELDS,
-    SOURCES,
-    STR_FIELDS,
-    DeviceEnergy,
-    Record,
-)
-from greenops_tb.format.workunits import WORK_FIELDS
+from greenops_tb.format.fields import BASE_COLUMNS as BASE_COLUMNS
+from greenops_tb.format.fields import FIELDS, Cell, Field, Kind
+from greenops_tb.format.fields import MIX_PREFIX as MIX_PREFIX
+from greenops_tb.format.fields import SOURCES
+from greenops_tb.format.fields import WATCH_PREFIX as WATCH_PREFIX
+from greenops_tb.format.schema import DeviceEnergy, Record, in_range
 
-WATCH_PREFIX = "watch:"
-MIX_PREFIX = "mix_kwh_"
-#: The footprint's columns, beside operational CO2e (``embodied_json``: the interval's kgCO2e per part).
-FOOTPRINT_COLUMNS: tuple[str, ...] = (*FOOTPRINT_FIELDS[:3], "embodied_json", *FOOTPRINT_FIELDS[3:])
-
-BASE_COLUMNS: tuple[str, ...] = (
-    "run",
-    "stage",
-    "seq",
-    "step",
-    "stage_step",
-    "epoch",
-    "resume",
-    "start_time",
-    "end_time",
-    "duration_s",
-    "energy_kwh_gpu",
-    "energy_kwh_cpu",
-    "energy_kwh_ram",
-    "energy_kwh",
-    "facility_energy_kwh",
-    "avg_power_w",
-    "co2_kg",
-    "cost",
-    "currency",
-    "price_source",
-    "carbon_intensity_g_per_kwh",
-    "intensity_source",
-    "location",
-    "location_source",
-    "pue",
-    *(MIX_PREFIX + s for s in SOURCES),
-    "provenance",
-    "devices_json",
-    "stage_duration_s",
-    "stage_energy_kwh",
-    "stage_co2_kg",
-    "stage_cost",
-    "run_duration_s",
-    "run_energy_kwh",
-    "run_co2_kg",
-    "run_cost",
-    *WORK_FIELDS,  # work units: samples, tokens and the stage's running totals
-    *FOOTPRINT_COLUMNS,
-    "watched_extra",
-)
-#: Columns derived from several fields (not one Record field each).
-DERIVED_COLUMNS: frozenset[str] = frozenset({"provenance", "devices_json", "watched_extra", "embodied_json"})
 #: Appended after the watch columns when the hash chain is enabled.
-CHAIN_COLUMN = "chain_hash"
+CHAIN_COLUMN = next(f.name for f in FIELDS if f.cell is Cell.CHAIN)
 CSV_NAME = "green.csv"  # the CSV's name in the run's log_dir unless the writer is given csv_path=
 
 #: Columns that must be present for a row to be turned back into a Record.
@@ -82,17 +30,28 @@ REQUIRED_COLUMNS: frozenset[str] = frozenset({"run", "stage", "seq", "step", "en
 RESUME_COLUMNS: frozenset[str] = REQUIRED_COLUMNS | {
     "stage_step", "epoch", "resume", "start_time", "duration_s", "energy_kwh_gpu", "energy_kwh_cpu",
     "energy_kwh_ram", "facility_energy_kwh", "co2_kg", "cost", "location", *(MIX_PREFIX + s for s in SOURCES),
-    "devices_json", "run_duration_s", "run_energy_kwh", "run_co2_kg", "run_cost", *WORK_FIELDS[:2],
-    *FOOTPRINT_COLUMNS[:4], "run_embodied_kg", "run_water_onsite_l", "run_water_offsite_l",
+    "devices_json", "run_duration_s", "run_energy_kwh", "run_co2_kg", "run_cost", "samples", "tokens",
+    "embodied_kg", "water_onsite_l", "water_offsite_l", "embodied_json",
+    "run_embodied_kg", "run_water_onsite_l", "run_water_offsite_l",
 }
+assert RESUME_COLUMNS <= set(BASE_COLUMNS), sorted(RESUME_COLUMNS - set(BASE_COLUMNS))
 
 
-def csv_columns(watched: list[str] | tuple[str, ...] = (), *, chain: bool = False) -> list[str]:
-    """The full (widest) CSV header for a run with these watched names."""
-    cols = list(BASE_COLUMNS) + [WATCH_PREFIX + w for w in watched]
+def csv_columns(watched: list[str] | tuple[str, ...] = (), *, chain: bool = False,
+                base: Sequence[str] = BASE_COLUMNS) -> list[str]:
+    """The CSV header for a run with these watched names: the full (widest) one, or ``base``'s."""
+    cols = list(base) + [WATCH_PREFIX + w for w in watched]
     if chain:
         cols.append(CHAIN_COLUMN)
     return cols
+
+
+def column_problems(header: list[str]) -> tuple[list[str], list[str]]:
+    """(unknown columns, missing base columns) of a CSV header, compared with what the writer writes."""
+    known = set(BASE_COLUMNS) | {CHAIN_COLUMN}
+    unknown = [c for c in header if c not in known and not c.startswith(WATCH_PREFIX)]
+    missing = [c for c in BASE_COLUMNS if c not in header]
+    return unknown, missing
 
 
 def format_float(x: float | None) -> str:
@@ -106,17 +65,60 @@ def parse_float(s: str) -> float | None:
     return None if s == "" else float(s)
 
 
-#: what a spreadsheet may run as a formula when text starts with it (fullwidth = + - @ too: some convert them)
+#: what a spreadsheet may run as a formula when a cell starts with it (fullwidth forms included)
 _FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+#: a neutralised cell: the guard quote, then text that starts with quotes or none and a formula lead
+_LEAD_CLASS = "[" + re.escape("".join(_FORMULA_LEAD)) + "]"
+NEUTRALISED = "^'+" + _LEAD_CLASS
+_QUOTED_LEAD = re.compile("'*" + _LEAD_CLASS).match  # quotes or none, then a lead
 
 
 def neutralise_text(s: str) -> str:
-    """Prefix text a spreadsheet would execute as a formula with a single quote."""
-    return "'" + s if s.startswith(_FORMULA_LEAD) else s
+    """Prefix text a spreadsheet would execute as a formula with a single quote (and text that would read
+    back as such a prefixed cell: a quote before one of them), so that :func:`unneutralise_text` undoes it."""
+    return "'" + s if s.startswith(_FORMULA_LEAD) or (s.startswith("'") and _QUOTED_LEAD(s)) else s
 
 
 def unneutralise_text(s: str) -> str:
-    return s[1:] if s.startswith("'") and s[1:2] and s[1:].startswith(_FORMULA_LEAD) else s
+    return s[1:] if s.startswith("'") and _QUOTED_LEAD(s, 1) else s
+
+
+# -- reading rows back: one decoder per kind of cell ----------------------------------
+_ONE: dict[Kind, Callable[[str], Any]] = {
+    Kind.TEXT: unneutralise_text, Kind.INT: lambda s: int(s) if s else 0,
+    Kind.FLOAT: lambda s: float(s) if s else 0.0, Kind.MAYBE_FLOAT: parse_float,
+}
+
+
+def _one(f: Field, row: Mapping[str, str]) -> Any:
+    return _ONE[f.kind](row.get(f.name) or "")
+
+
+def _keyed(prefix: str, row: Mapping[str, str]) -> dict[str, float]:
+    """``{key: float}`` of the non-empty ``<prefix><key>`` cells."""
+    return {k[len(prefix):]: float(v) for k, v in row.items() if k and k.startswith(prefix) and v not in ("", None)}
+
+
+def _json_numbers(cell: str | None) -> dict[str, float]:
+    return {k: float(v) for k, v in json.loads(cell).items()} if cell else {}
+
+
+def _watched(f: Field, row: Mapping[str, str]) -> dict[str, float]:
+    watched = _keyed(WATCH_PREFIX, row)
+    watched.update(_json_numbers(row.get(f.columns[0])))
+    return watched
+
+
+def _devices(f: Field, row: Mapping[str, str]) -> dict[str, DeviceEnergy]:
+    cell = row.get(f.columns[-1])  # the JSON cell; the provenance summary is derived from it
+    return {k: DeviceEnergy.from_json(v) for k, v in json.loads(cell).items()} if cell else {}
+
+
+_DECODE: dict[Cell, Callable[[Field, Mapping[str, str]], Any]] = {
+    Cell.ONE: _one, Cell.CHAIN: _one, Cell.SPREAD: lambda f, row: _keyed(f.name + "_", row),
+    Cell.JSON: lambda f, row: _json_numbers(row.get(f.columns[0])), Cell.WATCH: _watched, Cell.DEVICES: _devices,
+    Cell.NONE: lambda f, row: {},
+}
 
 
 def row_to_record(row: Mapping[str, str]) -> Record:
@@ -127,35 +129,25 @@ def row_to_record(row: Mapping[str, str]) -> Record:
     if missing:
         raise ValueError(f"CSV row lacks required columns {sorted(missing)}; was it written with csv_columns=...?")
     kw: dict[str, Any] = {}
-    for f in dataclasses.fields(Record):
-        name = f.name
-        if name in DICT_FIELDS:
-            continue
-        s = row.get(name)
-        if name in STR_FIELDS:
-            kw[name] = unneutralise_text(s or "")
-        elif name in INT_FIELDS:
-            kw[name] = int(s) if s else 0
-        elif name in OPTIONAL_FLOAT_FIELDS:
-            kw[name] = parse_float(s or "")
-        else:
-            kw[name] = float(s) if s else 0.0
-    kw["mix_kwh"] = {
-        k[len(MIX_PREFIX):]: float(v) for k, v in row.items() if k and k.startswith(MIX_PREFIX) and v not in ("", None)
-    }
-    dj = row.get("devices_json") or ""
-    kw["devices"] = {k: DeviceEnergy.from_json(v) for k, v in json.loads(dj).items()} if dj else {}
-    watched = {
-        k[len(WATCH_PREFIX):]: float(v)
-        for k, v in row.items()
-        if k and k.startswith(WATCH_PREFIX) and v not in ("", None)
-    }
-    extra = row.get("watched_extra") or ""
-    if extra:
-        watched.update({k: float(v) for k, v in json.loads(extra).items()})
-    kw["watched"] = watched
-    if "stage_step" not in row:  # a CSV written before the column existed
-        kw["stage_step"] = kw["step"]
-    ej = row.get("embodied_json") or ""
-    kw["embodied_kg_by_device"] = {k: float(v) for k, v in json.loads(ej).items()} if ej else {}
+    for f in FIELDS:
+        kw[f.name] = kw[f.fallback] if f.fallback and f.name not in row else _DECODE[f.cell](f, row)
     return Record(**kw)
+
+
+def decode_rows(header: list[str], rows: Iterable[list[str]]) -> tuple[list[Record], int, str]:
+    """(records of ``rows``, how many malformed rows were skipped, what was wrong with the first);
+    ValueError when ``header`` is not a green CSV's."""
+    missing = REQUIRED_COLUMNS - set(header)
+    if header and missing:
+        raise ValueError(f"not a green CSV: the header lacks {sorted(missing)}")
+    out: list[Record] = []
+    skipped, first = 0, ""
+    for i, cells in enumerate(rows):
+        try:
+            if len(cells) != len(header):
+                raise ValueError(f"{len(cells)} cells, the header has {len(header)}")
+            out.append(in_range(row_to_record(dict(zip(header, cells)))))
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
+            skipped += 1
+            first = first or f"data row {i + 1} (line {i + 2}): {err}"
+    return out, skipped, first

@@ -7,6 +7,10 @@ where ``run`` is that row's ``run`` cell. Appending to an existing file
 continues its chain. Every record's hash also goes to the event file, so a
 rewritten CSV no longer matches its events (the chain alone only shows that
 rows were edited, reordered or dropped after the fact, not who wrote them).
+
+The hash is computed once per record, by :class:`Chain`, before any sink sees the
+record (see :mod:`greenops_tb.recording.stages`): the CSV row, the event and the
+record ``update()`` returns all carry the same ``chain_hash``.
 """
 from __future__ import annotations
 
@@ -14,7 +18,10 @@ import hashlib
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from greenops_tb.format.columns import CHAIN_COLUMN
+from greenops_tb.format.columns import CHAIN_COLUMN, csv_columns
+from greenops_tb.format.rows import line_cells, row_plan
+from greenops_tb.format.schema import RECORD_FIELDS, Record, record_values
+from greenops_tb.format.text import RecordText
 
 _PREFIX = "greenops_tb-chain-v1:"
 
@@ -29,6 +36,60 @@ def link(prev: str, cells: Sequence[str]) -> str:
     h.update(b"\x1e")
     h.update("\x1f".join(cells).encode("utf-8"))
     return h.hexdigest()
+
+
+class Chain:
+    """The running chain of one CSV: :meth:`seal` gives each record its row's hash, in ``seq`` order.
+
+    The row's columns are the CSV's header without the chain column: adopted from an existing file
+    (:meth:`adopt`), else ``base_columns`` plus the first record's watched names, as the CSV sink
+    writes its header. Not thread-safe: the stages call it under their lock.
+    """
+
+    __slots__ = ("base", "columns", "prev", "_run_at", "_last")
+
+    def __init__(self, base_columns: Sequence[str]) -> None:
+        self.base = tuple(base_columns)
+        self.columns: tuple[str, ...] | None = None
+        self.prev = ""  # the previous row's hash; "" before a file's first row
+        self._run_at = -1
+        self._last: tuple[Record, RecordText] | None = None  # the last sealed record and its text
+
+    def adopt(self, header: Sequence[str], last_hash: str) -> None:
+        """Continue an existing CSV whose header is ``header`` and whose last row's hash is ``last_hash``."""
+        self._set_columns([c for c in header if c != CHAIN_COLUMN])
+        self.prev = last_hash
+
+    def _set_columns(self, columns: Sequence[str]) -> None:
+        self.columns = tuple(columns)
+        self._run_at = self.columns.index("run") if "run" in self.columns else -1
+
+    def seal(self, rec: Record) -> Record:
+        """``rec`` with ``chain_hash`` set to the hash of its CSV row (this chain advances by one row)."""
+        if self.columns is None:
+            self._set_columns(csv_columns(list(rec.watched), base=self.base))
+        text, plan = RecordText(rec), row_plan(self.columns)
+        cells = plan(rec, text)
+        text.row = (plan, cells)
+        cells = line_cells(cells)
+        prev = self.prev or anchor(cells[self._run_at] if self._run_at >= 0 else "")
+        self.prev = link(prev, cells)
+        values = list(record_values(rec))
+        values[_HASH_AT] = self.prev
+        sealed = Record(*values)  # a copy of rec, in field order, with its hash
+        self._last = (sealed, text.with_record(sealed))
+        return sealed
+
+    def text_of(self, rec: Record) -> RecordText:
+        """``rec``'s text: the one :meth:`seal` formatted when ``rec`` is the record it sealed last."""
+        last = self._last
+        if last is not None and last[0] is rec:
+            self._last = None
+            return last[1]
+        return RecordText(rec)
+
+
+_HASH_AT = RECORD_FIELDS.index("chain_hash")
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ from enum import IntEnum
 from itertools import repeat
 from typing import Any, Callable, Sequence
 
-from greenops_tb.format.columns import DERIVED_COLUMNS, MIX_PREFIX, WATCH_PREFIX, neutralise_text
-from greenops_tb.format.schema import COMPACT_JSON, INT_FIELDS, OPTIONAL_FLOAT_FIELDS, STR_FIELDS, Record
+from greenops_tb.format.columns import neutralise_text
+from greenops_tb.format.fields import COLUMN_FIELD, WATCH_PREFIX, Cell, Kind
+from greenops_tb.format.schema import COMPACT_JSON, Record
 from greenops_tb.format.text import FLOAT_FIELDS, OPTIONAL_FIELDS, RecordText, getter
 
 
@@ -21,28 +22,27 @@ class Cells(IntEnum):
     TEXTS = 3  # text fields, by name (neutralised)
     MIX = 4  # mix_kwh_<source>, by source
     WATCH = 5  # watch:<name>, by name
-    DERIVED = 6  # provenance, devices_json, watched_extra, embodied_json
+    DERIVED = 6  # whole-field cells: provenance, devices_json, watched_extra, JSON cells (embodied_json)
 
 
 #: groups holding text, the only cells a CSV writer may have to quote
 _TEXT_GROUPS = (Cells.TEXTS, Cells.DERIVED)
+_ONE_VALUE = {Kind.TEXT: Cells.TEXTS, Kind.INT: Cells.INTS, Kind.MAYBE_FLOAT: Cells.OPTIONAL, Kind.FLOAT: Cells.FLOATS}
 
 
-def _group_of(column: str) -> tuple[Cells, str | int]:
-    """Which group a column's cell is made in, and its key there."""
+def _group_of(column: str) -> tuple[Cells, str | int | tuple[Cell, str]]:
+    """Which group a column's cell is made in, and its key there (KeyError for a column no field owns)."""
     if column.startswith(WATCH_PREFIX):
         return Cells.WATCH, column[len(WATCH_PREFIX):]
-    if column.startswith(MIX_PREFIX):
-        return Cells.MIX, column[len(MIX_PREFIX):]
-    if column in DERIVED_COLUMNS:
-        return Cells.DERIVED, column
-    if column in STR_FIELDS:
-        return Cells.TEXTS, column
-    if column in INT_FIELDS:
-        return Cells.INTS, column
-    if column in OPTIONAL_FLOAT_FIELDS:
-        return Cells.OPTIONAL, OPTIONAL_FIELDS.index(column)
-    return Cells.FLOATS, FLOAT_FIELDS.index(column)
+    f = COLUMN_FIELD[column]
+    if f.cell is Cell.SPREAD:
+        return Cells.MIX, column[len(f.name) + 1:]
+    if not f.one_value:  # whole-field cells, by how the field is laid out and which of its columns
+        return Cells.DERIVED, (f.cell, f.name if f.cell is Cell.JSON else column)
+    group = _ONE_VALUE[f.kind]
+    if group is Cells.FLOATS:
+        return group, FLOAT_FIELDS.index(column)
+    return group, OPTIONAL_FIELDS.index(column) if group is Cells.OPTIONAL else column
 
 
 class RowPlan:
@@ -69,7 +69,7 @@ class RowPlan:
         self._ints, self._texts = getter(groups[Cells.INTS]), getter(groups[Cells.TEXTS])
         self._mix: list[str] = groups[Cells.MIX]
         self._watch: list[str] = groups[Cells.WATCH]
-        self._derived: list[str] = groups[Cells.DERIVED]
+        self._derived: list[tuple[Cell, str]] = groups[Cells.DERIVED]
         self._header_watch = frozenset(self._watch)
         self.text_at: tuple[int, ...] = tuple(pos for pos, (g, _) in enumerate(where) if g in _TEXT_GROUPS)
         starts = [0]
@@ -88,6 +88,8 @@ class RowPlan:
         """Cells of ``rec``; ``text`` (its :class:`RecordText`) when the caller has it already."""
         if text is None:
             text = RecordText(rec)
+        elif text.row is not None and text.row[0] is self:  # made already (by the hash chain)
+            return list(text.row[1])
         n = text.numbers()
         cells = list(self._floats(n.floats))
         cells += self._optional(n.optional)
@@ -97,19 +99,27 @@ class RowPlan:
             cells += map(dict(zip(rec.mix_kwh, n.mix)).get, self._mix, repeat(""))
         if self._watch:
             cells += map(dict(zip(rec.watched, n.watched)).get, self._watch, repeat(""))
-        for c in self._derived:
-            if c == "provenance":
+        for cell, key in self._derived:
+            if cell is Cell.JSON:  # a name -> float field, key: its name ('' while empty)
+                cells.append(text.map_json(key) if getattr(rec, key) else "")
+            elif key == "provenance":
                 cells.append(neutralise_text(rec.provenance))
-            elif c == "devices_json":
+            elif key == "devices_json":
                 cells.append(text.devices_json)
-            elif c == "embodied_json":
-                cells.append(text.embodied_json if rec.embodied_kg_by_device else "")
             elif rec.watched.keys() <= self._header_watch:  # watched_extra, nothing extra
                 cells.append("")
             else:
                 extra = {k: v for k, v in rec.watched.items() if k not in self._header_watch}
                 cells.append(COMPACT_JSON.encode(extra))
         return list(self._order(cells))
+
+
+def line_cells(cells: list[str]) -> list[str]:
+    """``cells`` as one CSV line holds them: raw line breaks become spaces (one line is one row)."""
+    joined = "\x1f".join(cells)
+    if "\n" in joined or "\r" in joined:
+        return [c.replace("\r", " ").replace("\n", " ") for c in cells]
+    return cells
 
 
 @functools.lru_cache(maxsize=64)

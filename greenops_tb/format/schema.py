@@ -36,22 +36,12 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from greenops_tb.errors import NewerFormatError as NewerFormatError
-from greenops_tb.format.workunits import WORK_FIELDS, g_per, j_per
+from greenops_tb.format.fields import FIELDS, Cell, Kind, of_kind
+from greenops_tb.format.fields import SOURCES as SOURCES  # grid sources, in display order
+from greenops_tb.format.workunits import g_per, j_per
 
 SCHEMA_VERSION = 1
 
-#: Grid generation sources, in display order. Shares of a mix sum to 1.
-SOURCES: tuple[str, ...] = (
-    "coal",
-    "gas",
-    "oil",
-    "nuclear",
-    "hydro",
-    "wind",
-    "solar",
-    "bioenergy",
-    "other_renewable",
-)
 LOW_CARBON_SOURCES = frozenset({"nuclear", "hydro", "wind", "solar", "bioenergy", "other_renewable"})
 RENEWABLE_SOURCES = frozenset({"hydro", "wind", "solar", "bioenergy", "other_renewable"})
 
@@ -188,15 +178,16 @@ class Record:
         version = d.get("schema", SCHEMA_VERSION)
         if isinstance(version, int) and version > SCHEMA_VERSION:
             raise NewerFormatError("schema", version)
-        kwargs: dict[str, Any] = {name: d[name] for name in RECORD_FIELDS if name in d}
-        kwargs["devices"] = {k: DeviceEnergy.from_json(v) for k, v in d.get("devices", {}).items()}
-        kwargs["mix_kwh"] = {k: float(v) for k, v in d.get("mix_kwh", {}).items()}
-        kwargs["watched"] = {k: float(v) for k, v in d.get("watched", {}).items()}
-        for name in SPLIT_FIELDS:
-            kwargs[name] = {k: float(v) for k, v in d.get(name, {}).items()}
-        if "stage_step" not in d:  # written before the field existed: the stage's count was the step
-            kwargs["stage_step"] = kwargs.get("step", 0)
-        kwargs["embodied_kg_by_device"] = {k: float(v) for k, v in d.get("embodied_kg_by_device", {}).items()}
+        kwargs: dict[str, Any] = {}
+        for f in FIELDS:
+            if f.kind is Kind.NUMBERS:
+                kwargs[f.name] = {k: float(v) for k, v in d.get(f.name, {}).items()}
+            elif f.kind is Kind.DEVICES:
+                kwargs[f.name] = {k: DeviceEnergy.from_json(v) for k, v in d.get(f.name, {}).items()}
+            elif f.name in d:
+                kwargs[f.name] = d[f.name]
+            elif f.fallback:  # written before the field existed
+                kwargs[f.name] = kwargs.get(f.fallback, f.default())
         return cls(**kwargs)
 
     @classmethod
@@ -207,20 +198,30 @@ class Record:
 #: Record's fields in order, and ``rec -> tuple of their values``.
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Record))
 record_values = operator.attrgetter(*RECORD_FIELDS)
-#: The dict-valued fields; every other field holds one value of the kind below (else a float).
+if set(RECORD_FIELDS) != {f.name for f in FIELDS}:  # a field declared on one side only: say so at import
+    raise TypeError(f"Record and the field table (greenops_tb/format/fields.py) disagree on "
+                    f"{sorted(set(RECORD_FIELDS) ^ {f.name for f in FIELDS})}: declare each field in both")
 #: The running splits (name -> float), written to the event record only (see the module docstring).
-SPLIT_FIELDS: tuple[str, ...] = ("run_devices_kwh", "stage_mix_kwh", "run_mix_kwh")
-DICT_FIELDS: frozenset[str] = frozenset({"mix_kwh", "devices", "watched", "embodied_kg_by_device", *SPLIT_FIELDS})
-#: The footprint's number fields (a float or None = unknown), beside operational CO2e.
-FOOTPRINT_FIELDS: tuple[str, ...] = (
-    "embodied_kg", "water_onsite_l", "water_offsite_l", "stage_embodied_kg", "stage_water_onsite_l",
-    "stage_water_offsite_l", "run_embodied_kg", "run_water_onsite_l", "run_water_offsite_l",
-)
-INT_FIELDS: frozenset[str] = frozenset({"seq", "step", "epoch", "resume", "stage_step", *WORK_FIELDS})
-OPTIONAL_FLOAT_FIELDS: frozenset[str] = frozenset({"cost", "stage_cost", "run_cost", *FOOTPRINT_FIELDS})
-STR_FIELDS: frozenset[str] = frozenset(
-    {"run", "stage", "currency", "price_source", "intensity_source", "location", "location_source", "chain_hash"}
-)
+SPLIT_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.cell is Cell.NONE)
+#: The fields of each kind (see :mod:`greenops_tb.format.fields`, which drives every encoder and decoder).
+DICT_FIELDS: frozenset[str] = frozenset(of_kind(Kind.NUMBERS, Kind.DEVICES))
+INT_FIELDS: frozenset[str] = frozenset(of_kind(Kind.INT))
+OPTIONAL_FLOAT_FIELDS: frozenset[str] = frozenset(of_kind(Kind.MAYBE_FLOAT))
+STR_FIELDS: frozenset[str] = frozenset(of_kind(Kind.TEXT))
+#: what every reader (pandas' int64 and nanosecond timestamps included) can hold: larger numbers make a row malformed
+INT_LIMIT = 2**63
+TIME_LIMIT_S = 2**63 // 10**9
+
+
+def in_range(rec: Record) -> Record:
+    """``rec`` if its integers fit int64 and its times a timestamp, else ValueError (a malformed record)."""
+    for name in INT_FIELDS:
+        if not -INT_LIMIT <= getattr(rec, name) < INT_LIMIT:
+            raise ValueError(f"{name} {getattr(rec, name)} is outside the 64-bit integer range")
+    for name in ("start_time", "end_time"):
+        if not abs(getattr(rec, name)) < TIME_LIMIT_S:  # nan too
+            raise ValueError(f"{name} {getattr(rec, name)} is not a time in years 1678-2261")
+    return rec
 
 
 @dataclass(frozen=True, slots=True)

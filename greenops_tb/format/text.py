@@ -12,17 +12,8 @@ from json.encoder import encode_basestring_ascii as _json_str  # how COMPACT_JSO
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from greenops_tb.format.columns import format_float
-from greenops_tb.format.schema import (
-    COMPACT_JSON,
-    DICT_FIELDS,
-    INT_FIELDS,
-    OPTIONAL_FLOAT_FIELDS,
-    RECORD_FIELDS,
-    SCHEMA_VERSION,
-    SPLIT_FIELDS,
-    STR_FIELDS,
-    Record,
-)
+from greenops_tb.format.fields import FIELDS, Cell, Kind, of_kind
+from greenops_tb.format.schema import COMPACT_JSON, RECORD_FIELDS, SCHEMA_VERSION, Record
 
 
 def getter(names: Sequence[Any], get: Callable[..., Callable[[Any], Any]] = operator.attrgetter,
@@ -37,16 +28,16 @@ def getter(names: Sequence[Any], get: Callable[..., Callable[[Any], Any]] = oper
     return get(*names)
 
 
-#: Record fields that always hold a float, in field order (the CSV's number columns and the JSON's).
-FLOAT_FIELDS: tuple[str, ...] = tuple(
-    f for f in RECORD_FIELDS if f not in STR_FIELDS | INT_FIELDS | OPTIONAL_FLOAT_FIELDS | DICT_FIELDS
-)
-#: The cost fields (a float or None), the int fields and the text fields, each in field order.
-OPTIONAL_FIELDS: tuple[str, ...] = tuple(f for f in RECORD_FIELDS if f in OPTIONAL_FLOAT_FIELDS)
-INT_FIELD_ORDER: tuple[str, ...] = tuple(f for f in RECORD_FIELDS if f in INT_FIELDS)
-STR_FIELD_ORDER: tuple[str, ...] = tuple(f for f in RECORD_FIELDS if f in STR_FIELDS)
+#: The fields of each one-value kind, in table order: floats (the CSV's number columns and the JSON's),
+#: floats or None (unknown), ints, text.
+FLOAT_FIELDS: tuple[str, ...] = of_kind(Kind.FLOAT)
+OPTIONAL_FIELDS: tuple[str, ...] = of_kind(Kind.MAYBE_FLOAT)
+INT_FIELD_ORDER: tuple[str, ...] = of_kind(Kind.INT)
+STR_FIELD_ORDER: tuple[str, ...] = of_kind(Kind.TEXT)
+#: name -> float fields formatted as a whole (a JSON cell, or the event record only), not cell by cell
+#: as ``mix_kwh`` and ``watched`` are (their number texts are :class:`Numbers`')
+OWN_MAPS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.kind is Kind.NUMBERS and f.cell in (Cell.JSON, Cell.NONE))
 _float_values, _optional_values = getter(FLOAT_FIELDS), getter(OPTIONAL_FIELDS)
-_split_values = getter(SPLIT_FIELDS)
 int_values, str_values = getter(INT_FIELD_ORDER), getter(STR_FIELD_ORDER)
 #: CSV number text -> JSON's (what json.dumps writes for None, NaN and infinities)
 _JSON_NUMBER = {"": "null", "nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
@@ -103,22 +94,25 @@ class RecordText:
     """A record's text forms, each built once (on first use) for every sink that needs it.
 
     ``numbers()`` feeds the CSV row and the record JSON; ``devices_json`` is both the ``devices_json``
-    CSV cell and the JSON's ``devices``. Never changed once shared: a sink that amends the record's
-    text fields (the CSV sets ``chain_hash``) passes on :meth:`with_record`'s new object.
+    CSV cell and the JSON's ``devices``. Never changed once shared: the text of a copy of the record
+    that differs in text fields only (the hash chain's ``chain_hash``) is :meth:`with_record`'s new object.
     """
 
-    __slots__ = ("rec", "_numbers", "_devices", "_embodied")
+    __slots__ = ("rec", "_numbers", "_devices", "_maps", "row")
 
     def __init__(self, rec: Record) -> None:
         self.rec = rec
         self._numbers: Numbers | None = None
         self._devices: str | None = None
-        self._embodied: str | None = None
+        self._maps: dict[str, str] = {}
+        #: (a row plan, its cells of this record) once made: the hash chain's, reused by the CSV sink
+        self.row: tuple[object, list[str]] | None = None
 
     def with_record(self, rec: Record) -> "RecordText":
-        """The text of ``rec``, a copy of this record that differs in text fields only (numbers reused)."""
+        """The text of ``rec``, a copy of this record that differs in text fields only (numbers reused;
+        so are row cells, which hold every text field but the chain hash)."""
         other = RecordText(rec)
-        other._numbers, other._devices, other._embodied = self._numbers, self._devices, self._embodied
+        other._numbers, other._devices, other._maps, other.row = self._numbers, self._devices, self._maps, self.row
         return other
 
     def numbers(self) -> Numbers:
@@ -129,13 +123,13 @@ class RecordText:
                                     number_texts(tuple(rec.watched.values())))
         return self._numbers
 
-    @property
-    def embodied_json(self) -> str:
-        """``json.dumps(rec.embodied_kg_by_device, separators=(",", ":"))`` (the CSV cell and the JSON's)."""
-        if self._embodied is None:
-            d = self.rec.embodied_kg_by_device
-            self._embodied = _numbers_object(d, number_texts(tuple(d.values())))
-        return self._embodied
+    def map_json(self, name: str) -> str:
+        """``json.dumps(rec.<name>, separators=(",", ":"))`` of a name -> float field (in :data:`OWN_MAPS`)."""
+        out = self._maps.get(name)
+        if out is None:
+            d = getattr(self.rec, name)
+            out = self._maps[name] = _numbers_object(d, number_texts(tuple(d.values())))
+        return out
 
     @property
     def devices_json(self) -> str:
@@ -157,17 +151,15 @@ class RecordText:
         parts = _json_numbers(n.floats) + _json_numbers(n.optional)  # a new list
         parts += map(int.__repr__, int_values(rec))
         parts += map(_json_str, str_values(rec))
-        parts += (_numbers_object(rec.mix_kwh, n.mix), self.devices_json, _numbers_object(rec.watched, n.watched),
-                  self.embodied_json)
-        for split in _split_values(rec):  # event records only: formatted here, not in numbers()
-            parts.append(_numbers_object(split, number_texts(tuple(split.values()))))
+        parts += (_numbers_object(rec.mix_kwh, n.mix), self.devices_json, _numbers_object(rec.watched, n.watched))
+        parts += map(self.map_json, OWN_MAPS)
         return _RECORD_TEMPLATE % _JSON_ORDER(parts)
 
 
 def _json_layout() -> tuple[str, Callable[[list[str]], tuple]]:
     """The record JSON as a %-template in field order, and how to put RecordText.json's parts in that order."""
     groups = [*FLOAT_FIELDS, *OPTIONAL_FIELDS, *INT_FIELD_ORDER, *STR_FIELD_ORDER, "mix_kwh", "devices", "watched",
-              "embodied_kg_by_device", *SPLIT_FIELDS]
+              *OWN_MAPS]
     template = "{" + ",".join(f'"{f}":%s' for f in RECORD_FIELDS) + f',"schema":{SCHEMA_VERSION}}}'
     return template, operator.itemgetter(*(groups.index(f) for f in RECORD_FIELDS))
 

@@ -23,8 +23,6 @@ from greenops_tb.errors import UsageError
 from greenops_tb.format.units import J_PER_KWH
 
 UNITS = ("sample", "token")
-#: the Record fields of work units (schema.py), in their order
-WORK_FIELDS: tuple[str, ...] = ("samples", "tokens", "stage_samples", "stage_tokens")
 
 
 def check_count(value: object, what: str) -> int:

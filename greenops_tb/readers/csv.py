@@ -1,10 +1,11 @@
-"""Records back from a green CSV, crash-tolerant.
+"""Records back from a green CSV, crash-tolerant (the file I/O; rows are decoded by
+:func:`greenops_tb.format.columns.decode_rows`).
 
 A run killed mid-write leaves at most one incomplete last line (no trailing
 newline); it is ignored here, every complete row is returned. Rows never hold
 raw line breaks (the CSV sink writes one row per line), so a line is a row.
 Cells of any length read back; bytes that are not UTF-8 are skipped and counted (one warning), and a row
-whose numbers no reader can hold (:func:`in_range`) is malformed: skipped and counted like a short row.
+whose numbers no reader can hold (:func:`greenops_tb.format.schema.in_range`) is malformed: skipped and counted like a short row.
 """
 from __future__ import annotations
 
@@ -12,13 +13,10 @@ import io
 import os
 import warnings
 
-from greenops_tb.format.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX, row_to_record
+from greenops_tb.format.columns import column_problems as column_problems  # the layout's; importable from here
+from greenops_tb.format.columns import decode_rows
 from greenops_tb.format.csvtext import Decoded, cells, decode
-from greenops_tb.format.schema import INT_FIELDS, Record
-
-#: what every reader (pandas' int64 and nanosecond timestamps included) can hold: larger numbers make a row malformed
-INT_LIMIT = 2**63
-TIME_LIMIT_S = 2**63 // 10**9
+from greenops_tb.format.schema import Record
 
 
 def complete_text(path: str | os.PathLike[str]) -> Decoded:
@@ -57,7 +55,7 @@ def read_records(path: str | os.PathLike[str]) -> list[Record]:
 
 def table_records(path: str | os.PathLike[str], header: list[str], rows: list[list[str]]) -> list[Record]:
     """:func:`read_records` for a table read already (``path`` names it in the warning)."""
-    records, skipped, first = decode_rows(path, header, rows)
+    records, skipped, first = decode_table(path, header, rows)
     if skipped:
         warnings.warn(f"greenops_tb: {os.fspath(path)}: {skipped} malformed records skipped (first: {first})",
                       RuntimeWarning, stacklevel=3)
@@ -66,42 +64,14 @@ def table_records(path: str | os.PathLike[str], header: list[str], rows: list[li
 
 def read_records_counted(path: str | os.PathLike[str]) -> tuple[list[Record], int, str]:
     """(records of the complete rows, how many malformed rows were skipped, what was wrong with the first)."""
-    return decode_rows(path, *read_table(path))
+    return decode_table(path, *read_table(path))
 
 
-def decode_rows(path: str | os.PathLike[str], header: list[str], rows: list[list[str]]
-                ) -> tuple[list[Record], int, str]:
-    """:func:`read_records_counted` for a table read already."""
-    missing = REQUIRED_COLUMNS - set(header)
-    if header and missing:
-        raise ValueError(f"{os.fspath(path)}: not a green CSV: the header lacks {sorted(missing)}")
-    out: list[Record] = []
-    skipped, first = 0, ""
-    for i, row in enumerate(rows):
-        try:
-            if len(row) != len(header):
-                raise ValueError(f"{len(row)} cells, the header has {len(header)}")
-            out.append(in_range(row_to_record(dict(zip(header, row)))))
-        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
-            skipped += 1
-            first = first or f"data row {i + 1} (line {i + 2}): {err}"
-    return out, skipped, first
-
-
-def in_range(rec: Record) -> Record:
-    """``rec`` if its integers fit int64 and its times a timestamp, else ValueError (a malformed record)."""
-    for name in INT_FIELDS:
-        if not -INT_LIMIT <= getattr(rec, name) < INT_LIMIT:
-            raise ValueError(f"{name} {getattr(rec, name)} is outside the 64-bit integer range")
-    for name in ("start_time", "end_time"):
-        if not abs(getattr(rec, name)) < TIME_LIMIT_S:  # nan too
-            raise ValueError(f"{name} {getattr(rec, name)} is not a time in years 1678-2261")
-    return rec
-
-
-def column_problems(header: list[str]) -> tuple[list[str], list[str]]:
-    """(unknown columns, missing base columns) of a CSV header, compared with what the writer writes."""
-    known = set(BASE_COLUMNS) | {CHAIN_COLUMN}
-    unknown = [c for c in header if c not in known and not c.startswith(WATCH_PREFIX)]
-    missing = [c for c in BASE_COLUMNS if c not in header]
-    return unknown, missing
+def decode_table(path: str | os.PathLike[str], header: list[str], rows: list[list[str]]
+                 ) -> tuple[list[Record], int, str]:
+    """:func:`~greenops_tb.format.columns.decode_rows` of a table read from ``path`` (named in the error when its
+    header is not a green CSV's)."""
+    try:
+        return decode_rows(header, rows)
+    except ValueError as err:
+        raise ValueError(f"{os.fspath(path)}: {err}") from None

@@ -13,9 +13,10 @@ import os
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from greenops_tb.format.schema import Record, RunMetadata, is_finite
+from greenops_tb.format.schema import Record, RunMetadata
+from greenops_tb.format.summary import MALFORMED as MALFORMED  # importable from here
+from greenops_tb.format.summary import datum_text, parse_record
 from greenops_tb.format.tags import PLUGIN_NAME, RUN_METADATA_TAG, parse_plugin_content, stage_of_record_tag
-from greenops_tb.readers.csv import in_range
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +33,6 @@ class RunData:
     records: list[Record]
     #: records that were skipped because they are not green records (wrong JSON shape or field types)
     malformed: int = 0
-
-
-def _decode(value: Any) -> str:
-    """A datum's numpy value (0-d string/bytes array) to str."""
-    v = value.item() if hasattr(value, "item") else value
-    if isinstance(v, bytes):
-        return v.decode("utf-8")
-    return str(v)
 
 
 def green_runs(provider: Any, ctx: Any, experiment_id: str) -> dict[str, list[str]]:
@@ -101,43 +94,17 @@ def read_runs(
         for tag, datums in tags.items():
             for datum in datums:
                 try:
-                    text = _decode(datum.numpy)
                     if tag == RUN_METADATA_TAG:  # one per opening of the run: the latest lists them all
-                        m = RunMetadata.from_json_str(text)
+                        m = RunMetadata.from_json_str(datum_text(datum.numpy))
                         meta = m if meta is None or m.resume >= meta.resume else meta
                     elif stage_of_record_tag(tag) is not None:
-                        records.append(_checked(Record.from_json_str(text)))
+                        records.append(parse_record(datum.numpy))
                 except MALFORMED as err:
                     malformed += tag != RUN_METADATA_TAG
                     log.warning("skipping undecodable green datum in run %r tag %r step %s: %s", run, tag, datum.step, err)
         records.sort(key=lambda r: r.seq)
         out[run] = RunData(run=run, metadata=meta, records=records, malformed=malformed)
     return out
-
-
-#: what parsing a foreign or corrupt record raises (valid JSON of any shape included)
-MALFORMED = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
-
-
-#: Record fields that must hold finite numbers for the totals to mean anything.
-_NUMERIC_FIELDS = (
-    "seq", "step", "start_time", "end_time", "duration_s", "energy_kwh", "pue", "co2_kg",
-    "stage_duration_s", "stage_energy_kwh", "stage_co2_kg", "run_duration_s", "run_energy_kwh", "run_co2_kg",
-)
-
-
-def _checked(rec: Record) -> Record:
-    """``rec`` if its numbers are numbers, else ValueError (a corrupt or foreign record)."""
-    for name in _NUMERIC_FIELDS:
-        v = getattr(rec, name)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not is_finite(v):
-            raise ValueError(f"record field {name!r} is not a finite number: {v!r}")
-    for name in ("run", "stage", "currency", "intensity_source", "location", "chain_hash"):
-        if not isinstance(getattr(rec, name), str):
-            raise ValueError(f"record field {name!r} is not text: {getattr(rec, name)!r}")
-    if not isinstance(rec.devices, dict) or not isinstance(rec.watched, dict) or not isinstance(rec.mix_kwh, dict):
-        raise ValueError("record devices, watched or mix_kwh is not an object")
-    return in_range(rec)
 
 
 def file_records(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Record], int]:
@@ -153,7 +120,7 @@ def file_records(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Record],
                 if stage_of_record_tag(value.tag) is None:
                     continue
                 try:
-                    records.append(_checked(Record.from_json_str(_decode(value.tensor.string_val[0]))))
+                    records.append(parse_record(value.tensor.string_val[0]))
                 except (*MALFORMED, IndexError) as err:
                     malformed += 1
                     log.warning("skipping undecodable green record in %s tag %r step %s: %s", path, value.tag,

@@ -138,11 +138,10 @@ class Periodic:
         self._save = save
         self._due = time.monotonic() + EVERY_S
 
-    def write(self, text: RecordText, closing: bool) -> RecordText:
+    def write(self, text: RecordText, closing: bool) -> None:
         if time.monotonic() >= self._due:
             self._save()
             self._due = time.monotonic() + EVERY_S
-        return text
 
     def flush(self) -> None:
         """Nothing buffered."""

@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
+from greenops_tb.format.hashchain import Chain
 from greenops_tb.format.schema import Record
 from greenops_tb.format.text import RecordText
 
 
 @runtime_checkable
 class RecordSink(Protocol):
-    """Where records go. ``write`` returns the text later sinks get: the same object, or a new one
-    for an amended record (the CSV's ``chain_hash``), never the shared one changed."""
+    """Where records go. Every sink gets the same record (its ``chain_hash`` set before any sink sees it)."""
 
     name: str  # in the failure warning, e.g. "csv"
     retry_after_failure: bool  # False: dropped (and closed) after its first failure
 
-    def write(self, text: RecordText, closing: bool) -> RecordText:
+    def write(self, text: RecordText, closing: bool) -> None:
         """Record ``text.rec``; ``closing``: it ends a stage (``stop()``), not an ``update()``."""
         ...
 
@@ -38,8 +38,10 @@ class RecordSink(Protocol):
 class SinkFanOut:
     """Writes each record to every sink; "warn once, keep training, keep the other sinks"."""
 
-    def __init__(self, sinks: Sequence[RecordSink]) -> None:
+    def __init__(self, sinks: Sequence[RecordSink], chain: Chain | None = None) -> None:
+        """``chain``: the hash chain that seals the records (their text, formatted to seal them, is reused)."""
         self._sinks = tuple(sinks)
+        self._text_of: Callable[[Record], RecordText] = RecordText if chain is None else chain.text_of
         self._failed: set[str] = set()
 
     def __contains__(self, sink: object) -> bool:
@@ -48,10 +50,10 @@ class SinkFanOut:
 
     def write(self, rec: Record, closing: bool) -> None:
         """Called by Stages under its lock, in seq order."""
-        text = RecordText(rec)
+        text = self._text_of(rec)
         for sink in self._sinks:
             try:
-                text = sink.write(text, closing)
+                sink.write(text, closing)
             except Exception as err:  # noqa: BLE001 - a sink must never crash training
                 self.report(sink, err)
 

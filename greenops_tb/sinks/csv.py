@@ -4,7 +4,8 @@
   before the first record become ``watch:<name>`` columns; names first seen
   later go to the ``watched_extra`` JSON column (see :mod:`greenops_tb.format.columns`).
 * Re-opening an existing file appends under its header (its columns win) and
-  continues its ``seq`` and hash chain; a torn last line (no newline, left by a
+  continues its ``seq`` and hash chain (:attr:`CsvSink.chain`, which seals each record
+  before any sink sees it: this sink writes the record's ``chain_hash``); a torn last line (no newline, left by a
   crash) is cut off first.
 * Each row is encoded in full and written with one ``os.write`` on an
   ``O_APPEND`` descriptor (no user-space buffer), so a ``kill -9`` leaves every
@@ -18,14 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import dataclasses
 import os
-from typing import Sequence, overload
+from typing import Sequence
 
 from greenops_tb.errors import UsageError
-from greenops_tb.format import hashchain
-from greenops_tb.format.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, RESUME_COLUMNS, WATCH_PREFIX
-from greenops_tb.format.rows import row_plan
+from greenops_tb.format.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, RESUME_COLUMNS, csv_columns
+from greenops_tb.format.hashchain import Chain
+from greenops_tb.format.rows import line_cells, row_plan
 from greenops_tb.format.schema import Record
 from greenops_tb.format.text import RecordText
 from greenops_tb.sinks.lines import complete_end, first_line, lines_backward, parse_row
@@ -74,7 +74,8 @@ class CsvSink:
     def __init__(self, path: str | os.PathLike[str], *, base_columns: list[str], chain: bool) -> None:
         self.path = os.fspath(path)
         self._base = base_columns
-        self._chain = chain
+        #: the file's hash chain (None without one); continues an existing file's
+        self.chain: Chain | None = Chain(base_columns) if chain else None
         self.created = not os.path.exists(self.path)  # so a failed writer can take back the file it made
         try:
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
@@ -87,7 +88,6 @@ class CsvSink:
         self._line = _Line()
         self._csv = csv.writer(self._line, lineterminator="\r\n")
         self.header: list[str] | None = None
-        self._prev_hash = ""
         self.next_seq = 0
         self.data_start = 0  # where the rows of an adopted file start (after its header)
         self._adopt_existing()
@@ -112,7 +112,7 @@ class CsvSink:
                 f"{self.path!r} exists and is not a green CSV (its first line is not a header with {missing}); "
                 "it was left unchanged: pass another csv_path= (or csv_path=False)"
             )
-        if self._chain and CHAIN_COLUMN not in header:
+        if self.chain is not None and CHAIN_COLUMN not in header:
             os.close(self._fd)
             self._fd = -1
             raise UsageError(
@@ -122,25 +122,26 @@ class CsvSink:
         size = complete_end(self._fd, size)
         os.ftruncate(self._fd, size)  # cut an incomplete last line (a crash's)
         self._set_header(header)
-        self._chain = CHAIN_COLUMN in header
         self.data_start = len(line or b"") + 1
+        row: dict[str, str] = {}
         for _, text in lines_backward(self._fd, size, self.data_start):  # the last row whose seq can be read
             with contextlib.suppress(ValueError, KeyError):
-                row = dict(zip(header, parse_row(text, errors="replace")))
-                self.next_seq = int(row["seq"]) + 1
-                self._prev_hash = row.get(CHAIN_COLUMN, "")
+                candidate = dict(zip(header, parse_row(text, errors="replace")))
+                self.next_seq = int(candidate["seq"]) + 1
+                row = candidate
                 break
+        if CHAIN_COLUMN in header:
+            self.chain = self.chain or Chain(self._base)
+            self.chain.adopt(header, row.get(CHAIN_COLUMN, ""))
 
     def _start(self, rec: Record) -> None:
-        cols = self._base + [WATCH_PREFIX + w for w in rec.watched]
-        header = cols + [CHAIN_COLUMN] if self._chain else cols
+        header = csv_columns(list(rec.watched), chain=self.chain is not None, base=self._base)
         self._write_cells(header)
         self._set_header(header)
 
     def _set_header(self, header: list[str]) -> None:
         self.header = header
-        self._cols = [c for c in header if c != CHAIN_COLUMN]
-        self._row = row_plan(tuple(self._cols))
+        self._row = row_plan(tuple(c for c in header if c != CHAIN_COLUMN))
         self._chain_at = header.index(CHAIN_COLUMN) if CHAIN_COLUMN in header else -1
         text_at = self._row.text_at
         if self._chain_at >= 0:  # the chain cell is inserted at _chain_at
@@ -175,35 +176,23 @@ class CsvSink:
             self._quoted[cell] = q
         return q
 
-    @overload
-    def write(self, item: Record, closing: bool = False) -> Record: ...
-
-    @overload
-    def write(self, item: RecordText, closing: bool = False) -> RecordText: ...
-
-    def write(self, item: Record | RecordText, closing: bool = False) -> Record | RecordText:
+    def write(self, item: Record | RecordText, closing: bool = False) -> None:
         """Append a record (or its :class:`RecordText`, numbers formatted already; every record, ``closing``
-        or not); returns the same kind, with ``chain_hash`` set when the chain is on."""
+        or not), with the ``chain_hash`` it carries when the file has a chain."""
         if isinstance(item, RecordText):
-            rec = self._append(item.rec, item)
-            return item if rec is item.rec else item.with_record(rec)
-        return self._append(item, None)
+            self._append(item.rec, item)
+        else:
+            self._append(item, None)
 
     def flush(self) -> None:
         """Nothing buffered: each row is on the file when write() returns."""
 
-    def _append(self, rec: Record, text: RecordText | None) -> Record:
+    def _append(self, rec: Record, text: RecordText | None) -> None:
         if self.header is None:
             self._start(rec)
-        cells = self._row(rec, text)
-        joined = "\x1f".join(cells)
-        if "\n" in joined or "\r" in joined:
-            cells = [c.replace("\r", " ").replace("\n", " ") for c in cells]
-        if self._chain:
-            prev = self._prev_hash or hashchain.anchor(cells[self._cols.index("run")])
-            self._prev_hash = hashchain.link(prev, cells)
-            cells.insert(self._chain_at, self._prev_hash)
-            rec = dataclasses.replace(rec, chain_hash=self._prev_hash)
+        cells = line_cells(self._row(rec, text))
+        if self._chain_at >= 0:
+            cells.insert(self._chain_at, rec.chain_hash)
         for i in self._text_at:
             if cells[i]:  # an empty cell is written as nothing, as csv writes it inside a row
                 cells[i] = self._quote(cells[i])
@@ -211,7 +200,6 @@ class CsvSink:
             if cells[i]:
                 cells[i] = self._quote_once(cells[i])
         self._write_line(",".join(cells) + "\r\n")
-        return rec
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -1,7 +1,8 @@
-"""Records as TensorBoard summaries: ONE ``Summary`` (one event) per record.
+"""Records into event files: ONE ``Summary`` (one event) per record.
 
-The layout of tags is defined in :mod:`greenops_tb.format.tags`. Protos are built
-directly (no per-value ``add_scalar``), so one record costs one event.
+The layout of tags is defined in :mod:`greenops_tb.format.tags`, the summary of a record
+in :mod:`greenops_tb.format.summary`. Protos are built directly (no per-value ``add_scalar``),
+so one record costs one event.
 :class:`RecordEvents` gives the same events serialised, from one cached event
 per (stage, scalars present, watched names) whose values are overwritten, so
 the protos are built once per layout instead of once per record.
@@ -17,48 +18,14 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
+from tensorboard.compat.proto import event_pb2
 
-from greenops_tb.format.schema import Record, RunMetadata
-from greenops_tb.format.tags import (
-    EVENT_SCALARS,
-    PLUGIN_CONTENT,
-    PLUGIN_NAME,
-    RUN_METADATA_TAG,
-    record_tag,
-    scalar_tag,
-    watch_tag,
-)
+from greenops_tb.format.schema import Record
+from greenops_tb.format.summary import metadata_summary as metadata_summary  # importable from here
+from greenops_tb.format.summary import record_summary
+from greenops_tb.format.tags import EVENT_SCALARS
 from greenops_tb.format.text import RecordText
 from greenops_tb.sinks.event_file import FastFileWriter
-
-_GREEN_META = summary_pb2.SummaryMetadata(
-    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=PLUGIN_NAME, content=PLUGIN_CONTENT),
-    data_class=summary_pb2.DATA_CLASS_TENSOR,
-)
-_SCALAR_SHAPE = tensor_shape_pb2.TensorShapeProto()
-
-
-def _string_tensor(s: str) -> tensor_pb2.TensorProto:
-    return tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, tensor_shape=_SCALAR_SHAPE, string_val=[s.encode()])
-
-
-def _add_scalar(summary: summary_pb2.Summary, tag: str, value: float) -> None:
-    summary.value.add(tag=tag, simple_value=value)
-
-
-def record_summary(rec: Record, *, scalars: bool = True) -> summary_pb2.Summary:
-    """The full record (JSON tensor, plugin ``green``) plus, if ``scalars``, its scalars and watched values."""
-    summary = summary_pb2.Summary()
-    summary.value.add(tag=record_tag(rec.stage), metadata=_GREEN_META, tensor=_string_tensor(rec.to_json_str()))
-    if scalars:
-        for suffix, attr in EVENT_SCALARS.items():
-            v = getattr(rec, attr)
-            if v is not None:
-                _add_scalar(summary, scalar_tag(rec.stage, suffix), v)
-        for name, v in rec.watched.items():
-            _add_scalar(summary, watch_tag(rec.stage, name), v)
-    return summary
 
 
 class _Layout:
@@ -141,14 +108,13 @@ class EventSink:
     def _add_summary(self, text: RecordText) -> None:
         self._fw.add_summary(record_summary(text.rec), text.rec.step, text.rec.end_time)
 
-    def write(self, text: RecordText, closing: bool) -> RecordText:
+    def write(self, text: RecordText, closing: bool) -> None:
         if self._emit_every > 1 and not closing:
             stage = text.rec.stage
             n = self._counts[stage] = self._counts.get(stage, 0) + 1
             if n % self._emit_every:
-                return text
+                return
         self._add(text)
-        return text
 
     def flush(self) -> None:
         self._flush_soon()
@@ -157,8 +123,3 @@ class EventSink:
         """Close the file writer (a no-op when ``SummaryWriter.close()`` closed it already)."""
         self._fw.close()
 
-
-def metadata_summary(meta: RunMetadata) -> summary_pb2.Summary:
-    summary = summary_pb2.Summary()
-    summary.value.add(tag=RUN_METADATA_TAG, metadata=_GREEN_META, tensor=_string_tensor(meta.to_json_str()))
-    return summary
