@@ -29,7 +29,7 @@ from greenops_tb.distributed.identity import job_extra
 from greenops_tb.footprint import EmbodiedOptions, Footprint
 from greenops_tb.footprint.water import check_wue
 from greenops_tb.format.schema import Record, RunMetadata
-from greenops_tb.format.tags import check_name
+from greenops_tb.format.tags import check_name, rank_tag_suffix
 from greenops_tb.format.workunits import Efficiency, stage_efficiency
 from greenops_tb.grid import resolve_grid
 from greenops_tb.meters.base import EnergySource, MeterLike
@@ -44,6 +44,7 @@ from greenops_tb.sinks.base import SinkFanOut
 from greenops_tb.sinks.csv import CsvSink
 from greenops_tb.sinks.event_file import FastFileWriter
 from greenops_tb.sinks.events import EventSink, metadata_summary
+from greenops_tb.sinks.null import NullFileWriter
 
 if TYPE_CHECKING:
     from greenops_tb.analysis.forecast import Forecast
@@ -156,9 +157,10 @@ class GreenSummaryWriter(SummaryWriter):
       step_axis: "user" (default): a record without ``step=`` takes the highest ``global_step`` of your own
         ``add_*`` calls so far, so green scalars line up with yours; "stage": each stage's own count (which
         the CSV's ``stage_step`` column always holds). See :mod:`greenops_tb.recording.stages`.
-      distributed, dist_timeout_s, dist_flush_every: job-wide measurement under torch.distributed
-        (None = automatic when a multi-rank process group is initialised; create the writer on every
-        rank; only rank 0 writes files). See :mod:`greenops_tb.distributed`.
+      distributed: one rank of a job (None = automatic when a process group or the launcher says there are
+        several ranks): every rank writes its own shard into the same ``log_dir``, with no communication
+        between ranks; readers show the job (see docs/distributed.md). dist_timeout_s, dist_flush_every: no
+        effect any more (a DeprecationWarning when set).
     """
 
     def __init__(
@@ -207,10 +209,13 @@ class GreenSummaryWriter(SummaryWriter):
         self._watches = Watches()
         for name, value in (watch or {}).items():
             self._watches.add(name, value)
-        from greenops_tb.distributed.job import attach, writes_files
+        from greenops_tb.distributed.shard import attach, warn_unused
 
-        self._job = attach(distributed, timeout_s=dist_timeout_s, flush_every=dist_flush_every)
-        self._writes = writes_files(self._job)
+        warn_unused(dist_timeout_s, dist_flush_every)
+        self._job = attach(distributed)
+        self._writes = self._job is None or self._job.owns_user_events  # the user's own add_* calls
+        if self._job is not None and len(args) < 6:  # this rank's event file: a name of its own in the run dir
+            kwargs["filename_suffix"] = kwargs.get("filename_suffix", "") + self._job.file_suffix
         self._grid = resolve_grid(
             country, region, cloud, price_per_kwh=price_per_kwh, currency=currency, live=live,
             live_options=live_options, detect_cloud=detect_cloud, config_path=config_path,
@@ -242,9 +247,9 @@ class GreenSummaryWriter(SummaryWriter):
                sync_cuda: bool, attribution: Mapping[str, str]) -> None:
         """Everything after the log dir: CSV, meter, pricing, sinks, stages, run metadata."""
         self._run = run_name or os.path.basename(os.path.normpath(self.log_dir))
-        # only rank 0 writes the job's CSV and events
-        self._csv = build_csv(self.log_dir, csv_path if self._writes else False, opts.base_columns, hash_chain)
-        self._meter, self._host_claim = build_meter(self._job, meters, gpus, sysfs_root, sample_interval, **attribution)
+        self._csv = build_csv(self.log_dir, csv_path, opts.base_columns, hash_chain, self._job)
+        self._meter, self._host_claim = build_meter(self._job, meters, gpus, sysfs_root, sample_interval,
+                                                    log_dir=self.log_dir, **attribution)
         self._resumed = resume.from_csv(self._csv.path) if self._csv is not None and self._csv.next_seq else None
         self._started_at = time.time()
         profile = self._grid.profile
@@ -254,8 +259,10 @@ class GreenSummaryWriter(SummaryWriter):
         self._footprint = Footprint(self._meter.devices, embodied_options=embodied, wue=wue, cloud=profile.cloud)
         self._cuda_sync = sync_cuda
         self._fw = self._get_file_writer()
-        self._user_steps = _UserSteps(self._fw)  # what _get_file_writer() gives the user's add_* calls from now on
-        self._events = EventSink(self._fw, opts.emit_every)
+        # what _get_file_writer() gives the user's add_* calls from now on
+        self._user_steps = _UserSteps(self._fw if self._writes else NullFileWriter(self.log_dir))
+        tags = rank_tag_suffix(self._job.rank) if self._job is not None else ""
+        self._events = EventSink(self._fw, opts.emit_every, tag_suffix=tags)
         self._sinks = SinkFanOut([self._csv, self._events] if self._csv is not None else [self._events])
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._sinks.write,
@@ -265,7 +272,7 @@ class GreenSummaryWriter(SummaryWriter):
             footprint=self._footprint,
         )
         self._close_lock = threading.Lock()
-        self._fw.add_summary(metadata_summary(self.run_metadata()), 0, time.time())
+        self._fw.add_summary(metadata_summary(self.run_metadata(), tags), 0, time.time())
         self._pid = os.getpid()
         self._closed = False
 
@@ -300,7 +307,6 @@ class GreenSummaryWriter(SummaryWriter):
     def start(self, name: str, *, step: int | None = None, epoch: int | None = None) -> None:
         """Open stage ``name`` (RuntimeError naming the open stages if it is already running)."""
         self._check_open()
-        self._expect("start", name)
         self._stages.start(name, step=step, epoch=epoch)
 
     def stop(self, name: str, *, step: int | None = None, samples: int | None = None,
@@ -308,7 +314,6 @@ class GreenSummaryWriter(SummaryWriter):
         """Close stage ``name`` and record the interval (with the ``samples``/``tokens`` it processed, if
         given); its event reaches the file within milliseconds (``flush()`` waits for that)."""
         self._check_open()
-        self._expect("stop", name)
         rec = self._stages.stop(name, step=step, samples=samples, tokens=tokens)
         self._sinks.flush()
         return rec
@@ -318,7 +323,6 @@ class GreenSummaryWriter(SummaryWriter):
         """Close the current interval of running stage ``name`` (it processed ``samples``/``tokens``, if
         given), record it, open the next one."""
         self._check_open()
-        self._expect("update", name)
         return self._stages.update(name, step=step, samples=samples, tokens=tokens)
 
     def count(self, name: str, *, samples: int | None = None, tokens: int | None = None) -> None:
@@ -326,11 +330,6 @@ class GreenSummaryWriter(SummaryWriter):
         elsewhere); they are recorded at its next ``update``/``stop``."""
         self._check_open()
         self._stages.count(name, samples=samples, tokens=tokens)
-
-    def _expect(self, kind: str, name: str) -> None:
-        """Distributed: name the next boundary, so ranks can check they pass the same ones."""
-        if self._job is not None:
-            self._meter.expect(kind, name)
 
     def stage(self, name: str, *, step: int | None = None, epoch: int | None = None) -> _StageScope:
         """Context manager and decorator: start on enter, stop on exit (also on exceptions)."""
@@ -444,27 +443,20 @@ class GreenSummaryWriter(SummaryWriter):
     def _get_file_writer(self) -> Any:
         """This writer's FileWriter: a :class:`FastFileWriter` for a local log dir (same files, less
         cost per event, for the user's own ``add_*`` calls too), TensorBoard's own for remote ones
-        (``s3://``...); on ranks other than 0 of a distributed job one that writes nothing. Once the
-        writer is built, the user's ``add_*`` calls get it through :class:`_UserSteps`."""
+        (``s3://``...). Once the writer is built, the user's ``add_*`` calls get it through
+        :class:`_UserSteps` (on ranks other than 0 of a distributed job, one that writes nothing)."""
         steps = getattr(self, "_user_steps", None)
         if steps is not None:
             return steps
-        if getattr(self, "_writes", True):
-            if "://" in str(self.log_dir) or (self.file_writer is not None and self.all_writers is not None):
-                return super()._get_file_writer()
-            fw = FastFileWriter(self.log_dir, self.max_queue, self.flush_secs, self.filename_suffix)
-            self.file_writer, self.all_writers = fw, {fw.get_logdir(): fw}
-            if self.purge_step is not None:  # as SummaryWriter._get_file_writer does
-                fw.add_event(Event(step=self.purge_step, file_version="brain.Event:2"))
-                fw.add_event(Event(step=self.purge_step, session_log=SessionLog(status=SessionLog.START)))
-                self.purge_step = None
-            return fw
-        if self.file_writer is None:
-            from greenops_tb.sinks.null import NullFileWriter
-
-            self.file_writer = NullFileWriter(self.log_dir)
-            self.all_writers = {self.log_dir: self.file_writer}
-        return self.file_writer
+        if "://" in str(self.log_dir) or (self.file_writer is not None and self.all_writers is not None):
+            return super()._get_file_writer()
+        fw = FastFileWriter(self.log_dir, self.max_queue, self.flush_secs, self.filename_suffix)
+        self.file_writer, self.all_writers = fw, {fw.get_logdir(): fw}
+        if self.purge_step is not None:  # as SummaryWriter._get_file_writer does
+            fw.add_event(Event(step=self.purge_step, file_version="brain.Event:2"))
+            fw.add_event(Event(step=self.purge_step, session_log=SessionLog(status=SessionLog.START)))
+            self.purge_step = None
+        return fw
 
     def _check_open(self) -> None:
         if self._closed:
@@ -478,8 +470,6 @@ class GreenSummaryWriter(SummaryWriter):
         with self._close_lock:
             if self._closed:
                 return
-            if self._job is not None:
-                self._meter.closing()  # the stops below are exchanged with the other ranks too
             self._stages.close(CLOSED)  # every stage open now is recorded; any later call is refused
             self._closed = True
         _LIVE.discard(self)

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
 from greenops_tb.analysis.contract import CompareRow, RunSummary, Totals
+from greenops_tb.analysis.ranks import job_summary
 from greenops_tb.analysis.uncertainty import ranges_json
 from greenops_tb.footprint.view import footprint_summary
 from greenops_tb.format.schema import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record, running_mix
@@ -233,6 +234,9 @@ def summarize(data: RunData) -> RunSummary:
         footprint=footprint_summary(last, [rs[-1] for rs in by_stage.values()],
                                     getattr(meta, "footprint", None), run_mix),
     )
+    job = job_summary(data, out["devices"])
+    if job is not None:
+        out["job"] = job
     return out
 
 

@@ -8,10 +8,8 @@ Sources, in order of trust:
 3. SLURM variables: ``SLURM_PROCID``, ``SLURM_LOCALID``, ``SLURM_NTASKS``,
    ``SLURM_NTASKS_PER_NODE``, ``SLURM_NODEID``.
 
-The host is ``socket.gethostname()``. Which rank is the lowest on its host is
-decided from every rank's host name gathered over the process group
-(:class:`~greenops_tb.distributed.exchange.JobAggregator`), not from
-``LOCAL_RANK`` alone, because launchers do not always set it.
+The host is ``socket.gethostname()``. No rank learns about the others: which process measures a
+host's host-level sources is decided locally (:mod:`greenops_tb.distributed.host_claim`).
 """
 from __future__ import annotations
 

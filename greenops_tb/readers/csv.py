@@ -9,10 +9,16 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import warnings
+from pathlib import Path
 
 from greenops_tb.format.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, WATCH_PREFIX, row_to_record
 from greenops_tb.format.schema import Record
+from greenops_tb.readers.shards import RankTotals, merge_shards
+
+#: a rank's CSV shard in a distributed job's run directory (see greenops_tb.distributed.shard.csv_name)
+SHARD_CSV = re.compile(r"green\.rank(\d+)\.csv\Z")
 
 
 def complete_text(path: str | os.PathLike[str]) -> str:
@@ -69,3 +75,23 @@ def column_problems(header: list[str]) -> tuple[list[str], list[str]]:
     unknown = [c for c in header if c not in known and not c.startswith(WATCH_PREFIX)]
     missing = [c for c in BASE_COLUMNS if c not in header]
     return unknown, missing
+
+
+def shard_csvs(directory: str | os.PathLike[str]) -> dict[int, Path]:
+    """Rank -> its CSV shard (``green.rank<k>.csv``) in a distributed job's run directory ({} when none)."""
+    out = {}
+    for p in Path(directory).iterdir():
+        m = SHARD_CSV.match(p.name)
+        if m and p.is_file():
+            out[int(m.group(1))] = p
+    return dict(sorted(out.items()))
+
+
+def read_job_records(directory: str | os.PathLike[str]) -> tuple[list[Record], tuple[RankTotals, ...]]:
+    """A distributed job's CSV shards merged into the job's records (see :mod:`greenops_tb.readers.shards`);
+    ValueError when the directory holds none."""
+    shards = shard_csvs(directory)
+    if not shards:
+        raise ValueError(f"{os.fspath(directory)}: no rank CSV shards (green.rank<k>.csv) here")
+    records, _meta, ranks = merge_shards({rank: read_records(p) for rank, p in shards.items()})
+    return records, ranks

@@ -11,8 +11,8 @@ from greenops_tb.meters.base import EnergySource, Meter, MeterLike
 from greenops_tb.sinks.csv import CsvSink, choose_columns
 
 if TYPE_CHECKING:
-    from greenops_tb.distributed.exchange import JobAggregator
     from greenops_tb.distributed.host_claim import HostClaim
+    from greenops_tb.distributed.shard import RankShard
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +66,19 @@ def check_types(*, sample_interval: object, currency: object, sysfs_root: object
     return float(sample_interval)
 
 
-def build_meter(job: "JobAggregator | None", meters: Sequence[EnergySource] | None, gpus: list[int] | None,
+def build_meter(shard: "RankShard | None", meters: Sequence[EnergySource] | None, gpus: list[int] | None,
                 sysfs_root: str | None, sample_interval: float, *, cpu_attribution: str = "socket",
-                gpu_attribution: str = "device") -> "tuple[MeterLike, HostClaim | None]":
-    """The meter read at every boundary: the given sources or the default ones; job-wide in a distributed run.
+                gpu_attribution: str = "device", log_dir: str = "") -> "tuple[MeterLike, HostClaim | None]":
+    """The meter read at every boundary: the given sources or the default ones (a rank's own in a distributed job).
 
-    Under a scheduler job, host-level sources are kept only by the first process of the job on this host
-    (:mod:`greenops_tb.distributed.host_claim`); the claim is returned, to be released at close.
+    Under a job (a scheduler's, or the ranks of one distributed run), host-level sources are kept only by the
+    first process of the job on this host (:mod:`greenops_tb.distributed.host_claim`); the claim is returned,
+    to be released at close.
     """
     from greenops_tb.distributed.host_claim import claim_host
 
-    if gpus is None and job is not None:
-        gpus = job.default_gpus()  # this rank's GPU, so no GPU is counted by two ranks
+    if gpus is None and shard is not None:
+        gpus = shard.default_gpus()  # this rank's GPU, so no GPU is counted by two ranks
     if meters is not None:
         srcs = list(meters)
     else:
@@ -85,19 +86,19 @@ def build_meter(job: "JobAggregator | None", meters: Sequence[EnergySource] | No
 
         srcs = default_sources(gpus=gpus, sysfs_root=sysfs_root, sample_interval=sample_interval,
                                cpu_attribution=cpu_attribution, gpu_attribution=gpu_attribution)
-    if job is None:
-        srcs, claim = claim_host(srcs)
-        return Meter(srcs), claim
-    from greenops_tb.distributed.job import JobMeter
-
-    srcs, claim = claim_host(job.select_sources(srcs))
-    return JobMeter(Meter(srcs), job), claim
+    srcs, claim = claim_host(srcs, job=shard.claim_key(log_dir) if shard is not None else None)
+    return Meter(srcs), claim
 
 
 def build_csv(log_dir: str, csv_path: str | os.PathLike[str] | bool | None, base_columns: list[str],
-              chain: bool) -> CsvSink | None:
-    """The CSV sink: None when ``csv_path is False``, else at ``csv_path`` (default ``<log_dir>/green.csv``)."""
+              chain: bool, shard: "RankShard | None" = None) -> CsvSink | None:
+    """The CSV sink: None when ``csv_path is False``, else at ``csv_path`` (default ``<log_dir>/green.csv``;
+    a rank's shard of a distributed job: ``green.rank<k>.csv``, see :meth:`RankShard.csv_path`)."""
     if csv_path is False:
         return None
-    path = os.path.join(log_dir, CSV_NAME) if csv_path in (None, True) else csv_path
+    given = None if csv_path in (None, True) else csv_path
+    if shard is not None:
+        path: str | os.PathLike[str] = shard.csv_path(log_dir, given)
+    else:
+        path = os.path.join(log_dir, CSV_NAME) if given is None else given
     return CsvSink(path, base_columns=base_columns, chain=chain)  # type: ignore[arg-type]

@@ -47,17 +47,19 @@ def _add_scalar(summary: summary_pb2.Summary, tag: str, value: float) -> None:
     summary.value.add(tag=tag, simple_value=value)
 
 
-def record_summary(rec: Record, *, scalars: bool = True) -> summary_pb2.Summary:
-    """The full record (JSON tensor, plugin ``green``) plus, if ``scalars``, its scalars and watched values."""
+def record_summary(rec: Record, *, scalars: bool = True, tag_suffix: str = "") -> summary_pb2.Summary:
+    """The full record (JSON tensor, plugin ``green``) plus, if ``scalars``, its scalars and watched values;
+    ``tag_suffix``: a rank's (:func:`~greenops_tb.format.tags.rank_tag_suffix`) appended to every tag."""
     summary = summary_pb2.Summary()
-    summary.value.add(tag=record_tag(rec.stage), metadata=_GREEN_META, tensor=_string_tensor(rec.to_json_str()))
+    summary.value.add(tag=record_tag(rec.stage) + tag_suffix, metadata=_GREEN_META,
+                      tensor=_string_tensor(rec.to_json_str()))
     if scalars:
         for suffix, attr in EVENT_SCALARS.items():
             v = getattr(rec, attr)
             if v is not None:
-                _add_scalar(summary, scalar_tag(rec.stage, suffix), v)
+                _add_scalar(summary, scalar_tag(rec.stage, suffix) + tag_suffix, v)
         for name, v in rec.watched.items():
-            _add_scalar(summary, watch_tag(rec.stage, name), v)
+            _add_scalar(summary, watch_tag(rec.stage, name) + tag_suffix, v)
     return summary
 
 
@@ -66,8 +68,8 @@ class _Layout:
 
     __slots__ = ("_event", "_record", "_scalars", "_attrs", "_watched", "_fresh")
 
-    def __init__(self, rec: Record, attrs: tuple[str, ...], announced: set[str]) -> None:
-        self._event = event_pb2.Event(summary=record_summary(rec))
+    def __init__(self, rec: Record, attrs: tuple[str, ...], announced: set[str], tag_suffix: str) -> None:
+        self._event = event_pb2.Event(summary=record_summary(rec, tag_suffix=tag_suffix))
         values = self._event.summary.value
         self._record = values[0].tensor.string_val
         self._scalars = list(values[1:])
@@ -99,7 +101,8 @@ class RecordEvents:
     wall_time=rec.end_time).SerializeToString()`` except that the record's metadata goes with the first event of
     its tag only (one RecordEvents per event file). Not thread-safe: the writer calls it under the stages' lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, tag_suffix: str = "") -> None:
+        self._tag_suffix = tag_suffix
         self._layouts: dict[tuple, _Layout] = {}
         self._announced: set[str] = set()  # record tags whose metadata this file has
 
@@ -111,7 +114,7 @@ class RecordEvents:
         key = (rec.stage, attrs, *rec.watched)
         layout = self._layouts.get(key)
         if layout is None:
-            layout = self._layouts[key] = _Layout(rec, attrs, self._announced)
+            layout = self._layouts[key] = _Layout(rec, attrs, self._announced, self._tag_suffix)
         return layout.fill(text)
 
 
@@ -121,25 +124,26 @@ class EventSink:
     On our own :class:`~greenops_tb.sinks.event_file.FastFileWriter` each record is serialised into
     the file's buffer and ``flush()`` (a stage's end) wakes its flush thread; on any other file writer
     it goes as a Summary and ``flush()`` flushes. ``emit_every``: write every Nth ``update()`` record
-    of a stage (a stage's end always).
+    of a stage (a stage's end always). ``tag_suffix``: a rank's, appended to every tag.
     """
 
     name = "events"
     retry_after_failure = True
 
-    def __init__(self, file_writer: Any, emit_every: int = 1) -> None:
+    def __init__(self, file_writer: Any, emit_every: int = 1, tag_suffix: str = "") -> None:
         self._fw = file_writer
         self._emit_every = emit_every
+        self._tag_suffix = tag_suffix
         self._counts: dict[str, int] = {}
         if isinstance(file_writer, FastFileWriter):
-            write, encode = file_writer.event_writer.write, RecordEvents().encode
+            write, encode = file_writer.event_writer.write, RecordEvents(tag_suffix).encode
             self._add: Callable[[RecordText], None] = lambda text: write(encode(text))
             self._flush_soon: Callable[[], None] = file_writer.event_writer.wake
         else:
             self._add, self._flush_soon = self._add_summary, file_writer.flush
 
     def _add_summary(self, text: RecordText) -> None:
-        self._fw.add_summary(record_summary(text.rec), text.rec.step, text.rec.end_time)
+        self._fw.add_summary(record_summary(text.rec, tag_suffix=self._tag_suffix), text.rec.step, text.rec.end_time)
 
     def write(self, text: RecordText, closing: bool) -> RecordText:
         if self._emit_every > 1 and not closing:
@@ -158,7 +162,7 @@ class EventSink:
         self._fw.close()
 
 
-def metadata_summary(meta: RunMetadata) -> summary_pb2.Summary:
+def metadata_summary(meta: RunMetadata, tag_suffix: str = "") -> summary_pb2.Summary:
     summary = summary_pb2.Summary()
-    summary.value.add(tag=RUN_METADATA_TAG, metadata=_GREEN_META, tensor=_string_tensor(meta.to_json_str()))
+    summary.value.add(tag=RUN_METADATA_TAG + tag_suffix, metadata=_GREEN_META, tensor=_string_tensor(meta.to_json_str()))
     return summary
