@@ -53,15 +53,3 @@ class LiveError(GreenOpsError):
         self.reason = reason
         self.status = status
         self.retry_after_s = retry_after_s
-
-
-class DistributedError(GreenOpsError, RuntimeError):
-    """Aggregation across ranks failed."""
-
-
-class RankTimeoutError(DistributedError):
-    """A rank died, is stuck, or did not reach the same stage boundary in time."""
-
-
-class StageOrderError(DistributedError):
-    """Ranks passed different stage boundaries (or a different number of them)."""
