@@ -90,7 +90,7 @@ def claim_host(sources: Sequence[EnergySource], env: Mapping[str, str] | None = 
     host is expected (logged, no warning); default: the scheduler's job, :func:`job_identity` (none: no claim)."""
     env = os.environ if env is None else env
     expected = job is not None
-    job = job or job_identity(env).get("key")
+    job = job or str(job_identity(env).get("key") or "")
     if not job or not any(host_level(s) for s in sources):
         return list(sources), None
     try:

@@ -161,7 +161,9 @@ def merge_metadata(metadata: Mapping[int, RunMetadata | None], shards: Mapping[i
         return None
     base = next(iter(known.values()))
     devices: dict[str, dict[str, str]] = {}
-    ranks, hosts, host_ids = [], {}, {}
+    ranks: list[dict[str, Any]] = []
+    hosts: dict[str, list[int]] = {}
+    host_ids: dict[str, list[int]] = {}
     world = 0
     for rank, meta in known.items():
         shard = _shard_info(meta)

@@ -66,7 +66,7 @@ def check_types(*, sample_interval: object, currency: object, sysfs_root: object
     return float(sample_interval)
 
 
-def build_meter(shard: "RankShard | None", meters: Sequence[EnergySource] | None, gpus: list[int] | None,
+def build_meter(shard: "RankShard | None", meters: Sequence[EnergySource] | None, gpus: list[int] | str | None,
                 sysfs_root: str | None, sample_interval: float, *, cpu_attribution: str = "socket",
                 gpu_attribution: str = "device", log_dir: str = "") -> "tuple[MeterLike, HostClaim | None]":
     """The meter read at every boundary: the given sources or the default ones (a rank's own in a distributed job).
@@ -96,7 +96,7 @@ def build_csv(log_dir: str, csv_path: str | os.PathLike[str] | bool | None, base
     a rank's shard of a distributed job: ``green.rank<k>.csv``, see :meth:`RankShard.csv_path`)."""
     if csv_path is False:
         return None
-    given = None if csv_path in (None, True) else csv_path
+    given = None if csv_path is None or csv_path is True else csv_path
     if shard is not None:
         path: str | os.PathLike[str] = shard.csv_path(log_dir, given)
     else:
