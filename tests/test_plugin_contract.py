@@ -16,7 +16,7 @@ from werkzeug.test import Client
 
 from conftest import require
 from greenops_tb.analysis import contract
-from plugin_fixtures import write_run
+from plugin_fixtures import write_job, write_run
 from test_plugin_routes import client
 
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
@@ -26,6 +26,7 @@ FIXTURE = FRONTEND / "test" / "fixtures" / "responses.ts"
 REQUESTS = {
     "runs": ("/runs", contract.RunsResponse),
     "summary": ("/summary?run=base", contract.RunSummary),
+    "summary_job": ("/summary?run=job", contract.RunSummary),  # a distributed job of rank shards
     "series": ("/series?run=base&points=3", contract.SeriesResponse),
     "mix": ("/mix?run=base", contract.MixResponse),
     "compare": ("/compare?run=base", contract.CompareResponse),
@@ -121,6 +122,7 @@ def typescript(answers: dict[str, Any]) -> str:
 def c(tmp_path_factory: pytest.TempPathFactory) -> Client:
     logdir = tmp_path_factory.mktemp("contract")
     write_run(logdir, "base", steps=6, eval_every=3)
+    write_job(logdir, "job")
     return client(logdir)
 
 
@@ -132,7 +134,8 @@ def test_routes_answer_the_contract_and_the_frontend_types_accept_it(c: Client) 
         answers[name] = json.loads(r.get_data(as_text=True))
         assert conforms(answers[name], tp, name) == [], path
     # every optional key of the summary, the series' stages and a watched value were exercised
-    assert set(answers["summary"]) == contract.RunSummary.__required_keys__ | contract.RunSummary.__optional_keys__
+    assert set(answers["summary"]) | set(answers["summary_job"]) == \
+        contract.RunSummary.__required_keys__ | contract.RunSummary.__optional_keys__
     assert answers["watched"]["stages"]["train"] and answers["series"]["stages"]["eval"]
     FIXTURE.write_text(typescript(answers), encoding="utf-8")
     require(shutil.which("npx") is not None and (FRONTEND / "node_modules").is_dir(),

@@ -14,7 +14,7 @@ import { headlineSection } from "./sections/headline";
 import { mixSection } from "./sections/mix";
 import { provenanceSection } from "./sections/provenance";
 import { seriesSection, watchedSection, type SeriesView } from "./sections/series";
-import { compareSection, stageSection } from "./sections/tables";
+import { compareSection, jobSection, stageSection } from "./sections/tables";
 import { efficiencyCards, efficiencySection, rangeNotes, whatifSection, WHATIF_TOP } from "./sections/decisions";
 import type { RunInfo, RunSummary, SeriesResponse, WatchedResponse, WhatIfResponse } from "./types";
 
@@ -257,6 +257,7 @@ export class GreenApp {
         this.chart),
       mixSection(summaries, this.mixBasis, this.chart, (basis) => { this.mixBasis = basis; this.renderContent(); }),
       stageSection(summaries, this.chart),
+      jobSection(summaries),
       seriesSection(view, this.chart, summaries),
       efficiencySection(view, this.chart),
       summaries.length > 1 ? compareSection(summaries) : null,
