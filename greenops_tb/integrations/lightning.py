@@ -19,8 +19,9 @@ Work units: each training batch's size (found as Lightning's logging finds it) i
 ``trainer.callback_metrics`` with every record (NaN until logged).
 
 Distributed: the writer is created in ``setup`` on every process, each writing its own rank shard into
-the same directory (read as one run; see docs/distributed.md). Files go to ``<logger.log_dir>/green`` (default), a run of its own next
-to the logger's, named as TensorBoard shows it (``lightning_logs/version_0/green``: ``version_0/green``).
+the same directory (read as one run; see docs/distributed.md). Files go to ``<logger.log_dir>/green``
+(default), a run of its own next to the logger's, named as TensorBoard shows it
+(``lightning_logs/version_0/green``: ``version_0/green``).
 
 Works with the ``lightning`` package and with the older ``pytorch_lightning``
 (whichever is installed; ``lightning`` first). Extra: ``pip install greenops_tb[lightning]``.
