@@ -66,7 +66,7 @@ def rank_gpu(local_index: int, local_count: int, device_count: int, current: int
     ``local_index`` / ``local_count``: this rank's place among the ranks on its host;
     ``current``: ``torch.cuda.current_device()`` once CUDA is initialised, else None
     (then torchrun's convention, one GPU per local rank, is assumed). None when the
-    host has no GPUs or more ranks than GPUs: the host's lowest rank then measures
+    host has no GPUs or more ranks than GPUs: the host's local rank 0 then measures
     every GPU, so none is counted twice.
     """
     if device_count == 0 or local_count > device_count:

@@ -14,7 +14,7 @@ class NullFileWriter:
         return self._log_dir
 
     def add_event(self, *args: Any, **kwargs: Any) -> None:
-        """Dropped: rank 0 writes the user's own data (each rank writes its green shard elsewhere)."""
+        """Dropped: rank 0 writes the user's own data (this rank's green records reach its event file directly)."""
 
     add_summary = add_graph = add_onnx_graph = add_event
 
