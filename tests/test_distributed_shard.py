@@ -111,3 +111,35 @@ def test_merged_stream_carries_job_running_totals(three_ranks) -> None:
     assert extra.stage_energy_kwh == totals[1].stages["extra"].energy_kwh, "a stage only rank 1 ran"
     assert set(extra.devices) == {"r1/gpu:0"}, "rank 0 holds the host claim: rank 1 measured its GPU only"
     assert set(data.records[-1].run_devices_kwh) == {"r0/gpu:0", "r0/cpu:0", "r1/gpu:0", "r2/gpu:0"}
+
+
+def test_live_job_reads_back_while_its_ranks_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mid-run, the job reads back from what the shards hold so far; later reads see the ranks' newer records."""
+    from greenops_tb import GreenSummaryWriter
+    from greenops_tb.meters.constant import ConstantPowerSource
+    from greenops_tb.readers.csv import read_records
+    from greenops_tb.readers.runs import load_run
+
+    writers = []
+    for rank in range(2):
+        monkeypatch.setenv("RANK", str(rank))
+        monkeypatch.setenv("WORLD_SIZE", "2")
+        writers.append(GreenSummaryWriter(str(tmp_path / "job"), country="DE",
+                                          meters=[ConstantPowerSource({"gpu:0": 50.0 + rank}, scope="device")]))
+    try:
+        seen = []
+        for _ in range(2):
+            for w in writers:
+                if not w.open_stages():
+                    w.start("train")
+                time.sleep(0.005)
+                w.update("train")
+                w.flush()
+            data = load_run(str(tmp_path / "job"), "python")
+            latest = [read_records(tmp_path / "job" / f"green.rank{k}.csv")[-1].run_energy_kwh for k in range(2)]
+            assert data.records[-1].run_energy_kwh == math.fsum(latest)
+            seen.append(len(data.records))
+        assert seen == [2, 4]
+    finally:
+        for w in writers:
+            w.close()
