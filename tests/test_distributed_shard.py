@@ -143,3 +143,17 @@ def test_live_job_reads_back_while_its_ranks_write(tmp_path: Path, monkeypatch: 
     finally:
         for w in writers:
             w.close()
+
+
+def test_forecast_of_a_job_counts_each_step_once(three_ranks) -> None:
+    """The ranks' records of one step are one job step: per-step energy is the ranks' sum, not one rank's."""
+    from greenops_tb.analysis.forecast import forecast
+    from greenops_tb.readers.runs import load_run
+
+    log_dir, totals = three_ranks
+    trains = [r for r in load_run(str(log_dir), "python").records if r.stage == "train"]
+    per_rank = len(trains) // 3
+    f = forecast(trains, total_steps=2 * per_rank)
+    assert f.done_steps == per_rank, "three ranks at the same steps are one job step each"
+    so_far = math.fsum(t.stages["train"].energy_kwh for t in totals)
+    assert f.energy_kwh.low > so_far * 1.3, "the remaining steps cost the whole job's per-step energy"
