@@ -126,6 +126,9 @@ def read_runs(
             recs.sort(key=lambda r: r.seq)
         shards = {r: recs for r, recs in records.items() if r is not None}
         if shards or any(r is not None for r in metas):
+            if records.get(None):
+                log.warning("run %r holds rank shards and %d records of a single process: reading the shards only "
+                            "(give each run its own log_dir)", run, len(records[None]))
             ranked = {r: m for r, m in metas.items() if r is not None}
             merged, job_meta, ranks = merge_shards(shards, ranked)
             out[run] = RunData(run, job_meta, merged, malformed, ranks)
