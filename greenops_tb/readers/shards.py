@@ -155,7 +155,8 @@ def _shard_info(meta: RunMetadata | None) -> dict[str, Any]:
 
 def merge_metadata(metadata: Mapping[int, RunMetadata | None], shards: Mapping[int, list[Record]] | None = None
                    ) -> RunMetadata | None:
-    """The job's metadata: the lowest rank's, with every rank's devices (``r<rank>/...``), ranks and hosts."""
+    """The job's metadata: the lowest rank's, with every rank's devices and embodied parts (``r<rank>/...``),
+    ranks and hosts."""
     known = {r: m for r, m in sorted(metadata.items()) if m is not None}
     if not known:
         return None
@@ -175,8 +176,13 @@ def merge_metadata(metadata: Mapping[int, RunMetadata | None], shards: Mapping[i
         hosts.setdefault(host, []).append(rank)
         host_ids.setdefault(host_id, []).append(rank)
     missing = sorted(set(shards or ()) - set(known))
+    footprint = dict(base.footprint or {})
+    if "embodied" in footprint:  # every rank's hardware, as ``r<rank>/<part>``
+        parts = {f"r{rank}/{k}": p for rank, m in known.items()
+                 for k, p in ((m.footprint or {}).get("embodied") or {}).get("parts", {}).items()}
+        footprint["embodied"] = {**footprint["embodied"], "parts": parts}
     extra = {k: v for k, v in base.extra.items() if k != "shard"}
     extra.update(layout="rank-shards", world_size=max(world, len(known)), ranks=ranks, hosts=hosts,
                  host_ids=host_ids, ranks_without_metadata=missing)
-    return dataclasses.replace(base, devices=devices, extra=extra,
+    return dataclasses.replace(base, devices=devices, extra=extra, footprint=footprint,
                                started_at=min(m.started_at for m in known.values()))
