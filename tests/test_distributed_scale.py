@@ -152,7 +152,7 @@ def test_every_ranks_device_context_and_hosts_in_metadata(job) -> None:
     summary = summarize(data)
     for d in summary["devices"]:  # duration-weighted over the rank's records (one step's may jitter on a busy CPU)
         if d["kind"] == "gpu":
-            assert d["context"]["util_pct"]["mean"] == pytest.approx(50.0, rel=0.05), d["device"]
+            assert d["context"]["util_pct"]["mean"] == pytest.approx(50.0, rel=0.1), d["device"]
     extra = data.metadata.extra
     assert extra["host_ids"] == {f"host{h}": list(range(h * PER_HOST, (h + 1) * PER_HOST)) for h in range(HOSTS)}
     assert len(extra["hosts"]) == WORLD, "16 host names, 4 physical hosts"
