@@ -24,6 +24,8 @@ from pathlib import Path
 from greenops_tb.format.columns import csv_columns
 from greenops_tb.format.schema import SOURCES, DeviceEnergy, Record, RunMetadata
 from greenops_tb.format.rows import record_to_row
+from greenops_tb.distributed.shard import csv_name
+from greenops_tb.format.tags import rank_tag_suffix
 from greenops_tb.sinks.events import metadata_summary, record_summary
 from greenops_tb.format.units import J_PER_KWH
 
@@ -128,21 +130,25 @@ def generate_records(run: str, spec: GenSpec, started: float = 1.7e9) -> list[Re
     return out
 
 
-def write_run(run_dir: Path, records: list[Record], meta: RunMetadata, *, write_csv: bool = False) -> None:
-    """Append ``records`` to a run dir the way the writer does (one event per record; optional CSV)."""
+def write_run(run_dir: Path, records: list[Record], meta: RunMetadata, *, write_csv: bool = False,
+              rank: int | None = None) -> None:
+    """Append ``records`` to a run dir the way the writer does (one event per record; optional CSV); ``rank``:
+    as that rank's shard of a distributed job (event file ``*.rank<k>``, tags ``@r<k>``, ``green.rank<k>.csv``)."""
     from torch.utils.tensorboard import SummaryWriter
 
-    writer = SummaryWriter(log_dir=str(run_dir), max_queue=1000, flush_secs=3600)
+    suffix = "" if rank is None else rank_tag_suffix(rank)
+    writer = SummaryWriter(log_dir=str(run_dir), max_queue=1000, flush_secs=3600,
+                           filename_suffix="" if rank is None else f".rank{rank}")
     try:
         fw = writer._get_file_writer()
-        fw.add_summary(metadata_summary(meta), 0, meta.started_at)
+        fw.add_summary(metadata_summary(meta, suffix), 0, meta.started_at)
         for rec in records:
-            fw.add_summary(record_summary(rec), rec.step, rec.end_time)
+            fw.add_summary(record_summary(rec, tag_suffix=suffix), rec.step, rec.end_time)
     finally:
         writer.close()
     if write_csv:
         cols = csv_columns(WATCHED)
-        with open(run_dir / "green.csv", "w", newline="", encoding="utf-8") as f:
+        with open(run_dir / ("green.csv" if rank is None else csv_name(rank)), "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(cols)
             w.writerows(record_to_row(r, cols) for r in records)
@@ -184,6 +190,24 @@ def cached(spec: GenSpec, cache_root: str | os.PathLike[str] | None = None) -> P
         t0 = time.perf_counter()
         generate(out, spec)
         done.write_text(f"{time.perf_counter() - t0:.1f} s\n")
+    return out
+
+
+def write_job(run_dir: str | os.PathLike[str], ranks: int, spec: GenSpec = GenSpec(), per_host: int = 8) -> Path:
+    """A distributed job of ``ranks`` rank shards in ONE run dir (``spec.records`` records each), written as the
+    ranks' writers write them, without launching any: each rank a GPU, CPU and RAM, ``per_host`` ranks a host."""
+    import dataclasses
+
+    from greenops_tb.distributed.shard import SHARD_LAYOUT
+
+    out = Path(run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for rank in range(ranks):
+        records = generate_records(out.name, dataclasses.replace(spec, gpu=True), started=1.7e9 + rank * 1e-3)
+        meta = _metadata(out.name, spec, 1.7e9)
+        shard = {"layout": SHARD_LAYOUT, "rank": rank, "world_size": ranks, "local_rank": rank % per_host,
+                 "host": f"node{rank // per_host}", "host_id": f"host{rank // per_host}", "launcher": "gen_logdir"}
+        write_run(out, records, dataclasses.replace(meta, extra={"shard": shard}), write_csv=spec.csv, rank=rank)
     return out
 
 

@@ -1,11 +1,13 @@
 """DDP on CPU with job-wide energy: ``torchrun --nproc_per_node 2 examples/ddp_example.py``.
 
-Every rank creates the writer (after ``init_process_group``); each measures its
-own devices, the host's CPU/RAM are measured once (by the host's lowest rank),
-and rank 0 writes one run with the job's totals and the per-rank breakdown
-(device ids ``r<rank>/...``) to ``runs/ddp`` (events + ``green.csv``).
+Every rank creates the writer with the same log dir; each measures its own
+devices and writes its own shard into ``runs/ddp`` (``green.rank<k>.csv`` and an
+event file ending ``.rank<k>``), with no communication between ranks; the host's
+CPU/RAM are measured once (by one rank per host). Readers show ONE run with the
+job's totals and the per-rank and per-host breakdown (docs/distributed.md).
 Also runs as a single process: ``python examples/ddp_example.py``.
 
+    greenops-tb summary runs/ddp  # the job
     tensorboard --logdir runs     # Green tab
 """
 from __future__ import annotations
@@ -26,7 +28,6 @@ def main() -> None:
     ap.add_argument("--log-dir", default="runs/ddp")
     ap.add_argument("--country", default="DE")
     ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--flush-every", type=int, default=8, help="update() calls per job-wide exchange")
     args = ap.parse_args()
 
     if "RANK" in os.environ:  # launched by torchrun
@@ -42,8 +43,7 @@ def main() -> None:
     loader = DataLoader(data, batch_size=64, sampler=sampler, shuffle=sampler is None)
     last = {"loss": float("nan")}
 
-    writer = GreenSummaryWriter(args.log_dir, country=args.country, watch={"loss": last},
-                                dist_flush_every=args.flush_every)
+    writer = GreenSummaryWriter(args.log_dir, country=args.country, watch={"loss": last})
     step = 0
     for epoch in range(args.epochs):
         if sampler is not None:
@@ -60,9 +60,9 @@ def main() -> None:
                 step += 1
         with writer.stage("eval"), torch.no_grad():
             model(data.tensors[0])
+    writer.close()
     if rank == 0:
-        print(writer)
-    writer.close()  # before destroy_process_group: closing exchanges the last totals
+        print(writer)  # this rank's shard; the job: greenops-tb summary <log dir>
     if dist.is_initialized():
         dist.destroy_process_group()
 

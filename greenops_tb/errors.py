@@ -64,18 +64,6 @@ class LiveError(GreenOpsError):
         self.retry_after_s = retry_after_s
 
 
-class DistributedError(GreenOpsError, RuntimeError):
-    """Aggregation across ranks failed."""
-
-
-class RankTimeoutError(DistributedError):
-    """A rank died, is stuck, or did not reach the same stage boundary in time."""
-
-
-class StageOrderError(DistributedError):
-    """Ranks passed different stage boundaries (or a different number of them)."""
-
-
 class RunInUseError(StateError):
     """Another process is writing this run (its log dir is locked); the message names it and says what to do."""
 

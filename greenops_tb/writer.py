@@ -26,11 +26,10 @@ from torch.utils.tensorboard import SummaryWriter
 
 from greenops_tb import __version__
 from greenops_tb.distributed.identity import job_extra
-from greenops_tb.distributed.job import JobMeter, attach, writes_files
 from greenops_tb.errors import StateError, UsageError
 from greenops_tb.footprint import Footprint
 from greenops_tb.format.schema import Record, RunMetadata
-from greenops_tb.format.tags import check_name
+from greenops_tb.format.tags import check_name, rank_tag_suffix
 from greenops_tb.format.workunits import Efficiency, stage_efficiency
 from greenops_tb.grid import resolve_grid
 from greenops_tb.meters.base import MeterLike
@@ -47,6 +46,7 @@ from greenops_tb.sinks.csv import CsvSink
 from greenops_tb.sinks import run_lock
 from greenops_tb.sinks.event_file import FastFileWriter
 from greenops_tb.sinks.events import EventSink, metadata_summary
+from greenops_tb.sinks.null import NullFileWriter
 
 if TYPE_CHECKING:
     from greenops_tb.analysis.forecast import Forecast
@@ -102,8 +102,9 @@ class GreenSummaryWriter(SummaryWriter):
     price_per_kwh, currency, live, live_options, detect_cloud, config_path); ``output=Output(...)``
     (csv_path, csv_columns, hash_chain, emit_every, run_name, step_axis, watch); ``measure=Measure(...)``
     (meters, gpus, powercap_root (old name sysfs_root), hwmon_root, sample_interval, cpu_attribution,
-    gpu_attribution, sync_cuda, distributed, dist_timeout_s, dist_flush_every). Every other argument is
-    :class:`~torch.utils.tensorboard.SummaryWriter`'s.
+    gpu_attribution, sync_cuda, distributed). Every other argument is
+    :class:`~torch.utils.tensorboard.SummaryWriter`'s. Under torch.distributed every rank writes its own shard
+    into the same ``log_dir``, with no communication between ranks; readers show the job (docs/distributed.md).
     """
 
     file_writer: Any  # SummaryWriter's, None until its first event
@@ -119,8 +120,13 @@ class GreenSummaryWriter(SummaryWriter):
         for name, value in (opts.output.watch or {}).items():
             self._watches.add(name, value)
         m, w = opts.measure, opts.where
-        self._job = attach(m.distributed, timeout_s=m.dist_timeout_s, flush_every=m.dist_flush_every)
-        self._writes = writes_files(self._job)
+        from greenops_tb.distributed.shard import attach, warn_unused
+
+        warn_unused(m.dist_timeout_s, m.dist_flush_every)
+        self._job = attach(m.distributed)
+        self._writes = self._job is None or self._job.owns_user_events  # the user's own add_* calls
+        if self._job is not None and len(args) < 6:  # this rank's event file: a name of its own in the run dir
+            kwargs["filename_suffix"] = kwargs.get("filename_suffix", "") + self._job.file_suffix
         self._grid = resolve_grid(
             w.country, w.region, w.cloud, price_per_kwh=w.price_per_kwh, currency=w.currency, live=w.live,
             live_options=w.live_options, detect_cloud=w.detect_cloud, config_path=w.config_path,
@@ -152,11 +158,10 @@ class GreenSummaryWriter(SummaryWriter):
         self._run = out.run_name or os.path.basename(os.path.normpath(self.log_dir))
         csv_path = out.csv_path
         own_csv = os.fspath(csv_path) if isinstance(csv_path, (str, os.PathLike)) else None
-        self._lock = run_lock.acquire(self.log_dir, self, own_csv) if self._writes else None  # one writer per run
-        self._csv = build_csv(self.log_dir, opts, writes=self._writes)  # only rank 0 writes the job's CSV and events
-        meter, self._host_claim = build_meter(self._job, opts.measure)
-        self._meter: MeterLike = meter
-        self._job_meter = meter if isinstance(meter, JobMeter) else None  # ranks check boundaries through it
+        shard = self._job.file_suffix if self._job is not None else ""  # a rank locks its own shard
+        self._lock = run_lock.acquire(self.log_dir, self, own_csv, shard)  # one writer per run
+        self._csv = build_csv(self.log_dir, opts, self._job)
+        self._meter, self._host_claim = build_meter(self._job, opts.measure, log_dir=self.log_dir)
         self._resumed = resume.from_csv(self._csv.path) if self._csv is not None and self._csv.next_seq else None
         self._started_at = time.time()
         profile = self._grid.profile
@@ -166,8 +171,10 @@ class GreenSummaryWriter(SummaryWriter):
                                     cloud=profile.cloud)
         self._cuda_sync = opts.measure.sync_cuda
         self._fw = self._get_file_writer()
-        self._user_steps = UserSteps(self._fw)  # what _get_file_writer() gives the user's add_* calls from now on
-        self._events = EventSink(self._fw, out.emit_every)
+        # what _get_file_writer() gives the user's add_* calls from now on
+        self._user_steps = UserSteps(self._fw if self._writes else NullFileWriter(self.log_dir))
+        tags = rank_tag_suffix(self._job.rank) if self._job is not None else ""
+        self._events = EventSink(self._fw, out.emit_every, tag_suffix=tags)
         chain = None if self._csv is None else self._csv.chain  # seals each record before the sinks
         self._sinks = SinkFanOut([self._csv, checkpoint.Periodic(self._checkpoint), self._events]
                                  if self._csv is not None else [self._events], chain)
@@ -179,7 +186,7 @@ class GreenSummaryWriter(SummaryWriter):
             footprint=self._footprint, seal=None if chain is None else chain.seal,
         )
         self._close_lock = threading.Lock()
-        self._fw.add_summary(metadata_summary(self.run_metadata()), 0, time.time())
+        self._fw.add_summary(metadata_summary(self.run_metadata(), tags), 0, time.time())
         self._pid = os.getpid()
         self._closed = False
 
@@ -222,7 +229,6 @@ class GreenSummaryWriter(SummaryWriter):
     def start(self, name: str, *, step: int | None = None, epoch: int | None = None) -> None:
         """Open stage ``name`` (RuntimeError naming the open stages if it is already running)."""
         self._check_open()
-        self._expect("start", name)
         self._stages.start(name, step=step, epoch=epoch)
 
     def stop(self, name: str, *, step: int | None = None, samples: int | None = None,
@@ -230,7 +236,6 @@ class GreenSummaryWriter(SummaryWriter):
         """Close stage ``name`` and record the interval (with the ``samples``/``tokens`` it processed, if
         given); its event reaches the file within milliseconds (``flush()`` waits for that)."""
         self._check_open()
-        self._expect("stop", name)
         rec = self._stages.stop(name, step=step, samples=samples, tokens=tokens)
         self._sinks.flush()
         return rec
@@ -240,7 +245,6 @@ class GreenSummaryWriter(SummaryWriter):
         """Close the current interval of running stage ``name`` (it processed ``samples``/``tokens``, if
         given), record it, open the next one."""
         self._check_open()
-        self._expect("update", name)
         return self._stages.update(name, step=step, samples=samples, tokens=tokens)
 
     def count(self, name: str, *, samples: int | None = None, tokens: int | None = None) -> None:
@@ -248,11 +252,6 @@ class GreenSummaryWriter(SummaryWriter):
         elsewhere); they are recorded at its next ``update``/``stop``."""
         self._check_open()
         self._stages.count(name, samples=samples, tokens=tokens)
-
-    def _expect(self, kind: str, name: str) -> None:
-        """Distributed: name the next boundary, so ranks can check they pass the same ones."""
-        if self._job_meter is not None:
-            self._job_meter.expect(kind, name)
 
     def stage(self, name: str, *, step: int | None = None, epoch: int | None = None) -> _StageScope:
         """Context manager and decorator: start on enter, stop on exit (also on exceptions)."""
@@ -371,22 +370,15 @@ class GreenSummaryWriter(SummaryWriter):
         steps = getattr(self, "_user_steps", None)
         if steps is not None:
             return steps
-        if getattr(self, "_writes", True):
-            if "://" in str(self.log_dir) or (self.file_writer is not None and self.all_writers is not None):
-                return super()._get_file_writer()
-            fw = FastFileWriter(self.log_dir, self.max_queue, self.flush_secs, self.filename_suffix)
-            self.file_writer, self.all_writers = fw, {fw.get_logdir(): fw}
-            if self.purge_step is not None:  # as SummaryWriter._get_file_writer does
-                fw.add_event(Event(step=self.purge_step, file_version="brain.Event:2"))
-                fw.add_event(Event(step=self.purge_step, session_log=SessionLog(status=SessionLog.START)))
-                self.purge_step = None
-            return fw
-        if self.file_writer is None:
-            from greenops_tb.sinks.null import NullFileWriter
-
-            self.file_writer = NullFileWriter(self.log_dir)
-            self.all_writers = {self.log_dir: self.file_writer}
-        return self.file_writer
+        if "://" in str(self.log_dir) or (self.file_writer is not None and self.all_writers is not None):
+            return super()._get_file_writer()
+        fw = FastFileWriter(self.log_dir, self.max_queue, self.flush_secs, self.filename_suffix)
+        self.file_writer, self.all_writers = fw, {fw.get_logdir(): fw}
+        if self.purge_step is not None:  # as SummaryWriter._get_file_writer does
+            fw.add_event(Event(step=self.purge_step, file_version="brain.Event:2"))
+            fw.add_event(Event(step=self.purge_step, session_log=SessionLog(status=SessionLog.START)))
+            self.purge_step = None
+        return fw
 
     def _check_open(self) -> None:
         if self._closed:
@@ -400,8 +392,6 @@ class GreenSummaryWriter(SummaryWriter):
         with self._close_lock:
             if self._closed:
                 return
-            if self._job_meter is not None:
-                self._job_meter.closing()  # the stops below are exchanged with the other ranks too
             self._stages.close(CLOSED)  # every stage open now is recorded; any later call is refused
             self._closed = True
         _LIVE.discard(self)

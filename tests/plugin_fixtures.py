@@ -30,6 +30,33 @@ def write_run(logdir: Path, name: str, *, steps: int = 24, eval_every: int = 8, 
     return train(logdir / name, steps=steps, eval_every=eval_every, country=country, pue=pue, meters=meters).totals
 
 
+def write_job(logdir: Path, name: str, *, ranks: int = 2, steps: int = 6) -> list[RunTotals]:
+    """A distributed job of ``ranks`` rank shards in ``logdir/name``, written by real writers in this process
+    (each from its own launcher variables; rank 0 measures the host); returns each rank's ``totals()``."""
+    import pytest
+
+    from greenops_tb import GreenSummaryWriter
+
+    writers = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GREENOPS_LOCK_DIR", str(logdir))
+        for rank in range(ranks):
+            mp.setenv("RANK", str(rank))
+            mp.setenv("WORLD_SIZE", str(ranks))
+            meters = [ConstantPowerSource({"gpu:0": 100.0 + 10 * rank}, label="model-test", scope="device"),
+                      ConstantPowerSource({"cpu:0": 45.0, "ram": 6.0}, label="model-test", scope="host")]
+            writers.append(GreenSummaryWriter(str(logdir / name), country="DE", meters=meters))
+    for w in writers:
+        w.start("train")
+    for step in range(steps):
+        time.sleep(0.002)
+        for w in writers:
+            w.update("train", step=step, samples=4)
+    for w in writers:
+        w.close()
+    return [w.totals() for w in writers]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from greenops_tb.distributed import detect, energy_by_host, energy_by_rank, prefix_device_id, split_device_id
-from greenops_tb.distributed.job import attach
+from greenops_tb.distributed.shard import attach
 from greenops_tb.format.schema import DeviceEnergy
 
 
@@ -43,16 +43,24 @@ def test_bad_launcher_variables_are_clear_errors(env: dict, words: str) -> None:
         detect(env)
 
 
-def test_attach_without_process_group(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_attach_from_the_launcher_variables_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No process group needed: the launcher's variables name the rank, and the shard its files."""
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setenv("WORLD_SIZE", "2")
-    with pytest.warns(RuntimeWarning, match="no torch.distributed process group is initialised"):
-        assert attach(None) is None
-    with pytest.raises(ValueError, match="init_process_group"):
-        attach(True)
+    shard = attach(None)
+    assert shard is not None and shard.rank == 1 and not shard.owns_user_events
+    assert shard.file_suffix == ".rank1"
+    assert shard.csv_path("/logs/job", None) == "/logs/job/green.rank1.csv"
+    assert shard.csv_path("/logs/job", "/data/energy.csv") == "/data/energy.rank1.csv"
+    assert shard.metadata_extra()["shard"]["world_size"] == 2
     assert attach(False) is None
     with pytest.raises(ValueError, match="None .automatic., True or False"):
         attach("yes")  # type: ignore[arg-type]
+    monkeypatch.delenv("RANK")
+    monkeypatch.delenv("WORLD_SIZE")
+    assert attach(None) is None
+    with pytest.raises(ValueError, match="not one rank of several"):
+        attach(True)
 
 
 def test_device_ids_and_breakdown() -> None:

@@ -1,9 +1,11 @@
 """16 gloo ranks on this machine, simulated as 4 hosts x 4 ranks whose ranks see different host names:
-per-step ``update()`` with ``dist_flush_every``; totals are the sums of the ranks' known powers, each host's
-RAPL (a fake powercap tree per host) is counted once, and every rank's device context reaches the records."""
+per-step ``update()``, each rank its own shard; the job's totals are the sums of the ranks' known powers, each
+host's RAPL (a fake powercap tree per host) is counted once (the local host claim), and every rank's device
+context reaches the job's records."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -17,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 THIS = Path(__file__).resolve()
 HOSTS, PER_HOST = int(os.environ.get("SCALE_HOSTS", 4)), int(os.environ.get("SCALE_PER_HOST", 4))
 WORLD = HOSTS * PER_HOST
-STEPS, FLUSH_EVERY = 12, 4
+STEPS = 12
 PACKAGE_W = {h: 40.0 + 10 * h for h in range(HOSTS)}
 DRAM_W = {h: 4.0 + h for h in range(HOSTS)}
 
@@ -59,8 +61,7 @@ def launch(out_dir: str) -> None:
 
         meters = [Gpu({"gpu:0": gpu_w(rank)}, label="test-gpu", scope="device"),
                   *rapl_sources(out / f"sys{host}", cpu_name="fake")]
-        w = GreenSummaryWriter(str(out / "job"), country="DE", meters=meters, dist_flush_every=FLUSH_EVERY,
-                               dist_timeout_s=20)
+        w = GreenSummaryWriter(str(out / "job"), country="DE", meters=meters)
         t0 = time.perf_counter()
         w.start("train")
         t1 = time.perf_counter()
@@ -103,18 +104,20 @@ def job(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_sixteen_ranks_four_hosts_totals_and_host_energy_once(job) -> None:
-    from greenops_tb.readers.csv import read_records
+    from greenops_tb.readers.runs import load_run
 
     log_dir, _ = job
-    recs = read_records(log_dir / "green.csv")
-    assert [r.stage for r in recs] == ["train"] * (STEPS + 1)
-    leaders = [h * PER_HOST for h in range(HOSTS)]
+    data = load_run(str(log_dir), "python")
+    assert sorted(r.stage for r in data.records) == ["train"] * (STEPS + 1) * WORLD
+    last = data.records[-1]
+    per_device = {k: v * 3.6e6 for k, v in last.run_devices_kwh.items()}
+    host_level = {h: [r for r in range(h * PER_HOST, (h + 1) * PER_HOST) if f"r{r}/cpu:0" in per_device]
+                  for h in range(HOSTS)}
+    assert all(len(ranks) == 1 for ranks in host_level.values()), f"RAPL once per host identity: {host_level}"
+    leaders = [ranks[0] for ranks in host_level.values()]
     want = {f"r{r}/gpu:0" for r in range(WORLD)} | {f"r{r}/{d}" for r in leaders for d in ("cpu:0", "ram")}
-    for r in recs:
-        assert set(r.devices) == want, "RAPL once per host (by host identity, not host name), every rank's GPU"
-        assert r.energy_kwh == pytest.approx(sum(d.energy_kwh for d in r.devices.values()), rel=1e-9)
+    assert set(per_device) == want
     win = {r: json.loads((log_dir.parent / f"rank{r}.json").read_text()) for r in range(WORLD)}
-    per_device = {k: sum(r.devices[k].energy_kwh for r in recs) * 3.6e6 for k in want}
 
     def within(joules: float, watts: float, rank: int, slack_s: float = 0.002) -> bool:  # watts x the rank's window
         return watts * (win[rank]["shortest"] - slack_s) <= joules <= watts * (win[rank]["longest"] + slack_s)
@@ -122,11 +125,13 @@ def test_sixteen_ranks_four_hosts_totals_and_host_energy_once(job) -> None:
     for rank in range(WORLD):
         assert within(per_device[f"r{rank}/gpu:0"], gpu_w(rank), rank), (rank, per_device[f"r{rank}/gpu:0"], win[rank])
     for h, rank in enumerate(leaders):
-        # the fake counters tick every 2 ms in a launcher thread that a loaded machine may delay
-        assert within(per_device[f"r{rank}/cpu:0"], PACKAGE_W[h], rank, 0.05), h
-        assert within(per_device[f"r{rank}/ram"], DRAM_W[h], rank, 0.05), h
-    total = recs[-1].run_energy_kwh * 3.6e6
+        # the fake counters tick every 2 ms in ONE launcher thread per host, which 16 ranks on a loaded 2-core
+        # machine can starve for tens of ms: a value read at start() may be that old
+        assert within(per_device[f"r{rank}/cpu:0"], PACKAGE_W[h], rank, 0.15), h
+        assert within(per_device[f"r{rank}/ram"], DRAM_W[h], rank, 0.15), h
+    total = last.run_energy_kwh * 3.6e6
     assert total == pytest.approx(sum(per_device.values()), rel=1e-9), "the job total is the sum over ranks' meters"
+    assert last.run_energy_kwh == math.fsum(r.energy_kwh for r in data.ranks)
     low = sum(gpu_w(r) * win[r]["shortest"] for r in range(WORLD)) + sum(
         (PACKAGE_W[h] + DRAM_W[h]) * win[r]["shortest"] for h, r in enumerate(leaders))
     high = sum(gpu_w(r) * win[r]["longest"] for r in range(WORLD)) + sum(
@@ -135,29 +140,26 @@ def test_sixteen_ranks_four_hosts_totals_and_host_energy_once(job) -> None:
 
 
 def test_every_ranks_device_context_and_hosts_in_metadata(job) -> None:
-    from tensorboard.context import RequestContext
-
-    from greenops_tb.readers.csv import read_records
-    from greenops_tb.readers.events import local_provider, read_runs
+    from greenops_tb.analysis.run_summary import summarize
+    from greenops_tb.readers.runs import load_run
 
     log_dir, _ = job
-    last = read_records(log_dir / "green.csv")[-1]
-    assert {r: last.devices[f"r{r}/gpu:0"].context.get("mem_used_gb") for r in range(WORLD)} == \
-        {r: 10.0 + r for r in range(WORLD)}, "other ranks' device context is exchanged, not only rank 0's"
-    for rec in (read_records(log_dir / "green.csv")[STEPS - 1], last):  # they end at exchanges (update 12, stop)
-        assert all(rec.devices[f"r{r}/gpu:0"].context["util_pct"] == pytest.approx(50.0, rel=0.1)
-                   for r in range(WORLD)), "every rank's mean utilisation, on its own clock"
-    second = read_records(log_dir / "green.csv")[1]  # update #2: no exchange (dist_flush_every=4)
-    assert second.devices["r0/gpu:0"].context["util_pct"] == pytest.approx(50.0, rel=0.05)
-    assert second.devices["r1/gpu:0"].context == {}, "between exchanges other ranks' context is left out, not stale"
-    assert {r: last.devices[f"r{r}/gpu:0"].context.get("temp_c") for r in range(WORLD)} == \
-        {r: 40.0 + r for r in range(WORLD)}, "a context key that appears mid-run is agreed and exchanged too"
-    (run,) = read_runs(local_provider(str(log_dir)), RequestContext(), "").values()
-    extra = run.metadata.extra
+    data = load_run(str(log_dir), "python")
+    for rank in range(WORLD):
+        mine = [r.devices[f"r{rank}/gpu:0"].context for r in data.records if f"r{rank}/gpu:0" in r.devices]
+        assert len(mine) == STEPS + 1 and all(c["mem_used_gb"] == 10.0 + rank for c in mine), rank
+        assert mine[-1]["temp_c"] == 40.0 + rank, "a context key that appears mid-run"
+    summary = summarize(data)
+    for d in summary["devices"]:  # duration-weighted over the rank's records (one step's may jitter on a busy CPU)
+        if d["kind"] == "gpu":
+            assert d["context"]["util_pct"]["mean"] == pytest.approx(50.0, rel=0.1), d["device"]
+    extra = data.metadata.extra
     assert extra["host_ids"] == {f"host{h}": list(range(h * PER_HOST, (h + 1) * PER_HOST)) for h in range(HOSTS)}
     assert len(extra["hosts"]) == WORLD, "16 host names, 4 physical hosts"
-    assert extra["host_level_rank"] == {f"host{h}": h * PER_HOST for h in range(HOSTS)}
     assert extra["job"] == {"key": "slurm:777", "slurm": {"job_id": "777", "nodelist": "node[0-3]"}}
+    job = summary["job"]
+    assert job["world_size"] == WORLD and job["missing_ranks"] == []
+    assert sorted(r for h in job["hosts"] for r in h["ranks"]) == list(range(WORLD))
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["launch"]:

@@ -99,22 +99,28 @@ def test_fit_validate_test_predict_become_stages(tmp_path: Path) -> None:
     assert csv_recs[0].run == f"{tmp_path.name}/green"  # as TensorBoard names it, started on the root's parent
 
 
-def test_ddp_spawn_on_two_cpu_processes_writes_job_totals_from_rank_zero(tmp_path: Path) -> None:
+def test_ddp_spawn_on_two_cpu_processes_writes_one_job_of_two_shards(tmp_path: Path) -> None:
     pl = _lightning()
     from greenops_tb.integrations.lightning import GreenCallback
+    from greenops_tb.readers.runs import load_run
 
     data = torch.utils.data.TensorDataset(torch.randn(32, 4), torch.randn(32, 1))
     loader = torch.utils.data.DataLoader(data, batch_size=4)  # 4 batches per rank with 2 ranks
-    cb = GreenCallback(country="DE", meters=[ConstantPowerSource({"gpu:0": 10.0})], per_batch=True,
-                       dist_flush_every=2)
+    cb = GreenCallback(country="DE", meters=[ConstantPowerSource({"gpu:0": 10.0})], per_batch=True)
     trainer = pl.Trainer(max_epochs=1, limit_val_batches=0, logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(tmp_path),
                          strategy="ddp_spawn", accelerator="cpu", devices=2, callbacks=[cb])
     trainer.fit(Tiny(), loader)
-    recs = read_records(tmp_path / "green" / "green.csv")  # written by global rank 0 only
-    assert [r.stage for r in recs] == ["train"] * 5 + ["fit"]
-    assert all(set(r.devices) == {"r0/gpu:0", "r1/gpu:0"} for r in recs)
-    fit = recs[-1]
-    # the fit stage starts and stops with an exchange: both ranks' 10 W for about the same time
-    assert fit.devices["r1/gpu:0"].energy_kwh == pytest.approx(fit.devices["r0/gpu:0"].energy_kwh, rel=0.25)
-    assert len(list((tmp_path / "green").glob("events.out.tfevents*"))) == 1
+    fit_kwh = []
+    for rank in (0, 1):  # each rank its own shard, its own devices
+        recs = read_records(tmp_path / "green" / f"green.rank{rank}.csv")
+        assert [r.stage for r in recs] == ["train"] * 5 + ["fit"]
+        assert all(set(r.devices) == {"gpu:0"} for r in recs)
+        fit_kwh.append(recs[-1].stage_energy_kwh)
+    job = load_run(str(tmp_path / "green"), "python")  # ONE run: both shards merged
+    assert sorted(r.stage for r in job.records) == sorted((["train"] * 5 + ["fit"]) * 2)
+    fit = [r for r in job.records if r.stage == "fit"][-1]
+    assert fit.stage_energy_kwh == pytest.approx(sum(fit_kwh), rel=1e-9), "the job's fit: both ranks' together"
+    by_rank = {r.rank: r.energy_kwh for r in job.ranks}
+    assert by_rank[1] == pytest.approx(by_rank[0], rel=0.25), "both ranks' 10 W for about the same time"
+    assert len(list((tmp_path / "green").glob("events.out.tfevents*"))) == 2

@@ -17,7 +17,7 @@ from werkzeug.test import Client
 
 from conftest import require
 from greenops_tb.analysis import contract
-from plugin_fixtures import bench_run, write_run
+from plugin_fixtures import bench_run, write_job, write_run
 from test_plugin_routes import client
 
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
@@ -27,6 +27,7 @@ FIXTURE = FRONTEND / "test" / "fixtures" / "responses.ts"
 REQUESTS = {
     "runs": ("/runs", contract.RunsResponse),
     "summary": ("/summary?run=base", contract.RunSummary),
+    "summary_job": ("/summary?run=job", contract.RunSummary),  # a distributed job of rank shards
     "series": ("/series?run=base&points=3", contract.SeriesResponse),
     "mix": ("/mix?run=base", contract.MixResponse),
     "compare": ("/compare?run=base", contract.CompareResponse),
@@ -125,6 +126,7 @@ def c(tmp_path_factory: pytest.TempPathFactory) -> Client:
     logdir = tmp_path_factory.mktemp("contract")
     write_run(logdir, "base", steps=6, eval_every=3)
     bench_run(logdir / "bench")
+    write_job(logdir, "job")
     return client(logdir)
 
 
@@ -136,7 +138,8 @@ def test_routes_answer_the_contract_and_the_frontend_types_accept_it(c: Client) 
         answers[name] = json.loads(r.get_data(as_text=True))
         assert conforms(answers[name], tp, name) == [], path
     # every optional key of the summary, the series' stages and a watched value were exercised
-    assert set(answers["summary"]) == contract.RunSummary.__required_keys__ | contract.RunSummary.__optional_keys__
+    assert set(answers["summary"]) | set(answers["summary_job"]) == \
+        contract.RunSummary.__required_keys__ | contract.RunSummary.__optional_keys__
     assert answers["watched"]["stages"]["train"] and answers["series"]["stages"]["eval"]
     assert answers["inference"]["bench"] == "bench" and len(answers["inference"]["variants"]) == 2
     assert answers["not_a_bench"]["bench"] is None and answers["not_a_bench"]["variants"] == []

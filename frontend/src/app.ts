@@ -14,7 +14,7 @@ import { everydaySection, headlineSection } from "./sections/headline";
 import { mixSection } from "./sections/mix";
 import { provenanceSection } from "./sections/provenance";
 import { seriesSection, watchedSection, type SeriesView } from "./sections/series";
-import { compareSection, stageSection } from "./sections/tables";
+import { compareSection, jobSection, stageSection } from "./sections/tables";
 import { VariantsPanel } from "./sections/variants";
 import { efficiencySection, whatifSection, WHATIF_TOP } from "./sections/decisions";
 import type { RunInfo, RunSummary, SeriesResponse, WatchedResponse, WhatIfResponse, WhatIfScope } from "./types";
@@ -266,6 +266,7 @@ export class GreenApp {
       this.variants.section(chart),
       // 3. where the energy went, and where else the run could go
       stageSection(summaries, chart, units),
+      jobSection(summaries),
       summaries.length > 1 ? compareSection(summaries, units) : null,
       mixSection(summaries, this.mixBasis, chart, (basis) => { this.mixBasis = basis; this.renderContent(); }, units),
       whatifSection({ data: this.whatif, scope: this.whatifScope, setScope: (sc) => this.setWhatifScope(sc),

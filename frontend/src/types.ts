@@ -100,6 +100,37 @@ export interface ContextStats {
   last: number | null;
 }
 
+/** One rank of a distributed job (time and CO2e are null for logs of the old rank-0 aggregation). */
+export interface RankSummary {
+  rank: number;
+  host: string;
+  energy_kwh: number;
+  co2_kg: number | null;
+  /** The rank's own run time: a straggler's is longer. */
+  duration_s: number | null;
+  records: number | null;
+  /** How far its latest record is behind the job's latest (stuck or gone when large). */
+  behind_s: number | null;
+  stage_duration_s: Record<string, number>;
+}
+
+export interface HostSummary {
+  host: string;
+  ranks: number[];
+  energy_kwh: number;
+}
+
+/** A distributed job: its ranks and hosts (docs/distributed.md). */
+export interface JobSummary {
+  world_size: number;
+  /** "rank-shards", or "rank-0 aggregation" for old job logs. */
+  layout: string;
+  /** Ranks of the world with no records (yet). */
+  missing_ranks: number[];
+  ranks: RankSummary[];
+  hosts: HostSummary[];
+}
+
 export interface DeviceSummary {
   device: string;
   kind: string;
@@ -191,6 +222,8 @@ export interface RunSummary {
   malformed_skipped?: number;
   splits_exact?: boolean;
   footprint?: FootprintSummary;
+  /** A distributed job's ranks and hosts; absent for a single process. */
+  job?: JobSummary;
 }
 
 export interface Series {

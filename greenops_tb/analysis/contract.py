@@ -137,6 +137,35 @@ class DeviceSummary(TypedDict):
     context: dict[str, ContextStats]
 
 
+class RankSummary(TypedDict):
+    """One rank of a distributed job (time and CO2e are None for jobs of the old rank-0 aggregation)."""
+
+    rank: int
+    host: str
+    energy_kwh: float
+    co2_kg: float | None
+    duration_s: float | None  # the rank's own run time: a straggler's is longer
+    records: int | None
+    behind_s: float | None  # how far its latest record is behind the job's latest (stuck or gone when large)
+    stage_duration_s: dict[str, float]
+
+
+class HostSummary(TypedDict):
+    host: str
+    ranks: list[int]
+    energy_kwh: float
+
+
+class JobSummary(TypedDict):
+    """A distributed job's ranks and hosts (``summary["job"]``, absent for a single process)."""
+
+    world_size: int
+    layout: str  # "rank-shards", or "rank-0 aggregation" for old job logs
+    missing_ranks: list[int]  # ranks of the world with no records (yet)
+    ranks: list[RankSummary]
+    hosts: list[HostSummary]
+
+
 class Location(TypedDict):
     zone: str
     source: str
@@ -214,6 +243,7 @@ class RunSummary(_RunSummaryBase, total=False):
     efficiency: Efficiency | None  # the headline stage's (most samples, else tokens, else steps)
     splits_exact: bool  # the device and source splits are exact (always, for records that carry running splits)
     footprint: FootprintSummary
+    job: JobSummary  # distributed jobs only
 
 
 class Series(TypedDict):

@@ -11,6 +11,7 @@ uncertainty dominates; with few, the step noise does.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -19,6 +20,7 @@ import numpy as np
 
 from greenops_tb import display
 from greenops_tb.errors import UsageError
+from greenops_tb.distributed.ranks import split_device_id
 from greenops_tb.format.schema import Record
 
 _BOOT = 1000  # bootstrap replicates
@@ -66,6 +68,27 @@ class Forecast:
                      else "  cost      unknown (no price)")
         lines.append(band("time", self.duration_s, display.format_duration))
         return "\n".join(lines)
+
+
+def job_steps(records: Sequence[Record]) -> list[Record]:
+    """A distributed job's records of one stage as one interval per step: the ranks' records of a step
+    (``r<rank>/`` devices, see :mod:`greenops_tb.readers.shards`) summed, their duration the longest;
+    records of a single process unchanged."""
+    ranks = {split_device_id(d)[0] for r in records for d in r.devices}
+    if len(ranks) < 2 or None in ranks:
+        return list(records)
+    by_step: dict[int, list[Record]] = {}
+    for r in sorted(records, key=lambda r: r.seq):
+        by_step.setdefault(r.step, []).append(r)
+    out = []
+    for group in by_step.values():
+        last = group[-1]  # the job's running totals as of the step's last record
+        costs = [r.cost for r in group]
+        out.append(dataclasses.replace(
+            last, energy_kwh=math.fsum(r.energy_kwh for r in group), co2_kg=math.fsum(r.co2_kg for r in group),
+            cost=None if None in costs else math.fsum(c for c in costs if c is not None),
+            duration_s=max(r.duration_s for r in group)))
+    return sorted(out, key=lambda r: r.seq)
 
 
 def _step_weights(records: Sequence[Record]) -> np.ndarray:
@@ -119,12 +142,13 @@ def forecast(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> Forecast:
-    """Forecast for the records of ONE stage (any order) at ``total_steps`` or ``total_epochs``.
+    """Forecast for the records of ONE stage (any order) at ``total_steps`` or ``total_epochs``; a distributed
+    job's ranks count as one step per step (:func:`job_steps`).
 
     ``total_epochs`` is turned into steps with :func:`steps_per_epoch`. The stage
     must have at least two completed intervals. ``seed`` makes the band reproducible.
     """
-    recs = sorted(records, key=lambda r: r.seq)
+    recs = job_steps(sorted(records, key=lambda r: r.seq))
     if len(recs) < 2:
         raise UsageError(f"forecast needs at least 2 completed intervals of the stage, got {len(recs)}")
     stages = {r.stage for r in recs}

@@ -78,7 +78,8 @@ def records_frame(records: Iterable[Record]) -> Any:
 
 
 def read_csv(path: str | os.PathLike[str]) -> Any:
-    """A live CSV as a DataFrame (a torn last line from a crash is ignored).
+    """A live CSV as a DataFrame (a torn last line from a crash is ignored); a distributed job's run directory:
+    its rank CSV shards merged into the job's records (device columns ``r<rank>/...``, job running totals).
 
     Warns once about columns the writer does not write (ignored) and base columns that are
     missing (a CSV narrowed with ``csv_columns=``, or not the writer's: they read as 0 / empty),
@@ -86,8 +87,10 @@ def read_csv(path: str | os.PathLike[str]) -> Any:
     """
     import warnings
 
-    from greenops_tb.readers.csv import column_problems, read_table, table_records
+    from greenops_tb.readers.csv import column_problems, read_job_records, read_table, table_records
 
+    if os.path.isdir(path):
+        return records_frame(read_job_records(path)[0])
     header, rows = read_table(path)
     unknown, missing = column_problems(header)
     if unknown or missing:

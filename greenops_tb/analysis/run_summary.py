@@ -44,6 +44,7 @@ from greenops_tb.analysis.contract import (
     Totals,
 )
 from greenops_tb.analysis.latest import by_stage
+from greenops_tb.analysis.ranks import job_summary
 from greenops_tb.analysis.uncertainty import ranges_json
 from greenops_tb.footprint.view import footprint_summary
 from greenops_tb.format.schema import LOW_CARBON_SOURCES, RENEWABLE_SOURCES, SOURCES, Record, running_mix
@@ -210,6 +211,9 @@ def summarize(data: RunData) -> RunSummary:
         "footprint": cast(FootprintSummary, footprint_summary(last, [rs[-1] for rs in stage_records.values()],
                                                               getattr(meta, "footprint", None), run_mix)),
     })
+    job = job_summary(data, out["devices"])
+    if job is not None:
+        out["job"] = job
     return out
 
 

@@ -124,10 +124,29 @@ def render(summary: Mapping[str, Any]) -> str:
                  + (f" ({factors.split(' (')[0]}; --json has the full citation)"
                     if factors and summary["co2_by_source_kg"] else ""))
     lines.append("devices: " + ", ".join(_device(d) for d in summary["devices"]))
+    if "job" in summary:
+        lines += job_lines(summary["job"])
     lines += footprint_lines(summary["footprint"])
     if not summary.get("splits_exact", summary["complete"]):
         lines.append(f"note: {summary['records_kept']} of {summary['records_emitted']} records kept; splits are scaled")
     return "\n".join(lines)
+
+
+def job_lines(job: Mapping[str, Any]) -> list[str]:
+    """A distributed job's ranks (energy, own time, how far behind) and hosts."""
+    def rank_row(r: Mapping[str, Any]) -> list[str]:
+        return [str(r["rank"]), r["host"] or "-", display.format_energy(r["energy_kwh"]),
+                "-" if r["co2_kg"] is None else display.format_co2(r["co2_kg"]),
+                "-" if r["duration_s"] is None else display.format_duration(r["duration_s"]),
+                "-" if r["behind_s"] is None else display.format_duration(r["behind_s"])]
+
+    missing = job["missing_ranks"]
+    head = (f"job: {len(job['ranks'])} of {job['world_size']} ranks ({job['layout']})"
+            + (f"; no records from ranks {', '.join(map(str, missing))}" if missing else ""))
+    ranks = _table([["rank", "host", "energy", "CO2e", "time", "behind"], *map(rank_row, job["ranks"])])
+    hosts = "hosts: " + ", ".join(f"{h['host']} (ranks {', '.join(map(str, h['ranks']))}) "
+                                  f"{display.format_energy(h['energy_kwh'])}" for h in job["hosts"])
+    return [head, ranks, hosts]
 
 
 def job_key(summary: Mapping[str, Any]) -> str | None:

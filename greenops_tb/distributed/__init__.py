@@ -1,28 +1,17 @@
-"""torch.distributed-aware measurement: ranks, job-wide aggregation, per-rank/per-host breakdown."""
+"""torch.distributed-aware measurement: each rank its own shard, host-level energy once per host, breakdowns."""
 from greenops_tb.distributed.breakdown import energy_by_host, energy_by_rank
-from greenops_tb.distributed.exchange import (
-    DEFAULT_TIMEOUT_S,
-    DistributedError,
-    JobAggregator,
-    RankTimeoutError,
-    StageOrderError,
-)
-from greenops_tb.distributed.job import JobMeter, attach, writes_files
+from greenops_tb.distributed.host_claim import host_level
 from greenops_tb.distributed.ranks import RankInfo, detect, prefix_device_id, split_device_id
+from greenops_tb.distributed.shard import RankShard, attach
 
 __all__ = [
-    "DEFAULT_TIMEOUT_S",
-    "DistributedError",
-    "JobAggregator",
-    "JobMeter",
     "RankInfo",
-    "RankTimeoutError",
-    "StageOrderError",
+    "RankShard",
     "attach",
     "detect",
     "energy_by_host",
     "energy_by_rank",
+    "host_level",
     "prefix_device_id",
     "split_device_id",
-    "writes_files",
 ]

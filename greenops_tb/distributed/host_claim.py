@@ -1,12 +1,14 @@
-"""One process per host measures the host for a whole scheduler job, across separately launched steps.
+"""One process per host measures the host for a whole job: its ranks, and separately launched steps.
 
-Several SLURM steps of one job (``srun`` twice on a node, each its own process group) each have a
-"lowest rank on this host", so each would measure the host's RAPL/hwmon energy: the node counted N
-times (codecarbon PR #1390). Under a scheduler job (:func:`~greenops_tb.distributed.identity.job_identity`
-has a key), the process that measures host-level sources first takes an exclusive ``flock`` on a file
-named after the job and the host identity (in ``$GREENOPS_LOCK_DIR``, else ``/dev/shm``, else the temp
-dir). Another process of the same job on the same host finds it taken: it drops its host-level sources
-(one warning naming the holder) and measures its devices only. The kernel releases the lock when the
+The ranks of a distributed job on one host, and several SLURM steps of one job (``srun`` twice on a
+node, each its own process group), would each measure the host's RAPL/hwmon energy: the node counted
+N times (codecarbon PR #1390). The process that measures host-level sources first takes an exclusive
+``flock`` on a file named after the job and the host identity (in ``$GREENOPS_LOCK_DIR``, else
+``/dev/shm``, else the temp dir). Another process of the same job on the same host finds it taken: it
+drops its host-level sources and measures its devices only (a rank: logged, as expected; a second
+scheduler step: one warning naming the holder). The job is the scheduler's key
+(:func:`~greenops_tb.distributed.identity.job_identity`); ranks without one use their run directory
+(:meth:`greenops_tb.distributed.shard.RankShard.claim_key`). The kernel releases the lock when the
 holder closes its writer or dies, so a crash never leaves the host unmeasured for later writers.
 """
 from __future__ import annotations
@@ -19,12 +21,22 @@ import tempfile
 import warnings
 from typing import Mapping, Sequence
 
-from greenops_tb.distributed.exchange import host_level
 from greenops_tb.distributed.identity import host_identity, job_identity
 from greenops_tb.meters.base import EnergySource
 
 log = logging.getLogger(__name__)
 LOCK_ENV = "GREENOPS_LOCK_DIR"
+
+
+def host_level(source: EnergySource) -> bool:
+    """Whether ``source`` measures something shared by the whole host (measured once per host).
+
+    The source's ``scope`` decides (see :attr:`EnergySource.scope`): RAPL is "host", the
+    model sources (this process's CPU time and resident memory) "process", NVML "device";
+    an undeclared source is host-level unless it only has GPUs.
+    """
+    scope = source.scope or ("device" if all(d.kind == "gpu" for d in source.devices) else "host")
+    return scope == "host"
 
 
 class HostClaim:
@@ -70,11 +82,15 @@ def _holder(path: str) -> str:
         return "?"
 
 
-def claim_host(sources: Sequence[EnergySource], env: Mapping[str, str] | None = None
+def claim_host(sources: Sequence[EnergySource], env: Mapping[str, str] | None = None, job: str | None = None
                ) -> tuple[list[EnergySource], HostClaim | None]:
-    """``sources`` minus the host-level ones when another process of this job already measures this host."""
+    """``sources`` minus the host-level ones when another process of this job already measures this host.
+
+    ``job``: a rank's job (:meth:`~greenops_tb.distributed.shard.RankShard.claim_key`), where sharing the
+    host is expected (logged, no warning); default: the scheduler's job, :func:`job_identity` (none: no claim)."""
     env = os.environ if env is None else env
-    job = job_identity(env).get("key")
+    expected = job is not None
+    job = job or str(job_identity(env).get("key") or "")
     if not job or not any(host_level(s) for s in sources):
         return list(sources), None
     try:
@@ -87,6 +103,10 @@ def claim_host(sources: Sequence[EnergySource], env: Mapping[str, str] | None = 
     dropped = [s for s in sources if host_level(s)]
     for s in dropped:
         s.close()
+    if expected:
+        log.info("job %s: pid %s measures this host's host-level sources; this rank measures its own devices",
+                 job, _holder(path))
+        return [s for s in sources if not host_level(s)], None
     warnings.warn(
         f"greenops_tb: another process of job {job} (pid {_holder(path)}) already measures this host's "
         f"{', '.join(d.id for s in dropped for d in s.devices)}; this one measures its own devices only, so the "

@@ -8,10 +8,8 @@ Sources, in order of trust:
 3. SLURM variables: ``SLURM_PROCID``, ``SLURM_LOCALID``, ``SLURM_NTASKS``,
    ``SLURM_NTASKS_PER_NODE``, ``SLURM_NODEID``.
 
-The host is ``socket.gethostname()``. Which rank is the lowest on its host is
-decided from every rank's host name gathered over the process group
-(:class:`~greenops_tb.distributed.exchange.JobAggregator`), not from
-``LOCAL_RANK`` alone, because launchers do not always set it.
+The host is ``socket.gethostname()``. No rank learns about the others: which process measures a
+host's host-level sources is decided locally (:mod:`greenops_tb.distributed.host_claim`).
 """
 from __future__ import annotations
 
@@ -71,7 +69,7 @@ def rank_gpu(local_index: int, local_count: int, device_count: int, current: int
     ``local_index`` / ``local_count``: this rank's place among the ranks on its host;
     ``current``: ``torch.cuda.current_device()`` once CUDA is initialised, else None
     (then torchrun's convention, one GPU per local rank, is assumed). None when the
-    host has no GPUs or more ranks than GPUs: the host's lowest rank then measures
+    host has no GPUs or more ranks than GPUs: the host's local rank 0 then measures
     every GPU, so none is counted twice.
     """
     if device_count == 0 or local_count > device_count:

@@ -35,23 +35,25 @@ def string_tensor(s: str) -> tensor_pb2.TensorProto:
     return tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, tensor_shape=_SCALAR_SHAPE, string_val=[s.encode()])
 
 
-def record_summary(rec: Record, *, scalars: bool = True) -> summary_pb2.Summary:
-    """The full record (JSON tensor, plugin ``green``) plus, if ``scalars``, its scalars and watched values."""
+def record_summary(rec: Record, *, scalars: bool = True, tag_suffix: str = "") -> summary_pb2.Summary:
+    """The full record (JSON tensor, plugin ``green``) plus, if ``scalars``, its scalars and watched values;
+    ``tag_suffix``: a rank's (:func:`~greenops_tb.format.tags.rank_tag_suffix`) appended to every tag."""
     summary = summary_pb2.Summary()
-    summary.value.add(tag=record_tag(rec.stage), metadata=GREEN_META, tensor=string_tensor(rec.to_json_str()))
+    summary.value.add(tag=record_tag(rec.stage) + tag_suffix, metadata=GREEN_META,
+                      tensor=string_tensor(rec.to_json_str()))
     if scalars:
         for suffix, attr in EVENT_SCALARS.items():
             v = getattr(rec, attr)
             if v is not None:
-                summary.value.add(tag=scalar_tag(rec.stage, suffix), simple_value=v)
+                summary.value.add(tag=scalar_tag(rec.stage, suffix) + tag_suffix, simple_value=v)
         for name, v in rec.watched.items():
-            summary.value.add(tag=watch_tag(rec.stage, name), simple_value=v)
+            summary.value.add(tag=watch_tag(rec.stage, name) + tag_suffix, simple_value=v)
     return summary
 
 
-def metadata_summary(meta: RunMetadata) -> summary_pb2.Summary:
+def metadata_summary(meta: RunMetadata, tag_suffix: str = "") -> summary_pb2.Summary:
     summary = summary_pb2.Summary()
-    summary.value.add(tag=RUN_METADATA_TAG, metadata=GREEN_META, tensor=string_tensor(meta.to_json_str()))
+    summary.value.add(tag=RUN_METADATA_TAG + tag_suffix, metadata=GREEN_META, tensor=string_tensor(meta.to_json_str()))
     return summary
 
 

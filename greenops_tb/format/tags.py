@@ -11,6 +11,11 @@ does for the Scalars tab)::
   watch/<stage>/<name>       watched values, float scalars
   green/run_metadata         plugin "green", JSON string tensor of RunMetadata, written once at start
 
+A rank of a distributed job writes the same tags with ``@r<rank>`` appended (``green/train/record@r3``,
+:func:`rank_tag_suffix`), into its own event file in the job's run directory: TensorBoard then keeps
+every rank's series apart within ONE run, and readers merge them (:func:`split_rank_tag`;
+``docs/distributed.md``). Stage and watch names cannot hold ``@``.
+
 All values of one record are written in ONE event (one Summary) at step = record.step.
 The plugin summaries carry :data:`PLUGIN_CONTENT` (the layout's :data:`CONTENT_VERSION`)
 as their ``PluginData.content`` (in the first event of each tag in a file, where TensorBoard
@@ -50,6 +55,7 @@ EVENT_SCALARS: dict[str, str] = {
 #: the scalar every stage writes with every event: its tags name the run's stages
 STAGE_SCALAR = "energy_kwh"
 
+_RANK_SUFFIX = re.compile(r"@r(\d+)\Z")
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)*\Z")
 
 
@@ -76,6 +82,11 @@ def watch_tag(stage: str, name: str) -> str:
     return f"{WATCH_TAG_PREFIX}{stage}/{name}"
 
 
+def rank_tag_suffix(rank: int) -> str:
+    """What a rank of a distributed job appends to each of its green tags."""
+    return f"@r{rank}"
+
+
 # -- parsers ---------------------------------------------------------------------------
 def parse_plugin_content(content: bytes) -> int:
     """The layout version in a green summary's ``PluginData.content``.
@@ -90,6 +101,12 @@ def parse_plugin_content(content: bytes) -> int:
     if version > CONTENT_VERSION:
         raise NewerFormatError("TensorBoard layout", version)
     return version
+
+
+def split_rank_tag(tag: str) -> tuple[str, int | None]:
+    """``green/train/record@r3`` -> (``green/train/record``, 3); a tag without a rank -> (tag, None)."""
+    m = _RANK_SUFFIX.search(tag)
+    return (tag[:m.start()], int(m.group(1))) if m else (tag, None)
 
 
 def stage_of_record_tag(tag: str) -> str | None:

@@ -5,9 +5,9 @@ Framework hooks do not always pair up (an exception between ``*_start`` and
 stage only if it is not running and stops it only if it is, instead of raising
 in the middle of someone's training.
 
-The writer is created on EVERY process (in distributed runs it is a collective,
-see :mod:`greenops_tb.distributed`); only global rank 0 writes files, which is
-both frameworks' rank-zero logging convention.
+The writer is created on EVERY process: in distributed runs each writes its own rank shard into the same
+directory, read as one run (see :mod:`greenops_tb.distributed`); the frameworks' own ``add_*`` calls are
+written by global rank 0, their rank-zero logging convention.
 """
 from __future__ import annotations
 

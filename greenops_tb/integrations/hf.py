@@ -7,8 +7,8 @@ Stages (names): ``train`` (the whole ``trainer.train()``), ``epoch`` (one per
 epoch, ``epoch`` = the epoch number), ``evaluate`` (each evaluation, during
 training or ``trainer.evaluate()``) and ``predict`` (``trainer.predict()``).
 Records are labelled with ``state.global_step``. ``per_step=True`` adds one
-record per optimizer step (``update("epoch")``); in distributed runs pair it
-with the writer's ``dist_flush_every``.
+record per optimizer step (``update("epoch")``); in distributed runs it costs
+each rank what it costs a single process (ranks never communicate, see docs/distributed.md).
 
 The Trainer has no "evaluation begins" event: an evaluation during training
 starts when the flow says it will evaluate (``control.should_evaluate`` after a
@@ -16,16 +16,17 @@ step or epoch); otherwise at the first prediction step, named ``evaluate`` or
 ``predict`` from the Trainer method that runs it (the same call-stack rule as
 the Trainer's own memory tracker). That first batch is then not measured.
 
-Work units: every optimizer step counts ``train_batch_size x gradient_accumulation_steps x world_size``
-samples (the last batch of an epoch may hold fewer) and, with ``include_num_input_tokens_seen=True``, the
-tokens the Trainer saw, into ``epoch`` and ``train``.
+Work units: every optimizer step counts this process's ``train_batch_size x gradient_accumulation_steps``
+samples (the last batch of an epoch may hold fewer; each rank counts its own, and the job reads their sum)
+and, with ``include_num_input_tokens_seen=True``, the tokens the Trainer saw (a job-wide count, so rank 0
+counts it), into ``epoch`` and ``train``.
 
 ``watch_logs=("loss", "learning_rate")`` records the latest values the Trainer
 logged (NaN until logged).
 
-Rank zero: the writer is created on every process (a collective under
-torchrun); only global rank 0 writes events and CSV, as ``state.is_world_process_zero``
-does for the Trainer's own reporting. Files go to ``<output_dir>/green`` by default, a run
+Distributed: the writer is created on every process, each writing its own rank shard into the same
+directory (read as one run); the Trainer's own ``add_*`` calls through it are written by global rank 0,
+as ``state.is_world_process_zero`` does for the Trainer's own reporting. Files go to ``<output_dir>/green`` by default, a run
 named ``<output_dir's name>/green`` as TensorBoard shows it (``runs/hf/green``: ``hf/green``).
 Extra: ``pip install greenops_tb[hf]``.
 """
@@ -92,8 +93,9 @@ class GreenTrainerCallback(TrainerCallback):
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0)  # with include_num_input_tokens_seen=True
-        samples = args.train_batch_size * args.gradient_accumulation_steps * max(1, args.world_size)
-        self._driver.count(("epoch", "train"), samples=samples, tokens=max(0, tokens - self._tokens_seen))
+        samples = args.train_batch_size * args.gradient_accumulation_steps  # this rank's
+        seen = max(0, tokens - self._tokens_seen) if state.is_world_process_zero else 0  # job-wide: counted once
+        self._driver.count(("epoch", "train"), samples=samples, tokens=seen)
         self._tokens_seen = tokens
         if self._per_step:
             self._driver.update("epoch", step=state.global_step)

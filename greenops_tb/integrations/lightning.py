@@ -9,19 +9,19 @@ inside the training epoch, so ``train`` overlaps ``validate``), ``validate``
 (each validation loop, in or out of ``fit``), ``sanity_check`` (the sanity
 validation before fit), ``test`` and ``predict``. Records are labelled with
 ``trainer.global_step``. ``per_batch=True`` adds one record per training batch
-(``update("train")``); in distributed runs pair it with the writer's
-``dist_flush_every`` to avoid a collective every batch.
+(``update("train")``); in distributed runs it costs each rank what it costs a single
+process (ranks never communicate, see docs/distributed.md).
 
-Work units: each training batch's size (found as Lightning's logging finds it) times the world size is
-counted as samples of ``train`` and ``fit``.
+Work units: each training batch's size (found as Lightning's logging finds it) is counted as samples of
+``train`` and ``fit``, by each rank for its own batches (the job reads their sum).
 
 ``watch_metrics=("train_loss",)`` records entries of
 ``trainer.callback_metrics`` with every record (NaN until logged).
 
-Rank zero: the writer is created in ``setup`` on every process (a collective
-under DDP); only global rank 0 writes events and CSV, like Lightning's own
-loggers. Files go to ``<logger.log_dir>/green`` (default), a run of its own next
-to the logger's, named as TensorBoard shows it (``lightning_logs/version_0/green``: ``version_0/green``).
+Distributed: the writer is created in ``setup`` on every process, each writing its own rank shard into
+the same directory (read as one run; see docs/distributed.md). Files go to ``<logger.log_dir>/green``
+(default), a run of its own next to the logger's, named as TensorBoard shows it
+(``lightning_logs/version_0/green``: ``version_0/green``).
 
 Works with the ``lightning`` package and with the older ``pytorch_lightning``
 (whichever is installed; ``lightning`` first). Extra: ``pip install greenops_tb[lightning]``.
@@ -105,8 +105,8 @@ class GreenCallback(Callback):
         self._driver.start("train", epoch=trainer.current_epoch)
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
-        n = _batch_size(batch)  # this rank's batch; the job's is that times the world size (even shards)
-        self._driver.count(("train", "fit"), samples=None if n is None else n * max(1, trainer.world_size))
+        n = _batch_size(batch)  # this rank's batch: the job's samples are the ranks' sum
+        self._driver.count(("train", "fit"), samples=n)
         if self._per_batch:
             self._driver.update("train", step=trainer.global_step)
 

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
+from pathlib import Path
 
 from greenops_tb.format.columns import column_problems as column_problems  # the layout's; importable from here
 from greenops_tb.format.columns import decode_rows
 from greenops_tb.format.csvtext import Decoded, cells, decode
 from greenops_tb.format.schema import Record
+from greenops_tb.readers.shards import RankTotals, merge_shards
+
+#: a rank's CSV shard in a distributed job's run directory (see greenops_tb.distributed.shard.csv_name)
+SHARD_CSV = re.compile(r"green\.rank(\d+)\.csv\Z")
 
 
 def complete_text(path: str | os.PathLike[str]) -> Decoded:
@@ -75,3 +81,23 @@ def decode_table(path: str | os.PathLike[str], header: list[str], rows: list[lis
         return decode_rows(header, rows)
     except ValueError as err:
         raise ValueError(f"{os.fspath(path)}: {err}") from None
+
+
+def shard_csvs(directory: str | os.PathLike[str]) -> dict[int, Path]:
+    """Rank -> its CSV shard (``green.rank<k>.csv``) in a distributed job's run directory ({} when none)."""
+    out = {}
+    for p in Path(directory).iterdir():
+        m = SHARD_CSV.match(p.name)
+        if m and p.is_file():
+            out[int(m.group(1))] = p
+    return dict(sorted(out.items()))
+
+
+def read_job_records(directory: str | os.PathLike[str]) -> tuple[list[Record], tuple[RankTotals, ...]]:
+    """A distributed job's CSV shards merged into the job's records (see :mod:`greenops_tb.readers.shards`);
+    ValueError when the directory holds none."""
+    shards = shard_csvs(directory)
+    if not shards:
+        raise ValueError(f"{os.fspath(directory)}: no rank CSV shards (green.rank<k>.csv) here")
+    records, _meta, ranks = merge_shards({rank: read_records(p) for rank, p in shards.items()})
+    return records, ranks

@@ -16,7 +16,14 @@ from typing import Any, Iterable, Mapping
 from greenops_tb.format.schema import Record, RunMetadata
 from greenops_tb.format.summary import MALFORMED as MALFORMED  # importable from here
 from greenops_tb.format.summary import datum_text, parse_record
-from greenops_tb.format.tags import PLUGIN_NAME, RUN_METADATA_TAG, parse_plugin_content, stage_of_record_tag
+from greenops_tb.format.tags import (
+    PLUGIN_NAME,
+    RUN_METADATA_TAG,
+    parse_plugin_content,
+    split_rank_tag,
+    stage_of_record_tag,
+)
+from greenops_tb.readers.shards import RankTotals, merge_shards
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +33,18 @@ ALL = 2**31 - 1
 
 @dataclass(frozen=True, slots=True)
 class RunData:
-    """Everything green of one run: its metadata (if found) and records in emission order."""
+    """Everything green of one run: its metadata (if found) and records in emission order.
+
+    A distributed job's rank shards are read as ONE run (:mod:`greenops_tb.readers.shards`): its records
+    are the merged job stream and ``ranks`` holds each rank's own totals (empty for a single process).
+    """
 
     run: str
     metadata: RunMetadata | None
     records: list[Record]
     #: records that were skipped because they are not green records (wrong JSON shape or field types)
     malformed: int = 0
+    ranks: tuple[RankTotals, ...] = ()
 
 
 def green_runs(provider: Any, ctx: Any, experiment_id: str) -> dict[str, list[str]]:
@@ -88,22 +100,34 @@ def read_runs(
     )
     out: dict[str, RunData] = {}
     for run, tags in data.items():
-        meta: RunMetadata | None = None
-        records: list[Record] = []
+        metas: dict[int | None, RunMetadata] = {}  # per rank (None: a single process or an old job log)
+        records: dict[int | None, list[Record]] = {}
         malformed = 0
-        for tag, datums in tags.items():
+        for full_tag, datums in tags.items():
+            tag, rank = split_rank_tag(full_tag)
             for datum in datums:
                 try:
                     if tag == RUN_METADATA_TAG:  # one per opening of the run: the latest lists them all
-                        m = RunMetadata.from_json_str(datum_text(datum.numpy))
-                        meta = m if meta is None or m.resume >= meta.resume else meta
+                        m, meta = RunMetadata.from_json_str(datum_text(datum.numpy)), metas.get(rank)
+                        metas[rank] = m if meta is None or m.resume >= meta.resume else meta
                     elif stage_of_record_tag(tag) is not None:
-                        records.append(parse_record(datum.numpy))
+                        records.setdefault(rank, []).append(parse_record(datum.numpy))
                 except MALFORMED as err:
                     malformed += tag != RUN_METADATA_TAG
-                    log.warning("skipping undecodable green datum in run %r tag %r step %s: %s", run, tag, datum.step, err)
-        records.sort(key=lambda r: r.seq)
-        out[run] = RunData(run=run, metadata=meta, records=records, malformed=malformed)
+                    log.warning("skipping undecodable green datum in run %r tag %r step %s: %s", run, full_tag,
+                                datum.step, err)
+        for recs in records.values():
+            recs.sort(key=lambda r: r.seq)
+        shards = {r: recs for r, recs in records.items() if r is not None}
+        if shards or any(r is not None for r in metas):
+            if records.get(None):
+                log.warning("run %r holds rank shards and %d records of a single process: reading the shards only "
+                            "(give each run its own log_dir)", run, len(records[None]))
+            ranked = {r: m for r, m in metas.items() if r is not None}
+            merged, job_meta, ranks = merge_shards(shards, ranked)
+            out[run] = RunData(run, job_meta, merged, malformed, ranks)
+        else:
+            out[run] = RunData(run=run, metadata=metas.get(None), records=records.get(None, []), malformed=malformed)
     return out
 
 

@@ -13,6 +13,7 @@ Problems with the input raise :class:`~greenops_tb.errors.InputError`, whose mes
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fnmatch
 import os
 import sys
@@ -173,8 +174,7 @@ def load_run(arg: str, loader: str = "auto") -> RunData:
             raise InputError(f"{p} holds {len(logdir.runs)} runs; pass one run directory, e.g. {examples}")
         run = logdir.runs[0]
         data = logdir.read(run)
-        return RunData(run=arg if run == "." else f"{arg}/{run}", metadata=data.metadata, records=data.records,
-                       malformed=data.malformed)
+        return dataclasses.replace(data, run=arg if run == "." else f"{arg}/{run}")
 
 
 class Progress:

@@ -33,8 +33,8 @@ class _Layout:
 
     __slots__ = ("_event", "_record", "_scalars", "_attrs", "_watched", "_fresh")
 
-    def __init__(self, rec: Record, attrs: tuple[str, ...], announced: set[str]) -> None:
-        self._event = event_pb2.Event(summary=record_summary(rec))
+    def __init__(self, rec: Record, attrs: tuple[str, ...], announced: set[str], tag_suffix: str) -> None:
+        self._event = event_pb2.Event(summary=record_summary(rec, tag_suffix=tag_suffix))
         values = self._event.summary.value
         self._record = values[0].tensor.string_val
         self._scalars = list(values[1:])
@@ -66,7 +66,8 @@ class RecordEvents:
     wall_time=rec.end_time).SerializeToString()`` except that the record's metadata goes with the first event of
     its tag only (one RecordEvents per event file). Not thread-safe: the writer calls it under the stages' lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, tag_suffix: str = "") -> None:
+        self._tag_suffix = tag_suffix
         self._layouts: dict[tuple, _Layout] = {}
         self._announced: set[str] = set()  # record tags whose metadata this file has
 
@@ -78,7 +79,7 @@ class RecordEvents:
         key = (rec.stage, attrs, *rec.watched)
         layout = self._layouts.get(key)
         if layout is None:
-            layout = self._layouts[key] = _Layout(rec, attrs, self._announced)
+            layout = self._layouts[key] = _Layout(rec, attrs, self._announced, self._tag_suffix)
         return layout.fill(text)
 
 
@@ -88,25 +89,26 @@ class EventSink:
     On our own :class:`~greenops_tb.sinks.event_file.FastFileWriter` each record is serialised into
     the file's buffer and ``flush()`` (a stage's end) wakes its flush thread; on any other file writer
     it goes as a Summary and ``flush()`` flushes. ``emit_every``: write every Nth ``update()`` record
-    of a stage (a stage's end always).
+    of a stage (a stage's end always). ``tag_suffix``: a rank's, appended to every tag.
     """
 
     name = "events"
     retry_after_failure = True
 
-    def __init__(self, file_writer: Any, emit_every: int = 1) -> None:
+    def __init__(self, file_writer: Any, emit_every: int = 1, tag_suffix: str = "") -> None:
         self._fw = file_writer
         self._emit_every = emit_every
+        self._tag_suffix = tag_suffix
         self._counts: dict[str, int] = {}
         if isinstance(file_writer, FastFileWriter):
-            write, encode = file_writer.event_writer.write, RecordEvents().encode
+            write, encode = file_writer.event_writer.write, RecordEvents(tag_suffix).encode
             self._add: Callable[[RecordText], None] = lambda text: write(encode(text))
             self._flush_soon: Callable[[], None] = file_writer.event_writer.wake
         else:
             self._add, self._flush_soon = self._add_summary, file_writer.flush
 
     def _add_summary(self, text: RecordText) -> None:
-        self._fw.add_summary(record_summary(text.rec), text.rec.step, text.rec.end_time)
+        self._fw.add_summary(record_summary(text.rec, tag_suffix=self._tag_suffix), text.rec.step, text.rec.end_time)
 
     def write(self, text: RecordText, closing: bool) -> None:
         if self._emit_every > 1 and not closing:

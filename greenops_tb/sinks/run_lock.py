@@ -120,11 +120,13 @@ def holder(fd: int) -> str:
         return "another process (it has not written its name yet)"
 
 
-def _lock_files(log_dir: str, csv_path: str | None) -> dict[str, str]:
-    """Lock file path -> what it protects: the log dir's (unless remote), and one beside a CSV outside it."""
+def _lock_files(log_dir: str, csv_path: str | None, shard: str = "") -> dict[str, str]:
+    """Lock file path -> what it protects: the log dir's (unless remote; a rank's shard of it), and one beside a
+    CSV outside it."""
     out: dict[str, str] = {}
     if "://" not in log_dir:
-        out[os.path.realpath(os.path.join(log_dir, LOCK_NAME))] = repr(log_dir)
+        name = LOCK_NAME.replace(".lock", f"{shard}.lock")
+        out[os.path.realpath(os.path.join(log_dir, name))] = repr(log_dir) + (f" (shard {shard[1:]})" if shard else "")
     if csv_path is not None:
         head, name = os.path.split(os.path.realpath(csv_path))
         if "://" in log_dir or head != os.path.realpath(log_dir):
@@ -132,11 +134,12 @@ def _lock_files(log_dir: str, csv_path: str | None) -> dict[str, str]:
     return out
 
 
-def acquire(log_dir: str, owner: Closable | None = None, csv_path: str | None = None) -> RunLock | None:
+def acquire(log_dir: str, owner: Closable | None = None, csv_path: str | None = None,
+            shard: str = "") -> RunLock | None:
     """Lock the run at ``log_dir`` (and its CSV at ``csv_path``, when elsewhere) for ``owner``, closed when a
-    later writer in this process takes the run over. None when there is nothing to lock; RunInUseError when
-    another process holds it."""
-    files = _lock_files(log_dir, csv_path)
+    later writer in this process takes the run over; ``shard`` (a rank's ``.rank<k>``) locks that rank's shard
+    of a distributed job only. None when there is nothing to lock; RunInUseError when another process holds it."""
+    files = _lock_files(log_dir, csv_path, shard)
     if not files:
         return None
     for previous in {_HELD[p] for p in files if p in _HELD}:

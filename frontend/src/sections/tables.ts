@@ -1,11 +1,11 @@
-// The stage table (with its energy bars) and the run comparison.
+// The stage table (with its energy bars), a distributed job's ranks and hosts, and the run comparison.
 
 import { depth, ratiosToBest } from "../aggregate";
 import { barsHeight, barsOption } from "../charts";
 import { h, table } from "../dom";
-import { formatDuration, formatIn, formatShare, sig } from "../format";
+import { formatCo2, formatDuration, formatEnergy, formatIn, formatShare, sig } from "../format";
 import { RUN_COLORS } from "../styles";
-import type { RunSummary } from "../types";
+import type { JobSummary, RunSummary } from "../types";
 import { cost, stagesOf, type ChartFactory, type ViewUnits } from "./common";
 import { efficiencyCell } from "./decisions";
 
@@ -44,4 +44,23 @@ export function compareSection(summaries: RunSummary[], u: ViewUnits): HTMLEleme
         formatIn(s.totals!.avg_power_w, u.power),
         formatShare(s.totals!.low_carbon_share),
       ]), 2));
+}
+
+/** A distributed job's ranks (energy, own time, how far behind the job's latest record) and hosts. */
+export function jobSection(summaries: RunSummary[]): HTMLElement | null {
+  const jobs = summaries.filter((s): s is RunSummary & { job: JobSummary } => s.job != null);
+  if (jobs.length === 0) return null;
+  const orDash = (x: number | null, f: (v: number) => string) => (x == null ? "—" : f(x));
+  return h("section", { "data-testid": "job" },
+    h("h2", {}, "Ranks and hosts"),
+    ...jobs.map(({ run, job }) => h("div", { class: "job" },
+      h("h3", {}, `${run}: ${job.ranks.length} of ${job.world_size} ranks`),
+      job.missing_ranks.length
+        ? h("p", { class: "note", "data-testid": "missing-ranks" }, `No records (yet) from ranks ${job.missing_ranks.join(", ")}.`)
+        : null,
+      table(["Rank", "Host", "Energy", "CO₂e", "Own time", "Behind the latest"],
+        job.ranks.map((r) => [String(r.rank), r.host || "—", formatEnergy(r.energy_kwh), orDash(r.co2_kg, formatCo2),
+          orDash(r.duration_s, formatDuration), orDash(r.behind_s, formatDuration)]), 2),
+      table(["Host", "Ranks", "Energy"],
+        job.hosts.map((x) => [x.host, x.ranks.join(", "), formatEnergy(x.energy_kwh)]), 2))));
 }
