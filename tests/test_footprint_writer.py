@@ -18,8 +18,9 @@ from tensorboard import context as tb_context
 from training import train
 
 from greenops_tb import GreenSummaryWriter
-from greenops_tb.api import report, run_data, whatif
 from greenops_tb.analysis.frames import read_csv
+from greenops_tb.api import report, run_data, whatif
+from greenops_tb.display import format_co2
 from greenops_tb.grid import resolve_grid
 from greenops_tb.readers.csv import read_records, read_rows
 from greenops_tb.readers.events import local_provider, read_runs
@@ -91,7 +92,7 @@ def test_cli_summary_reports_the_footprint_separately(h100_run, capsys) -> None:
     assert sum(f["water_offsite_by_source_l"].values()) == pytest.approx(last.run_water_offsite_l)
     code, out, _ = cli(capsys, "summary", str(tmp))
     line = next(x for x in out.splitlines() if x.startswith("embodied CO2e"))
-    assert f"{last.run_embodied_kg * 1000:.4g} g" in line and "table:nvidia h100 sxm" in line
+    assert format_co2(last.run_embodied_kg) in line and "table:nvidia h100 sxm" in line
     water = next(x for x in out.splitlines() if x.startswith("water on-site"))
     assert "WUE 0.18 L/kWh, aws-fleet-2023" in water
 

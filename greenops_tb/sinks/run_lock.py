@@ -28,6 +28,9 @@ from typing import Protocol
 from greenops_tb.errors import RunInUseError
 
 LOCK_NAME = ".greenops_tb.lock"
+UNKNOWN_HOLDER = "another process (it has not written its name yet)"
+#: how long a refused writer waits for the holder's name (written just after its lock; a loaded machine delays it)
+HOLDER_WAIT_S = 2.0
 #: lock file path -> the lock this process holds there
 _HELD: dict[str, "RunLock"] = {}
 
@@ -79,7 +82,7 @@ class RunLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                who = holder(fd)
+                who = _holder_within(fd, HOLDER_WAIT_S)
                 os.close(fd)
                 raise RunInUseError(
                     f"{what} is being written by another GreenSummaryWriter: {who}. Two writers on one run would "
@@ -117,7 +120,15 @@ def holder(fd: int) -> str:
         started = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(float(info["started"])))
         return f"process {int(info['pid'])} on host {info['host']!r} (started {started})"
     except (OSError, ValueError, KeyError, TypeError):
-        return "another process (it has not written its name yet)"
+        return UNKNOWN_HOLDER
+
+
+def _holder_within(fd: int, wait_s: float) -> str:
+    """:func:`holder`, waiting up to ``wait_s`` for a holder that locked the file but has not written its name."""
+    deadline = time.monotonic() + wait_s
+    while (who := holder(fd)) == UNKNOWN_HOLDER and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return who
 
 
 def _lock_files(log_dir: str, csv_path: str | None, shard: str = "") -> dict[str, str]:
