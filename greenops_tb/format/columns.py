@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from greenops_tb.format.fields import BASE_COLUMNS as BASE_COLUMNS
 from greenops_tb.format.fields import FIELDS, Cell, Field, Kind
 from greenops_tb.format.fields import MIX_PREFIX as MIX_PREFIX
-from greenops_tb.format.fields import SOURCES
+from greenops_tb.format.fields import RESUME_COLUMNS as RESUME_COLUMNS
 from greenops_tb.format.fields import WATCH_PREFIX as WATCH_PREFIX
 from greenops_tb.format.schema import DeviceEnergy, Record, in_range
 
@@ -26,15 +26,6 @@ CSV_NAME = "green.csv"  # the CSV's name in the run's log_dir unless the writer 
 
 #: Columns that must be present for a row to be turned back into a Record.
 REQUIRED_COLUMNS: frozenset[str] = frozenset({"run", "stage", "seq", "step", "energy_kwh"})
-#: Columns a re-opened run continues from (see :mod:`greenops_tb.recording.resume`): ``csv_columns=`` keeps them.
-RESUME_COLUMNS: frozenset[str] = REQUIRED_COLUMNS | {
-    "stage_step", "epoch", "resume", "start_time", "duration_s", "energy_kwh_gpu", "energy_kwh_cpu",
-    "energy_kwh_ram", "facility_energy_kwh", "co2_kg", "cost", "location", *(MIX_PREFIX + s for s in SOURCES),
-    "devices_json", "run_duration_s", "run_energy_kwh", "run_co2_kg", "run_cost", "samples", "tokens",
-    "embodied_kg", "water_onsite_l", "water_offsite_l", "embodied_json",
-    "run_embodied_kg", "run_water_onsite_l", "run_water_offsite_l",
-}
-assert RESUME_COLUMNS <= set(BASE_COLUMNS), sorted(RESUME_COLUMNS - set(BASE_COLUMNS))
 
 
 def csv_columns(watched: list[str] | tuple[str, ...] = (), *, chain: bool = False,

@@ -10,7 +10,8 @@ field order.
 
 Adding a field, e.g. ``heat_kwh: float | None = None``: declare it on ``Record`` (format/schema.py, after the
 last field: older files then read with its default) and add ``Field("heat_kwh", Kind.MAYBE_FLOAT)`` here, where
-its CSV column goes. The JSON, the CSV column and its cells, reading both back, the event record and the
+its CSV column goes (``_r(...)`` instead when a re-opened run must continue from it, as from a running total).
+The JSON, the CSV column and its cells, reading both back, the event record and the
 DataFrame dtype follow, and tests/test_format_roundtrip.py draws it. Then fill it where records are built
 (recording/stages.py); a curve on the Scalars tab is one more line in ``EVENT_SCALARS`` (format/tags.py).
 A field declared on one side only fails at import, naming it.
@@ -69,6 +70,7 @@ class Field:
     dtype: str = ""  # pandas dtype of its columns ("": the kind's; "datetime": UTC timestamps from unix s)
     finite: bool = False  # must be a finite number in a record read back from event files
     fallback: str = ""  # in files written before the field existed: the value of this other field
+    resume: bool = False  # a re-opened run continues from it (csv_columns= always keeps its columns)
 
     @property
     def one_value(self) -> bool:
@@ -89,6 +91,12 @@ class Field:
 
 
 _f = Field
+
+
+def _r(name: str, kind: Kind = Kind.FLOAT, **kw: Any) -> Field:
+    """A field a re-opened run continues from (``resume=True``)."""
+    return Field(name, kind, resume=True, **kw)
+
 _TEXT, _INT, _MAYBE = Kind.TEXT, Kind.INT, Kind.MAYBE_FLOAT
 
 
@@ -98,25 +106,25 @@ def _events_only(name: str) -> Field:
 
 #: Every Record field, in CSV column order.
 FIELDS: tuple[Field, ...] = (
-    _f("run", _TEXT), _f("stage", _TEXT), _f("seq", _INT, finite=True), _f("step", _INT, finite=True),
-    _f("stage_step", _INT, fallback="step"), _f("epoch", _INT), _f("resume", _INT),
-    _f("start_time", dtype="datetime", finite=True), _f("end_time", dtype="datetime", finite=True),
-    _f("duration_s", finite=True),
-    _f("energy_kwh_gpu"), _f("energy_kwh_cpu"), _f("energy_kwh_ram"), _f("energy_kwh", finite=True),
-    _f("facility_energy_kwh"), _f("avg_power_w"), _f("co2_kg", finite=True), _f("cost", _MAYBE),
+    _r("run", _TEXT), _r("stage", _TEXT), _r("seq", _INT, finite=True), _r("step", _INT, finite=True),
+    _r("stage_step", _INT, fallback="step"), _r("epoch", _INT), _r("resume", _INT),
+    _r("start_time", dtype="datetime", finite=True), _f("end_time", dtype="datetime", finite=True),
+    _r("duration_s", finite=True),
+    _r("energy_kwh_gpu"), _r("energy_kwh_cpu"), _r("energy_kwh_ram"), _r("energy_kwh", finite=True),
+    _r("facility_energy_kwh"), _f("avg_power_w"), _r("co2_kg", finite=True), _r("cost", _MAYBE),
     _f("currency", _TEXT), _f("price_source", _TEXT), _f("carbon_intensity_g_per_kwh"),
-    _f("intensity_source", _TEXT), _f("location", _TEXT), _f("location_source", _TEXT), _f("pue", finite=True),
-    _f("mix_kwh", Kind.NUMBERS, cell=Cell.SPREAD, columns=tuple(MIX_PREFIX + s for s in SOURCES)),
-    _f("devices", Kind.DEVICES, cell=Cell.DEVICES, columns=("provenance", "devices_json")),
+    _f("intensity_source", _TEXT), _r("location", _TEXT), _f("location_source", _TEXT), _f("pue", finite=True),
+    _r("mix_kwh", Kind.NUMBERS, cell=Cell.SPREAD, columns=tuple(MIX_PREFIX + s for s in SOURCES)),
+    _r("devices", Kind.DEVICES, cell=Cell.DEVICES, columns=("provenance", "devices_json")),
     _f("stage_duration_s", finite=True), _f("stage_energy_kwh", finite=True), _f("stage_co2_kg", finite=True),
     _f("stage_cost", _MAYBE),
-    _f("run_duration_s", finite=True), _f("run_energy_kwh", finite=True), _f("run_co2_kg", finite=True),
-    _f("run_cost", _MAYBE),
-    _f("samples", _INT), _f("tokens", _INT), _f("stage_samples", _INT), _f("stage_tokens", _INT),
-    _f("embodied_kg", _MAYBE), _f("water_onsite_l", _MAYBE), _f("water_offsite_l", _MAYBE),
-    _f("embodied_kg_by_device", Kind.NUMBERS, cell=Cell.JSON, columns=("embodied_json",), dtype="string"),
+    _r("run_duration_s", finite=True), _r("run_energy_kwh", finite=True), _r("run_co2_kg", finite=True),
+    _r("run_cost", _MAYBE),
+    _r("samples", _INT), _r("tokens", _INT), _f("stage_samples", _INT), _f("stage_tokens", _INT),
+    _r("embodied_kg", _MAYBE), _r("water_onsite_l", _MAYBE), _r("water_offsite_l", _MAYBE),
+    _r("embodied_kg_by_device", Kind.NUMBERS, cell=Cell.JSON, columns=("embodied_json",), dtype="string"),
     _f("stage_embodied_kg", _MAYBE), _f("stage_water_onsite_l", _MAYBE), _f("stage_water_offsite_l", _MAYBE),
-    _f("run_embodied_kg", _MAYBE), _f("run_water_onsite_l", _MAYBE), _f("run_water_offsite_l", _MAYBE),
+    _r("run_embodied_kg", _MAYBE), _r("run_water_onsite_l", _MAYBE), _r("run_water_offsite_l", _MAYBE),
     _f("watched", Kind.NUMBERS, cell=Cell.WATCH, columns=("watched_extra",), dtype="string"),
     _f("chain_hash", _TEXT, cell=Cell.CHAIN, dtype="string"),
     _events_only("run_devices_kwh"), _events_only("stage_mix_kwh"), _events_only("run_mix_kwh"),
@@ -129,6 +137,8 @@ def of_kind(*kinds: Kind) -> tuple[str, ...]:
     return tuple(f.name for f in FIELDS if f.kind in kinds)
 
 
+#: The columns a re-opened run continues from (see :mod:`greenops_tb.recording.resume`).
+RESUME_COLUMNS: frozenset[str] = frozenset(c for f in FIELDS if f.resume for c in f.csv_columns)
 #: The base CSV columns (the watch columns and the chain column come after them), and which field owns each.
 BASE_COLUMNS: tuple[str, ...] = tuple(c for f in FIELDS if f.cell is not Cell.CHAIN for c in f.csv_columns)
 COLUMN_FIELD: dict[str, Field] = {c: f for f in FIELDS for c in f.csv_columns}
