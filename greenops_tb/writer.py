@@ -37,6 +37,7 @@ from greenops_tb.meters.sampler import DEFAULT_INTERVAL_S
 from greenops_tb.meters.sync import sync_accelerators
 from greenops_tb.recording import resume
 from greenops_tb.recording.options import RecordOptions, build_csv, build_meter, check_types
+from greenops_tb.recording.batch import PendingRecord
 from greenops_tb.recording.stages import Pricing, Stages
 from greenops_tb.recording.totals import RunTotals, format_summary
 from greenops_tb.recording.watch import Watches
@@ -150,8 +151,11 @@ class GreenSummaryWriter(SummaryWriter):
         :func:`greenops_tb.meters.select.default_sources`).
       emit_every: write every Nth ``update()`` record of a stage to the events (``stop()`` always);
         the CSV always gets every record.
-      sync_cuda: synchronise CUDA (also ROCm) and MPS at stage boundaries when in use, so GPU work is
-        attributed to the stage that launched it (see :mod:`greenops_tb.meters.sync`).
+      sync_cuda: True (default): wait for queued CUDA (also ROCm) and MPS work at ``start()`` and ``stop()``
+        when in use, so GPU work is attributed to the stage that launched it, but not at ``update()``, so a
+        per-step ``update()`` never serialises CPU and GPU (a step's queued kernels count in the next step's
+        record; the stage total is exact); "steps": at every ``update()`` too (exact per-step attribution,
+        at the cost of one synchronisation per step); False: never. See :mod:`greenops_tb.meters.sync`.
       run_name: the run's name in records (default: the log dir's base name).
       step_axis: "user" (default): a record without ``step=`` takes the highest ``global_step`` of your own
         ``add_*`` calls so far, so green scalars line up with yours; "stage": each stage's own count (which
@@ -187,7 +191,7 @@ class GreenSummaryWriter(SummaryWriter):
         cpu_attribution: str = "socket",
         gpu_attribution: str = "device",
         emit_every: int = 1,
-        sync_cuda: bool = True,
+        sync_cuda: bool | str = True,
         run_name: str | None = None,
         step_axis: str = "user",
         distributed: bool | None = None,
@@ -203,6 +207,9 @@ class GreenSummaryWriter(SummaryWriter):
         if step_axis not in ("user", "stage"):
             raise ValueError(f"step_axis must be 'user' (your add_scalar global_step) or 'stage', got {step_axis!r}")
         self._step_axis = step_axis
+        if sync_cuda not in (True, False, "steps"):
+            raise ValueError(f"sync_cuda must be True (synchronise at start/stop), 'steps' (also at every "
+                             f"update()) or False, got {sync_cuda!r}")
         self._footprint_options = (EmbodiedOptions.of(embodied_options), check_wue(wue))  # validated before any file
         self._watches = Watches()
         for name, value in (watch or {}).items():
@@ -239,7 +246,7 @@ class GreenSummaryWriter(SummaryWriter):
 
     def _build(self, opts: RecordOptions, csv_path: Any, hash_chain: bool, meters: Sequence[EnergySource] | None,
                gpus: list[int] | None, sysfs_root: str | None, sample_interval: float, run_name: str | None,
-               sync_cuda: bool, attribution: Mapping[str, str]) -> None:
+               sync_cuda: bool | str, attribution: Mapping[str, str]) -> None:
         """Everything after the log dir: CSV, meter, pricing, sinks, stages, run metadata."""
         self._run = run_name or os.path.basename(os.path.normpath(self.log_dir))
         # only rank 0 writes the job's CSV and events
@@ -260,9 +267,9 @@ class GreenSummaryWriter(SummaryWriter):
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._sinks.write,
             seq0=self._csv.next_seq if self._csv else 0, before_boundary=sync_accelerators if sync_cuda else None,
-            resumed=self._resumed,
+            sync_steps=sync_cuda == "steps", resumed=self._resumed,
             user_step=self._user_steps.current if self._step_axis == "user" else None,
-            footprint=self._footprint,
+            footprint=self._footprint, written=self._sinks.flush, batched=True,
         )
         self._close_lock = threading.Lock()
         self._fw.add_summary(metadata_summary(self.run_metadata()), 0, time.time())
@@ -306,17 +313,19 @@ class GreenSummaryWriter(SummaryWriter):
     def stop(self, name: str, *, step: int | None = None, samples: int | None = None,
              tokens: int | None = None) -> Record:
         """Close stage ``name`` and record the interval (with the ``samples``/``tokens`` it processed, if
-        given); its event reaches the file within milliseconds (``flush()`` waits for that)."""
+        given); returns once this record and every earlier one are written to the CSV and event file."""
         self._check_open()
         self._expect("stop", name)
-        rec = self._stages.stop(name, step=step, samples=samples, tokens=tokens)
-        self._sinks.flush()
-        return rec
+        return self._stages.stop(name, step=step, samples=samples, tokens=tokens)
 
     def update(self, name: str, step: int | None = None, *, samples: int | None = None,
-               tokens: int | None = None) -> Record:
+               tokens: int | None = None) -> PendingRecord:
         """Close the current interval of running stage ``name`` (it processed ``samples``/``tokens``, if
-        given), record it, open the next one."""
+        given), record it, open the next one.
+
+        Only the meter is read here: the record is built and written in the background within ~100 ms
+        (see :mod:`greenops_tb.recording.batch`); the returned :class:`PendingRecord` gives its fields
+        (building it first if it is still queued)."""
         self._check_open()
         self._expect("update", name)
         return self._stages.update(name, step=step, samples=samples, tokens=tokens)
@@ -404,6 +413,7 @@ class GreenSummaryWriter(SummaryWriter):
         from greenops_tb.readers.csv import read_records
 
         csv = self._live_csv()
+        self._stages.drain()
         if csv is None:
             raise ValueError(
                 "forecast() reads the stage's intervals from the run's CSV, which is off (csv_path=False); "
@@ -420,7 +430,7 @@ class GreenSummaryWriter(SummaryWriter):
         """
         from greenops_tb.recording.model_hooks import attach
 
-        return attach(self, model, stage, count_steps=count_steps, sync_cuda=self._cuda_sync)
+        return attach(self, model, stage, count_steps=count_steps, sync_cuda=bool(self._cuda_sync))
 
     @property
     def meter(self) -> MeterLike:
@@ -471,6 +481,12 @@ class GreenSummaryWriter(SummaryWriter):
             raise RuntimeError(self._forked or CLOSED)
 
     # -- lifecycle ------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write every record so far, and the user's events, to the files; returns once they are written."""
+        if not self._closed:
+            self._stages.drain()
+        super().flush()
+
     def close(self) -> None:
         """Stop open stages (recording them), flush and close the event file, CSV and meters."""
         if getattr(self, "_closed", True):

@@ -118,9 +118,9 @@ class RecordEvents:
 class EventSink:
     """Records into a TensorBoard FileWriter, as a :class:`~greenops_tb.sinks.base.RecordSink`.
 
-    On our own :class:`~greenops_tb.sinks.event_file.FastFileWriter` each record is serialised into
-    the file's buffer and ``flush()`` (a stage's end) wakes its flush thread; on any other file writer
-    it goes as a Summary and ``flush()`` flushes. ``emit_every``: write every Nth ``update()`` record
+    On our own :class:`~greenops_tb.sinks.event_file.FastFileWriter` each record is serialised, and
+    ``flush()`` (after each batch) frames and writes them in one go; on any other file writer it goes
+    as a Summary and ``flush()`` flushes. ``emit_every``: write every Nth ``update()`` record
     of a stage (a stage's end always).
     """
 
@@ -131,12 +131,13 @@ class EventSink:
         self._fw = file_writer
         self._emit_every = emit_every
         self._counts: dict[str, int] = {}
+        self._batch: list[bytes] = []  # encoded events not yet written (FastFileWriter)
         if isinstance(file_writer, FastFileWriter):
-            write, encode = file_writer.event_writer.write, RecordEvents().encode
-            self._add: Callable[[RecordText], None] = lambda text: write(encode(text))
-            self._flush_soon: Callable[[], None] = file_writer.event_writer.wake
+            append, encode = self._batch.append, RecordEvents().encode
+            self._add: Callable[[RecordText], None] = lambda text: append(encode(text))
+            self._flush: Callable[[], None] = self._write_batch
         else:
-            self._add, self._flush_soon = self._add_summary, file_writer.flush
+            self._add, self._flush = self._add_summary, file_writer.flush
 
     def _add_summary(self, text: RecordText) -> None:
         self._fw.add_summary(record_summary(text.rec), text.rec.step, text.rec.end_time)
@@ -150,8 +151,14 @@ class EventSink:
         self._add(text)
         return text
 
+    def _write_batch(self) -> None:
+        batch = self._batch[:]
+        self._batch.clear()
+        self._fw.event_writer.write_now(batch)
+
     def flush(self) -> None:
-        self._flush_soon()
+        """Write the records given so far to the file now."""
+        self._flush()
 
     def close(self) -> None:
         """Close the file writer (a no-op when ``SummaryWriter.close()`` closed it already)."""
