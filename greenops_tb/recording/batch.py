@@ -91,7 +91,7 @@ class Batcher:
             thread.join()
 
     def _run(self) -> None:
-        while True:
+        while not self._closing.is_set():  # checked here too: close() may come just before the clear below
             self._pending.wait()
             if self._closing.wait(self._window):
                 return

@@ -36,8 +36,10 @@ A stage is a named, repeatable interval (``train``, ``eval``). Semantics:
 """
 from __future__ import annotations
 
+import functools
 import operator
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -145,7 +147,7 @@ class Stages:
         self._lock = threading.RLock()
         self._build_lock = threading.Lock()
         self._queue: deque[tuple] = deque()  # boundaries not yet built, in order
-        self._batcher = Batcher(self.drain) if batched else None
+        self._batcher = Batcher(functools.partial(self.drain, pace=True)) if batched else None
         self._closed = ""  # why calls are refused, once closed
         self._stages: dict[str, _Stage] = {}
         self._open: dict[str, _Stage] = {}
@@ -253,14 +255,17 @@ class Stages:
         with self._build_lock:
             return {n: s.acc.totals(n) for n, s in stages}, self._run.totals("total")
 
-    def drain(self) -> None:
-        """Build, emit and write every queued record, in order; returns once the sinks have them."""
+    def drain(self, pace: bool = False) -> None:
+        """Build, emit and write every queued record, in order; returns once the sinks have them. ``pace`` (the
+        background thread): hand the GIL back after each record, so the training thread never waits for a batch."""
         with self._build_lock:
             queue = self._queue
             if not queue:
                 return
             while queue:
                 self._build(queue.popleft())
+                if pace:
+                    time.sleep(0)
             if self._written is not None:
                 self._written()
 
@@ -304,7 +309,7 @@ class Stages:
             self._seq = seq + 1
             self._queue.append((reading, True, self._intensity(), (
                 name, st, st.open_at, seq, axis, stage_step, st.epoch, st.samples + (samples or 0),
-                st.tokens + (tokens or 0), self._watches.read(name), not reopen, pending)))
+                st.tokens + (tokens or 0), self._watches.read(name), self._meter.provenance(), not reopen, pending)))
             st.samples = st.tokens = 0
             st.step = stage_step + 1
             st.explicit = False
@@ -354,7 +359,7 @@ class Stages:
         return Priced(kinds, devices, energy, facility, co2, cost, it.mix, fp)
 
     def _record(self, b: Reading, name: str, st: _Stage, a: Reading, seq: int, step: int, stage_step: int,
-                epoch: int, samples: int, tokens: int, watched: dict[str, float]) -> Record:
+                epoch: int, samples: int, tokens: int, watched: dict[str, float], prov: tuple[str, ...]) -> Record:
         p, it, acc, run = self._p, self._intensity_now, st.acc, self._run
         start, priced = self._last
         if start is not a:  # the stage opened before the previous boundary: price its own interval
@@ -366,7 +371,6 @@ class Stages:
         acc.add(duration, priced)
         acc.samples += samples
         acc.tokens += tokens
-        prov = self._meter.provenance()
         context = context_between(a, b) or [{} for _ in self._ids]
         devices = {
             i: DeviceEnergy(k, kwh, pv, c) for i, k, kwh, pv, c in zip(self._ids, self._kinds, priced.devices, prov, context)

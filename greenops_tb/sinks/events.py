@@ -15,6 +15,7 @@ tag's metadata from its first event and ignores it afterwards.
 """
 from __future__ import annotations
 
+import operator
 from typing import Any, Callable
 
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
@@ -61,6 +62,10 @@ def record_summary(rec: Record, *, scalars: bool = True) -> summary_pb2.Summary:
     return summary
 
 
+_ALL_ATTRS = tuple(EVENT_SCALARS.values())
+_EVENT_VALUES = operator.attrgetter(*_ALL_ATTRS)
+
+
 class _Layout:
     """One cached event for records of one layout; :meth:`fill` overwrites its values and serialises it."""
 
@@ -71,7 +76,7 @@ class _Layout:
         values = self._event.summary.value
         self._record = values[0].tensor.string_val
         self._scalars = list(values[1:])
-        self._attrs = attrs
+        self._attrs = operator.attrgetter(*attrs) if len(attrs) > 1 else (lambda rec: tuple(getattr(rec, a) for a in attrs))
         self._watched = tuple(rec.watched)
         self._fresh = values[0].tag not in announced  # its first event in this file carries the metadata
         if not self._fresh:
@@ -83,8 +88,7 @@ class _Layout:
         event.wall_time = rec.end_time
         event.step = rec.step
         self._record[0] = text.json().encode()
-        values = [getattr(rec, a) for a in self._attrs]
-        values += rec.watched.values()
+        values = [*self._attrs(rec), *rec.watched.values()]
         for box, v in zip(self._scalars, values):
             box.simple_value = v
         data = event.SerializeToString()
@@ -107,7 +111,8 @@ class RecordEvents:
         """The event of a record, or of a record whose numbers are formatted already (its RecordText)."""
         text = item if isinstance(item, RecordText) else RecordText(item)
         rec = text.rec
-        attrs = tuple(a for a in EVENT_SCALARS.values() if getattr(rec, a) is not None)
+        values = _EVENT_VALUES(rec)
+        attrs = _ALL_ATTRS if None not in values else tuple(a for a, v in zip(_ALL_ATTRS, values) if v is not None)
         key = (rec.stage, attrs, *rec.watched)
         layout = self._layouts.get(key)
         if layout is None:
