@@ -104,8 +104,9 @@ class _Variant:
         return wall
 
 
-def loop_rows(kind: str, label: str, limit: float, quick: bool) -> list[dict]:
-    steps, rounds = (10, 2) if quick else (40, 15)
+def loop_rows(kind: str, label: str, limit: float, quick: bool, steps: int = 0, rounds: int = 0) -> list[dict]:
+    """The loop's rows; ``steps`` per epoch and ``rounds`` default to the mode's."""
+    steps, rounds = steps or (10 if quick else 40), rounds or (2 if quick else 15)
     step = make_loop(kind)
     with tempfile.TemporaryDirectory() as d, warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -194,3 +194,22 @@ def test_kill_9_during_a_resumed_opening_keeps_one_verifiable_run(tmp_path, caps
     assert code == 0, err
     (s,) = json.loads(out)
     assert math.isclose(s["totals"]["energy_kwh"], sum(r.energy_kwh for r in recs), rel_tol=1e-9)
+
+
+def test_update_records_reach_the_files_without_any_flush(tmp_path):
+    """The background thread writes them (kill -9 above bounds how late); the returned PendingRecord gives
+    the record's fields, the same as its CSV row."""
+    from conftest import constant_writer
+
+    w = constant_writer(tmp_path / "run")
+    csv_path = tmp_path / "run" / "green.csv"
+    w.start("train")
+    pending = [w.update("train", samples=4) for _ in range(3)]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (not csv_path.exists() or len(read_records(csv_path)) < 3):
+        time.sleep(0.01)
+    recs = read_records(csv_path)
+    assert [r.seq for r in recs] == [0, 1, 2]
+    assert [(p.seq, p.samples, p.energy_kwh) for p in pending] == [(r.seq, r.samples, r.energy_kwh) for r in recs]
+    assert pending[0].record.stage == "train"
+    w.close()

@@ -46,7 +46,9 @@ class PendingRecord:
     def record(self) -> Record:
         if self._rec is None:
             self._drain()
-        assert self._rec is not None, "drained, so built"
+            if self._rec is None:
+                raise RuntimeError("this record was never built: building it failed (see the warning) or the "
+                                   "writer belongs to another process")
         return self._rec
 
     def __getattr__(self, name: str) -> Any:
