@@ -1,7 +1,7 @@
 """Real training loops with ``update()`` every step vs plain ``SummaryWriter`` (issue 22), side by side.
 
-* Loops (torch's default intra-op threads): a small CNN (28x28, batch 32; ~6.6 ms/step on a quiet
-  2-core machine) and an MLP (784-256-256-10, batch 64; ~2.4 ms/step), each logging
+* Loops (torch's default intra-op threads): a small CNN (28x28, batch 32; 4.5-6.6 ms/step on a quiet
+  2-core machine) and an MLP (784-512-512-10, batch 128; 2.0-2.4 ms/step), each logging
   ``add_scalar(loss)`` every step. Variants, interleaved epoch by epoch in one process (A B C, B C A,
   ...): plain ``SummaryWriter``; ``GreenSummaryWriter`` with a ``train`` stage per epoch and
   ``update("train")`` every step; the same with the stage only. Targets: update() every step
@@ -48,8 +48,8 @@ def make_loop(kind: str) -> Callable[[], Any]:
         )
         x = torch.randn(32, 1, 28, 28)
     else:
-        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
-        x = torch.randn(64, 784)
+        model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+        x = torch.randn(128, 784)
     y = torch.randint(0, 10, (x.shape[0],))
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     loss_fn = nn.CrossEntropyLoss()
@@ -230,7 +230,7 @@ def startup_rows(quick: bool) -> list[dict]:
 
 def run(quick: bool = False) -> list[dict]:
     return [*loop_rows("cnn", "small CNN 28x28, batch 32", 1.02, quick),
-            *loop_rows("mlp", "MLP 784-256-256-10, batch 64", 1.03, quick),
+            *loop_rows("mlp", "MLP 784-512-512-10, batch 128", 1.03, quick),
             *cpu_per_record_rows(quick), *startup_rows(quick)]
 
 
