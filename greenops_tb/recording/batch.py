@@ -5,7 +5,8 @@ At a boundary the training thread only reads the meter and queues a compact tupl
 :class:`~greenops_tb.format.schema.Record`, encoding and writing happen in batches on
 one background thread, woken by the first queued entry and working :data:`WINDOW_S`
 later, so it wakes at most about 20 times a second whatever the step rate, and
-rows reach the files in a bounded window.
+rows reach the files in a bounded window (should the thread fall behind, the training
+thread builds the queue itself once its oldest entry is :data:`DRAIN_AGE_S` old).
 
 The crash contract: a ``kill -9`` loses at most the records of the last
 :data:`CONTRACT_S` (100 ms); a batch's rows go to the CSV in one ``os.write``, a row
@@ -26,6 +27,9 @@ from greenops_tb.format.schema import Record
 WINDOW_S = 0.05
 #: The crash contract's window: rows of records older than this are on disk.
 CONTRACT_S = 0.1
+#: When the oldest queued entry is older than this, the training thread builds the queue itself (the
+#: background thread is starved of the GIL, e.g. by a loop of pure Python): the contract holds regardless.
+DRAIN_AGE_S = 0.075
 
 
 class PendingRecord:

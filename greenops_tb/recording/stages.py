@@ -52,7 +52,7 @@ from greenops_tb.format.workunits import check_count
 from greenops_tb.grid.types import Intensity
 from greenops_tb.meters.base import MeterLike, Reading, context_between
 from greenops_tb.recording.accounts import Acc, Priced
-from greenops_tb.recording.batch import Batcher, PendingRecord
+from greenops_tb.recording.batch import DRAIN_AGE_S, Batcher, PendingRecord
 from greenops_tb.recording.resume import Resumed
 from greenops_tb.recording.totals import StageTotals
 from greenops_tb.recording.watch import Watches
@@ -60,6 +60,8 @@ from greenops_tb.recording.watch import Watches
 #: Queued boundaries beyond which the caller builds them itself (a loop that updates faster than records
 #: are built: memory and the crash window stay bounded).
 MAX_QUEUED = 1024
+#: The background thread hands the GIL back after building for this long.
+PACE_S = 0.002
 #: steps and epochs are stored as int64 (TensorBoard's step type)
 _INT64 = (-(2**63), 2**63 - 1)
 
@@ -200,7 +202,7 @@ class Stages:
             st.last = -1
             st.open_at = reading
             self._open[name] = st
-        self._queued()
+        self._queued(time.perf_counter())
 
     def stop(self, name: str, *, step: int | None = None, samples: int | None = None,
              tokens: int | None = None) -> Record:
@@ -213,7 +215,7 @@ class Stages:
         """Close the current interval and open the next; its record is built off this thread (see
         :class:`~greenops_tb.recording.batch.PendingRecord`)."""
         pending = self._close(name, step, True, samples, tokens)
-        self._queued()
+        self._queued(time.perf_counter())
         return pending
 
     def count(self, name: str, *, samples: int | None = None, tokens: int | None = None) -> None:
@@ -257,21 +259,32 @@ class Stages:
 
     def drain(self, pace: bool = False) -> None:
         """Build, emit and write every queued record, in order; returns once the sinks have them. ``pace`` (the
-        background thread): hand the GIL back after each record, so the training thread never waits for a batch."""
+        background thread): hand the GIL back every :data:`PACE_S`, so the training thread never waits long."""
         with self._build_lock:
             queue = self._queue
             if not queue:
                 return
+            clock = time.perf_counter
+            handed = clock()
             while queue:
                 self._build(queue.popleft())
-                if pace:
+                if pace and clock() - handed > PACE_S:
                     time.sleep(0)
+                    handed = clock()
             if self._written is not None:
                 self._written()
 
     # -- internals: the caller's part ---------------------------------------------------
-    def _queued(self) -> None:
-        if self._batcher is None or len(self._queue) >= MAX_QUEUED:  # a bound: the caller builds them itself
+    def _queued(self, now: float) -> None:
+        """After queueing at ``now``: the caller builds what is queued itself when the background thread falls
+        behind (the oldest entry older than :data:`DRAIN_AGE_S`, or :data:`MAX_QUEUED` entries), so the crash
+        window and memory stay bounded whatever the thread scheduling."""
+        queue = self._queue
+        try:
+            late = len(queue) >= MAX_QUEUED or now - queue[0][0].t_mono > DRAIN_AGE_S
+        except IndexError:  # built meanwhile
+            late = False
+        if self._batcher is None or late:
             self.drain()
         else:
             self._batcher.notify()
