@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 #: per-area modules (each ``run(quick: bool = False) -> list[dict]``), then the peers
 MODULES: tuple[str, ...] = (
-    "bench_core", "bench_meters", "bench_grid", "bench_plugin", "bench_export", "bench_many_runs",
+    "bench_core", "bench_loop", "bench_meters", "bench_grid", "bench_plugin", "bench_export", "bench_many_runs",
     "bench_cluster", "bench_resume",
     "bench_peers",
 )

@@ -35,6 +35,7 @@ from greenops_tb.grid import resolve_grid
 from greenops_tb.meters.base import MeterLike
 from greenops_tb.meters.sync import sync_accelerators
 from greenops_tb.recording import checkpoint, resume
+from greenops_tb.recording.batch import PendingRecord
 from greenops_tb.recording.builders import build_csv, build_meter
 from greenops_tb.recording.options import Measure, Output, Where, WriterOptions, check_timings, writer_options
 from greenops_tb.recording.stages import Pricing, Stages
@@ -176,19 +177,25 @@ class GreenSummaryWriter(SummaryWriter):
         tags = rank_tag_suffix(self._job.rank) if self._job is not None else ""
         self._events = EventSink(self._fw, out.emit_every, tag_suffix=tags)
         chain = None if self._csv is None else self._csv.chain  # seals each record before the sinks
-        self._sinks = SinkFanOut([self._csv, checkpoint.Periodic(self._checkpoint), self._events]
-                                 if self._csv is not None else [self._events], chain)
+        self._sinks = SinkFanOut([self._csv, self._events] if self._csv is not None else [self._events], chain)
+        self._checkpoint_due = checkpoint.Periodic(self._checkpoint)
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._sinks.write,
             seq0=self._csv.next_seq if self._csv else 0,
             before_boundary=sync_accelerators if self._cuda_sync else None, resumed=self._resumed,
             user_step=self._user_steps.current if out.step_axis == "user" else None,
             footprint=self._footprint, seal=None if chain is None else chain.seal,
+            sync_steps=self._cuda_sync == "steps", written=self._written, batched=True,
         )
         self._close_lock = threading.Lock()
         self._fw.add_summary(metadata_summary(self.run_metadata(), tags), 0, time.time())
         self._pid = os.getpid()
         self._closed = False
+
+    def _written(self) -> None:
+        """After each batch the stages build: write it to the files, then checkpoint the totals when due."""
+        self._sinks.flush()
+        self._checkpoint_due()
 
     def _checkpoint(self) -> None:
         """Save the totals beside the CSV, so the next opening reads O(1) rows (see :mod:`resume`)."""
@@ -234,16 +241,18 @@ class GreenSummaryWriter(SummaryWriter):
     def stop(self, name: str, *, step: int | None = None, samples: int | None = None,
              tokens: int | None = None) -> Record:
         """Close stage ``name`` and record the interval (with the ``samples``/``tokens`` it processed, if
-        given); its event reaches the file within milliseconds (``flush()`` waits for that)."""
+        given); returns once this record and every earlier one are written to the CSV and event file."""
         self._check_open()
-        rec = self._stages.stop(name, step=step, samples=samples, tokens=tokens)
-        self._sinks.flush()
-        return rec
+        return self._stages.stop(name, step=step, samples=samples, tokens=tokens)
 
     def update(self, name: str, step: int | None = None, *, samples: int | None = None,
-               tokens: int | None = None) -> Record:
+               tokens: int | None = None) -> PendingRecord:
         """Close the current interval of running stage ``name`` (it processed ``samples``/``tokens``, if
-        given), record it, open the next one."""
+        given), record it, open the next one.
+
+        Only the meter is read here: the record is built and written in the background within ~100 ms
+        (see :mod:`greenops_tb.recording.batch`); the returned :class:`PendingRecord` gives its fields
+        (building it first if it is still queued)."""
         self._check_open()
         return self._stages.update(name, step=step, samples=samples, tokens=tokens)
 
@@ -325,6 +334,7 @@ class GreenSummaryWriter(SummaryWriter):
         from greenops_tb.readers.csv import read_records
 
         csv = self._live_csv()
+        self._stages.drain()
         if csv is None:
             raise UsageError(
                 "forecast() reads the stage's intervals from the run's CSV, which is off (csv_path=False); "
@@ -341,7 +351,7 @@ class GreenSummaryWriter(SummaryWriter):
         """
         from greenops_tb.recording.model_hooks import attach
 
-        return attach(self, model, stage, count_steps=count_steps, sync_cuda=self._cuda_sync)
+        return attach(self, model, stage, count_steps=count_steps, sync_cuda=bool(self._cuda_sync))
 
     @property
     def meter(self) -> MeterLike:
@@ -385,6 +395,12 @@ class GreenSummaryWriter(SummaryWriter):
             raise StateError(self._forked or CLOSED)
 
     # -- lifecycle ------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write every record so far, and the user's events, to the files; returns once they are written."""
+        if not self._closed:
+            self._stages.drain()
+        super().flush()
+
     def close(self) -> None:
         """Stop open stages (recording them), flush and close the event file, CSV and meters."""
         if getattr(self, "_closed", True):

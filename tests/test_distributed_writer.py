@@ -103,6 +103,8 @@ def worker(scenario: str, out_dir: str) -> None:
         for i in range(12):
             time.sleep(0.02)
             w.update("train")
+            if rank == 1 and i == 1:
+                w.flush()  # on disk now: the crash contract loses at most the rows of the last 100 ms after this
             if rank == 1 and i == 2:
                 Path(out_dir, "rank1-died").write_text("x")
                 os._exit(9)  # no close(), no flush: as a crash
@@ -253,7 +255,8 @@ def test_killed_rank_loses_only_its_own_rows_and_the_others_finish(tmp_path: Pat
     outs = _outs(tmp_path, 3)
     assert outs[1] is None and outs[0]["calls"] == [] and outs[2]["calls"] == []
     assert time.perf_counter() - t0 < 100, "nobody waited for the dead rank"
-    assert len(read_records(tmp_path / "job" / "green.rank1.csv")) == 3, "every row it wrote before dying"
+    died_with = len(read_records(tmp_path / "job" / "green.rank1.csv"))
+    assert 2 <= died_with <= 3, "every row flushed before dying; at most the last 100 ms (one update) lost"
     data = load_run(str(tmp_path / "job"), "python")
     by_rank = {r.rank: r for r in data.ranks}
     assert by_rank[0].records == by_rank[2].records == 13
@@ -266,8 +269,8 @@ def test_killed_rank_loses_only_its_own_rows_and_the_others_finish(tmp_path: Pat
     assert 1 not in by_rank or by_rank[1].records <= 3
     # its CSV rows are on disk as written: the merged CSV shards hold them
     df = read_csv(tmp_path / "job")
-    assert sum(any(c.startswith("r1/") for c in row) for row in df["provenance"].str.split(";")) == 3
-    assert len(df) == 13 + 3 + 13
+    assert sum(any(c.startswith("r1/") for c in row) for row in df["provenance"].str.split(";")) == died_with
+    assert len(df) == 13 + died_with + 13
 
 
 def test_ddp_example_under_torchrun(tmp_path: Path) -> None:

@@ -89,19 +89,25 @@ def test_lost_counters_continue_at_average_power_with_one_warning(soc: FakeSoc) 
     assert all(x <= y for x, y in zip(a.joules, c.joules))
 
 
-def test_mps_synchronised_at_every_boundary_when_in_use(monkeypatch, tmp_path) -> None:
+def test_mps_synchronised_at_stage_boundaries_when_in_use(monkeypatch, tmp_path) -> None:
     calls: list[str] = []
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
     monkeypatch.setattr(torch.mps, "current_allocated_memory", lambda: 64 * 2**20)
     monkeypatch.setattr(torch.mps, "synchronize", lambda: calls.append("mps"))
     with GreenSummaryWriter(str(tmp_path), meters=[ConstantPowerSource({"gpu:0": 20.0})], country="DE") as w:
         w.start("train")
+        w.update("train")  # per step only with sync_cuda="steps"
+        w.stop("train")
+        assert calls == ["mps"] * 2
+    with GreenSummaryWriter(str(tmp_path / "steps"), meters=[ConstantPowerSource({"gpu:0": 20.0})], country="DE",
+                            sync_cuda="steps") as w:
+        w.start("train")
         w.update("train")
         w.stop("train")
-        assert calls == ["mps"] * 3
+    assert calls == ["mps"] * 5
     w2 = GreenSummaryWriter(str(tmp_path / "nosync"), meters=[ConstantPowerSource({"gpu:0": 20.0})], country="DE",
                             sync_cuda=False)
     w2.start("train")
     w2.stop("train")
     w2.close()
-    assert calls == ["mps"] * 3, "sync_cuda=False never synchronises"
+    assert calls == ["mps"] * 5, "sync_cuda=False never synchronises"

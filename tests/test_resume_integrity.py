@@ -202,6 +202,7 @@ w = GreenSummaryWriter(sys.argv[1], country="DE", meters=[ConstantPowerSource({"
 w.start("train")
 for _ in range(int(sys.argv[2])):
     w.update("train")
+w.flush()  # every record on disk, and checkpointed (a crash may lose only what the last 100 ms queued)
 print("recorded", flush=True)
 sys.stdin.readline()  # killed here, never closed
 """
@@ -217,7 +218,7 @@ def test_a_crashed_opening_is_continued_from_its_last_checkpoint(tmp_path):
     run = tmp_path / "run"
     script = tmp_path / "crashing.py"
     script.write_text(CRASHING)
-    proc = subprocess.Popen([sys.executable, str(script), str(run), "3000"], stdin=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, str(script), str(run), "4000"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert proc.stdout.readline().strip() == "recorded"
     proc.send_signal(signal.SIGKILL)
@@ -225,10 +226,10 @@ def test_a_crashed_opening_is_continued_from_its_last_checkpoint(tmp_path):
     before = _rchar()
     state = resume.from_csv(run / "green.csv")
     assert _rchar() - before < 512 << 10 < (run / "green.csv").stat().st_size // 4
-    assert state is not None and state.run.records == 3000 and state.index == 1
+    assert state is not None and state.run.records == 4000 and state.index == 1
     _opening(run, 2)
     recs = read_records(run / "green.csv")
-    assert [r.seq for r in recs] == list(range(3003))
+    assert [r.seq for r in recs] == list(range(4003))
     assert math.isclose(recs[-1].run_energy_kwh, sum(r.energy_kwh for r in recs), rel_tol=1e-9)
 
 

@@ -147,7 +147,7 @@ def test_hash_chain_is_set_once_so_update_csv_and_events_hold_the_same_record(tm
     for opening in range(2):  # the second opening continues the file's chain
         w = _writer(tmp_path / "run", hash_chain=True, watch={"loss": [0.5 + opening]})
         w.start("train")
-        returned += [w.update("train"), w.update("train", samples=3), w.stop("train")]
+        returned += [w.update("train").record, w.update("train", samples=3).record, w.stop("train")]
         w.close()
     csv_recs = read_records(tmp_path / "run" / "green.csv")
     events = read_runs(local_provider(str(tmp_path)), context.RequestContext(), "")["run"].records

@@ -146,7 +146,7 @@ def test_stage_records_carry_each_value_in_its_own_field():
     b0 = time.perf_counter()
     rec = stages.stop("train")
     b1 = time.perf_counter()
-    assert emitted == [first, rec]
+    assert emitted == [first.record, rec]
     assert (rec.run, rec.stage, rec.seq, rec.step, rec.epoch) == ("runA", "train", 5, 11, 2)
     assert first.end_time == rec.start_time < rec.end_time and rec.duration_s > 0
     d = rec.duration_s

@@ -141,9 +141,11 @@ def test_csv_disk_full_warns_once_and_events_continue(tmp_path):
     w.start("train")
     with pytest.warns(RuntimeWarning, match="writing the csv failed.*No space left"):
         w.update("train")
+        w.flush()  # records are written in batches off the caller's thread; flush() writes them here, now
     with warnings.catch_warnings(record=True) as later:
         warnings.simplefilter("always")
         w.update("train")
+        w.flush()
     assert [str(x.message) for x in later if "csv" in str(x.message)] == []  # warned once
     w.close()
     runs = read_runs(local_provider(str(tmp_path)), context.RequestContext(), "")

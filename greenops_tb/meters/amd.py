@@ -27,6 +27,7 @@ import contextlib
 import io
 import logging
 import os
+import sys
 import threading
 import time
 import warnings
@@ -53,6 +54,8 @@ log = logging.getLogger(__name__)
 COUNTER_BOUND = 2.0
 DEFAULT_VALIDATE_S = 0.25
 ENERGY, POWER, MODEL = "amdsmi-energy", "amdsmi-power-sampled", "model-gpu-tdp-util"
+#: present whenever the amdgpu kernel driver is loaded (also inside containers): without it there is no AMD GPU
+AMDGPU_DRIVER = "/sys/module/amdgpu"
 
 
 def _load_amdsmi() -> Any | None:
@@ -61,6 +64,8 @@ def _load_amdsmi() -> Any | None:
     Without ROCm's ``libamd_smi.so`` the package prints a hint and raises KeyError on import:
     that text goes to the debug log, not to the user's console.
     """
+    if "amdsmi" not in sys.modules and not os.path.exists(AMDGPU_DRIVER):
+        return None  # no amdgpu kernel driver, so no AMD GPU: skip the ~40 ms import at start-up
     said = io.StringIO()
     try:
         with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):

@@ -4,6 +4,9 @@
   once CUDA is initialised;
 * Apple MPS: ``torch.mps.synchronize()`` once MPS holds memory (the MPS backend has no
   "initialised" flag; a process that never put a tensor on ``mps`` has nothing queued).
+
+Which boundaries wait is the writer's ``sync_cuda``: ``start``/``stop`` by default, every ``update``
+too with ``"steps"`` (see :class:`greenops_tb.writer.GreenSummaryWriter`).
 """
 from __future__ import annotations
 

@@ -17,10 +17,10 @@ import logging
 import math
 import os
 import time
+import warnings
 from typing import Any, Callable, Mapping
 
 from greenops_tb.format.schema import Record
-from greenops_tb.format.text import RecordText
 from greenops_tb.recording.resume import Resumed, Seed, check_seed, checked_record
 from greenops_tb.sinks.lines import complete_end, first_line, lines_backward, parse_row
 
@@ -128,23 +128,21 @@ EVERY_S = 60.0
 
 
 class Periodic:
-    """A record sink after the CSV's: at the first record ``EVERY_S`` after the last checkpoint, calls ``save``
-    (under the writer's record lock, so the checkpoint ends exactly at that record's row)."""
-
-    name = "resume checkpoint"
-    retry_after_failure = False
+    """Calls ``save`` at the first call ``EVERY_S`` after the last checkpoint. The writer calls it after each batch
+    of records is written, so a checkpoint ends exactly at the CSV's last row. A failing ``save`` warns once and is
+    not tried again: the checkpoint is an optimisation, the CSV is what counts."""
 
     def __init__(self, save: Callable[[], None]) -> None:
-        self._save = save
+        self._save: Callable[[], None] | None = save
         self._due = time.monotonic() + EVERY_S
 
-    def write(self, text: RecordText, closing: bool) -> None:
-        if time.monotonic() >= self._due:
+    def __call__(self) -> None:
+        if self._save is None or time.monotonic() < self._due:
+            return
+        try:
             self._save()
-            self._due = time.monotonic() + EVERY_S
-
-    def flush(self) -> None:
-        """Nothing buffered."""
-
-    def close(self) -> None:
-        """Nothing held."""
+        except Exception as err:  # never into the user's training
+            self._save = None
+            warnings.warn(f"greenops_tb: cannot checkpoint the run's totals ({type(err).__name__}: {err}); "
+                          "re-opening it will read its whole CSV", RuntimeWarning, stacklevel=2)
+        self._due = time.monotonic() + EVERY_S

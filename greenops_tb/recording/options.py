@@ -97,8 +97,11 @@ class Measure:
     sample_interval: seconds between power samples of sources that only know power.
     cpu_attribution, gpu_attribution: "process" counts this process's share of the CPU socket / GPU
       instead of the whole device (defaults "socket" / "device").
-    sync_cuda: synchronise CUDA (also ROCm) and MPS at stage boundaries, so GPU work is attributed to the
-      stage that launched it (:mod:`greenops_tb.meters.sync`).
+    sync_cuda: True: wait for queued CUDA (also ROCm) and MPS work at ``start()`` and ``stop()``, so GPU work is
+      attributed to the stage that launched it, but not at ``update()``, so a per-step ``update()`` never
+      serialises CPU and GPU (a step's queued kernels count in the next step's record; the stage total is
+      exact); "steps": at every ``update()`` too (exact per-step attribution, one synchronisation per step);
+      False: never (:mod:`greenops_tb.meters.sync`).
     distributed, dist_timeout_s, dist_flush_every: job-wide measurement under torch.distributed (None:
       automatic when a multi-rank process group is initialised; only rank 0 writes files).
     """
@@ -110,7 +113,7 @@ class Measure:
     sample_interval: float = DEFAULT_INTERVAL_S
     cpu_attribution: str = "socket"
     gpu_attribution: str = "device"
-    sync_cuda: bool = True
+    sync_cuda: bool | str = True
     distributed: bool | None = None
     dist_timeout_s: float = 60.0
     dist_flush_every: int = 1
@@ -194,6 +197,9 @@ def _check(where: Where, output: Output, measure: Measure, said: Mapping[str, st
                          f"got {pue!r}")
     if isinstance(emit_every, bool) or not isinstance(emit_every, int) or emit_every < 1:
         raise UsageError(f"emit_every must be an int >= 1 (1 = every record), got {emit_every!r}")
+    if measure.sync_cuda not in (True, False, "steps"):
+        raise UsageError(f"sync_cuda must be True (synchronise at start/stop), 'steps' (also at every update()) "
+                         f"or False, got {measure.sync_cuda!r}")
     if output.step_axis not in STEP_AXES:
         raise UsageError(f"step_axis must be 'user' (your add_scalar global_step) or 'stage', "
                          f"got {output.step_axis!r}")

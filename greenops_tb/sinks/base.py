@@ -28,7 +28,7 @@ class RecordSink(Protocol):
         ...
 
     def flush(self) -> None:
-        """Have what was written reach its file soon (at a stage's end)."""
+        """Write what was given so far to the file now (after each batch of records; stop, flush, close)."""
         ...
 
     def close(self) -> None:
@@ -49,7 +49,7 @@ class SinkFanOut:
         return sink in self._sinks
 
     def write(self, rec: Record, closing: bool) -> None:
-        """Called by Stages under its lock, in seq order."""
+        """Called by Stages under its build lock, in seq order (see :mod:`greenops_tb.recording.batch`)."""
         text = self._text_of(rec)
         for sink in self._sinks:
             try:
@@ -58,7 +58,7 @@ class SinkFanOut:
                 self.report(sink, err)
 
     def flush(self) -> None:
-        """Have every sink's records reach its file soon (a stage's end)."""
+        """Write every sink's records to its file now (after each batch of records)."""
         self._each("flush")
 
     def close(self) -> None:

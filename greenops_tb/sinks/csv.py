@@ -7,10 +7,11 @@
   continues its ``seq`` and hash chain (:attr:`CsvSink.chain`, which seals each record
   before any sink sees it: this sink writes the record's ``chain_hash``); a torn last line (no newline, left by a
   crash) is cut off first.
-* Each row is encoded in full and written with one ``os.write`` on an
-  ``O_APPEND`` descriptor (no user-space buffer), so a ``kill -9`` leaves every
-  completed row intact and at most one incomplete last line. Rows never hold
-  raw line breaks (replaced by spaces), so one line is one row.
+* Rows are encoded in full as they come and written at ``flush()`` (after each
+  batch of records, see :mod:`greenops_tb.recording.batch`) with one ``os.write``
+  on an ``O_APPEND`` descriptor, so a ``kill -9`` leaves every written row intact
+  and at most one incomplete last line (no row: readers skip it, re-opening cuts
+  it). Rows never hold raw line breaks (replaced by spaces), so one line is one row.
 * Rows are quoted by the csv module cell by cell, and only text cells (numbers
   never need quoting); quoted forms of repeated text (run, location,
   provenance) are remembered, so a row costs one csv call for its devices JSON.
@@ -86,6 +87,7 @@ class CsvSink:
                 "pass csv_path= a writable file, or csv_path=False to turn the CSV off"
             ) from err
         self._line = _Line()
+        self._rows: list[str] = []  # encoded lines not yet written
         self._csv = csv.writer(self._line, lineterminator="\r\n")
         self.header: list[str] | None = None
         self.next_seq = 0
@@ -154,12 +156,7 @@ class CsvSink:
 
     def _write_cells(self, cells: list[str]) -> None:
         self._csv.writerow(cells)
-        self._write_line(self._line.text)
-
-    def _write_line(self, line: str) -> None:
-        data = line.encode("utf-8")
-        while data:
-            data = data[os.write(self._fd, data):]
+        self._rows.append(self._line.text)
 
     def _quote_once(self, cell: str) -> str:
         """``cell`` as the csv writer writes it inside a row."""
@@ -185,7 +182,12 @@ class CsvSink:
             self._append(item, None)
 
     def flush(self) -> None:
-        """Nothing buffered: each row is on the file when write() returns."""
+        """Write the rows given so far with one ``os.write`` (the rest of a short write follows)."""
+        if self._rows:
+            data = memoryview("".join(self._rows).encode("utf-8"))
+            self._rows.clear()
+            while data:
+                data = data[os.write(self._fd, data):]
 
     def _append(self, rec: Record, text: RecordText | None) -> None:
         if self.header is None:
@@ -199,11 +201,14 @@ class CsvSink:
         for i in self._unique_at:
             if cells[i]:
                 cells[i] = self._quote_once(cells[i])
-        self._write_line(",".join(cells) + "\r\n")
+        self._rows.append(",".join(cells) + "\r\n")
 
     def close(self) -> None:
         if self._fd >= 0:
-            os.close(self._fd)
+            try:
+                self.flush()
+            finally:
+                os.close(self._fd)
             self._fd = -1
 
     def discard(self) -> None:

@@ -14,11 +14,9 @@ to the file with ``os.write`` at each flush and whenever it holds
   soon as with TensorBoard's writer; :meth:`EventFile.wake` has it flush at
   once (a stage's end: on the file within milliseconds, at no cost to the
   caller); ``flush()``/``close()`` flush in the calling thread.
-* Records are serialised by the caller (about 8 us with :class:`~greenops_tb.sinks.events.RecordEvents`);
-  only the ``os.write``, which releases the GIL, happens on the flush thread.
-  (Queueing records for that thread to encode cost more than it saved: the
-  queued objects were traversed by the garbage collector and the two threads
-  took turns at the GIL.)
+* Green records come in batches from the records thread (see
+  :mod:`greenops_tb.recording.batch`), which writes them itself (:meth:`EventFile.write_now`);
+  the user's own events are framed by the caller and written by the flush thread.
 * Errors on the flush thread are raised by the next call, as TensorBoard's writer does.
 
 Only :class:`GreenSummaryWriter`'s own file writer uses this; other
@@ -108,6 +106,17 @@ class EventFile:
             self._append(record)
         if not self._pending.is_set():
             self._pending.set()
+
+    def write_now(self, events: list[bytes]) -> None:
+        """Append serialised ``Event``s and write the buffer to the file in the calling thread (a batch of
+        records: no wake-up of the flush thread)."""
+        records = [frame(data) for data in events]
+        if self._error is not None:
+            raise self._error
+        with self._lock:
+            self._check()
+            self._buf += records
+            self._write_out()
 
     def wake(self) -> None:
         """Have the flush thread write everything added so far now, not up to an interval later."""

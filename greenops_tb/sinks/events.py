@@ -16,6 +16,7 @@ tag's metadata from its first event and ignores it afterwards.
 """
 from __future__ import annotations
 
+import operator
 from typing import Any, Callable
 
 from tensorboard.compat.proto import event_pb2
@@ -28,6 +29,10 @@ from greenops_tb.format.text import RecordText
 from greenops_tb.sinks.event_file import FastFileWriter
 
 
+_ALL_ATTRS = tuple(EVENT_SCALARS.values())
+_EVENT_VALUES = operator.attrgetter(*_ALL_ATTRS)
+
+
 class _Layout:
     """One cached event for records of one layout; :meth:`fill` overwrites its values and serialises it."""
 
@@ -38,7 +43,7 @@ class _Layout:
         values = self._event.summary.value
         self._record = values[0].tensor.string_val
         self._scalars = list(values[1:])
-        self._attrs = attrs
+        self._attrs = operator.attrgetter(*attrs) if len(attrs) > 1 else (lambda rec: tuple(getattr(rec, a) for a in attrs))
         self._watched = tuple(rec.watched)
         self._fresh = values[0].tag not in announced  # its first event in this file carries the metadata
         if not self._fresh:
@@ -50,8 +55,7 @@ class _Layout:
         event.wall_time = rec.end_time
         event.step = rec.step
         self._record[0] = text.json().encode()
-        values = [getattr(rec, a) for a in self._attrs]
-        values += rec.watched.values()
+        values = [*self._attrs(rec), *rec.watched.values()]
         for box, v in zip(self._scalars, values):
             box.simple_value = v
         data = event.SerializeToString()
@@ -75,7 +79,8 @@ class RecordEvents:
         """The event of a record, or of a record whose numbers are formatted already (its RecordText)."""
         text = item if isinstance(item, RecordText) else RecordText(item)
         rec = text.rec
-        attrs = tuple(a for a in EVENT_SCALARS.values() if getattr(rec, a) is not None)
+        values = _EVENT_VALUES(rec)
+        attrs = _ALL_ATTRS if None not in values else tuple(a for a, v in zip(_ALL_ATTRS, values) if v is not None)
         key = (rec.stage, attrs, *rec.watched)
         layout = self._layouts.get(key)
         if layout is None:
@@ -86,9 +91,9 @@ class RecordEvents:
 class EventSink:
     """Records into a TensorBoard FileWriter, as a :class:`~greenops_tb.sinks.base.RecordSink`.
 
-    On our own :class:`~greenops_tb.sinks.event_file.FastFileWriter` each record is serialised into
-    the file's buffer and ``flush()`` (a stage's end) wakes its flush thread; on any other file writer
-    it goes as a Summary and ``flush()`` flushes. ``emit_every``: write every Nth ``update()`` record
+    On our own :class:`~greenops_tb.sinks.event_file.FastFileWriter` each record is serialised, and
+    ``flush()`` (after each batch) frames and writes them in one go; on any other file writer it goes
+    as a Summary and ``flush()`` flushes. ``emit_every``: write every Nth ``update()`` record
     of a stage (a stage's end always). ``tag_suffix``: a rank's, appended to every tag.
     """
 
@@ -100,12 +105,13 @@ class EventSink:
         self._emit_every = emit_every
         self._tag_suffix = tag_suffix
         self._counts: dict[str, int] = {}
+        self._batch: list[bytes] = []  # encoded events not yet written (FastFileWriter)
         if isinstance(file_writer, FastFileWriter):
-            write, encode = file_writer.event_writer.write, RecordEvents(tag_suffix).encode
-            self._add: Callable[[RecordText], None] = lambda text: write(encode(text))
-            self._flush_soon: Callable[[], None] = file_writer.event_writer.wake
+            append, encode = self._batch.append, RecordEvents(tag_suffix).encode
+            self._add: Callable[[RecordText], None] = lambda text: append(encode(text))
+            self._flush: Callable[[], None] = self._write_batch
         else:
-            self._add, self._flush_soon = self._add_summary, file_writer.flush
+            self._add, self._flush = self._add_summary, file_writer.flush
 
     def _add_summary(self, text: RecordText) -> None:
         self._fw.add_summary(record_summary(text.rec, tag_suffix=self._tag_suffix), text.rec.step, text.rec.end_time)
@@ -118,8 +124,14 @@ class EventSink:
                 return
         self._add(text)
 
+    def _write_batch(self) -> None:
+        batch = self._batch[:]
+        self._batch.clear()
+        self._fw.event_writer.write_now(batch)
+
     def flush(self) -> None:
-        self._flush_soon()
+        """Write the records given so far to the file now."""
+        self._flush()
 
     def close(self) -> None:
         """Close the file writer (a no-op when ``SummaryWriter.close()`` closed it already)."""
