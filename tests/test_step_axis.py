@@ -41,7 +41,7 @@ def test_stage_axis_keeps_each_stages_count(tmp_path: Path) -> None:
             w.update("train")
         with w.stage("eval"):
             pass
-    assert _steps(tmp_path / "run") == [("train", 0, 0), ("eval", 0, 0)]  # the stop extends the update's record
+    assert _steps(tmp_path / "run") == [("train", 0, 0), ("train", 1, 1), ("eval", 0, 0)]
     with pytest.raises(ValueError, match="step_axis"):
         constant_writer(tmp_path / "bad", step_axis="global")
 

@@ -13,9 +13,8 @@ A stage is a named, repeatable interval (``train``, ``eval``). Semantics:
   the writer's default), so records sit on the same axis as the user's scalars and
   never go backwards, but within one opening of the stage at least its previous
   record's step + 1 (TensorBoard keeps one point per tag and step). A ``stop()``
-  right after the last ``update()`` adds no record of its own: it extends that
-  update's record (its step), so the next opening's first step is the user's to
-  label and a stage never repeats a step. Else, before any such call or with
+  right after an ``update(step=s)`` extends that record (step ``s``), so the next
+  opening's ``update(step=s + 1)`` repeats no step. Else, before any such call or with
   ``step_axis="stage"``, the stage's own count.
 * Epochs: each stage counts its own starts: the first ``start`` is epoch 0,
   every later ``start`` adds 1; ``epoch=`` on ``start`` sets it (later starts
@@ -79,6 +78,7 @@ class _Stage:
     epoch: int = -1
     explicit: bool = False  # start(step=) labelled the open interval
     last: int = -1  # the step of the stage's previous record in its current opening (-1 after start)
+    labelled: bool = False  # the user gave the step of the stage's previous record (update(step=))
     open_at: Reading | None = None
     samples: int = 0  # work units counted in the open interval, not yet in a record
     tokens: int = 0
@@ -329,8 +329,7 @@ class Stages:
                 st.tokens + (tokens or 0), self._watches.read(name), self._meter.provenance(), not reopen, pending)))
             st.samples = st.tokens = 0
             st.step = stage_step + 1
-            st.explicit = False
-            st.last = axis
+            st.explicit, st.last, st.labelled = False, axis, step is not None
             if reopen:
                 st.open_at = reading
             else:
@@ -339,12 +338,13 @@ class Stages:
             return pending
 
     def _extend_last_update(self, name: str, st: _Stage) -> PendingRecord | None:
-        """A ``stop()`` right after the stage's ``update()`` (nothing else recorded since, nothing counted, no
-        ``step=``) closes no interval of its own: that update's record, still queued, is extended to now and
-        becomes the stage's closing record. So an epoch loop of ``update(step=...)`` calls ends each opening on
-        its last step, and the next opening's first step is the user's to label (a stage never repeats a step).
+        """A ``stop()`` right after the stage's ``update(step=...)`` (the user labels the steps; nothing else recorded
+        since, nothing counted, no ``step=`` on the stop) closes no interval of its own: that update's record, still
+        queued, is extended to now and becomes the stage's closing record. So an epoch loop of ``update(step=...)``
+        ends each opening on its last step, and the next opening's first step is the user's to label (a stage
+        never repeats a step). Without the user's labels the stop keeps its own record, one step later.
         None when the update's record is built already (it is held back :data:`HOLD_S` for this)."""
-        if st.samples or st.tokens:
+        if st.samples or st.tokens or not st.labelled:
             return None
         with self._build_lock:
             last = self._queue[-1] if self._queue else None
