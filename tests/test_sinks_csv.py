@@ -182,8 +182,10 @@ def test_steps_and_epochs(tmp_path):
     w.start("train")
     f = w.stop("train")
     w.close()
-    assert [r.step for r in (a, b, c, d, e, f)] == [0, 10, 11, 12, 100, 101]
-    assert [r.epoch for r in (a, b, c, d, e, f)] == [0, 0, 0, 1, 5, 6]
+    # the stop right after update(step=10) extends that record: no step 11 the next opening might take
+    assert c == b and [r.step for r in (a, b, d, e, f)] == [0, 10, 11, 100, 101]
+    assert [r.epoch for r in (a, b, d, e, f)] == [0, 0, 1, 5, 6]
+    assert len(read_records(tmp_path / "run" / "green.csv")) == 5
 
 
 def test_decorator_and_exception_still_records(tmp_path):

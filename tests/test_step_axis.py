@@ -30,7 +30,7 @@ def test_records_follow_the_users_global_step_and_keep_the_stage_count(tmp_path:
             pass
     assert _steps(tmp_path / "run") == [
         ("train", 0, 0), ("train", 10, 1), ("train", 20, 2), ("train", 30, 3), ("train", 31, 4),
-        ("train", 100, 100), ("train", 101, 101), ("eval", 30, 0),
+        ("train", 100, 100), ("eval", 30, 0),  # the stop() right after update(step=100) extends its record
     ]
 
 
@@ -57,3 +57,31 @@ def test_watched_value_of_a_stage_is_recorded_only_with_it(tmp_path: Path) -> No
         rows = list(csv.DictReader(f))
     assert {r["stage"]: r["watch:train.tokens"] for r in rows} == {"train": "7.0", "eval": ""}
     assert all(r["watch:loss"] == "0.5" for r in rows)
+
+
+def test_an_epoch_loop_of_explicit_steps_never_repeats_a_step(tmp_path: Path) -> None:
+    """The quickstart's loop: update(step=) per batch inside ``with stage()`` per epoch. Each epoch's stop()
+    extends its last step's record instead of taking the next epoch's first step, so TensorBoard keeps every
+    record: the event files, export and the CSV agree (issue 24 item 3)."""
+    from greenops_tb.readers.csv import read_records
+    from greenops_tb.readers.events import file_records
+    from greenops_tb.readers.runs import event_files
+
+    step, epochs, batches = 0, 4, 5
+    with constant_writer(tmp_path / "run") as w:
+        for epoch in range(epochs):
+            with w.stage("train", epoch=epoch):
+                for _ in range(batches):
+                    w.add_scalar("loss", 1.0, step)
+                    w.update("train", step=step, samples=8)
+                    step += 1
+            with w.stage("eval", step=step):
+                pass
+    rows = _steps(tmp_path / "run")
+    train = [s for stage, s, _ in rows if stage == "train"]
+    assert train == list(range(epochs * batches)), "one record per step, none repeated, none skipped"
+    csv_recs = read_records(tmp_path / "run" / "green.csv")
+    events, malformed = file_records(event_files(tmp_path / "run"))
+    assert malformed == 0 and len(events) == len(csv_recs)
+    assert csv_recs[-1].run_energy_kwh == pytest.approx(sum(r.energy_kwh for r in csv_recs), rel=1e-12)
+    assert sum(r.samples for r in csv_recs) == epochs * batches * 8

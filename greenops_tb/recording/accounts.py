@@ -1,10 +1,13 @@
 """Running totals of a stage or of the run, and the priced energy of one interval (built off the caller's path)."""
 from __future__ import annotations
 
-from typing import Mapping, NamedTuple
+from typing import Mapping, NamedTuple, Sequence
 
-from greenops_tb.footprint import FootprintTotals, IntervalFootprint
+from greenops_tb.footprint import NO_FOOTPRINT, Footprint, FootprintTotals, IntervalFootprint
 from greenops_tb.format.schema import DEVICE_KINDS, SOURCES
+from greenops_tb.format.units import J_PER_KWH, co2_kg
+from greenops_tb.grid.types import Intensity
+from greenops_tb.meters.base import Reading
 from greenops_tb.recording.resume import Seed
 from greenops_tb.recording.totals import StageTotals
 
@@ -110,3 +113,19 @@ class Priced(NamedTuple):
     cost: float | None
     shares: Mapping[str, float]
     footprint: IntervalFootprint  # embodied and water, beside the CO2
+
+
+def price(a: Reading, b: Reading, it: Intensity, kinds_of: Sequence[str], pue: float, price_per_kwh: float | None,
+          footprint: Footprint | None) -> Priced:
+    """The energy between readings ``a`` and ``b`` (IT per device kind and device, and facility with ``pue``),
+    its CO2e at intensity ``it``, its cost and its footprint."""
+    kinds = dict.fromkeys(DEVICE_KINDS, 0.0)
+    devices = [(jb - ja) / J_PER_KWH for ja, jb in zip(a.joules, b.joules)]
+    for kind, kwh in zip(kinds_of, devices):
+        kinds[kind] += kwh
+    energy = sum(kinds.values())
+    facility = energy * pue
+    co2 = co2_kg(facility, it.carbon_intensity_g_per_kwh)
+    cost = None if price_per_kwh is None else facility * price_per_kwh
+    fp = NO_FOOTPRINT if footprint is None else footprint.interval_at(b.t_mono - a.t_mono, energy, facility, it.mix)
+    return Priced(kinds, devices, energy, facility, co2, cost, it.mix, fp)

@@ -2,9 +2,8 @@
 
 A stage is a named, repeatable interval (``train``, ``eval``). Semantics:
 
-* ``start(name)`` opens it, ``stop(name)`` closes it and emits a record,
-  ``update(name)`` closes the current interval, emits a record and opens the
-  next one at the same instant (loop style).
+* ``start(name)`` opens it, ``stop(name)`` closes it and emits a record, ``update(name)`` closes the current
+  interval, emits a record and opens the next one at the same instant (loop style).
 * Steps: each stage counts its own steps (``stage_step``): every record takes
   the current count, the next interval gets count + 1. A record's ``step`` (its
   place on the run's step axis, the event's step) is, in this order: ``step=`` on
@@ -13,12 +12,9 @@ A stage is a named, repeatable interval (``train``, ``eval``). Semantics:
   highest ``global_step`` of the user's own ``add_*`` calls so far (``user_step``,
   the writer's default), so records sit on the same axis as the user's scalars and
   never go backwards, but within one opening of the stage at least its previous
-  record's step + 1 (TensorBoard keeps one point per tag and step, the latest): a
-  ``stop()`` right after the last ``update()`` lands one step later, where the next
-  opening's first record may replace it in TensorBoard's series (its energy stays
-  in every later record's running totals, and the CSV has every record); with one
-  ``update()`` per batch and a ``global_step`` that counts batches, records line up
-  with it however rarely it is logged. Else, before any such call or with
+  record's step + 1 (TensorBoard keeps one point per tag and step). A ``stop()``
+  right after an ``update(step=s)`` extends that record (step ``s``), so the next
+  opening's ``update(step=s + 1)`` repeats no step. Else, before any such call or with
   ``step_axis="stage"``, the stage's own count.
 * Epochs: each stage counts its own starts: the first ``start`` is epoch 0,
   every later ``start`` adds 1; ``epoch=`` on ``start`` sets it (later starts
@@ -28,32 +24,29 @@ A stage is a named, repeatable interval (``train``, ``eval``). Semantics:
   counts every joule once: at each boundary the energy since the previous
   boundary is added iff at least one stage was open in between (the union of
   open intervals). Idle time between stages is not counted.
-* Threads: bookkeeping and meter reads happen under one lock, each boundary
-  queued as one tuple; records are priced, built and emitted from that queue
-  under a second lock (off the caller's path when batched, see
-  :mod:`greenops_tb.recording.batch`), so they leave in ``seq`` order and
-  totals (read after building what is queued) stay consistent.
+* Threads: bookkeeping and meter reads under one lock, each boundary queued as one tuple; records built
+  from the queue under a second lock, off the caller's path (:mod:`greenops_tb.recording.batch`), in seq order.
 """
 from __future__ import annotations
 
 import functools
-import operator
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
-from greenops_tb.footprint import NO_FOOTPRINT, Footprint, record_fields
-from greenops_tb.format.schema import DEVICE_KINDS, DeviceEnergy, Record
+from greenops_tb.footprint import Footprint, record_fields
+from greenops_tb.format.schema import DeviceEnergy, Record
 from greenops_tb.format.tags import check_name
-from greenops_tb.format.units import J_PER_KWH, avg_power_w, co2_kg
+from greenops_tb.format.units import avg_power_w
 from greenops_tb.format.workunits import check_count
 from greenops_tb.grid.types import Intensity
 from greenops_tb.meters.base import MeterLike, Reading, context_between
-from greenops_tb.recording.accounts import Acc, Priced
+from greenops_tb.recording.accounts import Acc, Priced, price
 from greenops_tb.recording.batch import DRAIN_AGE_S, Batcher, PendingRecord
 from greenops_tb.recording.resume import Resumed, Seed
+from greenops_tb.recording.steps import check_step
 from greenops_tb.recording.totals import StageTotals
 from greenops_tb.recording.watch import Watches
 
@@ -62,25 +55,9 @@ from greenops_tb.recording.watch import Watches
 MAX_QUEUED = 1024
 #: The background thread hands the GIL back after building for this long.
 PACE_S = 0.002
-#: steps and epochs are stored as int64 (TensorBoard's step type)
-_INT64 = (-(2**63), 2**63 - 1)
-
-
-def check_step(value: Any, what: str = "step") -> int:
-    """``value`` as an int: ints, numpy integers and 0-d integer tensors; ValueError/TypeError for anything else
-    (text, NaN, 1.7, bool) and for values outside int64, so nothing is truncated or written wrongly."""
-    if isinstance(value, bool):
-        raise TypeError(f"{what} must be an integer, got {value!r}")
-    try:
-        out = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{what} must be an integer (int, numpy integer or 0-d integer tensor), "
-                        f"got {value!r}") from None
-    if not _INT64[0] <= out <= _INT64[1]:
-        raise ValueError(f"{what} {out} is outside int64 ({_INT64[0]}..{_INT64[1]}), TensorBoard's step type")
-    return out
-
-
+#: the background thread leaves a stage's latest ``update()`` this long for a ``stop()`` to extend (inside the
+#: crash window: it is built at the thread's next wake, :data:`~greenops_tb.recording.batch.WINDOW_S` later)
+HOLD_S = 0.04
 @dataclass(frozen=True, slots=True)
 class Pricing:
     """Everything per-record arithmetic needs besides energy and intensity."""
@@ -101,6 +78,7 @@ class _Stage:
     epoch: int = -1
     explicit: bool = False  # start(step=) labelled the open interval
     last: int = -1  # the step of the stage's previous record in its current opening (-1 after start)
+    labelled: bool = False  # the user gave the step of the stage's previous record (update(step=))
     open_at: Reading | None = None
     samples: int = 0  # work units counted in the open interval, not yet in a record
     tokens: int = 0
@@ -279,12 +257,22 @@ class Stages:
             clock = time.perf_counter
             handed = clock()
             while queue:
+                if pace and self._batcher is not None and len(queue) == 1 and self._held(queue[0]):
+                    self._batcher.notify()  # built at the next wake, within the crash window
+                    break
                 self._build(queue.popleft())
                 if pace and clock() - handed > PACE_S:
                     time.sleep(0)
                     handed = clock()
             if self._written is not None:
                 self._written()
+
+    @staticmethod
+    def _held(entry: tuple) -> bool:
+        """The background thread leaves the last queued entry for later while it is an ``update()`` younger than
+        :data:`HOLD_S`: a ``stop()`` right after may still extend it (see :meth:`_extend_last_update`)."""
+        closed = entry[3]
+        return closed is not None and not closed[-2] and time.perf_counter() - entry[0].t_mono < HOLD_S
 
     # -- internals: the caller's part ---------------------------------------------------
     def _queued(self, now: float) -> None:
@@ -326,6 +314,10 @@ class Stages:
             before()
         with self._lock:
             st = self._running(name, "update" if reopen else "stop")
+            if not reopen and step is None and samples is None and tokens is None:
+                tail = self._extend_last_update(name, st)
+                if tail is not None:
+                    return tail
             reading = self._meter.read()
             stage_step = st.step if step is None else step
             axis = self._axis_step(st, step, stage_step)
@@ -337,14 +329,33 @@ class Stages:
                 st.tokens + (tokens or 0), self._watches.read(name), self._meter.provenance(), not reopen, pending)))
             st.samples = st.tokens = 0
             st.step = stage_step + 1
-            st.explicit = False
-            st.last = axis
+            st.explicit, st.last, st.labelled = False, axis, step is not None
             if reopen:
                 st.open_at = reading
             else:
                 st.open_at = None
                 del self._open[name]
             return pending
+
+    def _extend_last_update(self, name: str, st: _Stage) -> PendingRecord | None:
+        """A ``stop()`` right after the stage's ``update(step=...)`` (the user labels the steps; nothing else recorded
+        since, nothing counted, no ``step=`` on the stop) closes no interval of its own: that update's record, still
+        queued, is extended to now and becomes the stage's closing record. So an epoch loop of ``update(step=...)``
+        ends each opening on its last step, and the next opening's first step is the user's to label (a stage
+        never repeats a step). Without the user's labels the stop keeps its own record, one step later.
+        None when the update's record is built already (it is held back :data:`HOLD_S` for this)."""
+        if st.samples or st.tokens or not st.labelled:
+            return None
+        with self._build_lock:
+            last = self._queue[-1] if self._queue else None
+            closed = None if last is None else last[3]
+            if closed is None or closed[0] != name or closed[-2]:
+                return None
+            reading = self._meter.read()
+            self._queue[-1] = (reading, True, self._intensity(), (*closed[:-2], True, closed[-1]))
+        st.open_at = None
+        del self._open[name]
+        return closed[-1]
 
     def _axis_step(self, st: _Stage, step: int | None, stage_step: int) -> int:
         """The record's step on the run's axis (see the module docstring)."""
@@ -371,17 +382,7 @@ class Stages:
             self._emit(rec, closed[-2])
 
     def _price(self, a: Reading, b: Reading, it: Intensity) -> Priced:
-        kinds = dict.fromkeys(DEVICE_KINDS, 0.0)
-        devices = [(jb - ja) / J_PER_KWH for ja, jb in zip(a.joules, b.joules)]
-        for kind, kwh in zip(self._kinds, devices):
-            kinds[kind] += kwh
-        energy = sum(kinds.values())
-        facility = energy * self._p.pue
-        co2 = co2_kg(facility, it.carbon_intensity_g_per_kwh)
-        cost = None if self._p.price_per_kwh is None else facility * self._p.price_per_kwh
-        fp = NO_FOOTPRINT if self._footprint is None else \
-            self._footprint.interval_at(b.t_mono - a.t_mono, energy, facility, it.mix)
-        return Priced(kinds, devices, energy, facility, co2, cost, it.mix, fp)
+        return price(a, b, it, self._kinds, self._p.pue, self._p.price_per_kwh, self._footprint)
 
     def _record(self, b: Reading, name: str, st: _Stage, a: Reading, seq: int, step: int, stage_step: int,
                 epoch: int, samples: int, tokens: int, watched: dict[str, float], prov: tuple[str, ...]) -> Record:
