@@ -59,7 +59,7 @@ def test_summary_table_shows_stages_mix_provenance_and_forecast(logdir, capsys):
     co2_line = next(line for line in lines if line.startswith("CO2e by source: "))
     assert co2_line.startswith(f"CO2e by source: {shares[0][1]} {shares[0][0]:.0%}, {shares[1][1]} {shares[1][0]:.0%}, ")
     assert shares[0][1] == "coal" and "(IPCC AR5 WG3 Annex III lifecycle medians;" in co2_line
-    assert "forecast train: 31 of 300 steps done" in out and "energy" in out and "Wh [" in out
+    assert "forecast train: 30 of 300 steps done" in out and "energy" in out and "Wh [" in out
 
 
 def test_summary_forecast_needs_a_total(logdir, capsys):

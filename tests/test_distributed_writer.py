@@ -284,7 +284,7 @@ def test_ddp_example_under_torchrun(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("greenops_tb run") == 1  # rank 0 prints
     data = load_run(str(tmp_path / "ddp"), "python")
-    assert sorted(r.stage for r in data.records) == sorted(["train"] * 18 + ["eval"] * 2)  # 8 batches + stop, eval
+    assert sorted(r.stage for r in data.records) == sorted(["train"] * 16 + ["eval"] * 2)  # 8 update(step=)s, eval
     assert {k.split("/")[0] for r in data.records for k in r.devices} == {"r0", "r1"}
     assert len(list((tmp_path / "ddp").glob("events.out.tfevents*"))) == 2
 

@@ -25,7 +25,8 @@ def test_quickstart_writes_a_run_with_every_stage(tmp_path: Path) -> None:
     recs = read_records(tmp_path / "quickstart" / "green.csv")
     assert {r.stage for r in recs} == {"train", "eval", "test"}
     train = [r for r in recs if r.stage == "train"]
-    assert len(train) == 256 + 1  # one update per batch, then the stage's stop
+    assert len(train) == 256  # one update(step=) per batch; the stage's stop extends the last one's record
+    assert [r.step for r in train] == list(range(256))
     assert all(r.location == "FR" and r.location_source == "argument:country" for r in recs)
     assert {"loss", "lr", "train.forward_kwh", "train.backward_kwh"} <= set(train[-1].watched)
     runs = read_runs(local_provider(str(tmp_path)), context.RequestContext(), "")

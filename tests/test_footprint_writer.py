@@ -44,7 +44,7 @@ def h100_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_every_record_carries_embodied_and_water_beside_unchanged_co2(h100_run) -> None:
     _, run = h100_run
     records = read_records(run.csv_path)
-    assert len(records) == 9  # 6 train updates, the final stop, 2 evals
+    assert len(records) == 8  # 6 train update(step=)s (the final stop extends the last), 2 evals
     for r in records:
         hours_share = r.duration_s / BUSY_S
         assert r.embodied_kg_by_device["gpu:0"] == pytest.approx(hours_share * GPU_KG, rel=1e-9)

@@ -160,9 +160,9 @@ def test_series_watched_mix_compare(c: Client, logdir: tuple[Path, dict]) -> Non
     assert math.isclose(energy["value"][-1], want.stages["train"].energy_kwh, rel_tol=F32)
     assert energy["value"] == sorted(energy["value"])  # running totals only grow
     full = get(c, "/series?run=base&points=5000")["stages"]["train"]["power_w"]
-    assert len(full["step"]) == 25  # 24 updates + stop, all kept with points >= records
+    assert len(full["step"]) == 24  # 24 update(step=)s (the stop extends the last), all kept with points >= records
     watched = get(c, "/watched?run=base&points=100")["stages"]
-    assert len(watched["train"]["loss"]["value"]) == 25 and watched["eval"]["loss"]["value"]
+    assert len(watched["train"]["loss"]["value"]) == 24 and watched["eval"]["loss"]["value"]
     mix = get(c, "/mix?run=base")
     assert math.isclose(sum(mix["mix_shares"].values()), 1.0, rel_tol=1e-12)
     assert {s["stage"] for s in mix["stages"]} == {"train", "eval"}

@@ -42,7 +42,8 @@ HOLDER = textwrap.dedent("""
     w.start("train")
     for _ in range(updates):
         w.update("train")
-    w.stop("train")
+    w.stop("train")  # returns once every record is on disk
+    print(json.dumps({"recorded": True}), flush=True)
     while not os.path.exists(done):
         time.sleep(0.01)
     w.close()
@@ -133,6 +134,7 @@ def test_a_holder_killed_with_sigkill_leaves_no_stale_lock(tmp_path):
     assert _said(holder)["error"] is None
     with pytest.raises(RunInUseError):
         constant_writer(run)
+    assert json.loads(holder.stdout.readline()) == {"recorded": True}  # its stop() returned: 6 rows on disk
     holder.send_signal(signal.SIGKILL)
     holder.wait(timeout=60)
     assert (run / LOCK_NAME).exists(), "the killed holder's lock file is still there..."

@@ -79,7 +79,7 @@ def test_users_own_calls_read_back_by_tensorboard(tmp_path):
     assert [d.value for d in loss] == [float(struct.unpack("<f", struct.pack("<f", 1.0 / (s + 1)))[0])
                                        for s in range(50)]
     recs = read_runs(provider, ctx, "")["run"].records
-    assert [r.seq for r in recs if r.stage == "train"][-1] == 50  # the stop() record, last and complete
+    assert [r.seq for r in recs if r.stage == "train"][-1] == 49  # the stop() extends update(step=49), complete
     texts = provider.list_tensors(ctx, experiment_id="", plugin_name="text")
     assert "note/text_summary" in texts["run"]
 

@@ -96,9 +96,9 @@ def test_events_and_csv_hold_the_same_records(trained):
     assert [_canon(r) for r in run.records] == [_canon(r) for r in csv_recs]
     assert run.metadata is not None and run.metadata.location == "DE" and run.metadata.pue == PUE
     assert set(_by_stage(csv_recs)) == {"train", "train/forward", "eval", "data"}
-    # 2 epochs x (8 updates + 1 stop), 16 nested forwards, 2 evals
+    # 2 epochs x 8 update(step=)s (each epoch's stop extends its last), 16 nested forwards, 2 evals
     counts = {s: len(v) for s, v in _by_stage(csv_recs).items()}
-    assert counts["train"] == 18 and counts["train/forward"] == 16 and counts["eval"] == 2
+    assert counts["train"] == 16 and counts["train/forward"] == 16 and counts["eval"] == 2
 
 
 def test_stage_totals_agree_with_records_csv_and_totals(trained):
