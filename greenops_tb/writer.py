@@ -103,9 +103,8 @@ class GreenSummaryWriter(SummaryWriter):
     price_per_kwh, currency, live, live_options, detect_cloud, config_path); ``output=Output(...)``
     (csv_path, csv_columns, hash_chain, emit_every, run_name, step_axis, watch); ``measure=Measure(...)``
     (meters, gpus, powercap_root (old name sysfs_root), hwmon_root, sample_interval, cpu_attribution,
-    gpu_attribution, sync_cuda, distributed). Every other argument is
-    :class:`~torch.utils.tensorboard.SummaryWriter`'s. Under torch.distributed every rank writes its own shard
-    into the same ``log_dir``, with no communication between ranks; readers show the job (docs/distributed.md).
+    gpu_attribution, sync_cuda, distributed). Every other argument is SummaryWriter's. Under torch.distributed
+    each rank writes its own shard into the same ``log_dir``; readers show the job (docs/distributed.md).
     """
 
     file_writer: Any  # SummaryWriter's, None until its first event
@@ -120,14 +119,11 @@ class GreenSummaryWriter(SummaryWriter):
         self._watches = Watches()
         for name, value in (opts.output.watch or {}).items():
             self._watches.add(name, value)
-        m, w = opts.measure, opts.where
-        from greenops_tb.distributed.shard import attach, warn_unused
+        w = opts.where
+        from greenops_tb.distributed.shard import attach_writer
 
-        warn_unused(m.dist_timeout_s, m.dist_flush_every)
-        self._job = attach(m.distributed)
+        self._job = attach_writer(opts.measure, args, kwargs)  # a rank of a distributed job, or None
         self._writes = self._job is None or self._job.owns_user_events  # the user's own add_* calls
-        if self._job is not None and len(args) < 6:  # this rank's event file: a name of its own in the run dir
-            kwargs["filename_suffix"] = kwargs.get("filename_suffix", "") + self._job.file_suffix
         self._grid = resolve_grid(
             w.country, w.region, w.cloud, price_per_kwh=w.price_per_kwh, currency=w.currency, live=w.live,
             live_options=w.live_options, detect_cloud=w.detect_cloud, config_path=w.config_path,
@@ -138,10 +134,8 @@ class GreenSummaryWriter(SummaryWriter):
             super().__init__(*args, **kwargs)
         except OSError as err:
             self._grid.close()
-            raise OSError(
-                f"cannot create the TensorBoard log dir ({err}); pass a writable log_dir= "
-                "(or fix its permissions); nothing was recorded"
-            ) from err
+            raise OSError(f"cannot create the TensorBoard log dir ({err}); pass a writable log_dir= "
+                          "(or fix its permissions); nothing was recorded") from err
         self._csv: CsvSink | None = None
         self._lock: RunLock | None = None
         try:

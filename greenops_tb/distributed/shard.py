@@ -117,3 +117,14 @@ def warn_unused(timeout_s: float, flush_every: int) -> None:
             "stage boundaries (each writes its own shard, see docs/distributed.md); drop them",
             DeprecationWarning, stacklevel=3,
         )
+
+
+def attach_writer(measure: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> "RankShard | None":
+    """This process's shard when it is a rank of a distributed job (``measure``: the writer's ``Measure``), else
+    None; a rank's event file gets a name of its own in the run dir (``kwargs``' ``filename_suffix``, unless
+    ``args`` give SummaryWriter's)."""
+    warn_unused(measure.dist_timeout_s, measure.dist_flush_every)
+    job = attach(measure.distributed)
+    if job is not None and len(args) < 6:
+        kwargs["filename_suffix"] = kwargs.get("filename_suffix", "") + job.file_suffix
+    return job
