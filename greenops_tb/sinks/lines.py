@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import csv
 import os
-import sys
 from typing import Iterator
 
+from greenops_tb.format.csvtext import cells
+
 CHUNK = 1 << 16
-csv.field_size_limit(max(csv.field_size_limit(), min(sys.maxsize, 2**31 - 1)))  # no cell is too large
 
 
 def first_line(fd: int, size: int) -> bytes | None:
@@ -89,7 +89,7 @@ def parse_row(line: bytes, errors: str = "strict") -> list[str]:
     """The cells of one CSV line; ValueError when it is not UTF-8 text (``errors="replace"``: U+FFFD for
     what is not) or not one row."""
     try:
-        rows = list(csv.reader([line.decode("utf-8", errors).rstrip("\r")]))
+        rows = list(cells([line.decode("utf-8", errors).rstrip("\r")]))  # no cell size limit
     except UnicodeDecodeError as err:
         raise ValueError(f"not UTF-8 text (byte {err.start})") from None
     except csv.Error as err:
