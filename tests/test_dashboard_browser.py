@@ -52,6 +52,16 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
         tb.stop()
 
 
+def open_green(browser, url: str, errors: list[str], **page_options):  # type: ignore[no-untyped-def]
+    """A new page on TensorBoard's Green tab at ``url``, its console errors and page errors collected in
+    ``errors``; (page, the tab's frame)."""
+    page = browser.new_page(**page_options)
+    page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    page.goto(url + "/#green")
+    return page, green_frame(page)
+
+
 def green_frame(page):  # type: ignore[no-untyped-def]
     page.wait_for_selector("iframe", timeout=30_000)
     for _ in range(100):

@@ -16,6 +16,7 @@ from test_dashboard_browser import (
     clipped_labels,
     green_frame,
     launch,
+    open_green,
     playwright,
     wait_ready,
 )
@@ -82,11 +83,7 @@ def test_efficiency_and_whatif_panels_show_the_cli_numbers(served, capsys) -> No
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 2400})
-            page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-            page.goto(tb.url + "/#green")
-            frame = green_frame(page)
+            page, frame = open_green(browser, tb.url, errors, viewport={"width": 1400, "height": 2400})
             wait_ready(frame, "counted")
             # efficiency cards: the CLI's numbers (raw) and as shown
             for metric in ("j_per_unit", "g_per_unit", "units_per_kwh"):

@@ -12,7 +12,7 @@ import pytest
 from cli_runs import cli_process
 from fakes.fake_nvml import FakeGpu, make_fake_nvml
 from plugin_fixtures import TensorBoardProcess, parse_quantity
-from test_dashboard_browser import ARTIFACTS, green_frame, launch, playwright
+from test_dashboard_browser import ARTIFACTS, launch, open_green, playwright
 from training import train
 
 LITRES = {"m³": 1e3, "L": 1.0, "mL": 1e-3, "µL": 1e-6, "nL": 1e-9}
@@ -65,11 +65,7 @@ def test_footprint_cards_show_the_cli_numbers(served) -> None:  # type: ignore[n
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1800})
-            page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-            page.goto(tb.url + "/#green")
-            frame = green_frame(page)
+            page, frame = open_green(browser, tb.url, errors, viewport={"width": 1400, "height": 1800})
             frame.wait_for_selector("body[data-state=ready]", timeout=30_000)
             _select_only(frame, "h100", "cpu")
             want = cli["h100"]

@@ -11,7 +11,7 @@ import torch
 from cli_runs import cli_process
 from conftest import constant_writer
 from plugin_fixtures import TensorBoardProcess
-from test_dashboard_browser import ARTIFACTS, green_frame, launch, playwright
+from test_dashboard_browser import ARTIFACTS, launch, open_green, playwright
 from torch import nn
 
 from greenops_tb import ConstantPowerSource, InferenceBench
@@ -59,11 +59,7 @@ def test_variants_panel_shows_the_bench_and_projects_the_typed_volume(served) ->
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 2400})
-            page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-            page.goto(tb.url + "/#green")
-            frame = green_frame(page)
+            page, frame = open_green(browser, tb.url, errors, viewport={"width": 1400, "height": 2400})
             frame.wait_for_selector("body[data-state=ready]", timeout=30_000)
             # the bench's two runs and "other" are selected: not one bench, no panel
             page.wait_for_timeout(1500)
