@@ -10,9 +10,10 @@ import time
 
 from tensorboard.compat.proto import event_pb2
 
-from greenops_tb.format.columns import csv_columns, format_float, row_to_record
+from greenops_tb.format.columns import csv_columns, row_to_record
 from greenops_tb.format.schema import SOURCES, DeviceEnergy, Record
 from greenops_tb.format.rows import record_to_row
+from greenops_tb.format.text import RecordText
 from greenops_tb.sinks.events import RecordEvents, record_summary
 
 
@@ -45,11 +46,11 @@ def test_csv_cells_follow_the_schema_for_every_column_kind():
     row = dict(zip(cols, record_to_row(rec, cols)))
     assert row["run"] == "'=run" and row["price_source"] == "'-unknown"  # formulas neutralised
     assert row["seq"] == "3" and row["step"] == "7"
-    assert row["pue"] == "1.0" and row["energy_kwh_gpu"] == "0.0"  # ints in float fields still print as floats
+    assert float(row["pue"]) == 1.0 and float(row["energy_kwh_gpu"]) == 0.0  # ints in float fields read as floats
     assert row["cost"] == "" and row["stage_cost"] == "0.25"  # None = empty cell
     assert row["watch:loss"] == "nan" and row["watch:lr"] == "0.01"
     assert json.loads(row["watched_extra"]) == {"late": math.inf}
-    assert row["mix_kwh_coal"] == format_float(1e-7) and row["mix_kwh_solar"] == ""
+    assert float(row["mix_kwh_coal"]) == 1e-7 and row["mix_kwh_solar"] == ""
     assert row["provenance"] == "cpu:0=model-tdp;gpu:0==nvml"
     assert json.loads(row["devices_json"])["gpu:0"]["provenance"] == "=nvml"
     assert row["chain_hash"] == ""
@@ -76,7 +77,8 @@ def test_csv_rows_round_trip_for_full_subset_and_reordered_headers():
     # one column, no column, a repeated column
     assert record_to_row(_rec(), ["step"]) == ["7"]
     assert record_to_row(_rec(), []) == []
-    assert record_to_row(_rec(), ["energy_kwh", "seq", "energy_kwh"]) == [repr(1.3345e-6), "3", repr(1.3345e-6)]
+    energy, seq, again = record_to_row(_rec(), ["energy_kwh", "seq", "energy_kwh"])
+    assert float(energy) == 1.3345e-6 and seq == "3" and again == energy
 
 
 def test_json_round_trips_and_keeps_nan():
@@ -88,7 +90,12 @@ def test_json_round_trips_and_keeps_nan():
         assert json.loads(s)["schema"] == 1
 
 
-def test_record_json_and_devices_cell_are_byte_identical_to_the_json_module():
+def _loaded(text: str | bytes) -> str:
+    """What a JSON text reads back as, NaN included (repr: NaN equals NaN, -0.0 differs from 0.0)."""
+    return repr(json.loads(text))
+
+
+def test_record_json_and_json_cells_read_back_exactly_as_the_json_module_writes_them():
     ref = json.JSONEncoder(separators=(",", ":"))  # ensure_ascii and allow_nan as json.dumps
     cols = csv_columns(["loss"])
     odd = [
@@ -98,12 +105,22 @@ def test_record_json_and_devices_cell_are_byte_identical_to_the_json_module():
         {"avg_power_w": math.nan, "co2_kg": math.inf, "duration_s": -math.inf, "start_time": -0.0},
         {"watched": {"100%": 1.0, "ü": 2.0, "x": -math.inf}}, {"run_cost": math.nan, "cost": -0.0},
         {"mix_kwh": {"coal": 1.0, "hydro": math.nan}}, {"devices": {"gpu:0": DeviceEnergy("gpu", 0.0, "a")}},
+        {"embodied_kg_by_device": {"gpu:0": 1e-7, "cpu:0": math.nan}}, {"run": "x:null", "cost": None},
     ]
     for over in VARIANTS + odd:
         rec = _rec(**over)
         assert rec.to_json_str() == ref.encode(rec.to_json()), over
+        sink_json = RecordText(rec).json()
+        assert _loaded(sink_json) == _loaded(ref.encode(rec.to_json())), over
         row = dict(zip(cols, record_to_row(rec, cols)))
-        assert row["devices_json"] == ref.encode({k: v.to_json() for k, v in rec.devices.items()}), over
+        assert _loaded(row["devices_json"]) == _loaded(ref.encode({k: v.to_json() for k, v in rec.devices.items()}))
+        if rec.embodied_kg_by_device:
+            assert _loaded(row["embodied_json"]) == _loaded(ref.encode(rec.embodied_kg_by_device)), over
+        for name in ("avg_power_w", "co2_kg", "duration_s", "start_time", "cost", "run_cost"):
+            v = getattr(rec, name)
+            assert (row[name] == "") if v is None else repr(float(row[name])) == repr(v), (name, over)
+    # a NaN is never written as null: the record keeps it (the standard library's path)
+    assert '"avg_power_w":NaN' in RecordText(_rec(avg_power_w=math.nan)).json()
 
 
 def test_record_events_equal_the_summary_built_per_record():

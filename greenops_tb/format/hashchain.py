@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from greenops_tb.format.columns import CHAIN_COLUMN, csv_columns
-from greenops_tb.format.rows import line_cells, row_plan
+from greenops_tb.format.rows import row_plan
 from greenops_tb.format.schema import RECORD_FIELDS, Record, record_values
 from greenops_tb.format.text import RecordText
 
@@ -71,7 +71,6 @@ class Chain:
         text, plan = RecordText(rec), row_plan(self.columns)
         cells = plan(rec, text)
         text.row = (plan, cells)
-        cells = line_cells(cells)
         prev = self.prev or anchor(cells[self._run_at] if self._run_at >= 0 else "")
         self.prev = link(prev, cells)
         values = list(record_values(rec))

@@ -4,33 +4,29 @@ from __future__ import annotations
 import functools
 import operator
 from enum import IntEnum
-from itertools import repeat
 from typing import Any, Callable, Sequence
 
 from greenops_tb.format.columns import neutralise_text
 from greenops_tb.format.fields import COLUMN_FIELD, WATCH_PREFIX, Cell, Kind
-from greenops_tb.format.schema import COMPACT_JSON, Record
-from greenops_tb.format.text import FLOAT_FIELDS, OPTIONAL_FIELDS, RecordText, getter
+from greenops_tb.format.schema import Record
+from greenops_tb.format.text import RecordText, getter, map_json, number_cells
 
 
 class Cells(IntEnum):
     """The groups a row's cells are produced in, in this order."""
 
-    FLOATS = 0  # RecordText.numbers().floats, by index
-    OPTIONAL = 1  # the cost fields' number texts, by index
-    INTS = 2  # int fields, by name
+    NUMBERS = 0  # int and float fields, by name (one formatting call for all of them and MIX, WATCH)
+    MIX = 1  # mix_kwh_<source>, by source
+    WATCH = 2  # watch:<name>, by name
     TEXTS = 3  # text fields, by name (neutralised)
-    MIX = 4  # mix_kwh_<source>, by source
-    WATCH = 5  # watch:<name>, by name
-    DERIVED = 6  # whole-field cells: provenance, devices_json, watched_extra, JSON cells (embodied_json)
+    DERIVED = 4  # whole-field cells: provenance, devices_json, watched_extra, JSON cells (embodied_json)
 
 
 #: groups holding text, the only cells a CSV writer may have to quote
 _TEXT_GROUPS = (Cells.TEXTS, Cells.DERIVED)
-_ONE_VALUE = {Kind.TEXT: Cells.TEXTS, Kind.INT: Cells.INTS, Kind.MAYBE_FLOAT: Cells.OPTIONAL, Kind.FLOAT: Cells.FLOATS}
 
 
-def _group_of(column: str) -> tuple[Cells, str | int | tuple[Cell, str]]:
+def _group_of(column: str) -> tuple[Cells, str | tuple[Cell, str]]:
     """Which group a column's cell is made in, and its key there (KeyError for a column no field owns)."""
     if column.startswith(WATCH_PREFIX):
         return Cells.WATCH, column[len(WATCH_PREFIX):]
@@ -39,23 +35,21 @@ def _group_of(column: str) -> tuple[Cells, str | int | tuple[Cell, str]]:
         return Cells.MIX, column[len(f.name) + 1:]
     if not f.one_value:  # whole-field cells, by how the field is laid out and which of its columns
         return Cells.DERIVED, (f.cell, f.name if f.cell is Cell.JSON else column)
-    group = _ONE_VALUE[f.kind]
-    if group is Cells.FLOATS:
-        return group, FLOAT_FIELDS.index(column)
-    return group, OPTIONAL_FIELDS.index(column) if group is Cells.OPTIONAL else column
+    return (Cells.TEXTS if f.kind is Kind.TEXT else Cells.NUMBERS), column
 
 
 class RowPlan:
-    """:func:`record_to_row` compiled for one header: every per-column decision is made once.
+    """:func:`record_to_row` compiled for one header: every per-column decision is made once. Its cells are
+    those of one CSV line: no raw line breaks (replaced by spaces in text cells).
 
-    Cells are produced group by group (:class:`Cells`) with C-level ``map`` calls from the
-    record's :class:`RecordText`, then put in header order by one ``itemgetter``. ``text_at``
-    lists the positions of text cells: the only ones a CSV writer may have to quote (numbers,
-    ``nan``/``inf`` and empty cells never need it).
+    Every number cell (int and float fields, the mix and watch columns) comes from one
+    :func:`~greenops_tb.format.text.number_cells` call; text cells, the same few in every record, are
+    remembered; cells are put in header order by one ``itemgetter``. ``text_at`` lists the positions
+    of text cells: the only ones a CSV writer may have to quote.
     """
 
-    __slots__ = ("_floats", "_optional", "_ints", "_texts", "_mix", "_watch", "_header_watch", "_derived",
-                 "_order", "text_at")
+    __slots__ = ("_numbers", "_texts", "_mix", "_watch", "_header_watch", "_derived", "_order", "text_at",
+                 "_text_cells")
 
     def __init__(self, columns: Sequence[str]) -> None:
         groups: list[list[Any]] = [[] for _ in Cells]
@@ -64,13 +58,12 @@ class RowPlan:
             g, key = _group_of(c)
             where.append((g, len(groups[g])))
             groups[g].append(key)
-        self._floats = getter(groups[Cells.FLOATS], operator.itemgetter)
-        self._optional = getter(groups[Cells.OPTIONAL], operator.itemgetter)
-        self._ints, self._texts = getter(groups[Cells.INTS]), getter(groups[Cells.TEXTS])
-        self._mix: list[str] = groups[Cells.MIX]
-        self._watch: list[str] = groups[Cells.WATCH]
+        self._numbers, self._texts = getter(groups[Cells.NUMBERS]), getter(groups[Cells.TEXTS])
+        self._mix: tuple[str, ...] = tuple(groups[Cells.MIX])
+        self._watch: tuple[str, ...] = tuple(groups[Cells.WATCH])
         self._derived: list[tuple[Cell, str]] = groups[Cells.DERIVED]
         self._header_watch = frozenset(self._watch)
+        self._text_cells: dict[tuple[str, ...], list[str]] = {}  # the text fields' values -> their cells
         self.text_at: tuple[int, ...] = tuple(pos for pos, (g, _) in enumerate(where) if g in _TEXT_GROUPS)
         starts = [0]
         for grp in groups:
@@ -90,36 +83,40 @@ class RowPlan:
             text = RecordText(rec)
         elif text.row is not None and text.row[0] is self:  # made already (by the hash chain)
             return list(text.row[1])
-        n = text.numbers()
-        cells = list(self._floats(n.floats))
-        cells += self._optional(n.optional)
-        cells += map(str, self._ints(rec))
-        cells += map(neutralise_text, self._texts(rec))
+        values = self._numbers(rec)
         if self._mix:
-            cells += map(dict(zip(rec.mix_kwh, n.mix)).get, self._mix, repeat(""))
+            values += tuple(map(rec.mix_kwh.get, self._mix))
         if self._watch:
-            cells += map(dict(zip(rec.watched, n.watched)).get, self._watch, repeat(""))
+            values += tuple(map(rec.watched.get, self._watch))
+        cells = number_cells(values)
+        cells += self._text_cells_of(self._texts(rec))
         for cell, key in self._derived:
             if cell is Cell.JSON:  # a name -> float field, key: its name ('' while empty)
-                cells.append(text.map_json(key) if getattr(rec, key) else "")
+                cells.append(map_json(d) if (d := getattr(rec, key)) else "")
             elif key == "provenance":
-                cells.append(neutralise_text(rec.provenance))
+                cells += self._text_cells_of((rec.provenance,))
             elif key == "devices_json":
                 cells.append(text.devices_json)
             elif rec.watched.keys() <= self._header_watch:  # watched_extra, nothing extra
                 cells.append("")
             else:
-                extra = {k: v for k, v in rec.watched.items() if k not in self._header_watch}
-                cells.append(COMPACT_JSON.encode(extra))
+                cells.append(map_json({k: v for k, v in rec.watched.items() if k not in self._header_watch}))
         return list(self._order(cells))
 
+    def _text_cells_of(self, texts: tuple[str, ...]) -> list[str]:
+        """The cells of text values (the same few in every record of a run: remembered)."""
+        out = self._text_cells.get(texts)
+        if out is None:
+            if len(self._text_cells) >= 256:
+                self._text_cells.clear()
+            out = self._text_cells[texts] = [_one_line(neutralise_text(t)) for t in texts]
+        return out
 
-def line_cells(cells: list[str]) -> list[str]:
-    """``cells`` as one CSV line holds them: raw line breaks become spaces (one line is one row)."""
-    joined = "\x1f".join(cells)
-    if "\n" in joined or "\r" in joined:
-        return [c.replace("\r", " ").replace("\n", " ") for c in cells]
-    return cells
+
+def _one_line(cell: str) -> str:
+    """A text cell as one CSV line holds it: raw line breaks become spaces (one line is one row). The other
+    cells never hold one: numbers, and JSON (which escapes them)."""
+    return cell.replace("\r", " ").replace("\n", " ")
 
 
 @functools.lru_cache(maxsize=64)

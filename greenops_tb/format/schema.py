@@ -169,7 +169,7 @@ class Record:
 
     def to_json_str(self) -> str:
         """``json.dumps(self.to_json(), separators=(",", ":"))`` (sinks use the faster
-        :class:`greenops_tb.format.text.RecordText`, which gives the same text)."""
+        :class:`greenops_tb.format.text.RecordText`, whose text reads back the same)."""
         return COMPACT_JSON.encode(self.to_json())
 
     @classmethod

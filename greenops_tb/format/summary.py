@@ -14,6 +14,7 @@ from tensorboard.compat.proto import summary_pb2, tensor_pb2, tensor_shape_pb2, 
 
 from greenops_tb.format.fields import FIELDS, Kind
 from greenops_tb.format.schema import Record, RunMetadata, in_range
+from greenops_tb.format.text import RecordText
 from greenops_tb.format.tags import (
     EVENT_SCALARS,
     PLUGIN_CONTENT,
@@ -31,8 +32,9 @@ GREEN_META = summary_pb2.SummaryMetadata(
 _SCALAR_SHAPE = tensor_shape_pb2.TensorShapeProto()
 
 
-def string_tensor(s: str) -> tensor_pb2.TensorProto:
-    return tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, tensor_shape=_SCALAR_SHAPE, string_val=[s.encode()])
+def string_tensor(s: str | bytes) -> tensor_pb2.TensorProto:
+    data = s if isinstance(s, bytes) else s.encode()
+    return tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, tensor_shape=_SCALAR_SHAPE, string_val=[data])
 
 
 def record_summary(rec: Record, *, scalars: bool = True, tag_suffix: str = "") -> summary_pb2.Summary:
@@ -40,7 +42,7 @@ def record_summary(rec: Record, *, scalars: bool = True, tag_suffix: str = "") -
     ``tag_suffix``: a rank's (:func:`~greenops_tb.format.tags.rank_tag_suffix`) appended to every tag."""
     summary = summary_pb2.Summary()
     summary.value.add(tag=record_tag(rec.stage) + tag_suffix, metadata=GREEN_META,
-                      tensor=string_tensor(rec.to_json_str()))
+                      tensor=string_tensor(RecordText(rec).json_bytes()))
     if scalars:
         for suffix, attr in EVENT_SCALARS.items():
             v = getattr(rec, attr)

@@ -1,19 +1,21 @@
 """A record's text, formatted once for every sink (the CSV row and the event's record JSON).
 
-A 17-digit float costs ~0.4 us to format and a record holds ~35 of them, so the
-CSV row and the record JSON share one :class:`RecordText`: every number is
-formatted once per record.
+Numbers are formatted by orjson (shortest round-trip text, in C: ~60 numbers in ~2 us, against
+~25 us for ``repr`` one by one). orjson writes ``null`` for NaN and infinities, so a record
+holding one (a NaN loss, say) takes the standard library's path instead, which keeps them as
+``nan``/``inf`` in the CSV and ``NaN``/``Infinity`` in the JSON; both paths read back to the same
+record. Every sink gets a record's one :class:`RecordText`, so each text is built once.
 """
 from __future__ import annotations
 
-import functools
 import operator
-from json.encoder import encode_basestring_ascii as _json_str  # how COMPACT_JSON writes text (ensure_ascii)
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Sequence
+
+import orjson
 
 from greenops_tb.format.columns import format_float
-from greenops_tb.format.fields import FIELDS, Cell, Kind, of_kind
-from greenops_tb.format.schema import COMPACT_JSON, RECORD_FIELDS, SCHEMA_VERSION, Record
+from greenops_tb.format.fields import Kind, of_kind
+from greenops_tb.format.schema import COMPACT_JSON, SCHEMA_VERSION, Record
 
 
 def getter(names: Sequence[Any], get: Callable[..., Callable[[Any], Any]] = operator.attrgetter,
@@ -28,140 +30,98 @@ def getter(names: Sequence[Any], get: Callable[..., Callable[[Any], Any]] = oper
     return get(*names)
 
 
-#: The fields of each one-value kind, in table order: floats (the CSV's number columns and the JSON's),
-#: floats or None (unknown), ints, text.
-FLOAT_FIELDS: tuple[str, ...] = of_kind(Kind.FLOAT)
-OPTIONAL_FIELDS: tuple[str, ...] = of_kind(Kind.MAYBE_FLOAT)
-INT_FIELD_ORDER: tuple[str, ...] = of_kind(Kind.INT)
-STR_FIELD_ORDER: tuple[str, ...] = of_kind(Kind.TEXT)
-#: name -> float fields formatted as a whole (a JSON cell, or the event record only), not cell by cell
-#: as ``mix_kwh`` and ``watched`` are (their number texts are :class:`Numbers`')
-OWN_MAPS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.kind is Kind.NUMBERS and f.cell in (Cell.JSON, Cell.NONE))
-_float_values, _optional_values = getter(FLOAT_FIELDS), getter(OPTIONAL_FIELDS)
-int_values, str_values = getter(INT_FIELD_ORDER), getter(STR_FIELD_ORDER)
-#: CSV number text -> JSON's (what json.dumps writes for None, NaN and infinities)
-_JSON_NUMBER = {"": "null", "nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+_SCHEMA_TAIL = b',"schema":%d}' % SCHEMA_VERSION
+#: a device without context, as orjson writes the dataclass, and as ``DeviceEnergy.to_json`` has it (no key)
+_EMPTY_CONTEXT, _NO_CONTEXT = b',"context":{}}', b"}"
+_optional_values = getter(of_kind(Kind.MAYBE_FLOAT))
+#: what orjson writes for None, and (the reason for the standard library's path) for NaN and infinities
+_NULL = "null"
 
 
-def number_texts(values: Sequence[Any]) -> list[str]:
-    """:func:`~greenops_tb.format.columns.format_float` of each value, at C speed unless one is None."""
+def _cell(v: Any) -> str:
+    """One number's CSV text on the standard library's path: '' for None, ``nan``/``inf`` kept."""
+    if v is None:
+        return ""
+    return repr(v) if type(v) is int else format_float(v)
+
+
+def number_cells(values: tuple) -> list[str]:
+    """The CSV text of each number in ``values`` (ints, floats, None as ''): orjson's shortest round-trip text,
+    or, when one is not finite or not a plain number (orjson would write it as null, or refuse it), the
+    standard library's (``repr``; ``nan``, ``inf`` kept)."""
+    if not values:
+        return []
     try:
-        return list(map(repr, map(float, values)))
+        text = orjson.dumps(values)[1:-1].decode("ascii")
+    except TypeError:  # not a plain number
+        return list(map(_cell, values))
+    nones = values.count(None)
+    if text.count(_NULL) != nones:  # a NaN or an infinity (written as null)
+        return list(map(_cell, values))
+    return (text.replace(_NULL, "") if nones else text).split(",")  # a number's text never holds "null"
+
+
+def fast_json(obj: Any, nones: int = 0) -> bytes | None:
+    """Compact JSON of ``obj`` (dicts and dataclasses of str, int and finite floats) by orjson, a device's empty
+    ``context`` left out as ``DeviceEnergy.to_json`` does; None when it holds a non-finite float or a type
+    orjson refuses (the caller then uses ``COMPACT_JSON``). ``nones``: how many member values are None (each
+    written ``:null``, as is each NaN, which is how one is found; a text holding ``:null`` sends the object
+    down the standard library's path, which is exact too). Inside a JSON string every ``"`` is escaped, so
+    ``,"context":{}}`` can only be a device's empty context (no other member of a record holds an object)."""
+    try:
+        out = orjson.dumps(obj)
     except TypeError:
-        return list(map(format_float, values))
+        return None
+    return out.replace(_EMPTY_CONTEXT, _NO_CONTEXT) if out.count(b":null") == nones else None
 
 
-def optional_texts(values: Sequence[Any]) -> list[str]:
-    """:func:`number_texts` of values that may be None (unknown), without its exception path."""
-    return ["" if v is None else repr(float(v)) for v in values]
-
-
-def _json_numbers(texts: list[str]) -> list[str]:
-    """Number texts as JSON writes them ('' -> null, nan -> NaN, inf -> Infinity)."""
-    if all(texts) and "n" not in "".join(texts):  # the usual case: finite numbers only
-        return texts
-    return [_JSON_NUMBER.get(t, t) for t in texts]
-
-
-@functools.lru_cache(maxsize=256)
-def _object_template(keys: tuple[str, ...]) -> str:
-    """``{"k1":%s,"k2":%s}`` with the keys as compact JSON writes them."""
-    return "{" + ",".join(_json_str(k).replace("%", "%%") + ":%s" for k in keys) + "}"
-
-
-@functools.lru_cache(maxsize=256)
-def _device_parts(device_id: str, kind: str, provenance: str) -> tuple[str, str]:
-    """The JSON of one device around its energy: ``"id":{"kind":..,"energy_kwh":`` and ``,"provenance":..}``."""
-    return (f'{_json_str(device_id)}:{{"kind":{_json_str(kind)},"energy_kwh":',
-            f',"provenance":{_json_str(provenance)}}}')
-
-
-def _numbers_object(d: Mapping[str, float], texts: list[str]) -> str:
-    return _object_template(tuple(d)) % tuple(_json_numbers(texts)) if d else "{}"
-
-
-class Numbers(NamedTuple):
-    """A record's numbers as text (``repr``, '' for None): ``floats`` follows :data:`FLOAT_FIELDS`,
-    ``optional`` the cost fields, ``mix`` and ``watched`` the record's dicts."""
-
-    floats: list[str]
-    optional: list[str]
-    mix: list[str]
-    watched: list[str]
+def map_json(d: dict[str, float]) -> str:
+    """``json.dumps(d, separators=(",", ":"))`` of a name -> float mapping (NaN kept as ``NaN``)."""
+    out = fast_json(d)
+    return out.decode() if out is not None else COMPACT_JSON.encode(d)
 
 
 class RecordText:
     """A record's text forms, each built once (on first use) for every sink that needs it.
 
-    ``numbers()`` feeds the CSV row and the record JSON; ``devices_json`` is both the ``devices_json``
-    CSV cell and the JSON's ``devices``. Never changed once shared: the text of a copy of the record
-    that differs in text fields only (the hash chain's ``chain_hash``) is :meth:`with_record`'s new object.
+    ``devices_json`` is a CSV cell, ``json_bytes()`` the event's record, ``row`` the CSV cells once made (by the
+    hash chain). Never changed once shared: the text of a copy of the record that differs in text fields only
+    (the hash chain's ``chain_hash``) is :meth:`with_record`'s new object.
     """
 
-    __slots__ = ("rec", "_numbers", "_devices", "_maps", "row")
+    __slots__ = ("rec", "_devices", "row")
 
     def __init__(self, rec: Record) -> None:
         self.rec = rec
-        self._numbers: Numbers | None = None
         self._devices: str | None = None
-        self._maps: dict[str, str] = {}
         #: (a row plan, its cells of this record) once made: the hash chain's, reused by the CSV sink
         self.row: tuple[object, list[str]] | None = None
 
     def with_record(self, rec: Record) -> "RecordText":
-        """The text of ``rec``, a copy of this record that differs in text fields only (numbers reused;
-        so are row cells, which hold every text field but the chain hash)."""
+        """The text of ``rec``, a copy of this record that differs in text fields only (its texts reused: row
+        cells hold every text field but the chain hash)."""
         other = RecordText(rec)
-        other._numbers, other._devices, other._maps, other.row = self._numbers, self._devices, self._maps, self.row
+        other._devices, other.row = self._devices, self.row
         return other
-
-    def numbers(self) -> Numbers:
-        if self._numbers is None:
-            rec = self.rec
-            self._numbers = Numbers(number_texts(_float_values(rec)), optional_texts(_optional_values(rec)),
-                                    number_texts(tuple(rec.mix_kwh.values())),
-                                    number_texts(tuple(rec.watched.values())))
-        return self._numbers
-
-    def map_json(self, name: str) -> str:
-        """``json.dumps(rec.<name>, separators=(",", ":"))`` of a name -> float field (in :data:`OWN_MAPS`)."""
-        out = self._maps.get(name)
-        if out is None:
-            d = getattr(self.rec, name)
-            out = self._maps[name] = _numbers_object(d, number_texts(tuple(d.values())))
-        return out
 
     @property
     def devices_json(self) -> str:
         """``json.dumps({id: device.to_json()}, separators=(",", ":"))``."""
         if self._devices is None:
-            parts = []
-            for i, d in self.rec.devices.items():
-                head, tail = _device_parts(i, d.kind, d.provenance)
-                (energy,) = _json_numbers(number_texts((d.energy_kwh,)))
-                if d.context:
-                    tail = tail[:-1] + ',"context":' + COMPACT_JSON.encode(d.context) + "}"
-                parts.append(head + energy + tail)
-            self._devices = "{" + ",".join(parts) + "}"
+            devices = self.rec.devices
+            out = fast_json(devices)
+            self._devices = out.decode() if out is not None else COMPACT_JSON.encode(
+                {i: d.to_json() for i, d in devices.items()})
         return self._devices
 
+    def json_bytes(self) -> bytes:
+        """The record's JSON, UTF-8: ``json.dumps(rec.to_json(), separators=(",", ":"))`` read back."""
+        rec = self.rec
+        out = fast_json(rec, _optional_values(rec).count(None))
+        if out is None:
+            return COMPACT_JSON.encode(rec.to_json()).encode()
+        return out[:-1] + _SCHEMA_TAIL
+
     def json(self) -> str:
-        """The record's JSON, equal to ``json.dumps(rec.to_json(), separators=(",", ":"))``."""
-        rec, n = self.rec, self.numbers()
-        parts = _json_numbers(n.floats) + _json_numbers(n.optional)  # a new list
-        parts += map(int.__repr__, int_values(rec))
-        parts += map(_json_str, str_values(rec))
-        parts += (_numbers_object(rec.mix_kwh, n.mix), self.devices_json, _numbers_object(rec.watched, n.watched))
-        parts += map(self.map_json, OWN_MAPS)
-        return _RECORD_TEMPLATE % _JSON_ORDER(parts)
-
-
-def _json_layout() -> tuple[str, Callable[[list[str]], tuple]]:
-    """The record JSON as a %-template in field order, and how to put RecordText.json's parts in that order."""
-    groups = [*FLOAT_FIELDS, *OPTIONAL_FIELDS, *INT_FIELD_ORDER, *STR_FIELD_ORDER, "mix_kwh", "devices", "watched",
-              *OWN_MAPS]
-    template = "{" + ",".join(f'"{f}":%s' for f in RECORD_FIELDS) + f',"schema":{SCHEMA_VERSION}}}'
-    return template, operator.itemgetter(*(groups.index(f) for f in RECORD_FIELDS))
-
-
-_RECORD_TEMPLATE, _JSON_ORDER = _json_layout()
+        """:meth:`json_bytes` as text."""
+        return self.json_bytes().decode()

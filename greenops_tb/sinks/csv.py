@@ -12,21 +12,23 @@
   on an ``O_APPEND`` descriptor, so a ``kill -9`` leaves every written row intact
   and at most one incomplete last line (no row: readers skip it, re-opening cuts
   it). Rows never hold raw line breaks (replaced by spaces), so one line is one row.
-* Rows are quoted by the csv module cell by cell, and only text cells (numbers
-  never need quoting); quoted forms of repeated text (run, location,
-  provenance) are remembered, so a row costs one csv call for its devices JSON.
+* Only text cells are quoted (numbers never need it): text fields by the csv module, their quoted
+  forms remembered (run, location, provenance: the same few in every row); JSON cells, new in
+  every row, by RFC 4180's rule directly (tests/test_sinks_encoding.py checks it against the module).
 """
 from __future__ import annotations
 
 import contextlib
 import csv
+import operator
 import os
 from typing import Sequence
 
 from greenops_tb.errors import UsageError
+from greenops_tb.format.fields import FIELDS, Cell
 from greenops_tb.format.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, RESUME_COLUMNS, csv_columns
 from greenops_tb.format.hashchain import Chain
-from greenops_tb.format.rows import line_cells, row_plan
+from greenops_tb.format.rows import row_plan
 from greenops_tb.format.schema import Record
 from greenops_tb.format.text import RecordText
 from greenops_tb.sinks.lines import complete_end, first_line, lines_backward, parse_row
@@ -39,6 +41,19 @@ class _Line:
 
     def write(self, s: str) -> None:
         self.text = s
+
+
+#: columns holding JSON, a new text in every row
+_JSON_COLUMNS = frozenset(c for f in FIELDS if f.cell in (Cell.JSON, Cell.WATCH, Cell.DEVICES)
+                          for c in f.columns) - {"provenance"}
+
+
+def _quote_json(cell: str) -> str:
+    """A JSON cell as the csv writer writes it (RFC 4180: quoted when it holds a quote or a comma, quotes
+    doubled). JSON text holds no raw line break, the only other reason to quote."""
+    if '"' in cell or "," in cell:
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
 
 
 #: how every green CSV header starts (the required columns lead, in schema order)
@@ -146,31 +161,34 @@ class CsvSink:
         self._row = row_plan(tuple(c for c in header if c != CHAIN_COLUMN))
         self._chain_at = header.index(CHAIN_COLUMN) if CHAIN_COLUMN in header else -1
         text_at = self._row.text_at
-        if self._chain_at >= 0:  # the chain cell is inserted at _chain_at
-            text_at = tuple(i + (i >= self._chain_at) for i in text_at) + (self._chain_at,)
-        # cells new in every row (device energies, chain hash) are quoted without being remembered
-        unique = {i for i in text_at if header[i] in ("devices_json", CHAIN_COLUMN)}
-        self._text_at = tuple(i for i in text_at if i not in unique)
-        self._unique_at = tuple(sorted(unique))
-        self._quoted: dict[str, str] = {}
+        if self._chain_at >= 0:  # the chain cell (hex: never quoted) is inserted at _chain_at
+            text_at = tuple(i + (i >= self._chain_at) for i in text_at)
+        # JSON cells are new in every row: quoted by the rule, the other text cells remembered as a group
+        json_at = tuple(i for i in text_at if header[i] in _JSON_COLUMNS)
+        self._text_at = tuple(i for i in text_at if i not in json_at)
+        self._json_at = json_at
+        self._texts_of = operator.itemgetter(*self._text_at) if len(self._text_at) > 1 else (
+            lambda cells: tuple(cells[i] for i in self._text_at))
+        self._quoted: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def _write_cells(self, cells: list[str]) -> None:
         self._csv.writerow(cells)
         self._rows.append(self._line.text)
 
     def _quote_once(self, cell: str) -> str:
-        """``cell`` as the csv writer writes it inside a row."""
+        """``cell`` as the csv writer writes it inside a row ('' stays empty)."""
+        if not cell:
+            return cell
         self._csv.writerow((cell,))
         return self._line.text[:-2]  # without the line terminator
 
-    def _quote(self, cell: str) -> str:
-        """:meth:`_quote_once`, remembered for repeated text."""
-        q = self._quoted.get(cell)
+    def _quote_texts(self, texts: tuple[str, ...]) -> tuple[str, ...]:
+        """The text cells of a row as the csv writer writes them, remembered (the same few in every row)."""
+        q = self._quoted.get(texts)
         if q is None:
-            q = self._quote_once(cell)
             if len(self._quoted) >= 256:
                 self._quoted.clear()
-            self._quoted[cell] = q
+            q = self._quoted[texts] = tuple(map(self._quote_once, texts))
         return q
 
     def write(self, item: Record | RecordText, closing: bool = False) -> None:
@@ -192,15 +210,13 @@ class CsvSink:
     def _append(self, rec: Record, text: RecordText | None) -> None:
         if self.header is None:
             self._start(rec)
-        cells = line_cells(self._row(rec, text))
+        cells = self._row(rec, text)
         if self._chain_at >= 0:
             cells.insert(self._chain_at, rec.chain_hash)
-        for i in self._text_at:
-            if cells[i]:  # an empty cell is written as nothing, as csv writes it inside a row
-                cells[i] = self._quote(cells[i])
-        for i in self._unique_at:
-            if cells[i]:
-                cells[i] = self._quote_once(cells[i])
+        for i, q in zip(self._text_at, self._quote_texts(self._texts_of(cells))):
+            cells[i] = q
+        for i in self._json_at:
+            cells[i] = _quote_json(cells[i])
         self._rows.append(",".join(cells) + "\r\n")
 
     def close(self) -> None:

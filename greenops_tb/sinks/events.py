@@ -54,7 +54,7 @@ class _Layout:
         rec, event = text.rec, self._event
         event.wall_time = rec.end_time
         event.step = rec.step
-        self._record[0] = text.json().encode()
+        self._record[0] = text.json_bytes()
         values = [*self._attrs(rec), *rec.watched.values()]
         for box, v in zip(self._scalars, values):
             box.simple_value = v
