@@ -54,7 +54,7 @@ def _run_and_kill(run_dir: str, script: str, delay: float, *args: str) -> tuple[
     os.kill(proc.pid, signal.SIGKILL)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    lines = [ln.split() for ln in out.splitlines()[:-1]]  # the last line may be cut
+    lines = [ln.split() for ln in out.splitlines(keepends=True) if ln.endswith("\n")]  # the last one may be cut
     return [(k, int(n), float(t)) for k, n, t in lines], killed
 
 
