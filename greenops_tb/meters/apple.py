@@ -59,6 +59,8 @@ def _mj(metrics: Any, fields: Sequence[str]) -> int | None:
 class AppleSiliconSource(EnergySource):
     """CPU, GPU, ANE and DRAM energy of the SoC from its cumulative IOReport counters."""
 
+    fixed_provenance = True
+
     scope = "host"
 
     def __init__(self, monitor: Any) -> None:

@@ -88,6 +88,9 @@ class EnergySource(ABC):
     #: host), "process" (this process's share, e.g. the CPU-time model: measured on every rank) or "device"
     #: (devices this rank uses, e.g. its GPUs); None: "device" for GPU-only sources, else "host"
     scope: str | None = None
+    #: True when ``provenance()`` never changes (a model's label): the :class:`Meter` then reads it once, not
+    #: at every boundary; sources whose labels note glitches as they happen keep False
+    fixed_provenance: bool = False
 
     @abstractmethod
     def read(self) -> Sequence[float]:
@@ -187,6 +190,7 @@ class Meter:
         self.devices: tuple[Device, ...] = tuple(d for s in sources for d in s.devices)
         self._lock = threading.Lock()
         self._any_context = any(slot.has_context for slot in self._slots)
+        self._fixed: tuple[str, ...] | None = None  # the labels, while every source's are fixed
         self._sampler = None
         if any(s.sample_interval for s in sources):
             from greenops_tb.meters.sampler import Sampler
@@ -264,16 +268,22 @@ class Meter:
                 log.debug("closing %s failed", type(failing).__name__, exc_info=True)
             slot.offset = list(slot.last)
             slot.set_source(repl)
+            self._fixed = None
             self._any_context = any(s.has_context for s in self._slots)
             if self._sampler is not None and repl.sample_interval:
                 self._sampler.register(repl, on_error=self._make_on_error(slot))
 
     def provenance(self) -> tuple[str, ...]:
         """Label per device, with the fallback reason where one happened."""
+        if self._fixed is not None:
+            return self._fixed
         out: list[str] = []
         for slot in self._slots:
             out.extend(p + slot.note for p in slot.source.provenance())
-        return tuple(out)
+        labels = tuple(out)
+        if all(slot.source.fixed_provenance for slot in self._slots):
+            self._fixed = labels  # until a source is replaced (see _degrade)
+        return labels
 
     def close(self) -> None:
         for slot in self._slots:

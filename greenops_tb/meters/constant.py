@@ -20,6 +20,8 @@ from greenops_tb.meters.base import Device, EnergySource
 class ConstantPowerSource(EnergySource):
     """Each device draws a fixed power (W) from construction on."""
 
+    fixed_provenance = True
+
     def __init__(
         self,
         watts: Mapping[str, float],

@@ -29,6 +29,8 @@ _GB = 1e9
 class ModelCpuSource(EnergySource):
     """CPU energy modelled as TDP x this process's share of all logical CPUs."""
 
+    fixed_provenance = True
+
     scope = "process"
 
     def __init__(self, tdp: CpuTdp | None = None, *, cpus: int | None = None) -> None:
@@ -48,6 +50,8 @@ class ModelCpuSource(EnergySource):
 
 class ModelRamSource(EnergySource):
     """RAM energy modelled as W/GB x this process's resident set size, integrated over time."""
+
+    fixed_provenance = True
 
     scope = "process"
 
