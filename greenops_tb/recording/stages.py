@@ -53,8 +53,11 @@ from greenops_tb.recording.watch import Watches
 #: Queued boundaries beyond which the caller builds them itself (a loop that updates faster than records
 #: are built: memory and the crash window stay bounded).
 MAX_QUEUED = 1024
-#: The background thread hands the GIL back after building for this long.
-PACE_S = 0.002
+#: The background thread hands the GIL back after building for this long...
+PACE_S = 0.0005
+#: ...by sleeping this long: a thread waiting for the GIL (the training loop between two torch ops) gets it
+#: for sure (``sleep(0)`` often takes it straight back before the waiting thread wakes)
+YIELD_S = 0.0001
 #: the background thread leaves a stage's latest ``update()`` this long for a ``stop()`` to extend (inside the
 #: crash window: it is built at the thread's next wake, :data:`~greenops_tb.recording.batch.WINDOW_S` later)
 HOLD_S = 0.04
@@ -262,7 +265,7 @@ class Stages:
                     break
                 self._build(queue.popleft())
                 if pace and clock() - handed > PACE_S:
-                    time.sleep(0)
+                    time.sleep(YIELD_S)
                     handed = clock()
             if self._written is not None:
                 self._written()
