@@ -134,8 +134,9 @@ class _Slot:
     __slots__ = ("source", "offset", "last", "note", "failed", "has_context", "_no_context")
 
     def __init__(self, source: EnergySource) -> None:
-        self.offset = [0.0] * len(source.devices)
-        self.last = [0.0] * len(source.devices)
+        #: joules of the sources this one replaced, per device (None before a fallback: nothing to add)
+        self.offset: list[float] | None = None
+        self.last: Sequence[float] = [0.0] * len(source.devices)
         self.note = ""
         self.failed: BaseException | None = None
         self.set_source(source)
@@ -191,6 +192,7 @@ class Meter:
         self._lock = threading.Lock()
         self._any_context = any(slot.has_context for slot in self._slots)
         self._fixed: tuple[str, ...] | None = None  # the labels, while every source's are fixed
+        self._swaps = 0  # sources replaced so far (a label computed before a swap is never kept)
         self._sampler = None
         if any(s.sample_interval for s in sources):
             from greenops_tb.meters.sampler import Sampler
@@ -228,7 +230,7 @@ class Meter:
                 except Exception as err2:  # noqa: BLE001
                     self._degrade(slot, slot.source, err2)
                     vals = slot.source.read_at(t_mono)
-            cur = [o + v for o, v in zip(slot.offset, vals)]
+            cur = tuple(vals) if slot.offset is None else [o + v for o, v in zip(slot.offset, vals)]
             slot.last = cur
             joules.extend(cur)
         if not self._any_context:
@@ -268,6 +270,7 @@ class Meter:
                 log.debug("closing %s failed", type(failing).__name__, exc_info=True)
             slot.offset = list(slot.last)
             slot.set_source(repl)
+            self._swaps += 1
             self._fixed = None
             self._any_context = any(s.has_context for s in self._slots)
             if self._sampler is not None and repl.sample_interval:
@@ -277,11 +280,12 @@ class Meter:
         """Label per device, with the fallback reason where one happened."""
         if self._fixed is not None:
             return self._fixed
+        swaps = self._swaps
         out: list[str] = []
         for slot in self._slots:
             out.extend(p + slot.note for p in slot.source.provenance())
         labels = tuple(out)
-        if all(slot.source.fixed_provenance for slot in self._slots):
+        if swaps == self._swaps and all(slot.source.fixed_provenance for slot in self._slots):
             self._fixed = labels  # until a source is replaced (see _degrade)
         return labels
 

@@ -17,7 +17,8 @@ tag's metadata from its first event and ignores it afterwards.
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable
+from itertools import chain, compress
+from typing import Any, Callable, Iterable
 
 from tensorboard.compat.proto import event_pb2
 
@@ -29,33 +30,31 @@ from greenops_tb.format.text import RecordText
 from greenops_tb.sinks.event_file import FastFileWriter
 
 
-_ALL_ATTRS = tuple(EVENT_SCALARS.values())
-_EVENT_VALUES = operator.attrgetter(*_ALL_ATTRS)
+_EVENT_VALUES = operator.attrgetter(*EVENT_SCALARS.values())
+_NONES = (None,) * len(EVENT_SCALARS)
 
 
 class _Layout:
     """One cached event for records of one layout; :meth:`fill` overwrites its values and serialises it."""
 
-    __slots__ = ("_event", "_record", "_scalars", "_attrs", "_watched", "_fresh")
+    __slots__ = ("_event", "_record", "_scalars", "_fresh")
 
-    def __init__(self, rec: Record, attrs: tuple[str, ...], announced: set[str], tag_suffix: str) -> None:
+    def __init__(self, rec: Record, announced: set[str], tag_suffix: str) -> None:
         self._event = event_pb2.Event(summary=record_summary(rec, tag_suffix=tag_suffix))
         values = self._event.summary.value
         self._record = values[0].tensor.string_val
         self._scalars = list(values[1:])
-        self._attrs = operator.attrgetter(*attrs) if len(attrs) > 1 else (lambda rec: tuple(getattr(rec, a) for a in attrs))
-        self._watched = tuple(rec.watched)
         self._fresh = values[0].tag not in announced  # its first event in this file carries the metadata
         if not self._fresh:
             values[0].ClearField("metadata")
         announced.add(values[0].tag)
 
-    def fill(self, text: RecordText) -> bytes:
+    def fill(self, text: RecordText, values: Iterable[float]) -> bytes:
+        """The event of ``text.rec``, whose scalars (its layout's, in order) are ``values``."""
         rec, event = text.rec, self._event
         event.wall_time = rec.end_time
         event.step = rec.step
         self._record[0] = text.json_bytes()
-        values = [*self._attrs(rec), *rec.watched.values()]
         for box, v in zip(self._scalars, values):
             box.simple_value = v
         data = event.SerializeToString()
@@ -80,12 +79,13 @@ class RecordEvents:
         text = item if isinstance(item, RecordText) else RecordText(item)
         rec = text.rec
         values = _EVENT_VALUES(rec)
-        attrs = _ALL_ATTRS if None not in values else tuple(a for a, v in zip(_ALL_ATTRS, values) if v is not None)
-        key = (rec.stage, attrs, *rec.watched)
+        unknown = tuple(map(operator.is_, values, _NONES))  # which scalars are None (not written)
+        key = (rec.stage, unknown, *rec.watched)
         layout = self._layouts.get(key)
         if layout is None:
-            layout = self._layouts[key] = _Layout(rec, attrs, self._announced, self._tag_suffix)
-        return layout.fill(text)
+            layout = self._layouts[key] = _Layout(rec, self._announced, self._tag_suffix)
+        known = values if True not in unknown else compress(values, map(operator.not_, unknown))
+        return layout.fill(text, chain(known, rec.watched.values()))
 
 
 class EventSink:
