@@ -56,10 +56,15 @@ def masked_crc32c(data: bytes) -> int:
     return (((x >> 15) | (x << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
+def frame_parts(data: bytes) -> tuple[bytes, bytes, bytes]:
+    """One TFRecord in three parts to join: length and its masked CRC, ``data``, its masked CRC."""
+    header = _LEN.pack(len(data))
+    return header + _CRC.pack(masked_crc32c(header)), data, _CRC.pack(masked_crc32c(data))
+
+
 def frame(data: bytes) -> bytes:
     """One TFRecord: length, its masked CRC, ``data``, its masked CRC."""
-    header = _LEN.pack(len(data))
-    return header + _CRC.pack(masked_crc32c(header)) + data + _CRC.pack(masked_crc32c(data))
+    return b"".join(frame_parts(data))
 
 
 class EventFile:
@@ -110,12 +115,14 @@ class EventFile:
     def write_now(self, events: list[bytes]) -> None:
         """Append serialised ``Event``s and write the buffer to the file in the calling thread (a batch of
         records: no wake-up of the flush thread)."""
-        records = [frame(data) for data in events]
+        parts: list[bytes] = []
+        for data in events:
+            parts += frame_parts(data)  # joined once, when written: each event is copied once
         if self._error is not None:
             raise self._error
         with self._lock:
             self._check()
-            self._buf += records
+            self._buf += parts
             self._write_out()
 
     def wake(self) -> None:
