@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import tomllib
-
 from greenops_tb.errors import UsageError
 
 
@@ -71,6 +69,8 @@ def read_config(path: Path | None) -> dict[str, Any]:
     """The ``[grid]`` table of the TOML file (keys: country, region, cloud, price_per_kwh, currency, live)."""
     if path is None:
         return {}
+    import tomllib  # only when a config file exists (most runs have none: start-up stays lean)
+
     try:
         with path.open("rb") as f:
             data = tomllib.load(f)
