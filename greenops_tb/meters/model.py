@@ -44,6 +44,9 @@ class ModelCpuSource(EnergySource):
     def read(self) -> Sequence[float]:
         return [(time.process_time() - self._c0) * self._w_per_cpu_s]
 
+    def read_at(self, t_mono: float) -> Sequence[float]:
+        return [(time.process_time() - self._c0) * self._w_per_cpu_s]  # CPU time so far: read now, one call
+
     def provenance(self) -> Sequence[str]:
         return [self._label]
 
