@@ -213,7 +213,15 @@ class Meter:
         return on_error
 
     def read(self) -> Reading:
-        """Every source's cumulative joules at one instant: ``t_mono`` is read once and serves them all."""
+        """Every source's cumulative joules at one instant: ``t_mono`` is read once and serves them all.
+
+        A source replaced by its fallback during the read did not exist at that instant: every source is then
+        read again at a new one, so the replacement's energy counts from this reading on, none of it lost."""
+        swaps = self._swaps
+        reading = self._read_all()
+        return reading if self._swaps == swaps else self._read_all()
+
+    def _read_all(self) -> Reading:
         t_mono = time.perf_counter()
         t_wall = time.time()
         joules: list[float] = []
