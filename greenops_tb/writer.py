@@ -247,8 +247,7 @@ class GreenSummaryWriter(SummaryWriter):
         Only the meter is read here: the record is built and written in the background within ~100 ms
         (see :mod:`greenops_tb.recording.batch`); the returned :class:`PendingRecord` gives its fields
         (building it first if it is still queued)."""
-        if self._closed:
-            self._check_open()  # raises, saying why
+        self._check_open()
         return self._stages.update(name, step=step, samples=samples, tokens=tokens)
 
     def count(self, name: str, *, samples: int | None = None, tokens: int | None = None) -> None:

@@ -48,8 +48,7 @@ class RowPlan:
     of text cells: the only ones a CSV writer may have to quote.
     """
 
-    __slots__ = ("_numbers", "_texts", "_mix", "_watch", "_header_watch", "_derived", "_order", "text_at",
-                 "_text_cells")
+    __slots__ = ("_numbers", "_texts", "_mix", "_watch", "_header_watch", "_derived", "_order", "text_at")
 
     def __init__(self, columns: Sequence[str]) -> None:
         groups: list[list[Any]] = [[] for _ in Cells]
@@ -63,7 +62,6 @@ class RowPlan:
         self._watch: tuple[str, ...] = tuple(groups[Cells.WATCH])
         self._derived: list[tuple[Cell, str]] = groups[Cells.DERIVED]
         self._header_watch = frozenset(self._watch)
-        self._text_cells: dict[tuple[str, ...], list[str]] = {}  # the text fields' values -> their cells
         self.text_at: tuple[int, ...] = tuple(pos for pos, (g, _) in enumerate(where) if g in _TEXT_GROUPS)
         starts = [0]
         for grp in groups:
@@ -89,12 +87,12 @@ class RowPlan:
         if self._watch:
             values += tuple(map(rec.watched.get, self._watch))
         cells = number_cells(values)
-        cells += self._text_cells_of(self._texts(rec))
+        cells += _text_cells(self._texts(rec))
         for cell, key in self._derived:
             if cell is Cell.JSON:  # a name -> float field, key: its name ('' while empty)
                 cells.append(map_json(d) if (d := getattr(rec, key)) else "")
             elif key == "provenance":
-                cells += self._text_cells_of((rec.provenance,))
+                cells += _text_cells((rec.provenance,))
             elif key == "devices_json":
                 cells.append(text.devices_json)
             elif rec.watched.keys() <= self._header_watch:  # watched_extra, nothing extra
@@ -103,20 +101,14 @@ class RowPlan:
                 cells.append(map_json({k: v for k, v in rec.watched.items() if k not in self._header_watch}))
         return list(self._order(cells))
 
-    def _text_cells_of(self, texts: tuple[str, ...]) -> list[str]:
-        """The cells of text values (the same few in every record of a run: remembered)."""
-        out = self._text_cells.get(texts)
-        if out is None:
-            if len(self._text_cells) >= 256:
-                self._text_cells.clear()
-            out = self._text_cells[texts] = [_one_line(neutralise_text(t)) for t in texts]
-        return out
 
 
-def _one_line(cell: str) -> str:
-    """A text cell as one CSV line holds it: raw line breaks become spaces (one line is one row). The other
-    cells never hold one: numbers, and JSON (which escapes them)."""
-    return cell.replace("\r", " ").replace("\n", " ")
+@functools.lru_cache(maxsize=256)
+def _text_cells(texts: tuple[str, ...]) -> tuple[str, ...]:
+    """The cells of text values (the same few in every record of a run: remembered), neutralised and one line
+    each: raw line breaks become spaces (one line is one row). The other cells never hold one: numbers, and
+    JSON (which escapes them)."""
+    return tuple(neutralise_text(t).replace("\r", " ").replace("\n", " ") for t in texts)
 
 
 @functools.lru_cache(maxsize=64)

@@ -40,8 +40,6 @@ _NULL = "null"
 
 def _cell(v: Any) -> str:
     """One number's CSV text on the standard library's path: '' for None, ``nan``/``inf`` kept."""
-    if v is None:
-        return ""
     return repr(v) if type(v) is int else format_float(v)
 
 

@@ -42,7 +42,7 @@ class ModelCpuSource(EnergySource):
         self._c0 = time.process_time()
 
     def read(self) -> Sequence[float]:
-        return [(time.process_time() - self._c0) * self._w_per_cpu_s]
+        return self.read_at(time.perf_counter())
 
     def read_at(self, t_mono: float) -> Sequence[float]:
         return [(time.process_time() - self._c0) * self._w_per_cpu_s]  # CPU time so far: read now, one call

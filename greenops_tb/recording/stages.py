@@ -134,7 +134,6 @@ class Stages:
         self._build_lock = threading.Lock()
         self._queue: deque[tuple] = deque()  # boundaries not yet built, in order
         self._batcher = Batcher(functools.partial(self.drain, pace=True)) if batched else None
-        self._drain_now = self.drain  # what each PendingRecord builds with (bound once)
         self._closed = ""  # why calls are refused, once closed
         self._stages: dict[str, _Stage] = {}
         self._open: dict[str, _Stage] = {}
@@ -317,9 +316,7 @@ class Stages:
         if before is not None:
             before()
         with self._lock:
-            st = self._stages.get(name)
-            if st is None or st.open_at is None or self._closed:  # raises, saying why
-                st = self._running(name, "update" if reopen else "stop")
+            st = self._running(name, "update" if reopen else "stop")
             if not reopen and step is None and samples is None and tokens is None:
                 tail = self._extend_last_update(name, st)
                 if tail is not None:
@@ -327,7 +324,7 @@ class Stages:
             reading = self._meter.read()
             stage_step = st.step if step is None else step
             axis = self._axis_step(st, step, stage_step)
-            pending = PendingRecord(self._drain_now)
+            pending = PendingRecord(self.drain)
             seq = self._seq
             self._seq = seq + 1
             self._queue.append((reading, True, self._intensity(), (

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import operator
 import os
 from typing import Sequence
@@ -30,7 +31,7 @@ from greenops_tb.format.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLU
 from greenops_tb.format.hashchain import Chain
 from greenops_tb.format.rows import row_plan
 from greenops_tb.format.schema import Record
-from greenops_tb.format.text import RecordText
+from greenops_tb.format.text import RecordText, getter
 from greenops_tb.sinks.lines import complete_end, first_line, lines_backward, parse_row
 
 
@@ -167,9 +168,9 @@ class CsvSink:
         json_at = tuple(i for i in text_at if header[i] in _JSON_COLUMNS)
         self._text_at = tuple(i for i in text_at if i not in json_at)
         self._json_at = json_at
-        self._texts_of = operator.itemgetter(*self._text_at) if len(self._text_at) > 1 else (
-            lambda cells: tuple(cells[i] for i in self._text_at))
-        self._quoted: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._texts_of = getter(self._text_at, operator.itemgetter)
+        # the text cells of a row as the csv writer writes them, remembered (the same few in every row)
+        self._quote_texts = functools.lru_cache(maxsize=256)(lambda texts: tuple(map(self._quote_once, texts)))
 
     def _write_cells(self, cells: list[str]) -> None:
         self._csv.writerow(cells)
@@ -181,15 +182,6 @@ class CsvSink:
             return cell
         self._csv.writerow((cell,))
         return self._line.text[:-2]  # without the line terminator
-
-    def _quote_texts(self, texts: tuple[str, ...]) -> tuple[str, ...]:
-        """The text cells of a row as the csv writer writes them, remembered (the same few in every row)."""
-        q = self._quoted.get(texts)
-        if q is None:
-            if len(self._quoted) >= 256:
-                self._quoted.clear()
-            q = self._quoted[texts] = tuple(map(self._quote_once, texts))
-        return q
 
     def write(self, item: Record | RecordText, closing: bool = False) -> None:
         """Append a record (or its :class:`RecordText`, numbers formatted already; every record, ``closing``
