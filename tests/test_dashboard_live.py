@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from plugin_fixtures import TensorBoardProcess
-from test_dashboard_browser import green_frame, launch, playwright
+from test_dashboard_browser import chromium, green_frame
 
 from greenops_tb import GreenSummaryWriter
 
@@ -55,7 +55,6 @@ def _readme_run(log_dir: Path) -> list[int]:
 
 
 def test_readme_run_charts_never_go_backwards(tmp_path: Path) -> None:
-    sync_playwright = playwright()
     logdir = tmp_path / "logs"
     val_steps = _readme_run(logdir / "readme")
     tb = TensorBoardProcess(logdir, load_fast=True)
@@ -73,17 +72,13 @@ def test_readme_run_charts_never_go_backwards(tmp_path: Path) -> None:
         tags = json.loads(tb.wait_for("/data/plugin/scalars/tags", lambda b: b"watch/" in b))["readme"]
         assert "watch/train/train.backward_kwh" in tags and "watch/train/loss" in tags and "watch/eval/loss" in tags
         assert not [t for t in tags if t.startswith("watch/eval/train.")], sorted(tags)
-        with sync_playwright() as p:
-            browser = launch(p)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(tb.url + "/#green")
-                frame = green_frame(page)
-                frame.wait_for_selector("body[data-state=ready]", timeout=60_000)
-                frame.wait_for_selector("[data-chart='watch:loss'][data-rendered='1']", timeout=30_000)
-                lines = frame.evaluate(LINE_XS)
-            finally:
-                browser.close()
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(tb.url + "/#green")
+            frame = green_frame(page)
+            frame.wait_for_selector("body[data-state=ready]", timeout=60_000)
+            frame.wait_for_selector("[data-chart='watch:loss'][data-rendered='1']", timeout=30_000)
+            lines = frame.evaluate(LINE_XS)
     finally:
         tb.stop()
     charts = {line["chart"] for line in lines}
@@ -113,7 +108,6 @@ LIVE_TRAINING = textwrap.dedent("""
 
 
 def test_tab_opened_before_training_follows_the_new_run(tmp_path: Path) -> None:
-    sync_playwright = playwright()
     logdir = tmp_path / "logs"
     logdir.mkdir()
     tb = TensorBoardProcess(logdir, load_fast=True)
@@ -121,26 +115,22 @@ def test_tab_opened_before_training_follows_the_new_run(tmp_path: Path) -> None:
     trainer = None
     try:
         tb.wait_for("/data/plugin/green/runs", lambda b: b.strip() != b"")
-        with sync_playwright() as p:
-            browser = launch(p)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.goto(tb.url + "/#green")
-                frame = green_frame(page)
-                frame.wait_for_selector("body[data-state=empty]", timeout=30_000)
-                marker = tmp_path / "train-done"
-                trainer = subprocess.Popen([sys.executable, "-c", LIVE_TRAINING, str(logdir / "live"), str(marker)])
-                # no click from here on: the run appears, selected, with its cards
-                frame.wait_for_selector("[data-testid=headline] [data-metric=energy_kwh]", timeout=90_000)
-                assert frame.locator("input[data-run='live']").is_checked()
-                assert "train" in frame.locator("[data-testid=stages]").inner_text()
-                # and the stage that starts later shows up by itself
-                frame.wait_for_function(
-                    "() => document.querySelector('[data-testid=stages]')?.innerText.includes('eval')", timeout=90_000)
-                assert marker.exists()
-            finally:
-                browser.close()
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(tb.url + "/#green")
+            frame = green_frame(page)
+            frame.wait_for_selector("body[data-state=empty]", timeout=30_000)
+            marker = tmp_path / "train-done"
+            trainer = subprocess.Popen([sys.executable, "-c", LIVE_TRAINING, str(logdir / "live"), str(marker)])
+            # no click from here on: the run appears, selected, with its cards
+            frame.wait_for_selector("[data-testid=headline] [data-metric=energy_kwh]", timeout=90_000)
+            assert frame.locator("input[data-run='live']").is_checked()
+            assert "train" in frame.locator("[data-testid=stages]").inner_text()
+            # and the stage that starts later shows up by itself
+            frame.wait_for_function(
+                "() => document.querySelector('[data-testid=stages]')?.innerText.includes('eval')", timeout=90_000)
+            assert marker.exists()
     finally:
         if trainer is not None:
             trainer.kill()

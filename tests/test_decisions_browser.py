@@ -10,15 +10,7 @@ from cli_runs import cli
 from decision_runs import counted_run
 from plugin_fixtures import TensorBoardProcess
 from test_dashboard_browser import (
-    ARTIFACTS,
-    assert_quantity,
-    axis_names,
-    clipped_labels,
-    green_frame,
-    launch,
-    open_green,
-    playwright,
-    wait_ready,
+    ARTIFACTS, assert_quantity, axis_names, chromium, clipped_labels, green_frame, open_green, wait_ready,
 )
 
 WHATIF_TOP = 15  # what the tab asks for (frontend/src/sections/decisions.ts)
@@ -66,7 +58,6 @@ def _ranked(w: dict) -> list[tuple[str, float]]:
 
 
 def test_efficiency_and_whatif_panels_show_the_cli_numbers(served, capsys) -> None:  # type: ignore[no-untyped-def]
-    sync_playwright = playwright()
     tb, logdir = served
     code, out, err = cli(capsys, "summary", str(logdir), "--json")
     assert code == 0, err
@@ -80,71 +71,62 @@ def test_efficiency_and_whatif_panels_show_the_cli_numbers(served, capsys) -> No
         whatifs[scope] = json.loads(out)
     errors: list[str] = []
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            page, frame = open_green(browser, tb.url, errors, viewport={"width": 1400, "height": 2400})
-            wait_ready(frame, "counted")
-            # efficiency cards: the CLI's numbers (raw) and as shown
-            for metric in ("j_per_unit", "g_per_unit", "units_per_kwh"):
-                el = frame.locator(f"[data-testid=efficiency] [data-metric={metric}]")
-                assert math.isclose(float(el.get_attribute("data-value")), eff[metric], rel_tol=1e-12), metric
-            assert_joules(frame.locator("[data-metric=j_per_unit] .value").inner_text(), eff["j_per_unit"])
-            assert_quantity(frame.locator("[data-metric=g_per_unit] .value").inner_text().removesuffix(" CO2e"),
-                            eff["g_per_unit"] / 1000)
-            assert "per sample (train)" in frame.locator("[data-testid=efficiency]").inner_text()
-            # the ranges under the cards
-            r = frame.locator("[data-range=co2_kg]")
-            want = summary["ranges"]["totals"]["co2_kg"]
-            assert (float(r.get_attribute("data-low")), float(r.get_attribute("data-high"))) == \
-                pytest.approx((want["low"], want["high"]), rel=1e-12)
-            # per-stage efficiency column
-            cell = frame.locator("[data-efficiency=train]").inner_text()
-            assert cell.endswith("/ sample") and "CO2e" in cell
-            frame.wait_for_selector("[data-chart=efficiency][data-rendered='1']")
-            # energy per sample: its axis in the card's unit per sample
-            assert axis_names(frame, "efficiency")[1] == \
-                frame.locator("[data-metric=j_per_unit] .value").inner_text().split()[-1] + " / sample"
-            # the same run elsewhere starts from the places a user can choose; every bar's number is the CLI's
-            frame.wait_for_selector("[data-chart=whatif][data-rendered='1']")
-            section = frame.locator("[data-testid=whatif]")
-            assert section.get_attribute("data-scope") == "choices"
-            _same_places(_places(frame), _ranked(whatifs["choices"]))
-            assert f"rank {whatifs['choices']['rank']} of" in section.inner_text()
-            assert "places you can choose" in section.inner_text()
-            # the world ranking is one click away
-            frame.locator("[data-testid=whatif-world]").click()
-            frame.wait_for_selector("[data-testid=whatif][data-scope=world] [data-testid=whatif-world][aria-pressed=true]")
-            _same_places(_places(frame), _ranked(whatifs["world"]))
-            assert f"rank {whatifs['world']['rank']} of" in frame.locator("[data-testid=whatif]").inner_text()
-            frame.wait_for_selector("[data-chart=whatif][data-rendered='1']")
-            assert not any(clipped_labels(frame).values()), clipped_labels(frame)
-            page.screenshot(path=str(ARTIFACTS / "green-tab-decisions.png"), full_page=True)
-            assert not errors, "console errors:\n" + "\n".join(errors)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page, frame = open_green(browser, tb.url, errors, viewport={"width": 1400, "height": 2400})
+        wait_ready(frame, "counted")
+        # efficiency cards: the CLI's numbers (raw) and as shown
+        for metric in ("j_per_unit", "g_per_unit", "units_per_kwh"):
+            el = frame.locator(f"[data-testid=efficiency] [data-metric={metric}]")
+            assert math.isclose(float(el.get_attribute("data-value")), eff[metric], rel_tol=1e-12), metric
+        assert_joules(frame.locator("[data-metric=j_per_unit] .value").inner_text(), eff["j_per_unit"])
+        assert_quantity(frame.locator("[data-metric=g_per_unit] .value").inner_text().removesuffix(" CO2e"),
+                        eff["g_per_unit"] / 1000)
+        assert "per sample (train)" in frame.locator("[data-testid=efficiency]").inner_text()
+        # the ranges under the cards
+        r = frame.locator("[data-range=co2_kg]")
+        want = summary["ranges"]["totals"]["co2_kg"]
+        assert (float(r.get_attribute("data-low")), float(r.get_attribute("data-high"))) == \
+            pytest.approx((want["low"], want["high"]), rel=1e-12)
+        # per-stage efficiency column
+        cell = frame.locator("[data-efficiency=train]").inner_text()
+        assert cell.endswith("/ sample") and "CO2e" in cell
+        frame.wait_for_selector("[data-chart=efficiency][data-rendered='1']")
+        # energy per sample: its axis in the card's unit per sample
+        assert axis_names(frame, "efficiency")[1] == \
+            frame.locator("[data-metric=j_per_unit] .value").inner_text().split()[-1] + " / sample"
+        # the same run elsewhere starts from the places a user can choose; every bar's number is the CLI's
+        frame.wait_for_selector("[data-chart=whatif][data-rendered='1']")
+        section = frame.locator("[data-testid=whatif]")
+        assert section.get_attribute("data-scope") == "choices"
+        _same_places(_places(frame), _ranked(whatifs["choices"]))
+        assert f"rank {whatifs['choices']['rank']} of" in section.inner_text()
+        assert "places you can choose" in section.inner_text()
+        # the world ranking is one click away
+        frame.locator("[data-testid=whatif-world]").click()
+        frame.wait_for_selector("[data-testid=whatif][data-scope=world] [data-testid=whatif-world][aria-pressed=true]")
+        _same_places(_places(frame), _ranked(whatifs["world"]))
+        assert f"rank {whatifs['world']['rank']} of" in frame.locator("[data-testid=whatif]").inner_text()
+        frame.wait_for_selector("[data-chart=whatif][data-rendered='1']")
+        assert not any(clipped_labels(frame).values()), clipped_labels(frame)
+        page.screenshot(path=str(ARTIFACTS / "green-tab-decisions.png"), full_page=True)
+        assert not errors, "console errors:\n" + "\n".join(errors)
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_first_chart_is_on_the_first_screen(served, theme: str) -> None:  # type: ignore[no-untyped-def]
     """At 1440x900, TensorBoard's header included, the main chart is on the first screen (all of it), for a single
     run with every card (totals and efficiency) above it, in both themes."""
-    sync_playwright = playwright()
     tb, _logdir = served
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 900}, color_scheme=theme)
-            page.goto(tb.url + "/#green")
-            frame = green_frame(page)
-            wait_ready(frame, "counted")
-            frame.wait_for_selector(f"html[data-theme={theme}]")
-            assert frame.locator("[data-testid=efficiency] [data-metric=j_per_unit]").is_visible()
-            box = frame.locator("[data-chart=series]").bounding_box()  # in the page's pixels, the iframe's offset in
-            cards = frame.locator("[data-testid=headline]").bounding_box()
-            assert box is not None and cards is not None
-            assert cards["y"] < box["y"] < 900, (theme, box)
-            assert box["y"] + box["height"] <= 900, (theme, box)  # and all of it, not just its top
-            print(f"{theme}: first chart top {box['y']:.0f} px, bottom {box['y'] + box['height']:.0f} px of 900")
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1440, "height": 900}, color_scheme=theme)
+        page.goto(tb.url + "/#green")
+        frame = green_frame(page)
+        wait_ready(frame, "counted")
+        frame.wait_for_selector(f"html[data-theme={theme}]")
+        assert frame.locator("[data-testid=efficiency] [data-metric=j_per_unit]").is_visible()
+        box = frame.locator("[data-chart=series]").bounding_box()  # in the page's pixels, the iframe's offset in
+        cards = frame.locator("[data-testid=headline]").bounding_box()
+        assert box is not None and cards is not None
+        assert cards["y"] < box["y"] < 900, (theme, box)
+        assert box["y"] + box["height"] <= 900, (theme, box)  # and all of it, not just its top
+        print(f"{theme}: first chart top {box['y']:.0f} px, bottom {box['y'] + box['height']:.0f} px of 900")

@@ -12,7 +12,7 @@ import pytest
 from cli_runs import cli_process
 from fakes.fake_nvml import FakeGpu, make_fake_nvml
 from plugin_fixtures import TensorBoardProcess, parse_quantity
-from test_dashboard_browser import ARTIFACTS, launch, open_green, playwright
+from test_dashboard_browser import ARTIFACTS, chromium, open_green
 from training import train
 
 LITRES = {"m³": 1e3, "L": 1.0, "mL": 1e-3, "µL": 1e-6, "nL": 1e-9}
@@ -58,45 +58,40 @@ def _select_only(frame, run: str, other: str) -> None:  # type: ignore[no-untype
 
 
 def test_footprint_cards_show_the_cli_numbers(served) -> None:  # type: ignore[no-untyped-def]
-    sync_playwright = playwright()
     tb, cli = served
     errors: list[str] = []
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            page, frame = open_green(browser, tb.url, errors, viewport={"width": 1400, "height": 1800})
-            frame.wait_for_selector("body[data-state=ready]", timeout=30_000)
-            _select_only(frame, "h100", "cpu")
-            want = cli["h100"]
-            for metric, units in (("embodied_kg", KG), ("water_onsite_l", LITRES), ("water_offsite_l", LITRES)):
-                raw, text = _shown(frame, metric)
-                assert want[metric] is not None and float(raw) == want[metric], (metric, raw, want[metric])
-                _same_quantity(text, want[metric], units)
-            section = frame.locator("[data-testid=footprint]")
-            assert section.get_attribute("open") is not None  # every figure known: open
-            breakdown = section.locator("[data-footprint-run=h100]").inner_text()
-            assert "table:nvidia h100 sxm" in breakdown and "class-average:host" in breakdown
-            assert "aws-fleet-2023" in breakdown and "Macknick" in section.inner_text()
-            # the CO2e card is the electricity's alone, as the CLI says
-            co2 = frame.locator("[data-testid=headline] [data-metric=co2_kg]").get_attribute("data-value")
-            assert float(co2) != float(_shown(frame, "embodied_kg")[0])
-            page.screenshot(path=str(ARTIFACTS / "green-tab-footprint.png"), full_page=True)
-            _select_only(frame, "cpu", "h100")
-            # a CPU run: the embodied and on-site figures are unknown, so the section is collapsed, its cards shown
-            assert section.get_attribute("open") is None and not section.locator("[data-footprint-run=cpu]").is_visible()
-            raw, text = _shown(frame, "embodied_kg")
-            assert (raw, text) == ("", "unknown") and cli["cpu"]["embodied_kg"] is None
-            assert cli["cpu"]["water_onsite_l"] is None and _shown(frame, "water_onsite_l")[1] == "unknown"
-            raw, text = _shown(frame, "water_offsite_l")
-            assert float(raw) == cli["cpu"]["water_offsite_l"]
-            _same_quantity(text, cli["cpu"]["water_offsite_l"], LITRES)
-            # opened by the user, it stays open when the tab re-renders (a refresh)
-            section.locator("summary").click()
-            frame.wait_for_selector("details[data-testid=footprint][open]")
-            frame.get_by_role("button", name="Refresh").click()
-            frame.wait_for_selector("body[data-state=ready]")
-            assert section.get_attribute("open") is not None and section.locator("[data-footprint-run=cpu]").is_visible()
-            assert not errors, "console errors:\n" + "\n".join(errors)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page, frame = open_green(browser, tb.url, errors, viewport={"width": 1400, "height": 1800})
+        frame.wait_for_selector("body[data-state=ready]", timeout=30_000)
+        _select_only(frame, "h100", "cpu")
+        want = cli["h100"]
+        for metric, units in (("embodied_kg", KG), ("water_onsite_l", LITRES), ("water_offsite_l", LITRES)):
+            raw, text = _shown(frame, metric)
+            assert want[metric] is not None and float(raw) == want[metric], (metric, raw, want[metric])
+            _same_quantity(text, want[metric], units)
+        section = frame.locator("[data-testid=footprint]")
+        assert section.get_attribute("open") is not None  # every figure known: open
+        breakdown = section.locator("[data-footprint-run=h100]").inner_text()
+        assert "table:nvidia h100 sxm" in breakdown and "class-average:host" in breakdown
+        assert "aws-fleet-2023" in breakdown and "Macknick" in section.inner_text()
+        # the CO2e card is the electricity's alone, as the CLI says
+        co2 = frame.locator("[data-testid=headline] [data-metric=co2_kg]").get_attribute("data-value")
+        assert float(co2) != float(_shown(frame, "embodied_kg")[0])
+        page.screenshot(path=str(ARTIFACTS / "green-tab-footprint.png"), full_page=True)
+        _select_only(frame, "cpu", "h100")
+        # a CPU run: the embodied and on-site figures are unknown, so the section is collapsed, its cards shown
+        assert section.get_attribute("open") is None and not section.locator("[data-footprint-run=cpu]").is_visible()
+        raw, text = _shown(frame, "embodied_kg")
+        assert (raw, text) == ("", "unknown") and cli["cpu"]["embodied_kg"] is None
+        assert cli["cpu"]["water_onsite_l"] is None and _shown(frame, "water_onsite_l")[1] == "unknown"
+        raw, text = _shown(frame, "water_offsite_l")
+        assert float(raw) == cli["cpu"]["water_offsite_l"]
+        _same_quantity(text, cli["cpu"]["water_offsite_l"], LITRES)
+        # opened by the user, it stays open when the tab re-renders (a refresh)
+        section.locator("summary").click()
+        frame.wait_for_selector("details[data-testid=footprint][open]")
+        frame.get_by_role("button", name="Refresh").click()
+        frame.wait_for_selector("body[data-state=ready]")
+        assert section.get_attribute("open") is not None and section.locator("[data-footprint-run=cpu]").is_visible()
+        assert not errors, "console errors:\n" + "\n".join(errors)

@@ -11,7 +11,7 @@ import torch
 from cli_runs import cli_process
 from conftest import constant_writer
 from plugin_fixtures import TensorBoardProcess
-from test_dashboard_browser import ARTIFACTS, launch, open_green, playwright
+from test_dashboard_browser import ARTIFACTS, chromium, open_green
 from torch import nn
 
 from greenops_tb import ConstantPowerSource, InferenceBench
@@ -47,7 +47,6 @@ def _rows(frame, attr: str) -> list[float]:  # type: ignore[no-untyped-def]
 
 
 def test_variants_panel_shows_the_bench_and_projects_the_typed_volume(served) -> None:  # type: ignore[no-untyped-def]
-    sync_playwright = playwright()
     tb, logdir = served
     cli = {}
     for n in ("1000000", "2500000"):
@@ -56,36 +55,32 @@ def test_variants_panel_shows_the_bench_and_projects_the_typed_volume(served) ->
         cli[n] = json.loads(out.stdout)
     errors: list[str] = []
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            page, frame = open_green(browser, tb.url, errors, viewport={"width": 1400, "height": 2400})
-            frame.wait_for_selector("body[data-state=ready]", timeout=30_000)
-            # the bench's two runs and "other" are selected: not one bench, no panel
-            page.wait_for_timeout(1500)
-            assert frame.locator("[data-testid=variants]").count() == 0
-            frame.locator("input[data-run='other']").uncheck()
-            frame.wait_for_selector("[data-chart=variants-bars][data-rendered='1']", timeout=30_000)
-            want = cli["1000000"]["variants"]
-            names = frame.locator("[data-testid=variants] [data-variant]")
-            assert [names.nth(i).get_attribute("data-variant") for i in range(names.count())] == ["eager", "shifted"]
-            for got, row in zip(_rows(frame, "data-j"), want):
-                assert math.isclose(got, row["j_per_request"], rel_tol=1e-12)
-            for got, row in zip(_rows(frame, "data-kwh-year"), want):
-                assert math.isclose(got, row["kwh_per_year"], rel_tol=1e-12)
-            assert frame.locator("[data-outputs=differ]").count() == 1
-            assert frame.locator("[data-recommended]").get_attribute("data-recommended") == "eager"
-            not_built = frame.locator("[data-testid=not-built]").inner_text()
-            assert "channels_last" in not_built and "autocast_fp16" in not_built and "left out (skip=)" in not_built
-            # type a volume: the projection follows, as the CLI computes it at that volume
-            frame.locator("[data-testid=variants-volume]").fill("2500000")
-            frame.wait_for_function("() => document.querySelector('[data-testid=variants] h3:nth-of-type(2)')"
-                                    "?.textContent.includes('2,500,000')", timeout=15_000)
-            for got, row in zip(_rows(frame, "data-kwh-year"), cli["2500000"]["variants"]):
-                assert math.isclose(got, row["kwh_per_year"], rel_tol=1e-12)
-            for got, row in zip(_rows(frame, "data-hours"), cli["2500000"]["variants"]):
-                assert math.isclose(got, row["compute_hours_per_day"], rel_tol=1e-12)
-            page.screenshot(path=str(ARTIFACTS / "variants.png"), full_page=True)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page, frame = open_green(browser, tb.url, errors, viewport={"width": 1400, "height": 2400})
+        frame.wait_for_selector("body[data-state=ready]", timeout=30_000)
+        # the bench's two runs and "other" are selected: not one bench, no panel
+        page.wait_for_timeout(1500)
+        assert frame.locator("[data-testid=variants]").count() == 0
+        frame.locator("input[data-run='other']").uncheck()
+        frame.wait_for_selector("[data-chart=variants-bars][data-rendered='1']", timeout=30_000)
+        want = cli["1000000"]["variants"]
+        names = frame.locator("[data-testid=variants] [data-variant]")
+        assert [names.nth(i).get_attribute("data-variant") for i in range(names.count())] == ["eager", "shifted"]
+        for got, row in zip(_rows(frame, "data-j"), want):
+            assert math.isclose(got, row["j_per_request"], rel_tol=1e-12)
+        for got, row in zip(_rows(frame, "data-kwh-year"), want):
+            assert math.isclose(got, row["kwh_per_year"], rel_tol=1e-12)
+        assert frame.locator("[data-outputs=differ]").count() == 1
+        assert frame.locator("[data-recommended]").get_attribute("data-recommended") == "eager"
+        not_built = frame.locator("[data-testid=not-built]").inner_text()
+        assert "channels_last" in not_built and "autocast_fp16" in not_built and "left out (skip=)" in not_built
+        # type a volume: the projection follows, as the CLI computes it at that volume
+        frame.locator("[data-testid=variants-volume]").fill("2500000")
+        frame.wait_for_function("() => document.querySelector('[data-testid=variants] h3:nth-of-type(2)')"
+                                "?.textContent.includes('2,500,000')", timeout=15_000)
+        for got, row in zip(_rows(frame, "data-kwh-year"), cli["2500000"]["variants"]):
+            assert math.isclose(got, row["kwh_per_year"], rel_tol=1e-12)
+        for got, row in zip(_rows(frame, "data-hours"), cli["2500000"]["variants"]):
+            assert math.isclose(got, row["compute_hours_per_day"], rel_tol=1e-12)
+        page.screenshot(path=str(ARTIFACTS / "variants.png"), full_page=True)
     assert errors == [], errors
