@@ -171,7 +171,7 @@ class GreenSummaryWriter(SummaryWriter):
         tags = rank_tag_suffix(self._job.rank) if self._job is not None else ""
         self._events = EventSink(self._fw, out.emit_every, tag_suffix=tags)
         chain = None if self._csv is None else self._csv.chain  # seals each record before the sinks
-        self._sinks = SinkFanOut([self._csv, self._events] if self._csv is not None else [self._events], chain)
+        self._sinks = SinkFanOut([self._csv, self._events] if self._csv is not None else [self._events])
         self._checkpoint_due = checkpoint.Periodic(self._checkpoint)
         self._stages = Stages(
             self._meter, self._grid.current, self._pricing, self._watches, self._sinks.write,

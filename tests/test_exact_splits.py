@@ -118,7 +118,7 @@ def test_running_mix_stays_exact_when_the_grid_shares_change() -> None:
     recs = []
     stages = Stages(Meter([ConstantPowerSource({"cpu:0": 40.0, "ram": 5.0})]), current,
                     Pricing("r", 1.25, None, "", "unknown", "XX", "argument"), Watches(),
-                    lambda rec, closing: recs.append(rec))
+                    lambda text, closing: recs.append(text.rec))
     stages.start("train")
     for i in range(40):
         time.sleep(0.001)

@@ -26,9 +26,10 @@ from greenops_tb.format.fields import BY_NAME, FIELDS, SOURCES, Cell, Kind
 from greenops_tb.format.schema import SPLIT_FIELDS, TIME_LIMIT_S, DeviceEnergy, Record
 from greenops_tb.format.summary import MALFORMED, parse_record, record_summary
 from greenops_tb.format.tags import EVENT_SCALARS, record_tag
-from greenops_tb.format.text import RecordText, map_json, number_cells
+from greenops_tb.format.forms import quote_json
+from greenops_tb.format.text import RecordText, number_texts
 from greenops_tb.readers.csv import read_records
-from greenops_tb.sinks.csv import CsvSink, _quote_json, choose_columns
+from greenops_tb.sinks.csv import CsvSink, choose_columns
 from greenops_tb.sinks.events import RecordEvents
 
 LEADS = "=+-@\t\uff1d\uff0b\uff0d\uff20"
@@ -159,22 +160,25 @@ _NUMBER = st.one_of(st.none(), st.integers(-2**62, 2**62), st.floats(allow_nan=T
 
 @SETTINGS
 @given(st.lists(_NUMBER, max_size=12))
-def test_number_cells_read_back_as_the_numbers_whichever_path_formats_them(values: list) -> None:
-    cells = number_cells(tuple(values))  # orjson's text, or repr's when a value is not finite
-    assert len(cells) == len(values)
-    for v, cell in zip(values, cells):
+def test_number_texts_read_back_as_the_numbers_whichever_path_formats_them(values: list) -> None:
+    # orjson's text, or the standard library's when a value is not finite
+    texts, cells, exact = number_texts(values, values.count(None), range(len(values)))
+    assert len(cells) == len(texts) == len(values)
+    assert exact == any(v is not None and not math.isfinite(v) for v in values)
+    for v, cell, text in zip(values, cells, texts):
         if v is None:
-            assert cell == ""
+            assert (cell, text) == ("", "null")
         else:
             assert repr(float(cell)) == repr(float(v))  # exact: NaN as nan, -0.0 kept
+            assert repr(float(json.loads(text))) == repr(float(v))  # NaN as NaN, Infinity as Infinity
 
 
 @SETTINGS
 @given(st.dictionaries(st.text(), st.floats(allow_nan=True, allow_infinity=True), max_size=4))
 def test_json_cells_are_quoted_as_the_csv_module_quotes_them(d: dict) -> None:
-    cell = map_json(d)
+    cell = json.dumps(d, separators=(",", ":"))
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerow(["x", cell])
-    assert buf.getvalue() == "x," + _quote_json(cell) + "\r\n"
+    assert buf.getvalue() == "x," + quote_json(cell) + "\r\n"
     assert next(csv.reader(io.StringIO(buf.getvalue())))[1] == cell
     assert repr(json.loads(cell)) == repr(d)

@@ -154,7 +154,7 @@ def test_stage_records_carry_each_value_in_its_own_field():
     meter = Meter([ConstantPowerSource({"gpu:0": 300.0, "cpu:0": 40.0, "ram": 5.0}, label="const")])
     pricing = Pricing("runA", 1.25, 0.2, "EUR", "argument", "FR", "argument")
     emitted = []
-    stages = Stages(meter, grid.current, pricing, watches, lambda rec, closing: emitted.append(rec), seq0=4)
+    stages = Stages(meter, grid.current, pricing, watches, lambda text, closing: emitted.append(text.rec), seq0=4)
     stages.start("train", step=10, epoch=2)
     a0 = time.perf_counter()
     first = stages.update("train")
@@ -208,10 +208,11 @@ def test_csv_sink_lines_equal_the_csv_modules_for_awkward_text(tmp_path):
         want = io.StringIO()
         ref = csv.writer(want, lineterminator="\r\n")
         for i, over in enumerate(awkward * 2):  # twice: remembered quoted forms give the same text
-            rec = _rec(seq=i, **over)
+            text = RecordText(_rec(seq=i, **over))
             if sink.chain is not None:  # sealed before any sink sees it, as the stages do
-                rec = sink.chain.seal(rec)
-            sink.write(rec)
+                text = sink.chain.seal(text)
+            sink.write(text)
+            rec = text.rec
             if i == 0:
                 ref.writerow(sink.header)
             cells = [c.replace("\r", " ").replace("\n", " ") for c in record_to_row(rec, sink.header)]
@@ -233,7 +234,7 @@ def test_stage_mix_totals_follow_grid_shares_that_change_mid_run():
     meter = Meter([ConstantPowerSource({"cpu:0": 50.0})])
     records = []
     stages = Stages(meter, lambda: now[0], Pricing("r", 1.5, None, "", "unknown", "DE", "argument"), Watches(),
-                    lambda rec, closing: records.append(rec))
+                    lambda text, closing: records.append(text.rec))
     stages.start("train")
     for i in range(12):
         if i % 4 == 3:  # a live grid's refresh: new shares from now on

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from greenops_tb.format.columns import CHAIN_COLUMN, csv_columns
-from greenops_tb.format.rows import row_plan
-from greenops_tb.format.schema import RECORD_FIELDS, Record, record_values
+from greenops_tb.format.forms import FIELD_AT, Form, RowForm
 from greenops_tb.format.text import RecordText
 
 _PREFIX = "greenops_tb-chain-v1:"
@@ -32,9 +31,14 @@ def anchor(run: str) -> str:
 
 def link(prev: str, cells: Sequence[str]) -> str:
     """The hash of a row whose cells (chain column excluded) are ``cells``."""
+    return link_text(prev, "\x1f".join(cells))
+
+
+def link_text(prev: str, joined: str) -> str:
+    """The hash of a row whose cells (chain column excluded), joined by 0x1F, are ``joined``."""
     h = hashlib.sha256(prev.encode("ascii"))
     h.update(b"\x1e")
-    h.update("\x1f".join(cells).encode("utf-8"))
+    h.update(joined.encode("utf-8"))
     return h.hexdigest()
 
 
@@ -46,14 +50,13 @@ class Chain:
     writes its header. Not thread-safe: the stages call it under their lock.
     """
 
-    __slots__ = ("base", "columns", "prev", "_run_at", "_last")
+    __slots__ = ("base", "columns", "prev", "_rows")
 
     def __init__(self, base_columns: Sequence[str]) -> None:
         self.base = tuple(base_columns)
         self.columns: tuple[str, ...] | None = None
         self.prev = ""  # the previous row's hash; "" before a file's first row
-        self._run_at = -1
-        self._last: tuple[Record, RecordText] | None = None  # the last sealed record and its text
+        self._rows: dict[Form, RowForm] = {}  # each shape's row for self.columns
 
     def adopt(self, header: Sequence[str], last_hash: str) -> None:
         """Continue an existing CSV whose header is ``header`` and whose last row's hash is ``last_hash``."""
@@ -62,33 +65,26 @@ class Chain:
 
     def _set_columns(self, columns: Sequence[str]) -> None:
         self.columns = tuple(columns)
-        self._run_at = self.columns.index("run") if "run" in self.columns else -1
+        self._rows.clear()
 
-    def seal(self, rec: Record) -> Record:
-        """``rec`` with ``chain_hash`` set to the hash of its CSV row (this chain advances by one row)."""
+    def seal(self, text: RecordText) -> RecordText:
+        """``text``'s record with ``chain_hash`` set to the hash of its CSV row (this chain advances by one row)."""
         if self.columns is None:
-            self._set_columns(csv_columns(list(rec.watched), base=self.base))
-        text, plan = RecordText(rec), row_plan(self.columns)
-        cells = plan(rec, text)
-        text.row = (plan, cells)
-        prev = self.prev or anchor(cells[self._run_at] if self._run_at >= 0 else "")
-        self.prev = link(prev, cells)
-        values = list(record_values(rec))
-        values[_HASH_AT] = self.prev
-        sealed = Record(*values)  # a copy of rec, in field order, with its hash
-        self._last = (sealed, text.with_record(sealed))
-        return sealed
-
-    def text_of(self, rec: Record) -> RecordText:
-        """``rec``'s text: the one :meth:`seal` formatted when ``rec`` is the record it sealed last."""
-        last = self._last
-        if last is not None and last[0] is rec:
-            self._last = None
-            return last[1]
-        return RecordText(rec)
-
-
-_HASH_AT = RECORD_FIELDS.index("chain_hash")
+            self._set_columns(csv_columns(list(text.values[FIELD_AT["watched"]]), base=self.base))
+        columns = self.columns or ()
+        form = text.form
+        row = self._rows.get(form)
+        if row is None:
+            row = self._rows[form] = form.row(columns)
+        texts = text.csv_texts
+        exact = text.exact
+        joined = row.chain_template % row.chain_args[exact](texts)
+        prev = self.prev
+        if not prev:  # a file's first row: anchored on its run cell
+            run_at = columns.index("run") if "run" in columns else -1
+            prev = anchor(row.cells(texts, exact)[run_at] if run_at >= 0 else "")
+        self.prev = link_text(prev, joined)
+        return text.with_hash(self.prev)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ from typing import Any, Mapping
 from greenops_tb.errors import NewerFormatError as NewerFormatError
 from greenops_tb.format.fields import FIELDS, Cell, Kind, of_kind
 from greenops_tb.format.fields import SOURCES as SOURCES  # grid sources, in display order
-from greenops_tb.format.workunits import g_per, j_per
+from greenops_tb.format.workunits import RATES
 
 SCHEMA_VERSION = 1
 
@@ -74,6 +74,13 @@ class DeviceEnergy:
     def from_json(cls, d: Mapping[str, Any]) -> "DeviceEnergy":
         return cls(kind=str(d["kind"]), energy_kwh=float(d["energy_kwh"]), provenance=str(d["provenance"]),
                    context={str(k): float(v) for k, v in d.get("context", {}).items()})
+
+
+def _rate(name: str) -> Any:
+    """Record's property ``name``, a running rate per unit (:data:`~greenops_tb.format.workunits.RATES`)."""
+    rate, total, count = RATES[name]
+    get = operator.attrgetter(total, count)
+    return property(lambda rec: rate(*get(rec)), doc=f"{name}: {rate.__doc__}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,23 +140,11 @@ class Record:
     run_water_offsite_l: float | None = None
     embodied_kg_by_device: dict[str, float] = field(default_factory=dict)  # part ("gpu:0", "host") -> kgCO2e
 
-    @property
-    def stage_j_per_sample(self) -> float | None:
-        """The stage's IT energy so far per sample counted so far, in J (None before any sample)."""
-        return j_per(self.stage_energy_kwh, self.stage_samples) if self.stage_samples else None
-
-    @property
-    def stage_g_per_sample(self) -> float | None:
-        """The stage's CO2e so far per sample, in grams (None before any sample)."""
-        return g_per(self.stage_co2_kg, self.stage_samples) if self.stage_samples else None
-
-    @property
-    def stage_j_per_token(self) -> float | None:
-        return j_per(self.stage_energy_kwh, self.stage_tokens) if self.stage_tokens else None
-
-    @property
-    def stage_g_per_token(self) -> float | None:
-        return g_per(self.stage_co2_kg, self.stage_tokens) if self.stage_tokens else None
+    # the stage's running rates per unit (None before any unit was counted): see workunits.RATES
+    stage_j_per_sample = _rate("stage_j_per_sample")
+    stage_g_per_sample = _rate("stage_g_per_sample")
+    stage_j_per_token = _rate("stage_j_per_token")
+    stage_g_per_token = _rate("stage_g_per_token")
     # -- added in schema 1 without a version bump (older files lack them; readers default them) ----------
     stage_step: int = -1  # the stage's own step count (files written before it: read as ``step``)
     run_devices_kwh: dict[str, float] = field(default_factory=dict)  # running IT kWh per device, each joule once
@@ -198,6 +193,8 @@ class Record:
 #: Record's fields in order, and ``rec -> tuple of their values``.
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Record))
 record_values = operator.attrgetter(*RECORD_FIELDS)
+#: ``{field name: value}`` -> the values in field order (``Record(*record_tuple(d))`` is ``Record(**d)``)
+record_tuple = operator.itemgetter(*RECORD_FIELDS)
 if set(RECORD_FIELDS) != {f.name for f in FIELDS}:  # a field declared on one side only: say so at import
     raise TypeError(f"Record and the field table (greenops_tb/format/fields.py) disagree on "
                     f"{sorted(set(RECORD_FIELDS) ^ {f.name for f in FIELDS})}: declare each field in both")

@@ -1,41 +1,35 @@
 """A record's text, formatted once for every sink (the CSV row and the event's record JSON).
 
 Numbers are formatted by orjson (shortest round-trip text, in C: ~60 numbers in ~2 us, against
-~25 us for ``repr`` one by one). orjson writes ``null`` for NaN and infinities, so a record
+~25 us for ``repr`` one by one), all of a record's in one call, and put into its shape's compiled
+templates (:mod:`greenops_tb.format.forms`). orjson writes ``null`` for NaN and infinities, so a record
 holding one (a NaN loss, say) takes the standard library's path instead, which keeps them as
 ``nan``/``inf`` in the CSV and ``NaN``/``Infinity`` in the JSON; both paths read back to the same
-record. Every sink gets a record's one :class:`RecordText`, so each text is built once.
+record. Every sink gets a record's one :class:`RecordText`, so each text is built once, and the
+:class:`~greenops_tb.format.schema.Record` itself only when someone asks for it.
 """
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import orjson
 
 from greenops_tb.format.columns import format_float
-from greenops_tb.format.fields import Kind, of_kind
-from greenops_tb.format.schema import COMPACT_JSON, SCHEMA_VERSION, Record
+from greenops_tb.format.forms import FIELD_AT, HASH_AT, MAYBE, SCALARS, Form, form_of, numbers_of, one_line, shape_of
+from greenops_tb.format.schema import COMPACT_JSON, Record, record_values
 
 
-def getter(names: Sequence[Any], get: Callable[..., Callable[[Any], Any]] = operator.attrgetter,
-           ) -> Callable[[Any], tuple]:
-    """``obj -> tuple of obj.<name>`` (or of ``obj[i]`` with ``get=itemgetter``) for any number of names
-    (attrgetter and itemgetter alone unpack one name)."""
-    if not names:
-        return lambda obj: ()
-    if len(names) == 1:
-        get1 = get(names[0])
-        return lambda obj: (get1(obj),)
-    return get(*names)
-
-
-_SCHEMA_TAIL = b',"schema":%d}' % SCHEMA_VERSION
-#: a device without context, as orjson writes the dataclass, and as ``DeviceEnergy.to_json`` has it (no key)
-_EMPTY_CONTEXT, _NO_CONTEXT = b',"context":{}}', b"}"
-_optional_values = getter(of_kind(Kind.MAYBE_FLOAT))
 #: what orjson writes for None, and (the reason for the standard library's path) for NaN and infinities
 _NULL = "null"
+#: the fields that may be None, and their numbers' places in :func:`~greenops_tb.format.forms.numbers_of`
+_maybe = operator.itemgetter(*(FIELD_AT[n] for n in MAYBE))
+MAYBE_AT = tuple(SCALARS.index(n) for n in MAYBE)
+
+
+def _json_number(v: Any) -> str:
+    """One number's JSON text on the standard library's path (``NaN``, ``Infinity`` kept; None: ``null``)."""
+    return "null" if v is None else repr(v) if type(v) is int else COMPACT_JSON.encode(float(v))
 
 
 def _cell(v: Any) -> str:
@@ -43,83 +37,105 @@ def _cell(v: Any) -> str:
     return repr(v) if type(v) is int else format_float(v)
 
 
-def number_cells(values: tuple) -> list[str]:
-    """The CSV text of each number in ``values`` (ints, floats, None as ''): orjson's shortest round-trip text,
-    or, when one is not finite or not a plain number (orjson would write it as null, or refuse it), the
-    standard library's (``repr``; ``nan``, ``inf`` kept)."""
+def number_texts(values: Sequence[Any], nones: int, none_at: Sequence[int]) -> tuple[list[str], list[str], bool]:
+    """(JSON texts, CSV texts, whether the standard library's path was taken) of numbers (ints, floats, None), ``nones`` of
+    them None, at places among ``none_at``: orjson's shortest round-trip text ('' in the
+    CSV, ``null`` in JSON for None), or, when one is not finite or not a plain number (orjson would write
+    it as null, or refuse it), the standard library's (``repr``; ``nan`` and ``inf`` in the CSV, ``NaN``
+    and ``Infinity`` in JSON)."""
     if not values:
-        return []
+        return [], [], False
     try:
         text = orjson.dumps(values)[1:-1].decode("ascii")
     except TypeError:  # not a plain number
-        return list(map(_cell, values))
-    nones = values.count(None)
-    if text.count(_NULL) != nones:  # a NaN or an infinity (written as null)
-        return list(map(_cell, values))
-    return (text.replace(_NULL, "") if nones else text).split(",")  # a number's text never holds "null"
+        text = ""
+    if text.count(_NULL) != nones or not text:  # a NaN or an infinity (written as null), or none written
+        return list(map(_json_number, values)), list(map(_cell, values)), True
+    texts = text.split(",")
+    cells = texts[:]
+    if nones:
+        for i in none_at:
+            if cells[i] == _NULL:
+                cells[i] = ""
+    return texts, cells, False
 
 
-def fast_json(obj: Any, nones: int = 0) -> bytes | None:
-    """Compact JSON of ``obj`` (dicts and dataclasses of str, int and finite floats) by orjson, a device's empty
-    ``context`` left out as ``DeviceEnergy.to_json`` does; None when it holds a non-finite float or a type
-    orjson refuses (the caller then uses ``COMPACT_JSON``). ``nones``: how many member values are None (each
-    written ``:null``, as is each NaN, which is how one is found; a text holding ``:null`` sends the object
-    down the standard library's path, which is exact too). Inside a JSON string every ``"`` is escaped, so
-    ``,"context":{}}`` can only be a device's empty context (no other member of a record holds an object)."""
-    try:
-        out = orjson.dumps(obj)
-    except TypeError:
-        return None
-    return out.replace(_EMPTY_CONTEXT, _NO_CONTEXT) if out.count(b":null") == nones else None
-
-
-def map_json(d: dict[str, float]) -> str:
-    """``json.dumps(d, separators=(",", ":"))`` of a name -> float mapping (NaN kept as ``NaN``)."""
-    out = fast_json(d)
-    return out.decode() if out is not None else COMPACT_JSON.encode(d)
+def _json_hash(h: str) -> str:
+    return '"' + h + '"' if h.isalnum() else COMPACT_JSON.encode(h)
 
 
 class RecordText:
-    """A record's text forms, each built once (on first use) for every sink that needs it.
+    """A record's values (in ``Record`` field order) and its text forms, each built once (on first use) for
+    every sink: the record is only made when asked for (:attr:`rec`), the text from the shape's compiled
+    :class:`~greenops_tb.format.forms.Form` and the numbers' texts (:func:`number_texts`).
 
-    ``devices_json`` is a CSV cell, ``json_bytes()`` the event's record, ``row`` the CSV cells once made (by the
-    hash chain). Never changed once shared: the text of a copy of the record that differs in text fields only
-    (the hash chain's ``chain_hash``) is :meth:`with_record`'s new object.
+    Never changed once shared: the chain hash is set by :meth:`with_hash`, a new object.
     """
 
-    __slots__ = ("rec", "_devices", "row")
+    __slots__ = ("values", "_rec", "_form", "_json", "_csv", "exact")
 
-    def __init__(self, rec: Record) -> None:
-        self.rec = rec
-        self._devices: str | None = None
-        #: (a row plan, its cells of this record) once made: the hash chain's, reused by the CSV sink
-        self.row: tuple[object, list[str]] | None = None
-
-    def with_record(self, rec: Record) -> "RecordText":
-        """The text of ``rec``, a copy of this record that differs in text fields only (its texts reused: row
-        cells hold every text field but the chain hash)."""
-        other = RecordText(rec)
-        other._devices, other.row = self._devices, self.row
-        return other
+    def __init__(self, rec: Record | tuple) -> None:
+        """Of a record, or of its values in field order (``record_values(rec)``)."""
+        if isinstance(rec, Record):
+            self.values: tuple = record_values(rec)
+            self._rec: Record | None = rec
+        else:
+            self.values, self._rec = rec, None
+        self._form: Form | None = None
+        self._json: list[str] | None = None
 
     @property
-    def devices_json(self) -> str:
-        """``json.dumps({id: device.to_json()}, separators=(",", ":"))``."""
-        if self._devices is None:
-            devices = self.rec.devices
-            out = fast_json(devices)
-            self._devices = out.decode() if out is not None else COMPACT_JSON.encode(
-                {i: d.to_json() for i, d in devices.items()})
-        return self._devices
+    def rec(self) -> Record:
+        if self._rec is None:
+            self._rec = Record(*self.values)
+        return self._rec
+
+    @property
+    def form(self) -> Form:
+        if self._form is None:
+            self._form = form_of(shape_of(self.values))
+        return self._form
+
+    def _texts(self) -> list[str]:
+        if self._json is None:
+            values = self.values
+            jt, ct, self.exact = number_texts(numbers_of(values), _maybe(values).count(None), MAYBE_AT)
+            h = self.values[HASH_AT]
+            jt.append(_json_hash(h))
+            ct.append(h if h.isalnum() or not h else one_line(h))
+            self._json, self._csv = jt, (ct + jt if self.exact else ct)
+        return self._json
+
+    @property
+    def csv_texts(self) -> list[str]:
+        """The CSV texts :class:`~greenops_tb.format.forms.RowForm` takes its arguments from."""
+        self._texts()
+        return self._csv
 
     def json_bytes(self) -> bytes:
         """The record's JSON, UTF-8: ``json.dumps(rec.to_json(), separators=(",", ":"))`` read back."""
-        rec = self.rec
-        out = fast_json(rec, _optional_values(rec).count(None))
-        if out is None:
-            return COMPACT_JSON.encode(rec.to_json()).encode()
-        return out[:-1] + _SCHEMA_TAIL
+        form = self.form
+        return (form.json_template % form.json_args(self._texts())).encode()
 
     def json(self) -> str:
         """:meth:`json_bytes` as text."""
         return self.json_bytes().decode()
+
+    def cells(self, columns: Sequence[str]) -> list[str]:
+        """The record's unquoted CSV cells for a header (line breaks in text made spaces)."""
+        return self.form.row(tuple(columns)).cells(self.csv_texts, self.exact)
+
+    def with_hash(self, h: str) -> "RecordText":
+        """This record with ``chain_hash`` ``h`` (its texts reused)."""
+        values = self.values
+        other = RecordText(values[:HASH_AT] + (h,) + values[HASH_AT + 1:])
+        other._form = self._form
+        if self._json is not None:
+            size = self.form.size
+            other._json, other.exact = self._json[:], self.exact
+            other._json[size] = _json_hash(h)
+            other._csv = self._csv[:]
+            other._csv[size] = h if h.isalnum() or not h else one_line(h)
+            if self.exact:
+                other._csv[2 * size + 1] = other._json[size]
+        return other

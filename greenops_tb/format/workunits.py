@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import numbers
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, Callable, ClassVar, Iterable, Mapping
 
 from greenops_tb import display
 from greenops_tb.errors import UsageError
@@ -42,6 +42,16 @@ def j_per(energy_kwh: float, count: float) -> float | None:
 def g_per(co2_kg: float, count: float) -> float | None:
     """Grams CO2e per unit; None when nothing was counted."""
     return co2_kg * 1000.0 / count if count > 0 else None
+
+
+#: A record's running rates per unit (its properties, and curves on the Scalars tab): name -> (the rate, of the
+#: running total field, per the count field), e.g. the stage's IT energy so far per sample counted so far, in J.
+RATES: dict[str, tuple[Callable[[float, float], float | None], str, str]] = {
+    "stage_j_per_sample": (j_per, "stage_energy_kwh", "stage_samples"),
+    "stage_g_per_sample": (g_per, "stage_co2_kg", "stage_samples"),
+    "stage_j_per_token": (j_per, "stage_energy_kwh", "stage_tokens"),
+    "stage_g_per_token": (g_per, "stage_co2_kg", "stage_tokens"),
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 from greenops_tb.errors import StateError
 from greenops_tb.format.schema import Record
+from greenops_tb.format.text import RecordText
 
 #: How long the background thread lets entries gather after the first one before building them.
 WINDOW_S = 0.05
@@ -41,20 +42,21 @@ class PendingRecord:
     :class:`~greenops_tb.format.schema.Record` itself.
     """
 
-    __slots__ = ("_rec", "_drain")
+    __slots__ = ("text", "_drain")
 
     def __init__(self, drain: Callable[[], None]) -> None:
-        self._rec: Record | None = None
+        #: the record's values and text, once built (the Record itself is made on first use)
+        self.text: RecordText | None = None
         self._drain = drain
 
     @property
     def record(self) -> Record:
-        if self._rec is None:
+        if self.text is None:
             self._drain()
-            if self._rec is None:
+            if self.text is None:
                 raise StateError("this record was never built: building it failed (see the warning) or the "
                                    "writer belongs to another process")
-        return self._rec
+        return self.text.rec
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.record, name)
@@ -67,7 +69,7 @@ class PendingRecord:
         return hash(self.record)
 
     def __repr__(self) -> str:
-        return f"PendingRecord({self._rec!r})" if self._rec is not None else "PendingRecord(queued)"
+        return f"PendingRecord({self.text.rec!r})" if self.text is not None else "PendingRecord(queued)"
 
 
 class Batcher:

@@ -37,8 +37,9 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from greenops_tb.footprint import Footprint, record_fields
-from greenops_tb.format.schema import DeviceEnergy, Record
+from greenops_tb.format.schema import DeviceEnergy, Record, record_tuple
 from greenops_tb.format.tags import check_name
+from greenops_tb.format.text import RecordText
 from greenops_tb.format.units import avg_power_w
 from greenops_tb.format.workunits import check_count
 from greenops_tb.grid.types import Intensity
@@ -102,7 +103,7 @@ class Stages:
         current_intensity: Callable[[], Intensity],
         pricing: Pricing,
         watches: Watches,
-        emit: Callable[[Record, bool], None],
+        emit: Callable[[RecordText, bool], None],
         *,
         seq0: int = 0,
         before_boundary: Callable[[], None] | None = None,
@@ -112,7 +113,7 @@ class Stages:
         footprint: Footprint | None = None,
         written: Callable[[], None] | None = None,
         batched: bool = False,
-        seal: Callable[[Record], Record] | None = None,
+        seal: Callable[[RecordText], RecordText] | None = None,
     ) -> None:
         """``resumed``: a re-opened run's counters and running totals to continue from (see :mod:`resume`).
         ``before_boundary`` (the accelerator sync) runs before ``start``/``stop`` boundaries, and before
@@ -380,15 +381,15 @@ class Stages:
             self._last = (prev, priced)
         self._prev = reading
         if closed is not None:
-            rec = self._record(reading, *closed[:-2])
-            closed[-1]._rec = rec
-            self._emit(rec, closed[-2])
+            text = self._record(reading, *closed[:-2])
+            closed[-1].text = text
+            self._emit(text, closed[-2])
 
     def _price(self, a: Reading, b: Reading, it: Intensity) -> Priced:
         return price(a, b, it, self._kinds, self._p.pue, self._p.price_per_kwh, self._footprint)
 
     def _record(self, b: Reading, name: str, st: _Stage, a: Reading, seq: int, step: int, stage_step: int,
-                epoch: int, samples: int, tokens: int, watched: dict[str, float], prov: tuple[str, ...]) -> Record:
+                epoch: int, samples: int, tokens: int, watched: dict[str, float], prov: tuple[str, ...]) -> RecordText:
         p, it, acc, run = self._p, self._intensity_now, st.acc, self._run
         assert it is not None  # set by the boundary that closed this interval (a stage was open)
         start, last = self._last
@@ -405,19 +406,21 @@ class Stages:
         devices = {
             i: DeviceEnergy(k, kwh, pv, c) for i, k, kwh, pv, c in zip(self._ids, self._kinds, priced.devices, prov, context)
         }
-        rec = Record(  # keywords: a field's place in Record is the schema's business
-            run=p.run, stage=name, seq=seq, step=step, epoch=epoch, stage_step=stage_step, resume=self._resume,
-            start_time=a.t_wall, end_time=b.t_wall, duration_s=duration,
-            energy_kwh_gpu=kinds["gpu"], energy_kwh_cpu=kinds["cpu"], energy_kwh_ram=kinds["ram"],
-            energy_kwh=energy, facility_energy_kwh=priced.facility, avg_power_w=avg_power_w(energy, duration),
-            co2_kg=priced.co2, cost=priced.cost, currency=p.currency, price_source=p.price_source,
-            carbon_intensity_g_per_kwh=it.carbon_intensity_g_per_kwh, intensity_source=it.source,
-            location=p.location, location_source=p.location_source, pue=p.pue, devices=devices,
-            mix_kwh={s: priced.facility * share for s, share in priced.shares.items()}, watched=watched,
-            stage_duration_s=acc.duration, stage_energy_kwh=acc.kwh, stage_co2_kg=acc.co2, stage_cost=acc.cost,
-            run_duration_s=run.duration, run_energy_kwh=run.kwh, run_co2_kg=run.co2, run_cost=run.cost,
-            samples=samples, tokens=tokens, stage_samples=acc.samples, stage_tokens=acc.tokens,
+        text = RecordText(record_tuple({  # by name: a field's place in Record is the schema's business
+            "run": p.run, "stage": name, "seq": seq, "step": step, "epoch": epoch, "stage_step": stage_step,
+            "resume": self._resume, "start_time": a.t_wall, "end_time": b.t_wall, "duration_s": duration,
+            "energy_kwh_gpu": kinds["gpu"], "energy_kwh_cpu": kinds["cpu"], "energy_kwh_ram": kinds["ram"],
+            "energy_kwh": energy, "facility_energy_kwh": priced.facility,
+            "avg_power_w": avg_power_w(energy, duration), "co2_kg": priced.co2, "cost": priced.cost,
+            "currency": p.currency, "price_source": p.price_source,
+            "carbon_intensity_g_per_kwh": it.carbon_intensity_g_per_kwh, "intensity_source": it.source,
+            "location": p.location, "location_source": p.location_source, "pue": p.pue, "devices": devices,
+            "mix_kwh": {s: priced.facility * share for s, share in priced.shares.items()}, "watched": watched,
+            "stage_duration_s": acc.duration, "stage_energy_kwh": acc.kwh, "stage_co2_kg": acc.co2,
+            "stage_cost": acc.cost, "run_duration_s": run.duration, "run_energy_kwh": run.kwh,
+            "run_co2_kg": run.co2, "run_cost": run.cost, "chain_hash": "",
+            "samples": samples, "tokens": tokens, "stage_samples": acc.samples, "stage_tokens": acc.tokens,
             **record_fields(priced.footprint, acc.footprint, run.footprint),
-            run_devices_kwh=dict(zip(self._ids, run.by_device)),
-            stage_mix_kwh=acc.mix_now(priced.facility), run_mix_kwh=run.mix_now(priced.facility))
-        return rec if self._seal is None else self._seal(rec)  # the hash chain's, before any sink sees it
+            "run_devices_kwh": dict(zip(self._ids, run.by_device)),
+            "stage_mix_kwh": acc.mix_now(priced.facility), "run_mix_kwh": run.mix_now(priced.facility)}))
+        return text if self._seal is None else self._seal(text)  # the hash chain's, before any sink sees it

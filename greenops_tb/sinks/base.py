@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from typing import Callable, Protocol, Sequence, runtime_checkable
+from typing import Protocol, Sequence, runtime_checkable
 
-from greenops_tb.format.hashchain import Chain
-from greenops_tb.format.schema import Record
 from greenops_tb.format.text import RecordText
 
 
@@ -38,19 +36,16 @@ class RecordSink(Protocol):
 class SinkFanOut:
     """Writes each record to every sink; "warn once, keep training, keep the other sinks"."""
 
-    def __init__(self, sinks: Sequence[RecordSink], chain: Chain | None = None) -> None:
-        """``chain``: the hash chain that seals the records (their text, formatted to seal them, is reused)."""
+    def __init__(self, sinks: Sequence[RecordSink]) -> None:
         self._sinks = tuple(sinks)
-        self._text_of: Callable[[Record], RecordText] = RecordText if chain is None else chain.text_of
         self._failed: set[str] = set()
 
     def __contains__(self, sink: object) -> bool:
         """Whether ``sink`` still gets records (not dropped after a failure)."""
         return sink in self._sinks
 
-    def write(self, rec: Record, closing: bool) -> None:
+    def write(self, text: RecordText, closing: bool) -> None:
         """Called by Stages under its build lock, in seq order (see :mod:`greenops_tb.recording.batch`)."""
-        text = self._text_of(rec)
         for sink in self._sinks:
             try:
                 sink.write(text, closing)

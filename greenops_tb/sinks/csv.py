@@ -12,49 +12,25 @@
   on an ``O_APPEND`` descriptor, so a ``kill -9`` leaves every written row intact
   and at most one incomplete last line (no row: readers skip it, re-opening cuts
   it). Rows never hold raw line breaks (replaced by spaces), so one line is one row.
-* Only text cells are quoted (numbers never need it): text fields by the csv module, their quoted
-  forms remembered (run, location, provenance: the same few in every row); JSON cells, new in
-  every row, by RFC 4180's rule directly (tests/test_sinks_encoding.py checks it against the module).
+* A row is its record's shape's template (:class:`~greenops_tb.format.forms.RowForm`, compiled once per
+  shape and header: text cells quoted there by the csv module, JSON cells by RFC 4180's rule, which
+  tests/test_format_roundtrip.py checks against the module) filled with the record's number texts.
 """
 from __future__ import annotations
 
 import contextlib
 import csv
-import functools
-import operator
+import io
 import os
 from typing import Sequence
 
 from greenops_tb.errors import UsageError
-from greenops_tb.format.fields import FIELDS, Cell
 from greenops_tb.format.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, RESUME_COLUMNS, csv_columns
+from greenops_tb.format.forms import FIELD_AT, Form, RowForm
 from greenops_tb.format.hashchain import Chain
-from greenops_tb.format.rows import row_plan
 from greenops_tb.format.schema import Record
-from greenops_tb.format.text import RecordText, getter
+from greenops_tb.format.text import RecordText
 from greenops_tb.sinks.lines import complete_end, first_line, lines_backward, parse_row
-
-
-class _Line:
-    """File-like target for csv.writer that keeps the last encoded row."""
-
-    __slots__ = ("text",)
-
-    def write(self, s: str) -> None:
-        self.text = s
-
-
-#: columns holding JSON, a new text in every row
-_JSON_COLUMNS = frozenset(c for f in FIELDS if f.cell in (Cell.JSON, Cell.WATCH, Cell.DEVICES)
-                          for c in f.columns) - {"provenance"}
-
-
-def _quote_json(cell: str) -> str:
-    """A JSON cell as the csv writer writes it (RFC 4180: quoted when it holds a quote or a comma, quotes
-    doubled). JSON text holds no raw line break, the only other reason to quote."""
-    if '"' in cell or "," in cell:
-        return '"' + cell.replace('"', '""') + '"'
-    return cell
 
 
 #: how every green CSV header starts (the required columns lead, in schema order)
@@ -102,9 +78,7 @@ class CsvSink:
                 f"cannot write the green CSV at {self.path!r} ({err.strerror or err}); "
                 "pass csv_path= a writable file, or csv_path=False to turn the CSV off"
             ) from err
-        self._line = _Line()
         self._rows: list[str] = []  # encoded lines not yet written
-        self._csv = csv.writer(self._line, lineterminator="\r\n")
         self.header: list[str] | None = None
         self.next_seq = 0
         self.data_start = 0  # where the rows of an adopted file start (after its header)
@@ -152,44 +126,33 @@ class CsvSink:
             self.chain = self.chain or Chain(self._base)
             self.chain.adopt(header, row.get(CHAIN_COLUMN, ""))
 
-    def _start(self, rec: Record) -> None:
-        header = csv_columns(list(rec.watched), chain=self.chain is not None, base=self._base)
+    def _start(self, text: RecordText) -> None:
+        header = csv_columns(list(text.values[FIELD_AT["watched"]]), chain=self.chain is not None, base=self._base)
         self._write_cells(header)
         self._set_header(header)
 
     def _set_header(self, header: list[str]) -> None:
         self.header = header
-        self._row = row_plan(tuple(c for c in header if c != CHAIN_COLUMN))
-        self._chain_at = header.index(CHAIN_COLUMN) if CHAIN_COLUMN in header else -1
-        text_at = self._row.text_at
-        if self._chain_at >= 0:  # the chain cell (hex: never quoted) is inserted at _chain_at
-            text_at = tuple(i + (i >= self._chain_at) for i in text_at)
-        # JSON cells are new in every row: quoted by the rule, the other text cells remembered as a group
-        json_at = tuple(i for i in text_at if header[i] in _JSON_COLUMNS)
-        self._text_at = tuple(i for i in text_at if i not in json_at)
-        self._json_at = json_at
-        self._texts_of = getter(self._text_at, operator.itemgetter)
-        # the text cells of a row as the csv writer writes them, remembered (the same few in every row)
-        self._quote_texts = functools.lru_cache(maxsize=256)(lambda texts: tuple(map(self._quote_once, texts)))
+        self._columns = tuple(header)
+        self._forms: dict[Form, RowForm] = {}  # each shape's row for this header
 
     def _write_cells(self, cells: list[str]) -> None:
-        self._csv.writerow(cells)
-        self._rows.append(self._line.text)
-
-    def _quote_once(self, cell: str) -> str:
-        """``cell`` as the csv writer writes it inside a row ('' stays empty)."""
-        if not cell:
-            return cell
-        self._csv.writerow((cell,))
-        return self._line.text[:-2]  # without the line terminator
+        line = io.StringIO()
+        csv.writer(line, lineterminator="\r\n").writerow(cells)
+        self._rows.append(line.getvalue())
 
     def write(self, item: Record | RecordText, closing: bool = False) -> None:
-        """Append a record (or its :class:`RecordText`, numbers formatted already; every record, ``closing``
-        or not), with the ``chain_hash`` it carries when the file has a chain."""
-        if isinstance(item, RecordText):
-            self._append(item.rec, item)
-        else:
-            self._append(item, None)
+        """Append a record (or its :class:`RecordText`; every record, ``closing`` or not), with the
+        ``chain_hash`` it carries when the file has a chain."""
+        text = item if isinstance(item, RecordText) else RecordText(item)
+        if self.header is None:
+            self._start(text)
+        form = text.form
+        row = self._forms.get(form)
+        if row is None:
+            row = self._forms[form] = form.row(self._columns)
+        texts = text.csv_texts
+        self._rows.append(row.csv_template % row.csv_args[text.exact](texts))
 
     def flush(self) -> None:
         """Write the rows given so far with one ``os.write`` (the rest of a short write follows)."""
@@ -198,18 +161,6 @@ class CsvSink:
             self._rows.clear()
             while data:
                 data = data[os.write(self._fd, data):]
-
-    def _append(self, rec: Record, text: RecordText | None) -> None:
-        if self.header is None:
-            self._start(rec)
-        cells = self._row(rec, text)
-        if self._chain_at >= 0:
-            cells.insert(self._chain_at, rec.chain_hash)
-        for i, q in zip(self._text_at, self._quote_texts(self._texts_of(cells))):
-            cells[i] = q
-        for i in self._json_at:
-            cells[i] = _quote_json(cells[i])
-        self._rows.append(",".join(cells) + "\r\n")
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -22,7 +22,9 @@ from typing import Any, Callable, Iterable
 
 from tensorboard.compat.proto import event_pb2
 
+from greenops_tb.format.forms import FIELD_AT
 from greenops_tb.format.schema import Record
+from greenops_tb.format.workunits import RATES
 from greenops_tb.format.summary import metadata_summary as metadata_summary  # importable from here
 from greenops_tb.format.summary import record_summary
 from greenops_tb.format.tags import EVENT_SCALARS
@@ -30,7 +32,21 @@ from greenops_tb.format.text import RecordText
 from greenops_tb.sinks.event_file import FastFileWriter
 
 
-_EVENT_VALUES = operator.attrgetter(*EVENT_SCALARS.values())
+_STAGE, _STEP, _END, _WATCHED = (FIELD_AT[n] for n in ("stage", "step", "end_time", "watched"))
+
+
+def _scalar_values() -> Callable[[tuple], tuple]:
+    """A record's values (field order) -> its :data:`EVENT_SCALARS` values, in order (None: not written)."""
+    fields = [a for a in EVENT_SCALARS.values() if a not in RATES]
+    rates = [(RATES[a][0], FIELD_AT[RATES[a][1]], FIELD_AT[RATES[a][2]]) for a in EVENT_SCALARS.values() if a in RATES]
+    order = [*fields, *(a for a in EVENT_SCALARS.values() if a in RATES)]
+    plain = operator.itemgetter(*(FIELD_AT[a] for a in fields))
+    if order != list(EVENT_SCALARS.values()):
+        raise TypeError("EVENT_SCALARS lists the record's fields before its rates (format/tags.py)")
+    return lambda values: (*plain(values), *[rate(values[total], values[count]) for rate, total, count in rates])
+
+
+_scalars = _scalar_values()
 _NONES = (None,) * len(EVENT_SCALARS)
 
 
@@ -50,10 +66,10 @@ class _Layout:
         announced.add(values[0].tag)
 
     def fill(self, text: RecordText, values: Iterable[float]) -> bytes:
-        """The event of ``text.rec``, whose scalars (its layout's, in order) are ``values``."""
-        rec, event = text.rec, self._event
-        event.wall_time = rec.end_time
-        event.step = rec.step
+        """The event of ``text``'s record, whose scalars (its layout's, in order) are ``values``."""
+        event, record = self._event, text.values
+        event.wall_time = record[_END]
+        event.step = record[_STEP]
         self._record[0] = text.json_bytes()
         for box, v in zip(self._scalars, values):
             box.simple_value = v
@@ -75,17 +91,18 @@ class RecordEvents:
         self._announced: set[str] = set()  # record tags whose metadata this file has
 
     def encode(self, item: Record | RecordText) -> bytes:
-        """The event of a record, or of a record whose numbers are formatted already (its RecordText)."""
+        """The event of a record (or of its :class:`RecordText`)."""
         text = item if isinstance(item, RecordText) else RecordText(item)
-        rec = text.rec
-        values = _EVENT_VALUES(rec)
+        record = text.values
+        values = _scalars(record)
         unknown = tuple(map(operator.is_, values, _NONES))  # which scalars are None (not written)
-        key = (rec.stage, unknown, *rec.watched)
+        watched = record[_WATCHED]
+        key = (record[_STAGE], unknown, *watched)
         layout = self._layouts.get(key)
         if layout is None:
-            layout = self._layouts[key] = _Layout(rec, self._announced, self._tag_suffix)
+            layout = self._layouts[key] = _Layout(text.rec, self._announced, self._tag_suffix)
         known = values if True not in unknown else compress(values, map(operator.not_, unknown))
-        return layout.fill(text, chain(known, rec.watched.values()))
+        return layout.fill(text, chain(known, watched.values()))
 
 
 class EventSink:
