@@ -14,6 +14,7 @@ from greenops_tb.format.columns import csv_columns, row_to_record
 from greenops_tb.format.schema import SOURCES, DeviceEnergy, Record
 from greenops_tb.format.rows import record_to_row
 from greenops_tb.format.text import RecordText
+from greenops_tb.readers.csv import read_records
 from greenops_tb.sinks.events import RecordEvents, record_summary
 
 
@@ -201,6 +202,9 @@ def test_csv_sink_lines_equal_the_csv_modules_for_awkward_text(tmp_path):
         {"price_source": "two\nlines\r\nhere", "intensity_source": '"'},
         {"devices": {"cpu:0": DeviceEnergy("cpu", 1e-9, 'fallback: rapl failed: "EACCES", retry')}},
         {"watched": {"loss": 1.0, 'odd,"name"': 2.0}}, {"run": "", "currency": ""},
+        # template syntax and the chain's separator in text, a device named like a field, a NaN in a JSON cell
+        {"price_source": "100% %s %(x)d", "location": "a\x1fb", "watched": {"50%": math.nan}},
+        {"devices": {"step": DeviceEnergy("cpu", 2e-9, "%s", {"util_pct": 0.5}), "seq": DeviceEnergy("ram", 0.0, "")}},
     ]
     for chain in (False, True):
         path = tmp_path / f"chain{chain}.csv"
@@ -220,6 +224,11 @@ def test_csv_sink_lines_equal_the_csv_modules_for_awkward_text(tmp_path):
             assert (rec.chain_hash != "") == chain
         sink.close()
         assert path.read_bytes().decode("utf-8") == want.getvalue()
+        back = read_records(str(path))  # the rows of the last two read back as the records written
+        for i in (len(awkward) - 2, len(awkward) - 1):
+            want_rec = _rec(seq=i, **awkward[i])
+            assert (back[i].price_source, back[i].location, back[i].devices, repr(back[i].watched)) == (
+                want_rec.price_source, want_rec.location, want_rec.devices, repr(want_rec.watched))
 
 
 def test_stage_mix_totals_follow_grid_shares_that_change_mid_run():
