@@ -26,7 +26,7 @@ from greenops_tb.footprint.water import (
 )
 
 __all__ = ["NO_FOOTPRINT", "EmbodiedOptions", "EmbodiedPart", "Footprint", "FootprintTotals", "IntervalFootprint", "WueChoice",
-           "amortised_kg", "offsite_water_l", "onsite_water_l", "record_fields", "resolve_wue"]
+           "amortised_kg", "offsite_water_l", "onsite_water_l", "resolve_wue"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,18 +63,6 @@ class FootprintTotals:
         if f.water_offsite_l is not None:
             self.water_offsite_l = f.water_offsite_l if self.water_offsite_l is None \
                 else self.water_offsite_l + f.water_offsite_l
-
-
-def record_fields(f: IntervalFootprint, stage: FootprintTotals, run: FootprintTotals) -> dict[str, Any]:
-    """A record's footprint fields: the interval's (``f``), the stage's and the run's running totals."""
-    return {  # spelt out: built for every record, off the caller's path
-        "embodied_kg_by_device": f.embodied_kg_by_device,
-        "embodied_kg": f.embodied_kg, "water_onsite_l": f.water_onsite_l, "water_offsite_l": f.water_offsite_l,
-        "stage_embodied_kg": stage.embodied_kg, "stage_water_onsite_l": stage.water_onsite_l,
-        "stage_water_offsite_l": stage.water_offsite_l,
-        "run_embodied_kg": run.embodied_kg, "run_water_onsite_l": run.water_onsite_l,
-        "run_water_offsite_l": run.water_offsite_l,
-    }
 
 
 class Footprint:

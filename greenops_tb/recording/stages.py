@@ -36,8 +36,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from greenops_tb.footprint import Footprint, record_fields
-from greenops_tb.format.schema import DeviceEnergy, Record, record_tuple
+from greenops_tb.footprint import Footprint
+from greenops_tb.format.schema import RECORD_FIELDS, DeviceEnergy, Record
 from greenops_tb.format.tags import check_name
 from greenops_tb.format.text import RecordText
 from greenops_tb.format.units import avg_power_w
@@ -62,6 +62,25 @@ YIELD_S = 0.0001
 #: the background thread leaves a stage's latest ``update()`` this long for a ``stop()`` to extend (inside the
 #: crash window: it is built at the thread's next wake, :data:`~greenops_tb.recording.batch.WINDOW_S` later)
 HOLD_S = 0.04
+#: The fields of a record in the order :meth:`Stages._record` makes its values (Record's own, or import fails).
+_FIELD_ORDER = (
+    "run", "stage", "seq", "step", "epoch", "start_time", "end_time", "duration_s",
+    "energy_kwh_gpu", "energy_kwh_cpu", "energy_kwh_ram", "energy_kwh", "facility_energy_kwh", "avg_power_w",
+    "co2_kg", "cost", "currency", "price_source", "carbon_intensity_g_per_kwh", "intensity_source",
+    "location", "location_source", "pue", "mix_kwh",
+    "devices", "watched", "stage_duration_s", "stage_energy_kwh", "stage_co2_kg", "stage_cost", "run_duration_s",
+    "run_energy_kwh", "run_co2_kg", "run_cost",
+    "chain_hash", "resume", "samples", "tokens", "stage_samples", "stage_tokens", "embodied_kg", "water_onsite_l",
+    "water_offsite_l",
+    "stage_embodied_kg", "stage_water_onsite_l", "stage_water_offsite_l", "run_embodied_kg", "run_water_onsite_l",
+    "run_water_offsite_l", "embodied_kg_by_device", "stage_step", "run_devices_kwh", "stage_mix_kwh",
+    "run_mix_kwh",
+)
+if _FIELD_ORDER != RECORD_FIELDS:
+    raise TypeError(f"Stages._record makes a record's values in another order than Record declares its fields "
+                    f"({_FIELD_ORDER} != {RECORD_FIELDS}): make them in Record's order (recording/stages.py)")
+
+
 @dataclass(frozen=True, slots=True)
 class Pricing:
     """Everything per-record arithmetic needs besides energy and intensity."""
@@ -406,21 +425,19 @@ class Stages:
         devices = {
             i: DeviceEnergy(k, kwh, pv, c) for i, k, kwh, pv, c in zip(self._ids, self._kinds, priced.devices, prov, context)
         }
-        text = RecordText(record_tuple({  # by name: a field's place in Record is the schema's business
-            "run": p.run, "stage": name, "seq": seq, "step": step, "epoch": epoch, "stage_step": stage_step,
-            "resume": self._resume, "start_time": a.t_wall, "end_time": b.t_wall, "duration_s": duration,
-            "energy_kwh_gpu": kinds["gpu"], "energy_kwh_cpu": kinds["cpu"], "energy_kwh_ram": kinds["ram"],
-            "energy_kwh": energy, "facility_energy_kwh": priced.facility,
-            "avg_power_w": avg_power_w(energy, duration), "co2_kg": priced.co2, "cost": priced.cost,
-            "currency": p.currency, "price_source": p.price_source,
-            "carbon_intensity_g_per_kwh": it.carbon_intensity_g_per_kwh, "intensity_source": it.source,
-            "location": p.location, "location_source": p.location_source, "pue": p.pue, "devices": devices,
-            "mix_kwh": {s: priced.facility * share for s, share in priced.shares.items()}, "watched": watched,
-            "stage_duration_s": acc.duration, "stage_energy_kwh": acc.kwh, "stage_co2_kg": acc.co2,
-            "stage_cost": acc.cost, "run_duration_s": run.duration, "run_energy_kwh": run.kwh,
-            "run_co2_kg": run.co2, "run_cost": run.cost, "chain_hash": "",
-            "samples": samples, "tokens": tokens, "stage_samples": acc.samples, "stage_tokens": acc.tokens,
-            **record_fields(priced.footprint, acc.footprint, run.footprint),
-            "run_devices_kwh": dict(zip(self._ids, run.by_device)),
-            "stage_mix_kwh": acc.mix_now(priced.facility), "run_mix_kwh": run.mix_now(priced.facility)}))
+        facility = priced.facility
+        fp, sf, rf = priced.footprint, acc.footprint, run.footprint  # the interval's, the stage's, the run's
+        text = RecordText((  # in _FIELD_ORDER, Record's own (checked at import)
+            p.run, name, seq, step, epoch, a.t_wall, b.t_wall, duration,
+            kinds["gpu"], kinds["cpu"], kinds["ram"], energy, facility, avg_power_w(energy, duration),
+            priced.co2, priced.cost, p.currency, p.price_source, it.carbon_intensity_g_per_kwh, it.source,
+            p.location, p.location_source, p.pue, {s: facility * share for s, share in priced.shares.items()},
+            devices, watched, acc.duration, acc.kwh, acc.co2, acc.cost, run.duration,
+            run.kwh, run.co2, run.cost,
+            "", self._resume, samples, tokens, acc.samples, acc.tokens, fp.embodied_kg, fp.water_onsite_l,
+            fp.water_offsite_l,
+            sf.embodied_kg, sf.water_onsite_l, sf.water_offsite_l, rf.embodied_kg, rf.water_onsite_l,
+            rf.water_offsite_l, fp.embodied_kg_by_device, stage_step, dict(zip(self._ids, run.by_device)),
+            acc.mix_now(facility), run.mix_now(facility),
+        ))
         return text if self._seal is None else self._seal(text)  # the hash chain's, before any sink sees it

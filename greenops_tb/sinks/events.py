@@ -50,23 +50,39 @@ _scalars = _scalar_values()
 _NONES = (None,) * len(EVENT_SCALARS)
 
 
+#: How many records one cached event serialises before it is replaced by a new one: protobuf (upb) keeps every
+#: string set on a message in the message's arena until the message is freed, so a message reused for good
+#: would grow by a record's JSON per record (about 2 KB); renewed, its memory stays bounded (and setting is faster).
+REUSES = 256
+
+
 class _Layout:
     """One cached event for records of one layout; :meth:`fill` overwrites its values and serialises it."""
 
-    __slots__ = ("_event", "_record", "_scalars", "_fresh")
+    __slots__ = ("_plain", "_event", "_record", "_scalars", "_fresh", "_fills")
 
     def __init__(self, rec: Record, announced: set[str], tag_suffix: str) -> None:
-        self._event = event_pb2.Event(summary=record_summary(rec, tag_suffix=tag_suffix))
-        values = self._event.summary.value
+        event = event_pb2.Event(summary=record_summary(rec, tag_suffix=tag_suffix))
+        tag = event.summary.value[0].tag
+        self._fresh = tag not in announced  # its first event in this file carries the metadata
+        announced.add(tag)
+        plain = event_pb2.Event()
+        plain.CopyFrom(event)
+        plain.summary.value[0].ClearField("metadata")
+        self._plain = plain.SerializeToString()  # renewed from (see REUSES)
+        self._use(event if self._fresh else plain)
+
+    def _use(self, event: event_pb2.Event) -> None:
+        self._event, self._fills = event, 0
+        values = event.summary.value
         self._record = values[0].tensor.string_val
         self._scalars = list(values[1:])
-        self._fresh = values[0].tag not in announced  # its first event in this file carries the metadata
-        if not self._fresh:
-            values[0].ClearField("metadata")
-        announced.add(values[0].tag)
 
     def fill(self, text: RecordText, values: Iterable[float]) -> bytes:
         """The event of ``text``'s record, whose scalars (its layout's, in order) are ``values``."""
+        if self._fills == REUSES:
+            self._use(event_pb2.Event.FromString(self._plain))
+        self._fills += 1
         event, record = self._event, text.values
         event.wall_time = record[_END]
         event.step = record[_STEP]
@@ -76,7 +92,7 @@ class _Layout:
         data = event.SerializeToString()
         if self._fresh:
             self._fresh = False
-            event.summary.value[0].ClearField("metadata")
+            self._use(event_pb2.Event.FromString(self._plain))
         return data
 
 
