@@ -12,6 +12,10 @@
 * Start-up of the whole process (python -c: import torch, the writer, one stage with an update,
   close) vs the same with plain ``SummaryWriter``, median of interleaved pairs: <= +0.10 s; the
   processes' peak RSS beside it.
+* A long run's memory: the growth of the process's RSS over n records (``update()`` back to back,
+  written) after n more to warm up, against the same with plain ``add_scalar`` calls, each in a fresh
+  process: bounded, within 0.1 KB per record of plain's (the events' encoder once kept every
+  record's JSON, ~2 KB a record).
 
     python benchmarks/bench_loop.py [--quick]      # prints its rows (RESULTS.md: run_all.py)
 """
@@ -228,10 +232,49 @@ def startup_rows(quick: bool) -> list[dict]:
     ]
 
 
+_LONG_RUN = """
+import gc, json, sys, tempfile, warnings
+warnings.simplefilter("ignore")
+import psutil
+from torch.utils.tensorboard import SummaryWriter
+from greenops_tb import GreenSummaryWriter
+n, d = int(sys.argv[2]), tempfile.mkdtemp()
+if sys.argv[1] == "green":
+    w = GreenSummaryWriter(d, country="DE"); w.start("train"); call = lambda i: w.update("train")
+else:
+    w = SummaryWriter(d); call = lambda i: w.add_scalar("loss", 0.5, i)
+proc = psutil.Process()
+for i in range(n):  # warm: caches, layouts, and buffers at their high-water mark
+    call(i)
+w.flush(); gc.collect(); before = proc.memory_info().rss
+for i in range(n, 2 * n):
+    call(i)
+w.flush(); gc.collect()
+print(json.dumps({"grown_bytes": proc.memory_info().rss - before}))
+w.close()
+"""
+
+
+def long_run_memory_rows(quick: bool) -> list[dict]:
+    n, rounds = (5_000, 1) if quick else (40_000, 3)
+
+    def grown(which: str) -> float:
+        proc = subprocess.run([sys.executable, "-c", _LONG_RUN, which, str(n)], capture_output=True, text=True,
+                              check=True, env=python_env())
+        return json.loads(proc.stdout.splitlines()[-1])["grown_bytes"] / n
+
+    s = interleave({"plain": lambda: grown("plain"), "green": lambda: grown("green")}, rounds)
+    g, p = Stat.of(s["green"]), Stat.of(s["plain"])
+    return [row(f"long run: RSS growth per record over {n:,} records", g, "bytes", baseline="plain SummaryWriter, "
+                f"{n:,} add_scalar calls", base=p, target="<= plain + 100 bytes", met=g.median <= p.median + 100,
+                note=f"{rounds} interleaved pairs of fresh processes; after {n:,} records to warm up, update() back "
+                "to back, then flush()")]
+
+
 def run(quick: bool = False) -> list[dict]:
     return [*loop_rows("cnn", "small CNN 28x28, batch 32", 1.02, quick),
             *loop_rows("mlp", "MLP 784-512-512-10, batch 128", 1.03, quick),
-            *cpu_per_record_rows(quick), *startup_rows(quick)]
+            *cpu_per_record_rows(quick), *startup_rows(quick), *long_run_memory_rows(quick)]
 
 
 def main() -> int:
