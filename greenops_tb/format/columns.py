@@ -5,7 +5,7 @@ The CSV has the base columns (one or more per record field, laid out as
 known when the header was written ("watch:<name>"). Watched keys that first appear
 after the header was written go to the "watched_extra" JSON column, so nothing
 is lost and the header is written exactly once (crash safety). Rows are
-written by :class:`greenops_tb.format.rows.RowPlan` and read back by :func:`row_to_record`.
+written by :class:`greenops_tb.format.forms.RowForm` and read back by :func:`row_to_record`.
 """
 from __future__ import annotations
 

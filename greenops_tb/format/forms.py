@@ -128,7 +128,7 @@ class Form:
     __slots__ = ("shape", "size", "_at", "json_template", "json_args", "_devices", "_maps", "_rows")
 
     def __init__(self, shape: tuple) -> None:
-        texts, maps, devices = shape
+        _, maps, devices = shape
         self.shape = shape
         at: dict[Any, int] = {name: i for i, name in enumerate(SCALARS)}
         for name, keys in zip(MAPS, maps):
@@ -140,14 +140,13 @@ class Form:
         self._at = at
         self._maps = dict(zip(MAPS, maps))
         self._devices = _Part.obj((dev, self._device(dev, kind, prov, context)) for dev, kind, prov, context in devices)
-        text_of = dict(zip(TEXTS, texts))
         members: list[tuple[str, _Part]] = []
         for name in RECORD_FIELDS:
             f = BY_NAME[name]
             if f.cell is Cell.CHAIN:
                 part = _Part("%s", [self.size])  # the hash's JSON text
             elif f.kind is Kind.TEXT:
-                part = _Part(_json_text(text_of[name]))
+                part = _Part(_json_text(self.text_of(name)))
             elif f.kind is Kind.DEVICES:
                 part = self._devices
             elif f.kind is Kind.NUMBERS:
@@ -178,7 +177,8 @@ class Form:
         return self._map_part(self._maps[name] if keys is None else keys, lambda k: self._at[(name, k)])
 
     def text_of(self, name: str) -> str:
-        return dict(zip(TEXTS, self.shape[0]))[name]
+        """Text field ``name``'s value in records of this shape."""
+        return self.shape[0][TEXTS.index(name)]
 
     def row(self, columns: tuple[str, ...]) -> "RowForm":
         """This shape's :class:`RowForm` for a CSV header (remembered)."""
