@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from greenops_tb.format.columns import neutralise_text
 from greenops_tb.format.fields import BY_NAME, COLUMN_FIELD, WATCH_PREFIX, Cell, Kind
-from greenops_tb.format.schema import COMPACT_JSON, RECORD_FIELDS, SCHEMA_VERSION
+from greenops_tb.format.schema import COMPACT_JSON, RECORD_FIELDS, SCHEMA_VERSION, DeviceEnergy, record_tuple
 
 #: a field's index in a record's values (``record_values(rec)``, Record field order)
 FIELD_AT: dict[str, int] = {name: i for i, name in enumerate(RECORD_FIELDS)}
@@ -30,6 +30,9 @@ SCALARS = tuple(n for n in RECORD_FIELDS if BY_NAME[n].kind in _NUMBER_KINDS)
 MAYBE = tuple(n for n in SCALARS if BY_NAME[n].kind is Kind.MAYBE_FLOAT)
 MAPS = tuple(n for n in RECORD_FIELDS if BY_NAME[n].kind is Kind.NUMBERS)
 TEXTS = tuple(n for n in RECORD_FIELDS if BY_NAME[n].kind is Kind.TEXT and BY_NAME[n].cell is not Cell.CHAIN)
+WATCHED = next(f.name for f in BY_NAME.values() if f.cell is Cell.WATCH)
+#: a scalar field's place among a record's numbers
+NUMBER_AT: dict[str, int] = {name: i for i, name in enumerate(SCALARS)}
 HASH_AT = FIELD_AT[next(f.name for f in BY_NAME.values() if f.cell is Cell.CHAIN)]
 DEVICES_AT = FIELD_AT[next(f.name for f in BY_NAME.values() if f.kind is Kind.DEVICES)]
 _scalars = operator.itemgetter(*(FIELD_AT[n] for n in SCALARS))
@@ -125,7 +128,8 @@ def _positions(at: Sequence[int]) -> Callable[[Sequence[str]], tuple]:
 class Form:
     """The compiled text of records of one shape (see the module docstring)."""
 
-    __slots__ = ("shape", "size", "_at", "json_template", "json_args", "_devices", "_maps", "_rows")
+    __slots__ = ("shape", "size", "_at", "json_template", "json_args", "_devices", "_maps", "_rows", "watched",
+                 "watched_span", "_spans")
 
     def __init__(self, shape: tuple) -> None:
         _, maps, devices = shape
@@ -139,6 +143,10 @@ class Form:
         self.size = len(at)
         self._at = at
         self._maps = dict(zip(MAPS, maps))
+        #: the watched names, in the records' order (their numbers: :meth:`span` ``("watched")``)
+        self.watched: tuple[str, ...] = self._maps[WATCHED]
+        self._spans = {name: self.span(name) for name in MAPS}
+        self.watched_span = self._spans[WATCHED]
         self._devices = _Part.obj((dev, self._device(dev, kind, prov, context)) for dev, kind, prov, context in devices)
         members: list[tuple[str, _Part]] = []
         for name in RECORD_FIELDS:
@@ -175,6 +183,26 @@ class Form:
     def _map(self, name: str, keys: Iterable[str] | None = None) -> _Part:
         """Mapping field ``name`` (its keys ``keys`` only, if given) as a JSON object."""
         return self._map_part(self._maps[name] if keys is None else keys, lambda k: self._at[(name, k)])
+
+    def span(self, name: str) -> slice:
+        """Where mapping field ``name``'s numbers are among a record's numbers."""
+        keys = self._maps[name]
+        start = self._at[(name, keys[0])] if keys else 0
+        return slice(start, start + len(keys))
+
+    def values(self, nums: Sequence[Any], chain_hash: str) -> tuple:
+        """The values (``Record`` field order) of the record of this shape whose numbers are ``nums``."""
+        texts, _, devices = self.shape
+        out: dict[str, Any] = dict(zip(SCALARS, nums))
+        out.update(zip(TEXTS, texts))
+        out[RECORD_FIELDS[HASH_AT]] = chain_hash
+        for name in MAPS:
+            out[name] = dict(zip(self._maps[name], nums[self._spans[name]]))
+        at = self._at
+        out[RECORD_FIELDS[DEVICES_AT]] = {
+            dev: DeviceEnergy(kind, nums[at[(DEVICES_AT, dev)]], prov, {k: nums[at[(DEVICES_AT, dev, k)]] for k in ctx})
+            for dev, kind, prov, ctx in devices}
+        return record_tuple(out)
 
     def text_of(self, name: str) -> str:
         """Text field ``name``'s value in records of this shape."""

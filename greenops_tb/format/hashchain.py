@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from greenops_tb.format.columns import CHAIN_COLUMN, csv_columns
-from greenops_tb.format.forms import FIELD_AT, Form, RowForm
+from greenops_tb.format.forms import Form, RowForm
 from greenops_tb.format.text import RecordText
 
 _PREFIX = "greenops_tb-chain-v1:"
@@ -70,7 +70,7 @@ class Chain:
     def seal(self, text: RecordText) -> RecordText:
         """``text``'s record with ``chain_hash`` set to the hash of its CSV row (this chain advances by one row)."""
         if self.columns is None:
-            self._set_columns(csv_columns(list(text.values[FIELD_AT["watched"]]), base=self.base))
+            self._set_columns(csv_columns(list(text.form.watched), base=self.base))
         columns = self.columns or ()
         form = text.form
         row = self._rows.get(form)

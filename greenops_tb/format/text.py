@@ -16,15 +16,15 @@ from typing import Any, Sequence
 import orjson
 
 from greenops_tb.format.columns import format_float
-from greenops_tb.format.forms import FIELD_AT, HASH_AT, MAYBE, SCALARS, Form, form_of, numbers_of, one_line, shape_of
+from greenops_tb.format.forms import HASH_AT, MAYBE, NUMBER_AT, Form, form_of, numbers_of, one_line, shape_of
 from greenops_tb.format.schema import COMPACT_JSON, Record, record_values
 
 
 #: what orjson writes for None, and (the reason for the standard library's path) for NaN and infinities
 _NULL = "null"
-#: the fields that may be None, and their numbers' places in :func:`~greenops_tb.format.forms.numbers_of`
-_maybe = operator.itemgetter(*(FIELD_AT[n] for n in MAYBE))
-MAYBE_AT = tuple(SCALARS.index(n) for n in MAYBE)
+#: the places of the numbers that may be None (the fields of kind MAYBE_FLOAT) among a record's numbers
+MAYBE_AT = tuple(NUMBER_AT[n] for n in MAYBE)
+_maybe = operator.itemgetter(*MAYBE_AT)
 
 
 def _json_number(v: Any) -> str:
@@ -64,25 +64,47 @@ def _json_hash(h: str) -> str:
     return '"' + h + '"' if h.isalnum() else COMPACT_JSON.encode(h)
 
 
+def _csv_hash(h: str) -> str:
+    return h if h.isalnum() or not h else one_line(h)
+
+
 class RecordText:
-    """A record's values (in ``Record`` field order) and its text forms, each built once (on first use) for
-    every sink: the record is only made when asked for (:attr:`rec`), the text from the shape's compiled
-    :class:`~greenops_tb.format.forms.Form` and the numbers' texts (:func:`number_texts`).
+    """A record as its shape's compiled :class:`~greenops_tb.format.forms.Form` and its numbers (in the form's
+    position order), and its text forms, each built once (on first use) for every sink: the numbers' texts
+    (:func:`number_texts`), the JSON, and the record itself (:attr:`rec`) only when asked for.
 
     Never changed once shared: the chain hash is set by :meth:`with_hash`, a new object.
     """
 
-    __slots__ = ("values", "_rec", "_form", "_json", "_csv", "exact")
+    __slots__ = ("form", "nums", "chain_hash", "_values", "_rec", "_json", "_csv", "exact")
 
     def __init__(self, rec: Record | tuple) -> None:
         """Of a record, or of its values in field order (``record_values(rec)``)."""
         if isinstance(rec, Record):
-            self.values: tuple = record_values(rec)
+            values: tuple = record_values(rec)
             self._rec: Record | None = rec
         else:
-            self.values, self._rec = rec, None
-        self._form: Form | None = None
+            values, self._rec = rec, None
+        self._values: tuple | None = values
+        self.form: Form = form_of(shape_of(values))
+        self.nums: list[Any] = numbers_of(values)
+        self.chain_hash: str = values[HASH_AT]
         self._json: list[str] | None = None
+
+    @classmethod
+    def of_numbers(cls, form: Form, nums: list[Any], chain_hash: str = "") -> "RecordText":
+        """The record of shape ``form`` whose numbers are ``nums`` (its values are made when asked for)."""
+        text = cls.__new__(cls)
+        text.form, text.nums, text.chain_hash = form, nums, chain_hash
+        text._values = text._rec = text._json = None
+        return text
+
+    @property
+    def values(self) -> tuple:
+        """The record's values in ``Record`` field order."""
+        if self._values is None:
+            self._values = self.form.values(self.nums, self.chain_hash)
+        return self._values
 
     @property
     def rec(self) -> Record:
@@ -90,19 +112,13 @@ class RecordText:
             self._rec = Record(*self.values)
         return self._rec
 
-    @property
-    def form(self) -> Form:
-        if self._form is None:
-            self._form = form_of(shape_of(self.values))
-        return self._form
-
     def _texts(self) -> list[str]:
         if self._json is None:
-            values = self.values
-            jt, ct, self.exact = number_texts(numbers_of(values), _maybe(values).count(None), MAYBE_AT)
-            h = self.values[HASH_AT]
+            nums = self.nums
+            jt, ct, self.exact = number_texts(nums, _maybe(nums).count(None), MAYBE_AT)
+            h = self.chain_hash
             jt.append(_json_hash(h))
-            ct.append(h if h.isalnum() or not h else one_line(h))
+            ct.append(_csv_hash(h))
             self._json, self._csv = jt, (ct + jt if self.exact else ct)
         return self._json
 
@@ -127,15 +143,13 @@ class RecordText:
 
     def with_hash(self, h: str) -> "RecordText":
         """This record with ``chain_hash`` ``h`` (its texts reused)."""
-        values = self.values
-        other = RecordText(values[:HASH_AT] + (h,) + values[HASH_AT + 1:])
-        other._form = self._form
+        other = RecordText.of_numbers(self.form, self.nums, h)
         if self._json is not None:
             size = self.form.size
             other._json, other.exact = self._json[:], self.exact
             other._json[size] = _json_hash(h)
             other._csv = self._csv[:]
-            other._csv[size] = h if h.isalnum() or not h else one_line(h)
+            other._csv[size] = _csv_hash(h)
             if self.exact:
                 other._csv[2 * size + 1] = other._json[size]
         return other

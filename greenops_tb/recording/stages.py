@@ -34,10 +34,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from greenops_tb.footprint import Footprint
-from greenops_tb.format.schema import RECORD_FIELDS, DeviceEnergy, Record
+from greenops_tb.format.forms import MAPS, SCALARS, TEXTS, Form, form_of
+from greenops_tb.format.schema import Record
 from greenops_tb.format.tags import check_name
 from greenops_tb.format.text import RecordText
 from greenops_tb.format.units import avg_power_w
@@ -62,23 +63,24 @@ YIELD_S = 0.0001
 #: the background thread leaves a stage's latest ``update()`` this long for a ``stop()`` to extend (inside the
 #: crash window: it is built at the thread's next wake, :data:`~greenops_tb.recording.batch.WINDOW_S` later)
 HOLD_S = 0.04
-#: The fields of a record in the order :meth:`Stages._record` makes its values (Record's own, or import fails).
-_FIELD_ORDER = (
-    "run", "stage", "seq", "step", "epoch", "start_time", "end_time", "duration_s",
-    "energy_kwh_gpu", "energy_kwh_cpu", "energy_kwh_ram", "energy_kwh", "facility_energy_kwh", "avg_power_w",
-    "co2_kg", "cost", "currency", "price_source", "carbon_intensity_g_per_kwh", "intensity_source",
-    "location", "location_source", "pue", "mix_kwh",
-    "devices", "watched", "stage_duration_s", "stage_energy_kwh", "stage_co2_kg", "stage_cost", "run_duration_s",
-    "run_energy_kwh", "run_co2_kg", "run_cost",
-    "chain_hash", "resume", "samples", "tokens", "stage_samples", "stage_tokens", "embodied_kg", "water_onsite_l",
-    "water_offsite_l",
-    "stage_embodied_kg", "stage_water_onsite_l", "stage_water_offsite_l", "run_embodied_kg", "run_water_onsite_l",
-    "run_water_offsite_l", "embodied_kg_by_device", "stage_step", "run_devices_kwh", "stage_mix_kwh",
-    "run_mix_kwh",
+#: The order :meth:`Stages._record` makes a record's numbers and texts in, and its forms' mappings: Record's own
+#: (see :mod:`greenops_tb.format.forms`), or import fails.
+_NUMBER_ORDER = (
+    "seq", "step", "epoch", "start_time", "end_time", "duration_s", "energy_kwh_gpu", "energy_kwh_cpu",
+    "energy_kwh_ram", "energy_kwh", "facility_energy_kwh", "avg_power_w", "co2_kg", "cost",
+    "carbon_intensity_g_per_kwh", "pue", "stage_duration_s", "stage_energy_kwh", "stage_co2_kg", "stage_cost",
+    "run_duration_s", "run_energy_kwh", "run_co2_kg", "run_cost", "resume", "samples", "tokens", "stage_samples",
+    "stage_tokens", "embodied_kg", "water_onsite_l", "water_offsite_l", "stage_embodied_kg", "stage_water_onsite_l",
+    "stage_water_offsite_l", "run_embodied_kg", "run_water_onsite_l", "run_water_offsite_l", "stage_step",
 )
-if _FIELD_ORDER != RECORD_FIELDS:
-    raise TypeError(f"Stages._record makes a record's values in another order than Record declares its fields "
-                    f"({_FIELD_ORDER} != {RECORD_FIELDS}): make them in Record's order (recording/stages.py)")
+_MAP_ORDER = ("mix_kwh", "watched", "embodied_kg_by_device", "run_devices_kwh", "stage_mix_kwh", "run_mix_kwh")
+_TEXT_ORDER = ("run", "stage", "currency", "price_source", "intensity_source", "location", "location_source")
+if (_NUMBER_ORDER, _MAP_ORDER, _TEXT_ORDER) != (SCALARS, MAPS, TEXTS):
+    raise TypeError(f"Stages._record makes a record's numbers, mappings or texts in another order than Record "
+                    f"declares them ({_NUMBER_ORDER, _MAP_ORDER, _TEXT_ORDER} != {SCALARS, MAPS, TEXTS}): make "
+                    "them in Record's order (recording/stages.py)")
+#: Forms a stage builder remembers (then it starts afresh)
+MAX_FORMS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +176,7 @@ class Stages:
         if resumed is not None and resumed.run.by_device:
             self._run.by_device = [resumed.run.by_device.get(i, 0.0) for i in self._ids]
         self._records0 = self._run.records  # records of earlier openings (see seeds)
+        self._forms: dict[tuple, tuple[Intensity, Mapping[str, float], Form]] = {}  # see _form
 
     # -- public API ---------------------------------------------------------------
     def open_stages(self) -> list[str]:
@@ -404,6 +407,27 @@ class Stages:
             closed[-1].text = text
             self._emit(text, closed[-2])
 
+    def _form(self, name: str, it: Intensity, shares: Mapping[str, float], prov: tuple[str, ...],
+              watched: dict[str, float], embodied: dict[str, float], stage_mix: dict[str, float],
+              run_mix: dict[str, float], context: Sequence[Mapping[str, float]] | None) -> Form:
+        """The compiled form of this stage's record: the last one made for the same texts, keys and sources, or
+        a new one (see :mod:`greenops_tb.format.forms`)."""
+        ctx = None if context is None else tuple(map(tuple, context))
+        key = (name, id(it), id(shares), prov, tuple(watched), tuple(embodied), tuple(stage_mix), tuple(run_mix), ctx)
+        hit = self._forms.get(key)
+        if hit is not None and hit[0] is it and hit[1] is shares:
+            return hit[2]
+        p = self._p
+        form = form_of((
+            (p.run, name, p.currency, p.price_source, it.source, p.location, p.location_source),  # _TEXT_ORDER
+            (tuple(shares), key[4], key[5], tuple(self._ids), key[6], key[7]),  # _MAP_ORDER
+            tuple(zip(self._ids, self._kinds, prov, ctx or ((),) * len(self._ids))),
+        ))
+        if len(self._forms) >= MAX_FORMS:  # a live grid's intensity is a new object every few minutes
+            self._forms.clear()
+        self._forms[key] = (it, shares, form)
+        return form
+
     def _price(self, a: Reading, b: Reading, it: Intensity) -> Priced:
         return price(a, b, it, self._kinds, self._p.pue, self._p.price_per_kwh, self._footprint)
 
@@ -421,23 +445,31 @@ class Stages:
         acc.add(duration, priced)
         acc.samples += samples
         acc.tokens += tokens
-        context: Sequence[dict[str, float]] = context_between(a, b) or [{} for _ in self._ids]
-        devices = {
-            i: DeviceEnergy(k, kwh, pv, c) for i, k, kwh, pv, c in zip(self._ids, self._kinds, priced.devices, prov, context)
-        }
-        facility = priced.facility
+        facility, context = priced.facility, context_between(a, b)
         fp, sf, rf = priced.footprint, acc.footprint, run.footprint  # the interval's, the stage's, the run's
-        text = RecordText((  # in _FIELD_ORDER, Record's own (checked at import)
-            p.run, name, seq, step, epoch, a.t_wall, b.t_wall, duration,
-            kinds["gpu"], kinds["cpu"], kinds["ram"], energy, facility, avg_power_w(energy, duration),
-            priced.co2, priced.cost, p.currency, p.price_source, it.carbon_intensity_g_per_kwh, it.source,
-            p.location, p.location_source, p.pue, {s: facility * share for s, share in priced.shares.items()},
-            devices, watched, acc.duration, acc.kwh, acc.co2, acc.cost, run.duration,
-            run.kwh, run.co2, run.cost,
-            "", self._resume, samples, tokens, acc.samples, acc.tokens, fp.embodied_kg, fp.water_onsite_l,
-            fp.water_offsite_l,
-            sf.embodied_kg, sf.water_onsite_l, sf.water_offsite_l, rf.embodied_kg, rf.water_onsite_l,
-            rf.water_offsite_l, fp.embodied_kg_by_device, stage_step, dict(zip(self._ids, run.by_device)),
-            acc.mix_now(facility), run.mix_now(facility),
-        ))
+        stage_mix, run_mix = acc.mix_now(facility), run.mix_now(facility)
+        nums = [  # the scalar fields, in _NUMBER_ORDER (Record's, checked at import)
+            seq, step, epoch, a.t_wall, b.t_wall, duration, kinds["gpu"], kinds["cpu"], kinds["ram"], energy,
+            facility, avg_power_w(energy, duration), priced.co2, priced.cost, it.carbon_intensity_g_per_kwh, p.pue,
+            acc.duration, acc.kwh, acc.co2, acc.cost, run.duration, run.kwh, run.co2, run.cost,
+            self._resume, samples, tokens, acc.samples, acc.tokens, fp.embodied_kg, fp.water_onsite_l,
+            fp.water_offsite_l, sf.embodied_kg, sf.water_onsite_l, sf.water_offsite_l, rf.embodied_kg,
+            rf.water_onsite_l, rf.water_offsite_l, stage_step,
+        ]
+        # then the mappings' values, in _MAP_ORDER, then each device's energy and context
+        nums += [facility * share for share in priced.shares.values()]
+        nums += watched.values()
+        nums += fp.embodied_kg_by_device.values()
+        nums += run.by_device
+        nums += stage_mix.values()
+        nums += run_mix.values()
+        if context is None:
+            nums += priced.devices
+        else:
+            for kwh, c in zip(priced.devices, context):
+                nums.append(kwh)
+                nums += c.values()
+        form = self._form(name, it, priced.shares, prov, watched, fp.embodied_kg_by_device, stage_mix, run_mix,
+                          context)
+        text = RecordText.of_numbers(form, nums)
         return text if self._seal is None else self._seal(text)  # the hash chain's, before any sink sees it

@@ -26,7 +26,7 @@ from typing import Sequence
 
 from greenops_tb.errors import UsageError
 from greenops_tb.format.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, RESUME_COLUMNS, csv_columns
-from greenops_tb.format.forms import FIELD_AT, Form, RowForm
+from greenops_tb.format.forms import Form, RowForm
 from greenops_tb.format.hashchain import Chain
 from greenops_tb.format.schema import Record
 from greenops_tb.format.text import RecordText
@@ -127,7 +127,7 @@ class CsvSink:
             self.chain.adopt(header, row.get(CHAIN_COLUMN, ""))
 
     def _start(self, text: RecordText) -> None:
-        header = csv_columns(list(text.values[FIELD_AT["watched"]]), chain=self.chain is not None, base=self._base)
+        header = csv_columns(list(text.form.watched), chain=self.chain is not None, base=self._base)
         self._write_cells(header)
         self._set_header(header)
 

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 
 from tensorboard.compat.proto import event_pb2
 
-from greenops_tb.format.forms import FIELD_AT
+from greenops_tb.format.forms import NUMBER_AT
 from greenops_tb.format.schema import Record
 from greenops_tb.format.workunits import RATES
 from greenops_tb.format.summary import metadata_summary as metadata_summary  # importable from here
@@ -32,18 +32,17 @@ from greenops_tb.format.text import RecordText
 from greenops_tb.sinks.event_file import FastFileWriter
 
 
-_STAGE, _STEP, _END, _WATCHED = (FIELD_AT[n] for n in ("stage", "step", "end_time", "watched"))
+_STEP, _END = NUMBER_AT["step"], NUMBER_AT["end_time"]
 
 
-def _scalar_values() -> Callable[[tuple], tuple]:
-    """A record's values (field order) -> its :data:`EVENT_SCALARS` values, in order (None: not written)."""
+def _scalar_values() -> Callable[[list], tuple]:
+    """A record's numbers -> its :data:`EVENT_SCALARS` values, in order (None: not written)."""
     fields = [a for a in EVENT_SCALARS.values() if a not in RATES]
-    rates = [(RATES[a][0], FIELD_AT[RATES[a][1]], FIELD_AT[RATES[a][2]]) for a in EVENT_SCALARS.values() if a in RATES]
-    order = [*fields, *(a for a in EVENT_SCALARS.values() if a in RATES)]
-    plain = operator.itemgetter(*(FIELD_AT[a] for a in fields))
-    if order != list(EVENT_SCALARS.values()):
+    rates = [(RATES[a][0], NUMBER_AT[RATES[a][1]], NUMBER_AT[RATES[a][2]]) for a in EVENT_SCALARS.values() if a in RATES]
+    if [*fields, *(a for a in EVENT_SCALARS.values() if a in RATES)] != list(EVENT_SCALARS.values()):
         raise TypeError("EVENT_SCALARS lists the record's fields before its rates (format/tags.py)")
-    return lambda values: (*plain(values), *[rate(values[total], values[count]) for rate, total, count in rates])
+    plain = operator.itemgetter(*(NUMBER_AT[a] for a in fields))
+    return lambda nums: (*plain(nums), *[rate(nums[total], nums[count]) for rate, total, count in rates])
 
 
 _scalars = _scalar_values()
@@ -83,9 +82,9 @@ class _Layout:
         if self._fills == REUSES:
             self._use(event_pb2.Event.FromString(self._plain))
         self._fills += 1
-        event, record = self._event, text.values
-        event.wall_time = record[_END]
-        event.step = record[_STEP]
+        event, nums = self._event, text.nums
+        event.wall_time = nums[_END]
+        event.step = nums[_STEP]
         self._record[0] = text.json_bytes()
         for box, v in zip(self._scalars, values):
             box.simple_value = v
@@ -109,16 +108,15 @@ class RecordEvents:
     def encode(self, item: Record | RecordText) -> bytes:
         """The event of a record (or of its :class:`RecordText`)."""
         text = item if isinstance(item, RecordText) else RecordText(item)
-        record = text.values
-        values = _scalars(record)
+        form, nums = text.form, text.nums
+        values = _scalars(nums)
         unknown = tuple(map(operator.is_, values, _NONES))  # which scalars are None (not written)
-        watched = record[_WATCHED]
-        key = (record[_STAGE], unknown, *watched)
+        key = (form, unknown)
         layout = self._layouts.get(key)
         if layout is None:
             layout = self._layouts[key] = _Layout(text.rec, self._announced, self._tag_suffix)
         known = values if True not in unknown else compress(values, map(operator.not_, unknown))
-        return layout.fill(text, chain(known, watched.values()))
+        return layout.fill(text, chain(known, nums[form.watched_span]))
 
 
 class EventSink:
