@@ -282,3 +282,57 @@ def test_events_of_a_long_run_keep_the_encoders_memory_bounded():
     gc.collect()
     grown = proc.memory_info().rss - before
     assert grown < 16 * 2**20, f"encoding 40,000 records grew the process by {grown / 2**20:.0f} MB"
+
+
+def test_records_the_stages_build_encode_as_the_records_themselves_do():
+    """The stages make each record's numbers and compiled form directly (a form is remembered while the texts,
+    keys and sources stay the same). Whatever changes between records (watched names, the grid's shares, a
+    provenance, a device's context, a second stage, a NaN), the text is the one the record itself encodes to."""
+    from greenops_tb.grid.types import Intensity
+    from greenops_tb.meters.base import Device, EnergySource, Meter
+    from greenops_tb.recording.stages import Pricing, Stages
+    from greenops_tb.recording.watch import Watches
+
+    class Busy(EnergySource):
+        devices = (Device("gpu:0", "gpu", "G"), Device("cpu:0", "cpu", "C"))
+
+        def __init__(self) -> None:
+            self.n = 0
+
+        def read(self) -> list[float]:
+            self.n += 1
+            return [self.n * 3.0, self.n * 1.0]
+
+        def provenance(self) -> list[str]:
+            return ["fake-gpu" if self.n < 40 else "fake-gpu (fallback: lost)", "fake-cpu"]
+
+        def context(self) -> list[dict[str, float]]:
+            return [{"util_pct*s": self.n * 40.0, "mem_used_gb": 2.0 + self.n}, {}] if self.n > 20 else [{}, {}]
+
+    now = [Intensity(400.0, {"coal": 0.5, "wind": 0.5}, "a")]
+    watches, texts = Watches(), []
+    meter = Meter([Busy()])
+    stages = Stages(meter, lambda: now[0], Pricing("r", 1.2, 0.3, "EUR", "argument", "DE", "argument"), watches,
+                    lambda text, closing: texts.append(text))
+    stages.start("train")
+    for i in range(60):
+        if i == 10:
+            watches.add("loss", lambda: 0.25 * len(texts))
+        if i == 15:
+            now[0] = Intensity(300.0, {"coal": 0.1, "solar": 0.9}, "b")  # a live grid's refresh: the mixes shift
+        if i == 25:
+            stages.start("eval")
+        if i == 30:
+            stages.stop("eval", samples=3)
+        if i == 50:
+            watches.add("odd", lambda: math.nan)
+        stages.update("train", samples=i % 3)
+    stages.stop("train")
+    meter.close()
+    cols = csv_columns(["loss"])
+    assert len({id(t.form) for t in texts}) >= 6  # the run crossed that many shapes
+    for t in texts:
+        again = RecordText(t.rec)  # the generic path: the record's values -> its shape, form and numbers
+        assert again.form is t.form  # the same shape, so the same remembered form
+        assert (t.json(), t.cells(cols)) == (again.json(), again.cells(cols))
+        assert repr(json.loads(t.json())) == repr(json.loads(t.rec.to_json_str()))
