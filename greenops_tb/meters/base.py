@@ -24,7 +24,7 @@ import time
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Mapping, Protocol, Sequence, runtime_checkable
+from typing import Mapping, NamedTuple, Protocol, Sequence, runtime_checkable
 
 from greenops_tb.errors import UsageError
 
@@ -45,9 +45,9 @@ class Device:
     name: str  # human label, e.g. "NVIDIA H100 80GB HBM3", "Intel(R) Xeon(R) ..."
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """Cumulative joules of every device of a meter at one instant."""
+class Reading(NamedTuple):
+    """Cumulative joules of every device of a meter at one instant (a named tuple: made at every boundary, on
+    the training thread, it costs a third of a frozen dataclass)."""
 
     t_mono: float  # time.perf_counter()
     t_wall: float  # time.time()
