@@ -265,10 +265,11 @@ def long_run_memory_rows(quick: bool) -> list[dict]:
 
     s = interleave({"plain": lambda: grown("plain"), "green": lambda: grown("green")}, rounds)
     g, p = Stat.of(s["green"]), Stat.of(s["plain"])
-    return [row(f"long run: RSS growth per record over {n:,} records", g, "bytes", baseline="plain SummaryWriter, "
-                f"{n:,} add_scalar calls", base=p, target="<= plain + 100 bytes", met=g.median <= p.median + 100,
+    return [row(f"long run: RSS growth per record over {n:,} records", g, "bytes", target="<= plain + 100 bytes",
+                met=g.median <= p.median + 100,
                 note=f"{rounds} interleaved pairs of fresh processes; after {n:,} records to warm up, update() back "
-                "to back, then flush()")]
+                f"to back, then flush(); plain SummaryWriter, {n:,} add_scalar calls alike: {p.median:.0f} bytes "
+                "per call (a ratio to it has no meaning: it is about 0)")]
 
 
 def run(quick: bool = False) -> list[dict]:

@@ -13,7 +13,8 @@ last field: older files then read with its default) and add ``Field("heat_kwh", 
 its CSV column goes (``_r(...)`` instead when a re-opened run must continue from it, as from a running total).
 The JSON, the CSV column and its cells, reading both back, the event record and the
 DataFrame dtype follow, and tests/test_format_roundtrip.py draws it. Then fill it where records are built
-(recording/stages.py: its place in ``_FIELD_ORDER``, its value in ``Stages._record``); a curve on the Scalars
+(recording/stages.py: its place in ``_NUMBER_ORDER``, ``_MAP_ORDER`` or ``_TEXT_ORDER``, its value in
+``Stages._record`` or ``Stages._form``); a curve on the Scalars
 tab is one more line in ``EVENT_SCALARS`` (format/tags.py).
 A field declared on one side only fails at import, naming it.
 """
