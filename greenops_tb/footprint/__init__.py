@@ -39,7 +39,9 @@ class IntervalFootprint:
     water_offsite_l: float | None
 
 
-NO_FOOTPRINT = IntervalFootprint(None, {}, None, None)
+#: an interval's embodied emissions by part when no part's are known (shared: read, never changed)
+_NONE_KNOWN: dict[str, float] = {}
+NO_FOOTPRINT = IntervalFootprint(None, _NONE_KNOWN, None, None)
 
 
 @dataclass(slots=True)
@@ -94,8 +96,9 @@ class Footprint:
         return self._make(duration_s, it_kwh, None if self._l_per_kwh is None else facility_kwh * self._l_per_kwh)
 
     def _make(self, duration_s: float, it_kwh: float, offsite_l: float | None) -> IntervalFootprint:
-        by_device = {k: r * duration_s for k, r in self._rates.items()}
-        return IntervalFootprint(self._rate * duration_s if by_device else None, by_device,
+        if not self._rates:  # no part's embodied emissions known
+            return IntervalFootprint(None, _NONE_KNOWN, onsite_water_l(it_kwh, self.wue), offsite_l)
+        return IntervalFootprint(self._rate * duration_s, {k: r * duration_s for k, r in self._rates.items()},
                                  onsite_water_l(it_kwh, self.wue), offsite_l)
 
     def metadata(self) -> dict[str, Any]:

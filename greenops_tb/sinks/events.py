@@ -42,7 +42,15 @@ def _scalar_values() -> Callable[[list], tuple]:
     if [*fields, *(a for a in EVENT_SCALARS.values() if a in RATES)] != list(EVENT_SCALARS.values()):
         raise TypeError("EVENT_SCALARS lists the record's fields before its rates (format/tags.py)")
     plain = operator.itemgetter(*(NUMBER_AT[a] for a in fields))
-    return lambda nums: (*plain(nums), *[rate(nums[total], nums[count]) for rate, total, count in rates])
+    counts = operator.itemgetter(*{count for _, _, count in rates})
+    unknown = (None,) * len(rates)  # every rate before anything was counted
+
+    def values(nums: list) -> tuple:
+        if not any(counts(nums)):
+            return plain(nums) + unknown
+        return (*plain(nums), *[rate(nums[total], nums[count]) for rate, total, count in rates])
+
+    return values
 
 
 _scalars = _scalar_values()
