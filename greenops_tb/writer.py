@@ -92,7 +92,7 @@ class _StageScope(contextlib.ContextDecorator):
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._writer.stop(self._name)
+        self._writer._end(self._name)
 
 
 class GreenSummaryWriter(SummaryWriter):
@@ -237,7 +237,12 @@ class GreenSummaryWriter(SummaryWriter):
         """Close stage ``name`` and record the interval (with the ``samples``/``tokens`` it processed, if
         given); returns once this record and every earlier one are written to the CSV and event file."""
         self._check_open()
-        return self._stages.stop(name, step=step, samples=samples, tokens=tokens)
+        return self._stages.stop(name, step=step, samples=samples, tokens=tokens).record
+
+    def _end(self, name: str) -> None:
+        """:meth:`stop` for a scope's end, whose record nobody asks for (so it is never made)."""
+        self._check_open()
+        self._stages.stop(name)
 
     def update(self, name: str, step: int | None = None, *, samples: int | None = None,
                tokens: int | None = None) -> PendingRecord:

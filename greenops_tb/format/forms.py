@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from greenops_tb.format.columns import neutralise_text
 from greenops_tb.format.fields import BY_NAME, COLUMN_FIELD, WATCH_PREFIX, Cell, Kind
-from greenops_tb.format.schema import COMPACT_JSON, RECORD_FIELDS, SCHEMA_VERSION, DeviceEnergy, record_tuple
+from greenops_tb.format.schema import COMPACT_JSON, RECORD_FIELDS, SCHEMA_VERSION, DeviceEnergy
 
 #: a field's index in a record's values (``record_values(rec)``, Record field order)
 FIELD_AT: dict[str, int] = {name: i for i, name in enumerate(RECORD_FIELDS)}
@@ -129,7 +129,7 @@ class Form:
     """The compiled text of records of one shape (see the module docstring)."""
 
     __slots__ = ("shape", "size", "_at", "json_template", "json_args", "_devices", "_maps", "_rows", "watched",
-                 "watched_span", "_spans")
+                 "watched_span", "_spans", "_order")
 
     def __init__(self, shape: tuple) -> None:
         _, maps, devices = shape
@@ -147,6 +147,9 @@ class Form:
         self.watched: tuple[str, ...] = self._maps[WATCHED]
         self._spans = {name: self.span(name) for name in MAPS}
         self.watched_span = self._spans[WATCHED]
+        # values() puts the scalars, the mappings, the devices, the hash and the texts in Record's order
+        gathered = [*SCALARS, *MAPS, RECORD_FIELDS[DEVICES_AT], RECORD_FIELDS[HASH_AT], *TEXTS]
+        self._order = operator.itemgetter(*(gathered.index(name) for name in RECORD_FIELDS))
         self._devices = _Part.obj((dev, self._device(dev, kind, prov, context)) for dev, kind, prov, context in devices)
         members: list[tuple[str, _Part]] = []
         for name in RECORD_FIELDS:
@@ -192,17 +195,13 @@ class Form:
 
     def values(self, nums: Sequence[Any], chain_hash: str) -> tuple:
         """The values (``Record`` field order) of the record of this shape whose numbers are ``nums``."""
-        texts, _, devices = self.shape
-        out: dict[str, Any] = dict(zip(SCALARS, nums))
-        out.update(zip(TEXTS, texts))
-        out[RECORD_FIELDS[HASH_AT]] = chain_hash
-        for name in MAPS:
-            out[name] = dict(zip(self._maps[name], nums[self._spans[name]]))
         at = self._at
-        out[RECORD_FIELDS[DEVICES_AT]] = {
-            dev: DeviceEnergy(kind, nums[at[(DEVICES_AT, dev)]], prov, {k: nums[at[(DEVICES_AT, dev, k)]] for k in ctx})
-            for dev, kind, prov, ctx in devices}
-        return record_tuple(out)
+        parts: list[Any] = [dict(zip(self._maps[name], nums[self._spans[name]])) for name in MAPS]
+        parts.append({dev: DeviceEnergy(kind, nums[at[(DEVICES_AT, dev)]], prov,
+                                        {k: nums[at[(DEVICES_AT, dev, k)]] for k in ctx})
+                      for dev, kind, prov, ctx in self.shape[2]})
+        parts.append(chain_hash)
+        return self._order([*nums[:len(SCALARS)], *parts, *self.shape[0]])
 
     def text_of(self, name: str) -> str:
         """Text field ``name``'s value in records of this shape."""

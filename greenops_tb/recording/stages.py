@@ -38,7 +38,6 @@ from typing import Callable, Mapping, Sequence
 
 from greenops_tb.footprint import Footprint
 from greenops_tb.format.forms import MAPS, SCALARS, TEXTS, Form, form_of
-from greenops_tb.format.schema import Record
 from greenops_tb.format.tags import check_name
 from greenops_tb.format.text import RecordText
 from greenops_tb.format.units import avg_power_w
@@ -213,10 +212,12 @@ class Stages:
         self._queued(time.perf_counter())
 
     def stop(self, name: str, *, step: int | None = None, samples: int | None = None,
-             tokens: int | None = None) -> Record:
+             tokens: int | None = None) -> PendingRecord:
+        """Close stage ``name``; returns once its record (and every earlier one) is written. The returned
+        :class:`~greenops_tb.recording.batch.PendingRecord` makes the Record when asked for."""
         pending = self._close(name, step, False, samples, tokens)
         self.drain()
-        return pending.record
+        return pending
 
     def update(self, name: str, *, step: int | None = None, samples: int | None = None,
                tokens: int | None = None) -> PendingRecord:
@@ -234,11 +235,11 @@ class Stages:
             st.samples += s
             st.tokens += t
 
-    def stop_all(self) -> list[Record]:
+    def stop_all(self) -> list[PendingRecord]:
         with self._lock:
             return [self.stop(name) for name in list(self._open)]
 
-    def close(self, reason: str) -> list[Record]:
+    def close(self, reason: str) -> list[PendingRecord]:
         """Stop every open stage (recording it) and refuse every later call with RuntimeError(``reason``), all
         under the lock: a stage another thread opens while this runs is either recorded here or refused.
         Returns once every record is written."""
