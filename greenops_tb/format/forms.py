@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import operator
 from typing import Any, Callable, Iterable, Sequence
 
@@ -89,25 +90,14 @@ def one_line(text: str) -> str:
     return neutralise_text(text).replace("\r", " ").replace("\n", " ")
 
 
-class _Line:
-    """File-like target for csv.writer that keeps the last encoded row."""
-
-    __slots__ = ("text",)
-
-    def write(self, s: str) -> None:
-        self.text = s
-
-
-_LINE = _Line()
-_QUOTER = csv.writer(_LINE, lineterminator="")
-
-
 def _quote_text(cell: str) -> str:
-    """A text cell as the csv writer writes it inside a row ('' stays empty)."""
+    """A text cell as the csv writer writes it inside a row ('' stays empty). A writer of its own per call: forms
+    are compiled from any thread (the records thread, a reader exporting rows)."""
     if not cell:
         return cell
-    _QUOTER.writerow((cell,))
-    return _LINE.text
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow((cell,))
+    return out.getvalue()
 
 
 def quote_json(cell: str) -> str:
@@ -143,9 +133,9 @@ class Form:
         self.size = len(at)
         self._at = at
         self._maps = dict(zip(MAPS, maps))
-        #: the watched names, in the records' order (their numbers: :meth:`span` ``("watched")``)
+        #: the watched names, in the records' order (their numbers: ``nums[form.watched_span]``)
         self.watched: tuple[str, ...] = self._maps[WATCHED]
-        self._spans = {name: self.span(name) for name in MAPS}
+        self._spans = {name: self._span(name) for name in MAPS}
         self.watched_span = self._spans[WATCHED]
         # values() puts the scalars, the mappings, the devices, the hash and the texts in Record's order
         gathered = [*SCALARS, *MAPS, RECORD_FIELDS[DEVICES_AT], RECORD_FIELDS[HASH_AT], *TEXTS]
@@ -187,7 +177,7 @@ class Form:
         """Mapping field ``name`` (its keys ``keys`` only, if given) as a JSON object."""
         return self._map_part(self._maps[name] if keys is None else keys, lambda k: self._at[(name, k)])
 
-    def span(self, name: str) -> slice:
+    def _span(self, name: str) -> slice:
         """Where mapping field ``name``'s numbers are among a record's numbers."""
         keys = self._maps[name]
         start = self._at[(name, keys[0])] if keys else 0
@@ -219,7 +209,7 @@ class Form:
         the part)."""
         if column.startswith(WATCH_PREFIX):
             name = column[len(WATCH_PREFIX):]
-            key = ("watched", name)
+            key = (WATCHED, name)
             return "", False, _Part("%s", [self._at[key]]) if key in self._at else _Part("")
         f = COLUMN_FIELD[column]
         if f.cell is Cell.SPREAD:
@@ -288,6 +278,19 @@ class RowForm:
         if self._splits:
             return (self.chain_template % self.chain_args[exact](texts)).split("\x1f")
         return [text % tuple(texts[i] for i in at[exact]) for text, at in self._plain]
+
+
+class HeaderRows(dict):
+    """Each shape's :class:`RowForm` for one CSV header, looked up by the form itself (a sink's header is fixed:
+    no hashing of its columns per record)."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        super().__init__()
+        self.columns = tuple(columns)
+
+    def __missing__(self, form: Form) -> RowForm:
+        row = self[form] = form.row(self.columns)
+        return row
 
 
 @functools.lru_cache(maxsize=256)

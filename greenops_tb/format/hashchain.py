@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from greenops_tb.format.columns import CHAIN_COLUMN, csv_columns
-from greenops_tb.format.forms import Form, RowForm
+from greenops_tb.format.forms import HeaderRows
 from greenops_tb.format.text import RecordText
 
 _PREFIX = "greenops_tb-chain-v1:"
@@ -50,32 +50,28 @@ class Chain:
     writes its header. Not thread-safe: the stages call it under their lock.
     """
 
-    __slots__ = ("base", "columns", "prev", "_rows")
+    __slots__ = ("base", "prev", "_rows")
 
     def __init__(self, base_columns: Sequence[str]) -> None:
         self.base = tuple(base_columns)
-        self.columns: tuple[str, ...] | None = None
         self.prev = ""  # the previous row's hash; "" before a file's first row
-        self._rows: dict[Form, RowForm] = {}  # each shape's row for self.columns
+        self._rows: HeaderRows | None = None  # each shape's row for the columns, once known
 
     def adopt(self, header: Sequence[str], last_hash: str) -> None:
         """Continue an existing CSV whose header is ``header`` and whose last row's hash is ``last_hash``."""
         self._set_columns([c for c in header if c != CHAIN_COLUMN])
         self.prev = last_hash
 
-    def _set_columns(self, columns: Sequence[str]) -> None:
-        self.columns = tuple(columns)
-        self._rows.clear()
+    def _set_columns(self, columns: Sequence[str]) -> HeaderRows:
+        self._rows = HeaderRows(columns)
+        return self._rows
 
     def seal(self, text: RecordText) -> RecordText:
         """``text``'s record with ``chain_hash`` set to the hash of its CSV row (this chain advances by one row)."""
-        if self.columns is None:
-            self._set_columns(csv_columns(list(text.form.watched), base=self.base))
-        columns = self.columns or ()
-        form = text.form
-        row = self._rows.get(form)
-        if row is None:
-            row = self._rows[form] = form.row(columns)
+        rows = self._rows
+        if rows is None:
+            rows = self._set_columns(csv_columns(list(text.form.watched), base=self.base))
+        row, columns = rows[text.form], rows.columns
         texts = text.csv_texts
         exact = text.exact
         joined = row.chain_template % row.chain_args[exact](texts)

@@ -193,8 +193,6 @@ class Record:
 #: Record's fields in order, and ``rec -> tuple of their values``.
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Record))
 record_values = operator.attrgetter(*RECORD_FIELDS)
-#: ``{field name: value}`` -> the values in field order (``Record(*record_tuple(d))`` is ``Record(**d)``)
-record_tuple = operator.itemgetter(*RECORD_FIELDS)
 if set(RECORD_FIELDS) != {f.name for f in FIELDS}:  # a field declared on one side only: say so at import
     raise TypeError(f"Record and the field table (greenops_tb/format/fields.py) disagree on "
                     f"{sorted(set(RECORD_FIELDS) ^ {f.name for f in FIELDS})}: declare each field in both")

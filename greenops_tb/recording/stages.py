@@ -414,14 +414,16 @@ class Stages:
         """The compiled form of this stage's record: the last one made for the same texts, keys and sources, or
         a new one (see :mod:`greenops_tb.format.forms`)."""
         ctx = None if context is None else tuple(map(tuple, context))
-        key = (name, id(it), id(shares), prov, tuple(watched), tuple(embodied), tuple(stage_mix), tuple(run_mix), ctx)
+        keys = (tuple(watched), tuple(embodied), tuple(stage_mix), tuple(run_mix))
+        key = (name, id(it), id(shares), prov, keys, ctx)
         hit = self._forms.get(key)
         if hit is not None and hit[0] is it and hit[1] is shares:
             return hit[2]
         p = self._p
+        watched_keys, embodied_keys, stage_keys, run_keys = keys
         form = form_of((
             (p.run, name, p.currency, p.price_source, it.source, p.location, p.location_source),  # _TEXT_ORDER
-            (tuple(shares), key[4], key[5], tuple(self._ids), key[6], key[7]),  # _MAP_ORDER
+            (tuple(shares), watched_keys, embodied_keys, tuple(self._ids), stage_keys, run_keys),  # _MAP_ORDER
             tuple(zip(self._ids, self._kinds, prov, ctx or ((),) * len(self._ids))),
         ))
         if len(self._forms) >= MAX_FORMS:  # a live grid's intensity is a new object every few minutes

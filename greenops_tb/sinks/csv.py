@@ -26,7 +26,7 @@ from typing import Sequence
 
 from greenops_tb.errors import UsageError
 from greenops_tb.format.columns import BASE_COLUMNS, CHAIN_COLUMN, REQUIRED_COLUMNS, RESUME_COLUMNS, csv_columns
-from greenops_tb.format.forms import Form, RowForm
+from greenops_tb.format.forms import HeaderRows
 from greenops_tb.format.hashchain import Chain
 from greenops_tb.format.schema import Record
 from greenops_tb.format.text import RecordText
@@ -133,8 +133,7 @@ class CsvSink:
 
     def _set_header(self, header: list[str]) -> None:
         self.header = header
-        self._columns = tuple(header)
-        self._forms: dict[Form, RowForm] = {}  # each shape's row for this header
+        self._rows_of = HeaderRows(header)
 
     def _write_cells(self, cells: list[str]) -> None:
         line = io.StringIO()
@@ -147,11 +146,7 @@ class CsvSink:
         text = item if isinstance(item, RecordText) else RecordText(item)
         if self.header is None:
             self._start(text)
-        form = text.form
-        row = self._forms.get(form)
-        if row is None:
-            row = self._forms[form] = form.row(self._columns)
-        texts = text.csv_texts
+        row, texts = self._rows_of[text.form], text.csv_texts  # the texts first: they set text.exact
         self._rows.append(row.csv_template % row.csv_args[text.exact](texts))
 
     def flush(self) -> None:
