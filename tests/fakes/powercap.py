@@ -50,6 +50,8 @@ class Ticking:
         self._thread: threading.Thread | None = None
         self.t0 = time.perf_counter()
         self.last_write = self.t0
+        #: the longest time between two writes so far: how far the files can lag behind the instant they are read
+        self.max_gap = 0.0
 
     def write_all(self) -> float:
         raise NotImplementedError
@@ -60,7 +62,7 @@ class Ticking:
             yield self.last_write
 
     def start(self) -> "Ticking":
-        self.t0 = time.perf_counter()
+        self.t0 = self.last_write = time.perf_counter()
         self.write_all()
         self._thread = threading.Thread(target=self._run, name=f"fake-{type(self).__name__}", daemon=True)
         self._thread.start()
@@ -117,6 +119,7 @@ class FakePowercap(Ticking):
         t = time.perf_counter()
         for z, fd in zip(self.zones, self._fds):
             os.pwrite(fd, self._value(z, t - self.t0).encode(), 0)
+        self.max_gap = max(self.max_gap, t - self.last_write)
         self.last_write = t
         return t
 
