@@ -34,7 +34,8 @@ def _rec(**over) -> Record:
 
 
 VARIANTS = [{}, {"cost": 0.5, "run_cost": 1.0}, {"watched": {}}, {"mix_kwh": {}}, {"devices": {}},
-            {"chain_hash": "ab12"}, {"watched": {"lr": -0.0, "loss": 1e300}}, {"stage": "eval/x", "step": 2**40}]
+            {"chain_hash": "ab12"}, {"watched": {"lr": -0.0, "loss": 1e300, "neg": -3.5e38, "edge": 3.4028235e38}},
+            {"stage": "eval/x", "step": 2**40}]
 
 
 def _same(a: Record, b: Record) -> bool:

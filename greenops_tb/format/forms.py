@@ -1,11 +1,13 @@
-"""Compiled text forms of records of one shape: the record JSON and CSV rows as ``%`` templates.
+"""Compiled text forms of records of one shape: the record JSON and CSV rows as templates.
 
 A run's records share a *shape*: the same text fields (run, stage, location, sources), the same keys in
 their mappings (grid sources, watched names, devices and their provenance). A shape's :class:`Form` is
 compiled once from the field table (:mod:`greenops_tb.format.fields`): every text is escaped, neutralised
 and quoted there, once, and every number has a position. A record's text is then its numbers formatted
-in one call (:func:`greenops_tb.format.text.number_texts`) put into the form's templates: the record
-JSON (:attr:`Form.json_template`) and, per CSV header, the row and the hash chain's text (:class:`RowForm`).
+in one call (:func:`greenops_tb.format.text.number_texts`) put into the form's templates (:class:`Template`): the
+record JSON (:attr:`Form.json`) and, per CSV header, the row and the hash chain's text (:class:`RowForm`).
+A template is its literal pieces with a slot between each two, filled by one ``str.join``: no format string
+is parsed per record (``%`` formatting scans every character of a template of kilobytes, each time).
 
 Positions: the numbers of a record, in the order :func:`numbers_of` gives them (scalar fields in
 ``Record`` order, then each mapping's values, then each device's energy and context), and at
@@ -60,29 +62,66 @@ def numbers_of(values: tuple) -> list[Any]:
     return nums
 
 
-def _lit(text: str) -> str:
-    """Literal text inside a ``%`` template."""
-    return text.replace("%", "%%")
-
-
 def _json_text(s: str) -> str:
-    return _lit(COMPACT_JSON.encode(s))
+    return COMPACT_JSON.encode(s)
 
 
 class _Part:
-    """One template piece (a JSON value, a CSV cell): its text with ``%s`` per number, and their positions."""
+    """One template piece (a JSON value, a CSV cell): literal texts with a slot between each two (``lits`` has one
+    more item than ``at``), and the positions of the numbers that fill the slots."""
 
-    __slots__ = ("text", "at")
+    __slots__ = ("lits", "at")
 
-    def __init__(self, text: str, at: Sequence[int] = ()) -> None:
-        self.text, self.at = text, list(at)
+    def __init__(self, text: str = "", lits: Sequence[str] = (), at: Sequence[int] = ()) -> None:
+        self.lits, self.at = list(lits) or [text], list(at)
+
+    @classmethod
+    def slot(cls, i: int) -> "_Part":
+        """One number: the one at position ``i``."""
+        return cls(lits=("", ""), at=(i,))
+
+    @property
+    def literal(self) -> bool:
+        """Whether it holds no number."""
+        return not self.at
+
+    def __add__(self, other: "_Part") -> "_Part":
+        return _Part(lits=[*self.lits[:-1], self.lits[-1] + other.lits[0], *other.lits[1:]], at=self.at + other.at)
+
+    def map(self, fn: Callable[[str], str]) -> "_Part":
+        """The same slots, ``fn`` applied to every literal text."""
+        return _Part(lits=list(map(fn, self.lits)), at=self.at)
+
+    @classmethod
+    def join(cls, sep: str, parts: Iterable["_Part"]) -> "_Part":
+        out: _Part | None = None
+        for p in parts:
+            out = p if out is None else out + _Part(sep) + p
+        return out or cls()
 
     @classmethod
     def obj(cls, items: Iterable[tuple[str, "_Part"]]) -> "_Part":
         """A JSON object of these members."""
-        items = list(items)
-        return cls("{" + ",".join(_json_text(k) + ":" + p.text for k, p in items) + "}",
-                   [i for _, p in items for i in p.at])
+        return _Part("{") + cls.join(",", (_Part(_json_text(k) + ":") + p for k, p in items)) + _Part("}")
+
+
+class Template:
+    """Text with slots, filled from a record's number texts: the literal pieces and the slots, interleaved, and
+    which text fills each slot (``args``, from :func:`_positions`)."""
+
+    __slots__ = ("_pieces", "_args")
+
+    def __init__(self, part: _Part, args: Callable[[Sequence[str]], tuple] | None = None) -> None:
+        pieces: list[str | None] = [None] * (2 * len(part.lits) - 1)
+        pieces[::2] = part.lits
+        self._pieces = pieces
+        self._args = _positions(part.at) if args is None else args
+
+    def fill(self, texts: Sequence[str]) -> str:
+        """The text with its slots filled from ``texts``."""
+        pieces = self._pieces[:]
+        pieces[1::2] = self._args(texts)
+        return "".join(pieces)  # type: ignore[arg-type]  # every slot filled above
 
 
 def one_line(text: str) -> str:
@@ -108,6 +147,14 @@ def quote_json(cell: str) -> str:
     return cell
 
 
+def _quoted_json(part: _Part) -> _Part:
+    """A JSON cell's part as :func:`quote_json` quotes its text (its slots hold numbers: no quote, no comma)."""
+    text = "".join(part.lits)
+    if quote_json(text) == text:
+        return part
+    return _Part('"') + part.map(lambda lit: lit.replace('"', '""')) + _Part('"')
+
+
 def _positions(at: Sequence[int]) -> Callable[[Sequence[str]], tuple]:
     if len(at) == 1:
         only = at[0]
@@ -118,7 +165,7 @@ def _positions(at: Sequence[int]) -> Callable[[Sequence[str]], tuple]:
 class Form:
     """The compiled text of records of one shape (see the module docstring)."""
 
-    __slots__ = ("shape", "size", "_at", "json_template", "json_args", "_devices", "_maps", "_rows", "watched",
+    __slots__ = ("shape", "size", "_at", "json", "_devices", "_maps", "_rows", "watched",
                  "watched_span", "_spans", "_order")
 
     def __init__(self, shape: tuple) -> None:
@@ -145,7 +192,7 @@ class Form:
         for name in RECORD_FIELDS:
             f = BY_NAME[name]
             if f.cell is Cell.CHAIN:
-                part = _Part("%s", [self.size])  # the hash's JSON text
+                part = _Part.slot(self.size)  # the hash's JSON text
             elif f.kind is Kind.TEXT:
                 part = _Part(_json_text(self.text_of(name)))
             elif f.kind is Kind.DEVICES:
@@ -153,17 +200,16 @@ class Form:
             elif f.kind is Kind.NUMBERS:
                 part = self._map(name)
             else:
-                part = _Part("%s", [at[name]])
+                part = _Part.slot(at[name])
             members.append((name, part))
         whole = _Part.obj([*members, ("schema", _Part(str(SCHEMA_VERSION)))])
-        self.json_template: str = whole.text
-        #: the arguments of :attr:`json_template` from a record's JSON number texts (the hash's at ``size``)
-        self.json_args = _positions(whole.at)
+        #: the record's JSON, filled from its JSON number texts (the hash's at ``size``)
+        self.json = Template(whole)
         self._rows: dict[tuple[str, ...], RowForm] = {}
 
     def _device(self, dev: str, kind: str, prov: str, context: tuple[str, ...]) -> _Part:
         """One device's JSON object, as ``DeviceEnergy.to_json`` has it (no ``context`` key when it is empty)."""
-        members = [("kind", _Part(_json_text(kind))), ("energy_kwh", _Part("%s", [self._at[(DEVICES_AT, dev)]])),
+        members = [("kind", _Part(_json_text(kind))), ("energy_kwh", _Part.slot(self._at[(DEVICES_AT, dev)])),
                    ("provenance", _Part(_json_text(prov)))]
         if context:
             members.append(("context", self._map_part(context, lambda k: self._at[(DEVICES_AT, dev, k)])))
@@ -171,7 +217,7 @@ class Form:
 
     @staticmethod
     def _map_part(keys: Iterable[str], at: Callable[[str], int]) -> _Part:
-        return _Part.obj((k, _Part("%s", [at(k)])) for k in keys)
+        return _Part.obj((k, _Part.slot(at(k))) for k in keys)
 
     def _map(self, name: str, keys: Iterable[str] | None = None) -> _Part:
         """Mapping field ``name`` (its keys ``keys`` only, if given) as a JSON object."""
@@ -205,45 +251,46 @@ class Form:
         return form
 
     def cell(self, column: str, watch_columns: frozenset[str]) -> tuple[str, bool, _Part]:
-        """Column ``column``'s cell: (its text, unquoted, with ``%s`` per number; whether it is a JSON cell;
-        the part)."""
+        """Column ``column``'s cell: (its text, if it is a text cell, unquoted; whether it is a JSON cell; the part,
+        unquoted)."""
         if column.startswith(WATCH_PREFIX):
             name = column[len(WATCH_PREFIX):]
             key = (WATCHED, name)
-            return "", False, _Part("%s", [self._at[key]]) if key in self._at else _Part("")
+            return "", False, _Part.slot(self._at[key]) if key in self._at else _Part()
         f = COLUMN_FIELD[column]
         if f.cell is Cell.SPREAD:
             key = (f.name, column[len(f.name) + 1:])
-            return "", False, _Part("%s", [self._at[key]]) if key in self._at else _Part("")
+            return "", False, _Part.slot(self._at[key]) if key in self._at else _Part()
         if f.cell is Cell.CHAIN:
-            return "", False, _Part("%s", [self.size])
+            return "", False, _Part.slot(self.size)
         if f.cell is Cell.ONE:
             if f.kind is Kind.TEXT:
-                return one_line(self.text_of(f.name)), False, _Part("")
-            return "", False, _Part("%s", [self._at[f.name]])
+                return one_line(self.text_of(f.name)), False, _Part()
+            return "", False, _Part.slot(self._at[f.name])
         if f.cell is Cell.DEVICES:
             if column == "provenance":
                 devices = sorted(self.shape[2])
-                return one_line(";".join(f"{d[0]}={d[2]}" for d in devices)), False, _Part("")
+                return one_line(";".join(f"{d[0]}={d[2]}" for d in devices)), False, _Part()
             return "", True, self._devices
         keys = self._maps[f.name]
         if f.cell is Cell.WATCH:  # watched_extra: names without a column of their own
             keys = tuple(k for k in keys if WATCH_PREFIX + k not in watch_columns)
-        return "", True, self._map(f.name, keys) if keys else _Part("")
+        return "", True, self._map(f.name, keys) if keys else _Part()
 
 
 class RowForm:
-    """A :class:`Form`'s CSV row for one header, as the CSV sink writes it (``csv_template``: quoted cells,
-    the chain column included when the header has it), and its cells unquoted, joined by 0x1F, as the hash
-    chain links them (``chain_template``; the chain gives the header without its own column).
+    """A :class:`Form`'s CSV row for one header, as the CSV sink writes it (:attr:`csv`: quoted cells, the chain
+    column included when the header has it), and its cells unquoted, joined by 0x1F, as the hash chain links
+    them (:attr:`chain`; the chain gives the header without its own column).
 
-    Their arguments (``csv_args``, ``chain_args``) are taken from a record's CSV texts
-    (:attr:`greenops_tb.format.text.RecordText.csv_texts`): its CSV number texts, the hash at ``Form.size``,
-    followed, when a number is not finite, by its JSON texts, which JSON cells take theirs from (``NaN``
-    there, ``nan`` in a number's own cell). Each is a pair: (all finite, not).
+    Each is a pair of templates (:class:`Template`), indexed by
+    :attr:`~greenops_tb.format.text.RecordText.exact`, filled from a record's CSV texts
+    (:attr:`~greenops_tb.format.text.RecordText.csv_texts`): its CSV number texts, the hash at
+    ``Form.size``, followed, when a number is not finite (``exact``), by its JSON texts, which JSON cells
+    take theirs from (``NaN`` there, ``nan`` in a number's own cell).
     """
 
-    __slots__ = ("csv_template", "csv_args", "chain_template", "chain_args", "_plain", "_splits")
+    __slots__ = ("csv", "chain", "_cells", "_splits")
 
     def __init__(self, form: Form, columns: tuple[str, ...]) -> None:
         watch_columns = frozenset(c for c in columns if c.startswith(WATCH_PREFIX))
@@ -252,32 +299,30 @@ class RowForm:
         for column in columns:
             text, json_cell, part = form.cell(column, watch_columns)
             if text:  # a text cell (no numbers)
-                quoted.append((_Part(_lit(_quote_text(text))), False))
-                part = _Part(_lit(text))
+                quoted.append((_Part(_quote_text(text)), False))
+                part = _Part(text)
             else:
-                quoted.append((_Part(quote_json(part.text), part.at) if json_cell else part, json_cell))
+                quoted.append((_quoted_json(part) if json_cell else part, json_cell))
             plain.append((part, json_cell))
         shift = form.size + 1  # where the JSON texts start, when they follow
 
-        def args(parts: list[tuple[_Part, bool]]) -> tuple[Callable[[Sequence[str]], tuple], ...]:
-            return (_positions([i for p, _ in parts for i in p.at]),
-                    _positions([i + shift * j for p, j in parts for i in p.at]))
+        def pair(parts: list[tuple[_Part, bool]], whole: _Part) -> tuple[Template, Template]:
+            return (Template(whole, _positions([i for p, _ in parts for i in p.at])),
+                    Template(whole, _positions([i + shift * j for p, j in parts for i in p.at])))
 
-        self.csv_template = ",".join(p.text for p, _ in quoted) + "\r\n"
-        self.csv_args = args(quoted)
-        self.chain_template = "\x1f".join(p.text for p, _ in plain)
-        self.chain_args = args(plain)
-        self._plain = [(p.text, (p.at, [i + shift * j for i in p.at])) for p, j in plain]
-        # a cell's text can hold 0x1F only where a text field does: then cells() formats them one by one
-        self._splits = "\x1f" not in "".join(p.text for p, _ in plain if not p.at)
+        self.csv = pair(quoted, _Part.join(",", (p for p, _ in quoted)) + _Part("\r\n"))
+        self.chain = pair(plain, _Part.join("\x1f", (p for p, _ in plain)))
+        self._cells = [pair([(p, j)], p) for p, j in plain]
+        # a cell's text can hold 0x1F only where a text field does: then cells() fills them one by one
+        self._splits = "\x1f" not in "".join(lit for p, _ in plain for lit in p.lits)
 
     def cells(self, texts: Sequence[str], exact: bool) -> list[str]:
         """The unquoted cells of a record whose CSV texts are ``texts`` (``exact``: not all finite)."""
-        if not self._plain:
+        if not self._cells:
             return []
         if self._splits:
-            return (self.chain_template % self.chain_args[exact](texts)).split("\x1f")
-        return [text % tuple(texts[i] for i in at[exact]) for text, at in self._plain]
+            return self.chain[exact].fill(texts).split("\x1f")
+        return [cell[exact].fill(texts) for cell in self._cells]
 
 
 class HeaderRows(dict):

@@ -74,7 +74,7 @@ class Chain:
         row, columns = rows[text.form], rows.columns
         texts = text.csv_texts
         exact = text.exact
-        joined = row.chain_template % row.chain_args[exact](texts)
+        joined = row.chain[exact].fill(texts)
         prev = self.prev
         if not prev:  # a file's first row: anchored on its run cell
             run_at = columns.index("run") if "run" in columns else -1

@@ -131,7 +131,7 @@ class RecordText:
     def json_bytes(self) -> bytes:
         """The record's JSON, UTF-8: ``json.dumps(rec.to_json(), separators=(",", ":"))`` read back."""
         form = self.form
-        return (form.json_template % form.json_args(self._texts())).encode()
+        return form.json.fill(self._texts()).encode()
 
     def json(self) -> str:
         """:meth:`json_bytes` as text."""

@@ -9,7 +9,7 @@ rows reach the files in a bounded window (should the thread fall behind, the tra
 thread builds the queue itself once its oldest entry is :data:`DRAIN_AGE_S` old).
 
 The crash contract: a ``kill -9`` loses at most the records of the last
-:data:`CONTRACT_S` (100 ms); a batch's rows go to the CSV in one ``os.write``, a row
+:data:`CONTRACT_S` (100 ms); a batch's rows go to the CSV in one ``os.writev`` of whole rows, a row
 is on disk whole or not at all (a line without its line end is no row: readers
 skip it and a resumed run cuts it off), and nothing older is ever lost.
 ``stop()``, ``flush()`` and ``close()`` build and write everything queued in the

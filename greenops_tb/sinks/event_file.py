@@ -6,7 +6,8 @@ opens, appends to and closes the file once per event. :class:`EventFile`
 writes the same TFRecord framing (length, masked CRC-32C of the length, data,
 masked CRC-32C of the data; checksums from google-crc32c, identical values)
 to an in-memory buffer in the calling thread, under a lock; the buffer goes
-to the file with ``os.write`` at each flush and whenever it holds
+to the file (:func:`~greenops_tb.sinks.appends.append_all`: ``os.writev`` of the framed
+records as they are, never joined into one copy) at each flush and whenever it holds
 :data:`BUFFER_BYTES`.
 
 * Flushing: a daemon thread flushes at most ``min(flush_secs, FLUSH_INTERVAL_S)`` (+ WAKE_BATCH_S,
@@ -37,6 +38,7 @@ from tensorboard.summary.writer.event_file_writer import _global_uid
 from torch.utils.tensorboard.writer import FileWriter
 
 from greenops_tb.errors import UsageTypeError
+from greenops_tb.sinks.appends import append_all
 
 #: Longest time an event waits in the buffer before the flush thread writes it (unless flush_secs is
 #: shorter): with WAKE_BATCH_S, a record reaches the file ~80 ms after ``update()`` (target <= 100 ms). The
@@ -117,7 +119,7 @@ class EventFile:
         records: no wake-up of the flush thread)."""
         parts: list[bytes] = []
         for data in events:
-            parts += frame_parts(data)  # joined once, when written: each event is copied once
+            parts += frame_parts(data)  # written as they are (see appends): never copied
         if self._error is not None:
             raise self._error
         with self._lock:
@@ -182,11 +184,8 @@ class EventFile:
         """Write the buffer to the file (caller holds the lock)."""
         if not self._buf:
             return
-        data = memoryview(b"".join(self._buf))
-        self._buf.clear()
-        self._buffered = 0
-        while data:
-            data = data[os.write(self._fd, data):]
+        parts, self._buf, self._buffered = self._buf, [], 0
+        append_all(self._fd, parts)
 
     def _run(self) -> None:
         while not self._closing.is_set():  # checked here too: close() may come just before the clears below
