@@ -80,11 +80,6 @@ class _Part:
         """One number: the one at position ``i``."""
         return cls(lits=("", ""), at=(i,))
 
-    @property
-    def literal(self) -> bool:
-        """Whether it holds no number."""
-        return not self.at
-
     def __add__(self, other: "_Part") -> "_Part":
         return _Part(lits=[*self.lits[:-1], self.lits[-1] + other.lits[0], *other.lits[1:]], at=self.at + other.at)
 

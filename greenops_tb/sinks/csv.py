@@ -58,6 +58,7 @@ def choose_columns(selected: Sequence[str] | None) -> list[str]:
     keep = set(selected) | RESUME_COLUMNS
     return [c for c in BASE_COLUMNS if c in keep]
 
+
 #: rows encoded together into one piece of a flush's write (about 64 KiB)
 ROWS_JOINED = 64
 
