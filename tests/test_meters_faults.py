@@ -146,6 +146,7 @@ class _Held:
 
     def __exit__(self, *exc):
         self._held.__exit__(*exc)
+        self.cap.forget_gaps()
 
 
 def _set_fault(cap: FakePowercap, zone: Zone, fault: Callable[[int], str] | None):
@@ -193,8 +194,11 @@ def test_rapl_counter_faults(case, tmp_path):
     assert all(p == "rapl" for p in labels[:12])
     if not label.startswith("model"):
         late = recs[16:]
+        # the fake's files lag the instant they are read by up to its longest gap between writes (a loaded machine
+        # runs its ticker late), and a read may wait for the GIL after the meter stamps the instant
+        slack_j = ZONE_W * (cap.max_gap + sys.getswitchinterval())
         assert sum(r.energy_kwh for r in late) * 3.6e6 == pytest.approx(
-            ZONE_W * sum(r.duration_s for r in late), rel=0.03)
+            ZONE_W * sum(r.duration_s for r in late), rel=0.03, abs=slack_j)
         assert labels[-1] == "rapl", "the label says glitch only where it happened"
 
 

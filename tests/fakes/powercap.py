@@ -61,6 +61,13 @@ class Ticking:
         with self._lock:
             yield self.last_write
 
+    def forget_gaps(self) -> None:
+        """Measure :attr:`max_gap` afresh from the next write on (after :meth:`held`: its pause is no lag)."""
+        t = time.perf_counter()
+        while self.last_write <= t and self._thread is not None and not self._stop.is_set():
+            time.sleep(self.tick_s)
+        self.max_gap = 0.0
+
     def start(self) -> "Ticking":
         self.t0 = self.last_write = time.perf_counter()
         self.write_all()
