@@ -100,7 +100,7 @@ def test_events_reach_the_file_without_an_explicit_flush(tmp_path):
     w.flush()
     frames = len(_frames(path))
     t0 = time.monotonic()
-    w.stop("train")  # wakes the flush thread: on the file within milliseconds, not an interval later
+    w.stop("train")  # written by stop() itself: on the file when it returns, not an interval later
     while len(_frames(path)) == frames and time.monotonic() - t0 < 5.0:
         time.sleep(0.002)
     waited = time.monotonic() - t0
@@ -121,7 +121,8 @@ def test_close_arriving_while_the_flush_thread_clears_its_signals_still_ends_it(
         clear()
 
     ew._soon.clear = close_signals_then_clear
-    ew.wake()
+    ew._soon.set()  # the flush thread's wait cut short, as close() cuts it
+    ew._pending.set()
     ew._thread.join(timeout=5)
     alive = ew._thread.is_alive()
     os.close(ew._fd)

@@ -12,10 +12,8 @@ records as they are, never joined into one copy) at each flush and whenever it h
 
 * Flushing: a daemon thread flushes at most ``min(flush_secs, FLUSH_INTERVAL_S)`` (+ WAKE_BATCH_S,
   80 ms in all) after the first unflushed event, so a live TensorBoard sees data about as
-  soon as with TensorBoard's writer; :meth:`EventFile.wake` has it flush at
-  once (a stage's end: on the file within milliseconds, at no cost to the
-  caller); ``flush()``/``close()`` flush in the calling thread.
-* Green records come in batches from the records thread (see
+  soon as with TensorBoard's writer; ``flush()``/``close()`` flush in the calling thread.
+* Green records come in batches from the records thread, or from ``stop()`` in the caller's (see
   :mod:`greenops_tb.recording.batch`), which writes them itself (:meth:`EventFile.write_now`);
   the user's own events are framed by the caller and written by the flush thread.
 * Errors on the flush thread are raised by the next call, as TensorBoard's writer does.
@@ -83,7 +81,7 @@ class EventFile:
         self._buffered = 0
         self._lock = threading.Lock()  # the buffer and the file
         self._pending = threading.Event()  # set while buffered data awaits the flush thread
-        self._soon = threading.Event()  # set by wake() and close(): cut the flush thread's wait short
+        self._soon = threading.Event()  # set by close(): cut the flush thread's wait short
         self._closing = threading.Event()
         self._error: BaseException | None = None
         self._interval = max(0.0, min(float(flush_secs), FLUSH_INTERVAL_S))
@@ -126,13 +124,6 @@ class EventFile:
             self._check()
             self._buf += parts
             self._write_out()
-
-    def wake(self) -> None:
-        """Have the flush thread write everything added so far now, not up to an interval later."""
-        self._check()
-        if not self._soon.is_set():
-            self._soon.set()
-            self._pending.set()
 
     def flush(self) -> None:
         self._check()
