@@ -23,6 +23,7 @@ from pathlib import Path
 
 from greenops_tb.readers.runs import LOADERS, InputError, load_run
 from greenops_tb.reports import FORMATS, facts, model_card, render
+from greenops_tb.sinks.appends import append_all
 from greenops_tb.sinks.atomic import write_atomic
 
 
@@ -56,10 +57,8 @@ def edit_in_place(path: Path, text: str) -> None:
                              "(chmod u+w), then run again; nothing was written")
         copy = _checked_copy(Path(os.path.realpath(path)), data)
         try:
-            view = memoryview(data)
             os.lseek(fd, 0, os.SEEK_SET)
-            while view:
-                view = view[os.write(fd, view):]
+            append_all(fd, [data])
             os.ftruncate(fd, len(data))
             os.fsync(fd)
         except OSError as err:
